@@ -1,0 +1,332 @@
+//! The command line as clap types: raw flags and their help, no I/O. `settings` turns these into
+//! resolved settings; `commands` runs them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The default users endpoint of Authing's v1 API.
+pub const DEFAULT_ENDPOINT: &str = "https://users.authing.cn/graphql";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "authing-sync",
+    version = crate::VERSION,
+    about = "Declarative batch sync and provisioning for an Authing user pool",
+    long_about = "Declarative batch sync and provisioning for an Authing user pool.\n\n\
+        Manifests (YAML or CSV) declare the users, the phone-registration whitelist and the MFA \
+        flags a pool should have; `plan` shows what would change and `apply` carries it out.\n\n\
+        Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes present \
+        (plan --detailed-exitcode), 3 refused by a safety guard or a stale saved plan (nothing \
+        written), 4 apply finished with some operations failed.",
+    after_help = "Start here, with no account: authing-sync apply -f manifests/example.yaml --endpoint local --auto-approve"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// How log lines and events on stderr are written: `text` for people, `json` for one
+    /// JSON object per line (cron logs)
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "AUTHING_SYNC_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    /// When to colour output (`NO_COLOR` in the environment always turns colour off)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print only errors and data, no progress or status lines
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests offline; sends nothing
+    #[command(
+        after_help = "Example:\n  authing-sync validate -f manifests/\n  authing-sync validate -f users.yaml -f hr-export.csv"
+    )]
+    Validate(ValidateArgs),
+
+    /// Show what apply would change in the pool
+    #[command(
+        after_help = "Examples:\n  authing-sync plan -f manifests/ --endpoint local\n  \
+        authing-sync plan -f manifests/ --format markdown --mask-pii --detailed-exitcode\n  \
+        authing-sync plan -f manifests/ --out plan.json"
+    )]
+    Plan(PlanArgs),
+
+    /// Plan, confirm and carry out the changes
+    #[command(
+        after_help = "Examples:\n  authing-sync apply -f manifests/ --endpoint local --auto-approve\n  \
+        authing-sync apply -f hr.csv --prune --max-deletes 2% --auto-approve --log-format json\n  \
+        authing-sync apply --plan plan.json --auto-approve"
+    )]
+    Apply(ApplyArgs),
+
+    /// Write the live pool as a manifest
+    #[command(
+        after_help = "Examples:\n  authing-sync export --endpoint local --format yaml --out pool.yaml --with-mfa --with-whitelist\n  \
+        authing-sync export --format csv > users.csv"
+    )]
+    Export(ExportArgs),
+
+    /// Run the local Authing-compatible GraphQL server
+    #[command(
+        after_help = "Examples:\n  authing-sync emulator --listen 127.0.0.1:4000 --generate 10000\n  \
+        authing-sync emulator --listen 127.0.0.1:0 --state pool.json --fault-rate 0.2 --fault-seed 7"
+    )]
+    Emulator(EmulatorArgs),
+
+    /// Print shell completions for bash, zsh, fish, elvish or powershell
+    #[command(
+        after_help = "Example:\n  authing-sync completions bash > /etc/bash_completion.d/authing-sync"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  authing-sync man > authing-sync.1 && man ./authing-sync.1")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// Manifest files (.yaml, .yml, .csv) or directories of them; repeatable, all together form
+    /// one desired state
+    #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// The users GraphQL endpoint; `local` runs the embedded emulator with its pool in
+    /// .authing-sync/local-pool.json
+    #[arg(long, env = "AUTHING_ENDPOINT", default_value = DEFAULT_ENDPOINT, value_name = "URL")]
+    pub endpoint: String,
+
+    /// The user pool id (required except with `--endpoint local`)
+    #[arg(long, env = "AUTHING_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// A file holding the pool secret; otherwise the secret is read from `AUTHING_SECRET`.
+    /// The secret itself is never accepted as a flag value
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+
+    /// The RSA public key passwords are encrypted with: a PEM file, PEM text, or an http(s) URL
+    /// that serves one (default: Authing's published key)
+    #[arg(long, env = "AUTHING_PUBLIC_KEY", value_name = "PATH|URL")]
+    pub public_key: Option<String>,
+
+    /// Requests per second, every request counted (reads, writes, auth, retries)
+    #[arg(long, env = "AUTHING_SYNC_RATE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: u32,
+
+    /// Requests in flight at once
+    #[arg(long, env = "AUTHING_SYNC_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+
+    /// Retries of one request on a transient failure
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
+
+    /// Seconds before one request times out
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// Allow plain http:// to a host that is not loopback (tokens and the secret would travel
+    /// unencrypted)
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// Output format of the plan on stdout
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+
+    /// Save the plan (versioned JSON, no secrets) for `apply --plan`
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
+
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Show emails and phones masked (a***@example.com, 138****0000)
+    #[arg(long)]
+    pub mask_pii: bool,
+
+    /// Plan deletions of live users that no manifest declares (as `prune.enabled: true`)
+    #[arg(long)]
+    pub prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Manifest files or directories (not with --plan)
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        conflicts_with = "plan",
+        required_unless_present = "plan"
+    )]
+    pub files: Vec<PathBuf>,
+
+    /// Apply exactly a plan saved by `plan --out`; refused if what it touches has changed since
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// Do not ask for confirmation (cron, CI)
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// Delete live users that no manifest declares (as `prune.enabled: true`)
+    #[arg(long, conflicts_with = "plan")]
+    pub prune: bool,
+
+    /// Refuse the whole apply when deletions exceed N, or N% of the live pool (default: 10)
+    #[arg(long, value_name = "N|N%")]
+    pub max_deletes: Option<String>,
+
+    /// After creating a user without a manifest password, send the reset-password email
+    #[arg(long)]
+    pub send_reset_email: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Yaml,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// Manifest format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Yaml)]
+    pub format: ExportFormat,
+
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+
+    /// Include each user's MFA flag (one queryMFA call per user)
+    #[arg(long)]
+    pub with_mfa: bool,
+
+    /// Include the phone-registration whitelist and its switch
+    #[arg(long)]
+    pub with_whitelist: bool,
+
+    /// Key the exported users by email or username
+    #[arg(long, value_enum, default_value_t = MatchOnArg::Email)]
+    pub match_on: MatchOnArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchOnArg {
+    Email,
+    Username,
+}
+
+impl From<MatchOnArg> for crate::model::MatchOn {
+    fn from(value: MatchOnArg) -> Self {
+        match value {
+            MatchOnArg::Email => crate::model::MatchOn::Email,
+            MatchOnArg::Username => crate::model::MatchOn::Username,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on; port 0 picks a free port (the address is printed)
+    #[arg(long, default_value = "127.0.0.1:4000", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// The user pool id the emulator serves
+    #[arg(long, env = "AUTHING_EMULATOR_CLIENT_ID", default_value = crate::emulator::DEFAULT_CLIENT_ID)]
+    pub client_id: String,
+
+    /// The pool secret the emulator expects
+    #[arg(long, env = "AUTHING_EMULATOR_SECRET", default_value = crate::emulator::DEFAULT_SECRET, hide_default_value = true)]
+    pub secret: String,
+
+    /// Keep the pool in this file across restarts (written atomically)
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Start with N synthetic users (user{i}@example.com, ...) when the state is empty
+    #[arg(long, value_name = "N")]
+    pub generate: Option<u64>,
+
+    /// Delay every response by this many milliseconds
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+
+    /// Fraction (0 to 1) of requests answered with an injected fault: HTTP 500/502/503, 429 with
+    /// Retry-After, or a dropped connection
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub fault_rate: f64,
+
+    /// Seed of the fault sequence, so a run can be repeated
+    #[arg(long, default_value_t = 0, value_name = "SEED")]
+    pub fault_seed: u64,
+
+    /// Answer 429 with Retry-After past N requests in one second
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
+
+    /// Print one line per request on stderr (operation names and status; never arguments)
+    #[arg(long)]
+    pub log_requests: bool,
+}

@@ -1,0 +1,122 @@
+//! Every way a command can end, and the one table that maps them to exit codes.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success; with `--detailed-exitcode`, also: no changes |
+//! | 1 | error: invalid input, authentication failed, endpoint unreachable, internal error |
+//! | 2 | `plan --detailed-exitcode`: changes present |
+//! | 3 | refused by a safety guard or a stale saved plan: nothing was written |
+//! | 4 | apply finished with some operations failed; the rest were applied; running again converges |
+
+use std::io;
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+
+use crate::{apply, diff, emulator, manifest, plan, remote, settings};
+
+/// A documented exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    Error = 1,
+    Changes = 2,
+    Refused = 3,
+    Partial = 4,
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        std::process::ExitCode::from(code as u8)
+    }
+}
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; nothing more to say.
+    Success,
+    /// A plan with no changes (exit 0 either way).
+    NoChanges,
+    /// A plan with changes: exit 2 under `--detailed-exitcode`, else 0.
+    Changes { detailed: bool },
+    /// An apply that finished with failed or skipped operations.
+    Partial,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Success | Outcome::NoChanges | Outcome::Changes { detailed: false } => {
+                ExitCode::Success
+            }
+            Outcome::Changes { detailed: true } => ExitCode::Changes,
+            Outcome::Partial => ExitCode::Partial,
+        }
+    }
+}
+
+/// Every error a command can end with. Messages are lowercase fragments; hints come from the
+/// wrapped diagnostics.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Error {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Manifest(#[from] manifest::ManifestErrors),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Settings(#[from] settings::SettingsError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Remote(#[from] remote::RemoteError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Diff(#[from] diff::DiffError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    PlanFile(#[from] plan::PlanFileError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Refused(#[from] apply::Refusal),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Emulator(#[from] emulator::EmulatorError),
+
+    #[error("failed to {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("apply needs confirmation, and there is no terminal to ask on")]
+    #[diagnostic(help("pass --auto-approve to apply without asking (cron, CI)"))]
+    NoTerminal,
+
+    #[error("apply cancelled: the answer was not `yes`; nothing was written")]
+    NotConfirmed,
+
+    #[error("failed to write output")]
+    Output(#[source] io::Error),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Refused(_) => ExitCode::Refused,
+            _ => ExitCode::Error,
+        }
+    }
+
+    /// A closed stdout (`authing-sync plan | head`) is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(err) if err.kind() == io::ErrorKind::BrokenPipe)
+    }
+}

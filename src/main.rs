@@ -1,0 +1,37 @@
+//! The `authing-sync` binary: parse flags, build the runtime, run a command, map the outcome to
+//! an exit code. Everything else lives in the library.
+
+use clap::Parser;
+
+use authing_sync::cli::Cli;
+use authing_sync::commands;
+use authing_sync::printer::Printer;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer::new(&cli.global);
+    commands::init_diagnostics(&printer);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: failed to start the async runtime: {err}");
+            return authing_sync::exit::ExitCode::Error.into();
+        }
+    };
+    let result = runtime.block_on(commands::run(cli.command, &printer));
+    // In-flight work that outlived its command (a dropped connection, say) must not hold the
+    // process open.
+    runtime.shutdown_background();
+    match result {
+        Ok(outcome) => outcome.exit_code().into(),
+        Err(err) if err.is_broken_pipe() => authing_sync::exit::ExitCode::Success.into(),
+        Err(err) => {
+            let code = err.exit_code();
+            commands::report_error(&printer, err);
+            code.into()
+        }
+    }
+}

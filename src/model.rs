@@ -1,0 +1,854 @@
+//! Domain types shared by every layer: normalised emails, phones and user keys, the profile
+//! fields a manifest can manage, the desired state read from manifests and the live state read
+//! from a pool.
+//!
+//! Every normalisation rule lives here and nowhere else: emails compare case-insensitively
+//! (the declared spelling is what gets written), phones compare with spaces, dashes and brackets
+//! dropped and a `+86`/`0086` prefix dropped from an 11-digit mainland mobile number, text is
+//! trimmed and an empty string is the same as no value.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// How a declared user finds its live user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchOn {
+    #[default]
+    Email,
+    Username,
+}
+
+impl MatchOn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOn::Email => "email",
+            MatchOn::Username => "username",
+        }
+    }
+
+    /// The field a user is keyed by.
+    pub fn field(self) -> Field {
+        match self {
+            MatchOn::Email => Field::Email,
+            MatchOn::Username => Field::Username,
+        }
+    }
+}
+
+impl fmt::Display for MatchOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a value was refused by a constructor in this module. The message reads after the name of
+/// the field: "malformed email: ...".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+/// An email address in its declared spelling. Equality and hashing ignore case.
+#[derive(Clone)]
+pub struct Email(Box<str>);
+
+impl Email {
+    /// Trims and checks the address: one `@`, a non-empty local part, a domain with a dot and no
+    /// empty label, no whitespace or control characters.
+    pub fn parse(raw: &str) -> Result<Email, InvalidValue> {
+        let value = raw.trim();
+        let invalid = |why: &str| {
+            Err(InvalidValue(format!(
+                "`{value}` is not an email address: {why}"
+            )))
+        };
+        if value.is_empty() {
+            return invalid("it is empty");
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return invalid("it contains whitespace");
+        }
+        let Some((local, domain)) = value.rsplit_once('@') else {
+            return invalid("there is no `@`");
+        };
+        if local.is_empty() {
+            return invalid("nothing before the `@`");
+        }
+        if local.contains('@') {
+            return invalid("more than one `@`");
+        }
+        if !domain.contains('.') || domain.split('.').any(str::is_empty) {
+            return invalid("the domain needs a dot and no empty part");
+        }
+        Ok(Email(value.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-folded form used for matching.
+    pub fn normalized(&self) -> String {
+        normalize_email(&self.0)
+    }
+}
+
+/// The case-folded form of an email address as it is stored or declared.
+pub fn normalize_email(value: &str) -> String {
+    let value = value.trim();
+    if value.is_ascii() {
+        value.to_ascii_lowercase()
+    } else {
+        value.to_lowercase()
+    }
+}
+
+/// Case-insensitive equality of two email spellings, without allocating in the ASCII case.
+pub fn emails_equal(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
+impl PartialEq for Email {
+    fn eq(&self, other: &Self) -> bool {
+        emails_equal(&self.0, &other.0)
+    }
+}
+
+impl Eq for Email {}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A phone number in normalised form: digits, with a leading `+` for an international number.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Phone(Box<str>);
+
+impl Phone {
+    /// Normalises and checks a phone number. Spaces, dashes, dots and brackets are dropped;
+    /// `+86` or `0086` is dropped from an 11-digit mainland mobile number; what is left must be
+    /// 5 to 15 digits, with at most a leading `+`.
+    pub fn parse(raw: &str) -> Result<Phone, InvalidValue> {
+        let normalized = normalize_phone(raw);
+        let digits = normalized.strip_prefix('+').unwrap_or(&normalized);
+        if digits.is_empty() {
+            return Err(InvalidValue(format!(
+                "`{}` is not a phone number: it has no digits",
+                raw.trim()
+            )));
+        }
+        if let Some(bad) = digits.chars().find(|c| !c.is_ascii_digit()) {
+            return Err(InvalidValue(format!(
+                "`{}` is not a phone number: unexpected character `{bad}`",
+                raw.trim()
+            )));
+        }
+        if !(5..=15).contains(&digits.len()) {
+            return Err(InvalidValue(format!(
+                "`{}` is not a phone number: {} digits, expected 5 to 15",
+                raw.trim(),
+                digits.len()
+            )));
+        }
+        Ok(Phone(normalized.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The comparison form of any phone spelling; never fails (live values may be odd).
+pub fn normalize_phone(raw: &str) -> String {
+    let compact: String = raw
+        .trim()
+        .chars()
+        .filter(|c| {
+            !matches!(
+                c,
+                ' ' | '\t' | '-' | '.' | '(' | ')' | '[' | ']' | '\u{3000}'
+            )
+        })
+        .collect();
+    for prefix in ["+86", "0086"] {
+        if let Some(rest) = compact.strip_prefix(prefix) {
+            if is_mainland_mobile(rest) {
+                return rest.to_string();
+            }
+        }
+    }
+    compact
+}
+
+fn is_mainland_mobile(digits: &str) -> bool {
+    digits.len() == 11 && digits.starts_with('1') && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The identity of a user across manifest and pool: the normalised value of the `match_on` field
+/// (a case-folded email, or a username as written).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserKey(Box<str>);
+
+impl UserKey {
+    pub fn from_email(email: &str) -> UserKey {
+        UserKey(normalize_email(email).into())
+    }
+
+    pub fn from_username(username: &str) -> UserKey {
+        UserKey(username.trim().into())
+    }
+
+    /// The key of a profile under `match_on`, if the profile has that field.
+    pub fn of(profile: &Profile, match_on: MatchOn) -> Option<UserKey> {
+        match match_on {
+            MatchOn::Email => non_empty(profile.email.as_deref()).map(UserKey::from_email),
+            MatchOn::Username => non_empty(profile.username.as_deref()).map(UserKey::from_username),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for UserKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for UserKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A user's `_id` in the pool.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(Box<str>);
+
+impl UserId {
+    pub fn new(id: impl Into<Box<str>>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A profile field that a manifest can manage. MFA and passwords are not profile fields: MFA
+/// is its own object on the wire, and a password is only ever written at creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Email,
+    Username,
+    Nickname,
+    Company,
+    Photo,
+    Phone,
+    EmailVerified,
+    Blocked,
+}
+
+impl Field {
+    pub const ALL: [Field; 8] = [
+        Field::Email,
+        Field::Username,
+        Field::Nickname,
+        Field::Company,
+        Field::Photo,
+        Field::Phone,
+        Field::EmailVerified,
+        Field::Blocked,
+    ];
+
+    /// The name in manifests and plans.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::Username => "username",
+            Field::Nickname => "nickname",
+            Field::Company => "company",
+            Field::Photo => "photo",
+            Field::Phone => "phone",
+            Field::EmailVerified => "email_verified",
+            Field::Blocked => "blocked",
+        }
+    }
+
+    /// The name on the wire (Authing's camelCase).
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            Field::EmailVerified => "emailVerified",
+            other => other.name(),
+        }
+    }
+
+    /// Whether `updateUser` can change the field. The API page's `UpdateUser` input lists
+    /// `email emailVerified username nickname company photo blocked` among others, but not
+    /// `phone`: a phone can be set when a user registers, never changed afterwards.
+    pub fn updatable(self) -> bool {
+        !matches!(self, Field::Phone)
+    }
+
+    /// Whether `register` can set the field. `UserRegisterInput` has no `emailVerified` and no
+    /// `blocked`; those are set by an `updateUser` right after the registration.
+    pub fn registrable(self) -> bool {
+        !matches!(self, Field::EmailVerified | Field::Blocked)
+    }
+
+    pub fn is_bool(self) -> bool {
+        matches!(self, Field::EmailVerified | Field::Blocked)
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A borrowed field value, for comparing without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldRef<'a> {
+    Text(&'a str),
+    Bool(bool),
+}
+
+impl FieldRef<'_> {
+    pub fn to_owned(self) -> FieldValue {
+        match self {
+            FieldRef::Text(text) => FieldValue::Text(text.to_string()),
+            FieldRef::Bool(value) => FieldValue::Bool(value),
+        }
+    }
+}
+
+/// An owned field value, as plans carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    Bool(bool),
+    Text(String),
+}
+
+impl FieldValue {
+    pub fn as_ref(&self) -> FieldRef<'_> {
+        match self {
+            FieldValue::Text(text) => FieldRef::Text(text),
+            FieldValue::Bool(value) => FieldRef::Bool(*value),
+        }
+    }
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Text(text) => f.write_str(text),
+            FieldValue::Bool(value) => write!(f, "{value}"),
+        }
+    }
+}
+
+/// The profile fields of one user. In a desired user `None` means "not managed"; in a live user
+/// it means the pool holds no value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub nickname: Option<String>,
+    pub company: Option<String>,
+    pub photo: Option<String>,
+    pub phone: Option<String>,
+    pub email_verified: Option<bool>,
+    pub blocked: Option<bool>,
+}
+
+impl Profile {
+    pub fn get(&self, field: Field) -> Option<FieldRef<'_>> {
+        fn text(value: &Option<String>) -> Option<FieldRef<'_>> {
+            value.as_deref().map(FieldRef::Text)
+        }
+        fn flag(value: &Option<bool>) -> Option<FieldRef<'static>> {
+            value.map(FieldRef::Bool)
+        }
+        match field {
+            Field::Email => text(&self.email),
+            Field::Username => text(&self.username),
+            Field::Nickname => text(&self.nickname),
+            Field::Company => text(&self.company),
+            Field::Photo => text(&self.photo),
+            Field::Phone => text(&self.phone),
+            Field::EmailVerified => flag(&self.email_verified),
+            Field::Blocked => flag(&self.blocked),
+        }
+    }
+
+    /// Sets a field; a value of the wrong kind for the field is ignored.
+    pub fn set(&mut self, field: Field, value: Option<FieldValue>) {
+        let text = |value: Option<FieldValue>| match value {
+            Some(FieldValue::Text(text)) => Some(text),
+            _ => None,
+        };
+        let flag = |value: Option<FieldValue>| match value {
+            Some(FieldValue::Bool(flag)) => Some(flag),
+            _ => None,
+        };
+        match field {
+            Field::Email => self.email = text(value),
+            Field::Username => self.username = text(value),
+            Field::Nickname => self.nickname = text(value),
+            Field::Company => self.company = text(value),
+            Field::Photo => self.photo = text(value),
+            Field::Phone => self.phone = text(value),
+            Field::EmailVerified => self.email_verified = flag(value),
+            Field::Blocked => self.blocked = flag(value),
+        }
+    }
+
+    /// The fields that hold a value, in [`Field::ALL`] order.
+    pub fn fields(&self) -> impl Iterator<Item = (Field, FieldRef<'_>)> {
+        Field::ALL
+            .into_iter()
+            .filter_map(|field| self.get(field).map(|value| (field, value)))
+    }
+}
+
+/// Whether a desired value is already what the pool holds, under the normalisation rules.
+/// `live` is `None` when the pool holds no value, which equals an empty desired text.
+pub fn field_matches(field: Field, desired: FieldRef<'_>, live: Option<FieldRef<'_>>) -> bool {
+    match (desired, live) {
+        (FieldRef::Bool(want), Some(FieldRef::Bool(have))) => want == have,
+        // A flag the pool does not report reads as `false`, Authing's default.
+        (FieldRef::Bool(want), None) => !want,
+        (FieldRef::Text(want), have) => {
+            let have = match have {
+                Some(FieldRef::Text(have)) => have,
+                _ => "",
+            };
+            match field {
+                Field::Email => emails_equal(want, have),
+                Field::Phone => normalize_phone(want) == normalize_phone(have),
+                _ => want.trim() == have.trim(),
+            }
+        }
+        (FieldRef::Bool(_), Some(FieldRef::Text(_))) => false,
+    }
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|value| !value.is_empty())
+}
+
+/// Where a declaration came from: the manifest file and its 1-based line.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub file: Arc<Path>,
+    pub line: u32,
+}
+
+impl Origin {
+    pub fn new(file: Arc<Path>, line: u32) -> Self {
+        Self { file, line }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Where a declared password comes from, so that a saved plan can name it without holding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// The whole value was `${NAME}`: the environment variable `NAME`.
+    Env(String),
+    /// Written in the manifest (possibly with interpolation inside a longer text).
+    Manifest,
+}
+
+/// A password declared for a user, used only when the user is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Password {
+    pub secret: Secret,
+    pub source: PasswordSource,
+}
+
+/// One user as the manifests declare it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredUser {
+    pub key: UserKey,
+    pub profile: Profile,
+    pub mfa: Option<bool>,
+    pub password: Option<Password>,
+    pub origin: Origin,
+}
+
+/// The phone-registration whitelist as the manifests declare it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DesiredWhitelist {
+    /// The switch; `None` leaves it as it is.
+    pub enabled: Option<(bool, Origin)>,
+    /// The complete list; `None` leaves the list as it is.
+    pub phones: Option<Vec<(Phone, Origin)>>,
+}
+
+/// A limit on deletions: an absolute count, or a percentage of the live pool.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxDeletes {
+    Count(u64),
+    Percent(f64),
+}
+
+impl MaxDeletes {
+    /// Parses `N` or `N%` (a percentage may have decimals).
+    pub fn parse(raw: &str) -> Result<MaxDeletes, InvalidValue> {
+        let value = raw.trim();
+        let invalid = || {
+            InvalidValue(format!(
+                "`{value}` is not a deletion limit: expected a count such as `10` or a percentage such as `5%`"
+            ))
+        };
+        if let Some(percent) = value.strip_suffix('%') {
+            let percent: f64 = percent.trim().parse().map_err(|_| invalid())?;
+            if !(0.0..=100.0).contains(&percent) {
+                return Err(InvalidValue(format!(
+                    "`{value}` is not a percentage between 0% and 100%"
+                )));
+            }
+            Ok(MaxDeletes::Percent(percent))
+        } else {
+            value.parse().map(MaxDeletes::Count).map_err(|_| invalid())
+        }
+    }
+
+    /// The largest number of deletions allowed for a pool of `live_users` users.
+    pub fn limit(self, live_users: usize) -> u64 {
+        match self {
+            MaxDeletes::Count(count) => count,
+            MaxDeletes::Percent(percent) => ((live_users as f64) * percent / 100.0).floor() as u64,
+        }
+    }
+}
+
+impl fmt::Display for MaxDeletes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MaxDeletes::Count(count) => write!(f, "{count}"),
+            MaxDeletes::Percent(percent) => write!(f, "{percent}%"),
+        }
+    }
+}
+
+/// A case-insensitive glob over emails (`*@corp.example`) or literal keys, as `prune.scope` and
+/// `prune.protect` take them.
+#[derive(Clone)]
+pub struct Pattern {
+    source: String,
+    matcher: globset::GlobMatcher,
+}
+
+impl Pattern {
+    pub fn parse(raw: &str) -> Result<Pattern, InvalidValue> {
+        let source = raw.trim().to_string();
+        if source.is_empty() {
+            return Err(InvalidValue("an empty pattern matches nothing".into()));
+        }
+        let glob = globset::GlobBuilder::new(&source)
+            .case_insensitive(true)
+            .literal_separator(false)
+            .build()
+            .map_err(|err| {
+                InvalidValue(format!("`{source}` is not a valid pattern: {}", err.kind()))
+            })?;
+        Ok(Pattern {
+            matcher: glob.compile_matcher(),
+            source,
+        })
+    }
+
+    pub fn matches(&self, value: &str) -> bool {
+        self.matcher.is_match(value.trim())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.source, f)
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+/// The `prune` settings of the manifests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PruneSettings {
+    pub enabled: bool,
+    pub max_deletes: Option<MaxDeletes>,
+    /// Users never deleted: patterns over the user's key, email and username.
+    pub protect: Vec<Pattern>,
+    /// Only users whose email matches may be deleted.
+    pub scope: Option<Pattern>,
+    pub origin: Option<Origin>,
+}
+
+/// A manifest file that contributed to a desired state, with a digest of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub path: Arc<Path>,
+    pub sha256: String,
+}
+
+/// Everything the manifests declare, validated and normalised.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DesiredState {
+    pub match_on: MatchOn,
+    /// In declaration order, no two with the same key.
+    pub users: Vec<DesiredUser>,
+    pub whitelist: Option<DesiredWhitelist>,
+    pub prune: PruneSettings,
+    pub sources: Vec<SourceFile>,
+}
+
+impl DesiredState {
+    /// The keys of the users whose MFA flag is managed.
+    pub fn mfa_keys(&self) -> HashSet<UserKey> {
+        self.users
+            .iter()
+            .filter(|user| user.mfa.is_some())
+            .map(|user| user.key.clone())
+            .collect()
+    }
+
+    pub fn manages_whitelist(&self) -> bool {
+        self.whitelist.is_some()
+    }
+}
+
+/// One user as the pool holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveUser {
+    pub id: UserId,
+    pub profile: Profile,
+    /// The MFA switch, when it was read (only for users whose flag a manifest manages).
+    pub mfa: Option<bool>,
+}
+
+impl LiveUser {
+    pub fn key(&self, match_on: MatchOn) -> Option<UserKey> {
+        UserKey::of(&self.profile, match_on)
+    }
+
+    /// A human label: email, else username, else id.
+    pub fn label(&self) -> &str {
+        non_empty(self.profile.email.as_deref())
+            .or_else(|| non_empty(self.profile.username.as_deref()))
+            .unwrap_or(self.id.as_str())
+    }
+}
+
+/// A whitelist phone as the pool holds it: the stored spelling (needed to remove it) and its
+/// comparison form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePhone {
+    pub raw: String,
+    pub normalized: String,
+}
+
+impl LivePhone {
+    pub fn new(raw: impl Into<String>) -> Self {
+        let raw = raw.into();
+        let normalized = normalize_phone(&raw);
+        Self { raw, normalized }
+    }
+}
+
+/// The phone-registration whitelist as the pool holds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveWhitelist {
+    pub enabled: bool,
+    pub phones: Vec<LivePhone>,
+}
+
+/// Whether a fetch saw the whole pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Completeness {
+    #[default]
+    Complete,
+    /// The pool could not be read consistently; nothing may be deleted on the strength of it.
+    Incomplete { reason: String },
+}
+
+/// Everything read from the pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveState {
+    pub users: Vec<LiveUser>,
+    /// Read only when a manifest manages the whitelist.
+    pub whitelist: Option<LiveWhitelist>,
+    pub completeness: Completeness,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_compare_case_insensitively_and_keep_their_spelling() {
+        let email = Email::parse("  Alice.Liu@Example.COM ").unwrap();
+        assert_eq!(email.as_str(), "Alice.Liu@Example.COM");
+        assert_eq!(email, Email::parse("alice.liu@example.com").unwrap());
+        assert_eq!(
+            UserKey::from_email(email.as_str()).as_str(),
+            "alice.liu@example.com"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "alice@example..com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn phones_normalise_as_the_contract_says() {
+        let cases = [
+            ("13800000000", "13800000000"),
+            ("+86 138-0000-0000", "13800000000"),
+            ("0086 (138) 0000 0000", "13800000000"),
+            ("+1 (415) 555-0100", "+14155550100"),
+            ("+8613800000000", "13800000000"),
+        ];
+        for (raw, normalized) in cases {
+            assert_eq!(Phone::parse(raw).unwrap().as_str(), normalized, "{raw}");
+        }
+        // +86 is kept when what follows is not a mainland mobile number.
+        assert_eq!(
+            Phone::parse("+86 10 1234 5678").unwrap().as_str(),
+            "+861012345678"
+        );
+        for bad in ["", "abc", "138-abcd-0000", "+", "123", "1234567890123456"] {
+            assert!(Phone::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn field_matching_follows_the_normalisation_rules() {
+        assert!(field_matches(
+            Field::Email,
+            FieldRef::Text("A@B.cn"),
+            Some(FieldRef::Text("a@b.CN"))
+        ));
+        assert!(field_matches(
+            Field::Phone,
+            FieldRef::Text("13800000000"),
+            Some(FieldRef::Text("+86 138 0000 0000"))
+        ));
+        assert!(field_matches(Field::Nickname, FieldRef::Text(""), None));
+        assert!(!field_matches(Field::Nickname, FieldRef::Text("Al"), None));
+        assert!(field_matches(Field::Blocked, FieldRef::Bool(false), None));
+        assert!(!field_matches(
+            Field::Blocked,
+            FieldRef::Bool(true),
+            Some(FieldRef::Bool(false))
+        ));
+        assert!(!field_matches(
+            Field::Username,
+            FieldRef::Text("Alice"),
+            Some(FieldRef::Text("alice"))
+        ));
+    }
+
+    #[test]
+    fn deletion_limits_parse_counts_and_percentages() {
+        assert_eq!(MaxDeletes::parse("10").unwrap().limit(1000), 10);
+        assert_eq!(MaxDeletes::parse("5%").unwrap().limit(1000), 50);
+        assert_eq!(MaxDeletes::parse("0.5%").unwrap().limit(1000), 5);
+        assert!(MaxDeletes::parse("ten").is_err());
+        assert!(MaxDeletes::parse("150%").is_err());
+    }
+
+    #[test]
+    fn patterns_match_emails_case_insensitively() {
+        let scope = Pattern::parse("*@Corp.example").unwrap();
+        assert!(scope.matches("bob@corp.EXAMPLE"));
+        assert!(!scope.matches("bob@other.example"));
+        assert!(Pattern::parse("[").is_err());
+    }
+}

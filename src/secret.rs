@@ -1,0 +1,66 @@
+//! Redacting wrappers for the values that must never be printed: the pool secret, owner and user
+//! tokens, and passwords.
+//!
+//! A [`Secret`] has no `Display`, no `Serialize`, and a `Debug` that prints `(sensitive)`, so a
+//! secret that reaches a log line, an error message or a `{:?}` by mistake shows up as that word
+//! and nothing else. The only way to the value is [`Secret::expose`], which is easy to grep for.
+
+use std::fmt;
+
+/// A string that must never appear in output, logs, plans, errors or `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Box<str>);
+
+/// What a redacted value is shown as, everywhere.
+pub const REDACTED: &str = "(sensitive)";
+
+impl Secret {
+    pub fn new(value: impl Into<Box<str>>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself. Call it only where the value leaves the process on purpose: an HTTP
+    /// request body or header, or the RSA encryption of a password.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value.into_boxed_str())
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let secret = Secret::new("hunter2-very-secret");
+        assert_eq!(format!("{secret:?}"), "(sensitive)");
+        assert_eq!(format!("{:?}", Some(secret.clone())), "Some((sensitive))");
+        assert_eq!(secret.expose(), "hunter2-very-secret");
+    }
+}
