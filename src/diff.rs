@@ -1,6 +1,386 @@
-//! The pure diff engine: (desired state, live state, policy) → [`Plan`](crate::plan::Plan).
-//! No I/O, no formatting.
+//! The pure diff engine: (desired state, live state, policy) → [`Plan`]. No I/O, no formatting,
+//! no clock.
+//!
+//! Users are matched on the `match_on` key. A declared user with no live match is created; one
+//! with a match gets the fields it manages that differ (a field the v1 API cannot change becomes
+//! a notice); its MFA flag is switched if it differs. Live users that no manifest declares are
+//! deleted only under prune, only inside `prune.scope`, never when `prune.protect` covers them,
+//! and never when the live state may be incomplete. A declared key that matches two live users
+//! is an error naming both, never a guess.
 
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("diff error")]
-pub struct DiffError;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use miette::Diagnostic;
+
+use crate::model::{
+    Completeness, DesiredState, DesiredUser, LiveState, LiveUser, MatchOn, Origin, Pattern, UserId,
+    UserKey, field_matches, normalize_phone,
+};
+use crate::plan::{
+    Change, Create, Delete, FieldChange, Fingerprint, MfaChange, MfaTarget, Notice, PasswordPlan,
+    Plan, Update, WhitelistPhone, WhitelistSwitch,
+};
+
+/// What deletions are allowed.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Delete live users that no manifest declares.
+    pub prune: bool,
+    /// Only users whose email matches may be deleted.
+    pub scope: Option<Pattern>,
+    /// Users whose key, email or username matches are never deleted.
+    pub protect: Vec<Pattern>,
+    /// Where the prune settings were declared (shown as the origin of deletions).
+    pub origin: Option<Origin>,
+}
+
+impl Policy {
+    /// The policy a desired state declares, with `--prune` from the command line.
+    pub fn from_desired(desired: &DesiredState, prune_flag: bool) -> Policy {
+        Policy {
+            prune: prune_flag || desired.prune.enabled,
+            scope: desired.prune.scope.clone(),
+            protect: desired.prune.protect.clone(),
+            origin: desired.prune.origin.clone(),
+        }
+    }
+
+    /// Whether the policy lets this live user be deleted.
+    pub fn may_delete(&self, user: &LiveUser) -> bool {
+        if !self.prune {
+            return false;
+        }
+        let email = user
+            .profile
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|email| !email.is_empty());
+        if let Some(scope) = &self.scope {
+            if !email.is_some_and(|email| scope.matches(email)) {
+                return false;
+            }
+        }
+        let names = [
+            email,
+            user.profile.username.as_deref(),
+            Some(user.id.as_str()),
+        ];
+        !self
+            .protect
+            .iter()
+            .any(|pattern| names.iter().flatten().any(|name| pattern.matches(name)))
+    }
+}
+
+/// A declared user whose key matches more than one live user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ambiguity {
+    pub key: UserKey,
+    pub origin: Origin,
+    pub candidates: Vec<(UserId, String)>,
+}
+
+impl fmt::Display for Ambiguity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let candidates: Vec<String> = self
+            .candidates
+            .iter()
+            .map(|(id, label)| format!("{label} (id {id})"))
+            .collect();
+        write!(
+            f,
+            "{}: `{}` matches {} live users: {}",
+            self.origin,
+            self.key,
+            candidates.len(),
+            candidates.join(", ")
+        )
+    }
+}
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Diagnostic)]
+#[error("{} declared user{} match{} more than one live user:\n  {}",
+    .ambiguities.len(),
+    if .ambiguities.len() == 1 { "" } else { "s" },
+    if .ambiguities.len() == 1 { "es" } else { "" },
+    .ambiguities.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+#[diagnostic(
+    code(diff::ambiguous_match),
+    help(
+        "the pool holds users whose keys differ only in case or spacing; make them distinct in the Authing console, or match on the other key"
+    )
+)]
+pub struct DiffError {
+    pub ambiguities: Vec<Ambiguity>,
+}
+
+/// Computes the changes that make `live` what `desired` declares.
+pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result<Plan, DiffError> {
+    let index = LiveIndex::new(&live.users, desired.match_on);
+    let mut creates = Vec::new();
+    let mut updates = Vec::new();
+    let mut mfa = Vec::new();
+    let mut notices = Vec::new();
+    let mut ambiguities = Vec::new();
+
+    for wanted in &desired.users {
+        match index.find(&wanted.key) {
+            Match::None => {
+                creates.push(Change::Create(create(wanted)));
+                if wanted.mfa == Some(true) {
+                    mfa.push(Change::Mfa(MfaChange {
+                        key: wanted.key.clone(),
+                        target: MfaTarget::New,
+                        enable: true,
+                        origin: wanted.origin.clone(),
+                    }));
+                }
+            }
+            Match::Many(indexes) => ambiguities.push(Ambiguity {
+                key: wanted.key.clone(),
+                origin: wanted.origin.clone(),
+                candidates: indexes
+                    .iter()
+                    .map(|&index| {
+                        (
+                            live.users[index].id.clone(),
+                            live.users[index].label().to_string(),
+                        )
+                    })
+                    .collect(),
+            }),
+            Match::One(index) => {
+                let have = &live.users[index];
+                let (fields, unchangeable) = compare(wanted, have);
+                notices.extend(unchangeable);
+                if !fields.is_empty() {
+                    updates.push(Change::Update(Update {
+                        key: wanted.key.clone(),
+                        id: have.id.clone(),
+                        fields,
+                        origin: wanted.origin.clone(),
+                        fingerprint: Fingerprint::of_user(have),
+                    }));
+                }
+                if let Some(enable) = wanted.mfa {
+                    if have.mfa.unwrap_or(false) != enable {
+                        mfa.push(Change::Mfa(MfaChange {
+                            key: wanted.key.clone(),
+                            target: MfaTarget::Existing {
+                                id: have.id.clone(),
+                                fingerprint: Fingerprint::of_user(have),
+                            },
+                            enable,
+                            origin: wanted.origin.clone(),
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    if !ambiguities.is_empty() {
+        return Err(DiffError { ambiguities });
+    }
+
+    let deletes = deletes(desired, live, policy, &index, &mut notices);
+    let (whitelist, whitelist_fingerprint) = whitelist(desired, live);
+
+    let mut changes = deletes;
+    changes.extend(creates);
+    changes.extend(updates);
+    changes.extend(mfa);
+    changes.extend(whitelist);
+    Ok(Plan {
+        changes,
+        notices,
+        match_on: desired.match_on,
+        live_users: live.users.len(),
+        whitelist_fingerprint,
+    })
+}
+
+fn create(wanted: &DesiredUser) -> Create {
+    Create {
+        key: wanted.key.clone(),
+        profile: wanted.profile.clone(),
+        password: match &wanted.password {
+            None => PasswordPlan::Generated,
+            Some(password) => match &password.source {
+                crate::model::PasswordSource::Env(name) => PasswordPlan::Env(name.clone()),
+                crate::model::PasswordSource::Manifest => PasswordPlan::Manifest,
+            },
+        },
+        origin: wanted.origin.clone(),
+    }
+}
+
+/// The managed fields that differ, and notices for those the API cannot change.
+fn compare(wanted: &DesiredUser, have: &LiveUser) -> (Vec<FieldChange>, Vec<Notice>) {
+    let mut changes = Vec::new();
+    let mut notices = Vec::new();
+    for (field, value) in wanted.profile.fields() {
+        let current = have.profile.get(field);
+        if field_matches(field, value, current) {
+            continue;
+        }
+        let before = current.map(|current| current.to_owned());
+        if field.updatable() {
+            changes.push(FieldChange {
+                field,
+                before,
+                after: value.to_owned(),
+            });
+        } else {
+            notices.push(Notice::Unchangeable {
+                key: wanted.key.clone(),
+                field,
+                live: before,
+                wanted: value.to_owned(),
+                origin: wanted.origin.clone(),
+            });
+        }
+    }
+    (changes, notices)
+}
+
+fn deletes(
+    desired: &DesiredState,
+    live: &LiveState,
+    policy: &Policy,
+    index: &LiveIndex,
+    notices: &mut Vec<Notice>,
+) -> Vec<Change> {
+    if !policy.prune {
+        return Vec::new();
+    }
+    if let Completeness::Incomplete { reason } = &live.completeness {
+        notices.push(Notice::DeletesSuppressed {
+            reason: reason.clone(),
+        });
+        return Vec::new();
+    }
+    let declared: HashSet<&UserKey> = desired.users.iter().map(|user| &user.key).collect();
+    let mut deletes: Vec<Delete> = live
+        .users
+        .iter()
+        .zip(&index.keys)
+        .filter(|(_, key)| !key.as_ref().is_some_and(|key| declared.contains(key)))
+        .filter(|(user, _)| policy.may_delete(user))
+        .map(|(user, _)| Delete {
+            id: user.id.clone(),
+            label: user.label().to_string(),
+            origin: policy.origin.clone(),
+            fingerprint: Fingerprint::of_user(user),
+        })
+        .collect();
+    deletes.sort_by(|a, b| a.label.cmp(&b.label).then_with(|| a.id.cmp(&b.id)));
+    deletes.into_iter().map(Change::Delete).collect()
+}
+
+/// The whitelist changes: the switch, then additions in declaration order, then removals.
+fn whitelist(desired: &DesiredState, live: &LiveState) -> (Vec<Change>, Option<Fingerprint>) {
+    let Some(wanted) = &desired.whitelist else {
+        return (Vec::new(), None);
+    };
+    let have = live.whitelist.clone().unwrap_or_default();
+    let mut changes = Vec::new();
+    if let Some((enabled, origin)) = &wanted.enabled {
+        if *enabled != have.enabled {
+            changes.push(Change::WhitelistSwitch(WhitelistSwitch {
+                from: have.enabled,
+                to: *enabled,
+                origin: origin.clone(),
+            }));
+        }
+    }
+    if let Some(phones) = &wanted.phones {
+        let present: HashSet<&str> = have
+            .phones
+            .iter()
+            .map(|phone| phone.normalized.as_str())
+            .collect();
+        let mut added = HashSet::new();
+        for (phone, origin) in phones {
+            if !present.contains(phone.as_str()) && added.insert(phone.as_str()) {
+                changes.push(Change::WhitelistAdd(WhitelistPhone {
+                    phone: phone.as_str().to_string(),
+                    origin: Some(origin.clone()),
+                }));
+            }
+        }
+        let declared: HashSet<String> = phones
+            .iter()
+            .map(|(phone, _)| normalize_phone(phone.as_str()))
+            .collect();
+        let first_origin = phones.first().map(|(_, origin)| origin.clone());
+        let mut removals: Vec<&str> = have
+            .phones
+            .iter()
+            .filter(|phone| !declared.contains(&phone.normalized))
+            .map(|phone| phone.raw.as_str())
+            .collect();
+        removals.sort_unstable();
+        changes.extend(removals.into_iter().map(|phone| {
+            Change::WhitelistRemove(WhitelistPhone {
+                phone: phone.to_string(),
+                origin: first_origin.clone(),
+            })
+        }));
+    }
+    let fingerprint = (!changes.is_empty()).then(|| Fingerprint::of_whitelist(&have));
+    (changes, fingerprint)
+}
+
+/// Live users by key.
+struct LiveIndex {
+    /// The key of each live user, by position.
+    keys: Vec<Option<UserKey>>,
+    unique: HashMap<UserKey, usize>,
+    /// Keys held by more than one live user.
+    shared: HashMap<UserKey, Vec<usize>>,
+}
+
+enum Match<'a> {
+    None,
+    One(usize),
+    Many(&'a [usize]),
+}
+
+impl LiveIndex {
+    fn new(users: &[LiveUser], match_on: MatchOn) -> Self {
+        let keys: Vec<Option<UserKey>> = users.iter().map(|user| user.key(match_on)).collect();
+        let mut unique = HashMap::with_capacity(users.len());
+        let mut shared: HashMap<UserKey, Vec<usize>> = HashMap::new();
+        for (index, key) in keys.iter().enumerate() {
+            let Some(key) = key else { continue };
+            if let Some(others) = shared.get_mut(key) {
+                others.push(index);
+            } else if let Some(first) = unique.insert(key.clone(), index) {
+                unique.remove(key);
+                shared.insert(key.clone(), vec![first, index]);
+            }
+        }
+        Self {
+            keys,
+            unique,
+            shared,
+        }
+    }
+
+    fn find(&self, key: &UserKey) -> Match<'_> {
+        if let Some(&index) = self.unique.get(key) {
+            return Match::One(index);
+        }
+        match self.shared.get(key) {
+            Some(indexes) => Match::Many(indexes),
+            None => Match::None,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

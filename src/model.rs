@@ -323,6 +323,11 @@ impl Field {
         }
     }
 
+    /// The field with this manifest name.
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|field| field.name() == name)
+    }
+
     /// The name on the wire (Authing's camelCase).
     pub fn wire_name(self) -> &'static str {
         match self {

@@ -40,6 +40,13 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Secrets can be read (a token in a response) but never written: there is no `Serialize`.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret::from)
+    }
+}
+
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Self(value.into_boxed_str())

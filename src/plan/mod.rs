@@ -1,6 +1,273 @@
-//! The typed plan: a closed set of changes with before/after values and provenance, its
-//! summary, and the saved-plan file format.
+//! The typed plan: a closed set of changes, each with its before/after values, the manifest
+//! place it came from and a fingerprint of the live object it touches; notices that are shown
+//! but never acted on; and the summary counts.
+//!
+//! A plan is plain data. The diff engine builds it, renderers show it, the saved-plan file
+//! ([`file`]) stores it, and apply executes it. Nothing here decides anything: display-only text
+//! (notices) never drives apply.
 
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("plan file error")]
-pub struct PlanFileError;
+pub mod file;
+pub mod fingerprint;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Field, FieldValue, MatchOn, Origin, Profile, UserId, UserKey};
+
+pub use file::{PlanFile, PlanFileError};
+pub use fingerprint::Fingerprint;
+
+/// What a change does, as scripts and summaries name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    MfaEnable,
+    MfaDisable,
+    WhitelistAdd,
+    WhitelistRemove,
+    WhitelistSwitch,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::MfaEnable => "mfa_enable",
+            Action::MfaDisable => "mfa_disable",
+            Action::WhitelistAdd => "whitelist_add",
+            Action::WhitelistRemove => "whitelist_remove",
+            Action::WhitelistSwitch => "whitelist_switch",
+        }
+    }
+}
+
+/// One field going from `before` (`None`: no value) to `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: Field,
+    pub before: Option<FieldValue>,
+    pub after: FieldValue,
+}
+
+/// Where the password of a new user will come from. A plan never holds the password itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordPlan {
+    /// The environment variable named in the manifest (`${NAME}`).
+    Env(String),
+    /// Written in the manifest: re-read from that file at apply time.
+    Manifest,
+    /// None declared: a strong random one, never shown or stored.
+    Generated,
+}
+
+/// A user to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Create {
+    pub key: UserKey,
+    /// The declared fields (registered, then the ones `register` cannot set are updated).
+    pub profile: Profile,
+    pub password: PasswordPlan,
+    pub origin: Origin,
+}
+
+/// Fields of an existing user to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    pub key: UserKey,
+    pub id: UserId,
+    pub fields: Vec<FieldChange>,
+    pub origin: Origin,
+    pub fingerprint: Fingerprint,
+}
+
+/// A live user to delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delete {
+    pub id: UserId,
+    /// Email, else username, else id: how the user is shown.
+    pub label: String,
+    /// The `prune` declaration that allowed it, when it came from a manifest.
+    pub origin: Option<Origin>,
+    pub fingerprint: Fingerprint,
+}
+
+/// Whom an MFA change is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MfaTarget {
+    Existing {
+        id: UserId,
+        fingerprint: Fingerprint,
+    },
+    /// A user this plan creates.
+    New,
+}
+
+/// MFA switched on or off for one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaChange {
+    pub key: UserKey,
+    pub target: MfaTarget,
+    pub enable: bool,
+    pub origin: Origin,
+}
+
+/// A phone added to or removed from the whitelist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhitelistPhone {
+    /// Added: the normalised phone; removed: the spelling the pool stores (needed to remove it).
+    pub phone: String,
+    pub origin: Option<Origin>,
+}
+
+/// The whitelist switch turned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhitelistSwitch {
+    pub from: bool,
+    pub to: bool,
+    pub origin: Origin,
+}
+
+/// One change. The set is closed: apply handles each variant and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Create(Create),
+    Update(Update),
+    Delete(Delete),
+    Mfa(MfaChange),
+    WhitelistAdd(WhitelistPhone),
+    WhitelistRemove(WhitelistPhone),
+    WhitelistSwitch(WhitelistSwitch),
+}
+
+impl Change {
+    pub fn action(&self) -> Action {
+        match self {
+            Change::Create(_) => Action::Create,
+            Change::Update(_) => Action::Update,
+            Change::Delete(_) => Action::Delete,
+            Change::Mfa(change) if change.enable => Action::MfaEnable,
+            Change::Mfa(_) => Action::MfaDisable,
+            Change::WhitelistAdd(_) => Action::WhitelistAdd,
+            Change::WhitelistRemove(_) => Action::WhitelistRemove,
+            Change::WhitelistSwitch(_) => Action::WhitelistSwitch,
+        }
+    }
+
+    /// Whom or what the change concerns, as shown to people.
+    pub fn target(&self) -> &str {
+        match self {
+            Change::Create(create) => create.key.as_str(),
+            Change::Update(update) => update.key.as_str(),
+            Change::Delete(delete) => &delete.label,
+            Change::Mfa(change) => change.key.as_str(),
+            Change::WhitelistAdd(entry) | Change::WhitelistRemove(entry) => &entry.phone,
+            Change::WhitelistSwitch(_) => "whitelist",
+        }
+    }
+
+    pub fn origin(&self) -> Option<&Origin> {
+        match self {
+            Change::Create(create) => Some(&create.origin),
+            Change::Update(update) => Some(&update.origin),
+            Change::Delete(delete) => delete.origin.as_ref(),
+            Change::Mfa(change) => Some(&change.origin),
+            Change::WhitelistAdd(entry) | Change::WhitelistRemove(entry) => entry.origin.as_ref(),
+            Change::WhitelistSwitch(switch) => Some(&switch.origin),
+        }
+    }
+}
+
+/// Something the plan shows but does not act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A declared value differs from the pool, but the v1 API cannot change that field.
+    Unchangeable {
+        key: UserKey,
+        field: Field,
+        live: Option<FieldValue>,
+        wanted: FieldValue,
+        origin: Origin,
+    },
+    /// Deletions were not planned because the live state may be incomplete.
+    DeletesSuppressed { reason: String },
+}
+
+/// The plan and the facts it was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// In review order: deletions, creations, updates, MFA, the whitelist switch, whitelist
+    /// additions, whitelist removals.
+    pub changes: Vec<Change>,
+    pub notices: Vec<Notice>,
+    pub match_on: MatchOn,
+    /// How many users the pool held when the plan was made (`N%` deletion limits use it).
+    pub live_users: usize,
+    /// The whitelist as it was read, when a whitelist change depends on it.
+    pub whitelist_fingerprint: Option<Fingerprint>,
+}
+
+/// How many changes of each kind a plan holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub mfa_enable: usize,
+    pub mfa_disable: usize,
+    pub whitelist_add: usize,
+    pub whitelist_remove: usize,
+    /// The new switch value, `None` when it does not change.
+    pub whitelist_switch: Option<bool>,
+}
+
+impl Summary {
+    pub fn is_empty(&self) -> bool {
+        *self == Summary::default()
+    }
+
+    /// The number of changes.
+    pub fn total(&self) -> usize {
+        self.create
+            + self.update
+            + self.delete
+            + self.mfa_enable
+            + self.mfa_disable
+            + self.whitelist_add
+            + self.whitelist_remove
+            + usize::from(self.whitelist_switch.is_some())
+    }
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for change in &self.changes {
+            match change {
+                Change::Create(_) => summary.create += 1,
+                Change::Update(_) => summary.update += 1,
+                Change::Delete(_) => summary.delete += 1,
+                Change::Mfa(change) if change.enable => summary.mfa_enable += 1,
+                Change::Mfa(_) => summary.mfa_disable += 1,
+                Change::WhitelistAdd(_) => summary.whitelist_add += 1,
+                Change::WhitelistRemove(_) => summary.whitelist_remove += 1,
+                Change::WhitelistSwitch(switch) => summary.whitelist_switch = Some(switch.to),
+            }
+        }
+        summary
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn deletes(&self) -> impl Iterator<Item = &Delete> {
+        self.changes.iter().filter_map(|change| match change {
+            Change::Delete(delete) => Some(delete),
+            _ => None,
+        })
+    }
+}

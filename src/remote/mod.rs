@@ -1,6 +1,23 @@
-//! The Authing v1 GraphQL client: transport, owner token, one rate limit, bounded concurrency,
-//! classified retries, password encryption, and the live-state fetch.
+//! The Authing v1 GraphQL client.
+//!
+//! - [`transport`]: one HTTP path with the shared rate limit, the in-flight bound, classified
+//!   retries and a response size cap.
+//! - [`client`]: the owner token and one typed method per operation; documents in `queries/`.
+//! - [`fetch`]: the live state, read with the fewest calls the API allows.
+//! - [`wire`]: request and response shapes; [`crypto`]: password encryption;
+//!   [`operation`]: the operations and their call counters; [`error`]: classed errors.
 
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("remote error")]
-pub struct RemoteError;
+pub mod client;
+pub mod crypto;
+pub mod error;
+pub mod fetch;
+pub mod operation;
+pub mod transport;
+pub mod wire;
+
+pub use client::{AuthingClient, ClientConfig, NewUser, PAGE_SIZE, PATCH_BATCH};
+pub use crypto::{AUTHING_PUBLIC_KEY, PasswordEncryptor};
+pub use error::{ErrorClass, ErrorKind, RemoteError};
+pub use fetch::{FetchScope, MfaScope, fetch, users_by_id};
+pub use operation::{CallStats, Operation};
+pub use transport::TransportConfig;

@@ -1,0 +1,500 @@
+//! The plan as versioned JSON (`format_version: 1`): what `plan --format json` prints and what
+//! `plan --out` saves for `apply --plan`. The shape is a contract with scripts, so it is kept
+//! apart from the in-memory [`Plan`] and converted both ways. It never holds a secret: a
+//! password shows as `(sensitive)` and is named only by where it comes from.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{Field, FieldValue, MatchOn, Origin, Profile, SourceFile, UserId, UserKey};
+use crate::secret::REDACTED;
+
+use super::{
+    Action, Change, Create, Delete, FieldChange, Fingerprint, MfaChange, MfaTarget, Notice,
+    PasswordPlan, Plan, Summary, Update, WhitelistPhone, WhitelistSwitch,
+};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The pool a plan was made against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRef {
+    pub endpoint: String,
+    pub client_id: String,
+}
+
+/// A manifest file the plan was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestRef {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginEntry {
+    pub file: PathBuf,
+    pub line: u32,
+}
+
+/// A value going from `from` to `to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FromTo {
+    pub from: Value,
+    pub to: Value,
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeEntry {
+    pub action: Action,
+    /// The user's key (a delete shows the user's email, username or id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub fields: IndexMap<String, FromTo>,
+    /// `env:NAME`, `manifest` or `generated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<OriginEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
+}
+
+/// Something shown, not acted on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeEntry {
+    pub kind: String,
+    pub message: String,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanFile {
+    pub format_version: u32,
+    pub created_at: String,
+    pub tool_version: String,
+    pub pool: PoolRef,
+    pub match_on: MatchOn,
+    pub live_users: usize,
+    pub summary: Summary,
+    pub changes: Vec<ChangeEntry>,
+    #[serde(default)]
+    pub notices: Vec<NoticeEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whitelist_fingerprint: Option<Fingerprint>,
+    #[serde(default)]
+    pub manifests: Vec<ManifestRef>,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PlanFileError {
+    #[error("failed to read the plan file {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to write the plan file {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: not a plan file: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}: plan format version {found} is not supported (this build reads version {FORMAT_VERSION})", path.display())]
+    #[diagnostic(help("make the plan again with this version of authing-sync"))]
+    Version { path: PathBuf, found: u32 },
+    #[error("{}: change {index}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        index: usize,
+        message: String,
+    },
+}
+
+impl PlanFile {
+    /// The file form of a plan.
+    pub fn new(plan: &Plan, pool: PoolRef, sources: &[SourceFile]) -> Self {
+        PlanFile {
+            format_version: FORMAT_VERSION,
+            created_at: jiff::Timestamp::now().to_string(),
+            tool_version: crate::VERSION.to_string(),
+            pool,
+            match_on: plan.match_on,
+            live_users: plan.live_users,
+            summary: plan.summary(),
+            changes: plan.changes.iter().map(entry).collect(),
+            notices: plan.notices.iter().map(notice_entry).collect(),
+            whitelist_fingerprint: plan.whitelist_fingerprint.clone(),
+            manifests: sources
+                .iter()
+                .map(|source| ManifestRef {
+                    path: source.path.to_path_buf(),
+                    sha256: source.sha256.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
+        text.push('\n');
+        text
+    }
+
+    /// Writes the file atomically (a temporary file renamed into place).
+    pub fn save(&self, path: &Path) -> Result<(), PlanFileError> {
+        let write = |source| PlanFileError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(write)?;
+        std::io::Write::write_all(&mut temp, self.to_json().as_bytes()).map_err(write)?;
+        temp.as_file().sync_all().map_err(write)?;
+        temp.persist(path).map_err(|err| write(err.error))?;
+        Ok(())
+    }
+
+    pub fn load(path: &Path) -> Result<PlanFile, PlanFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let version: VersionProbe =
+            serde_json::from_str(&text).map_err(|err| syntax(path, &err))?;
+        if version.format_version != FORMAT_VERSION {
+            return Err(PlanFileError::Version {
+                path: path.to_path_buf(),
+                found: version.format_version,
+            });
+        }
+        serde_json::from_str(&text).map_err(|err| syntax(path, &err))
+    }
+
+    /// The in-memory plan this file describes.
+    pub fn to_plan(&self, path: &Path) -> Result<Plan, PlanFileError> {
+        let changes = self
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                change(entry).map_err(|message| PlanFileError::Invalid {
+                    path: path.to_path_buf(),
+                    index,
+                    message,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Plan {
+            changes,
+            // Notices are for reading; apply does not need them back.
+            notices: Vec::new(),
+            match_on: self.match_on,
+            live_users: self.live_users,
+            whitelist_fingerprint: self.whitelist_fingerprint.clone(),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct VersionProbe {
+    format_version: u32,
+}
+
+fn syntax(path: &Path, err: &serde_json::Error) -> PlanFileError {
+    let message = err.to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
+    PlanFileError::Syntax {
+        path: path.to_path_buf(),
+        line: err.line(),
+        column: err.column(),
+        message,
+    }
+}
+
+fn value(value: Option<&FieldValue>) -> Value {
+    match value {
+        None => Value::Null,
+        Some(FieldValue::Text(text)) => Value::from(text.as_str()),
+        Some(FieldValue::Bool(flag)) => Value::from(*flag),
+    }
+}
+
+fn origin_entry(origin: Option<&Origin>) -> Option<OriginEntry> {
+    origin.map(|origin| OriginEntry {
+        file: origin.file.to_path_buf(),
+        line: origin.line,
+    })
+}
+
+fn entry(change: &Change) -> ChangeEntry {
+    let mut entry = ChangeEntry {
+        action: change.action(),
+        key: None,
+        id: None,
+        phone: None,
+        fields: IndexMap::new(),
+        password_source: None,
+        origin: origin_entry(change.origin()),
+        fingerprint: None,
+    };
+    match change {
+        Change::Create(create) => {
+            entry.key = Some(create.key.to_string());
+            for (field, after) in create.profile.fields() {
+                entry.fields.insert(
+                    field.name().into(),
+                    FromTo {
+                        from: Value::Null,
+                        to: value(Some(&after.to_owned())),
+                    },
+                );
+            }
+            entry.fields.insert(
+                "password".into(),
+                FromTo {
+                    from: Value::Null,
+                    to: Value::from(REDACTED),
+                },
+            );
+            entry.password_source = Some(match &create.password {
+                PasswordPlan::Env(name) => format!("env:{name}"),
+                PasswordPlan::Manifest => "manifest".into(),
+                PasswordPlan::Generated => "generated".into(),
+            });
+        }
+        Change::Update(update) => {
+            entry.key = Some(update.key.to_string());
+            entry.id = Some(update.id.to_string());
+            entry.fingerprint = Some(update.fingerprint.clone());
+            for change in &update.fields {
+                entry.fields.insert(
+                    change.field.name().into(),
+                    FromTo {
+                        from: value(change.before.as_ref()),
+                        to: value(Some(&change.after)),
+                    },
+                );
+            }
+        }
+        Change::Delete(delete) => {
+            entry.key = Some(delete.label.clone());
+            entry.id = Some(delete.id.to_string());
+            entry.fingerprint = Some(delete.fingerprint.clone());
+        }
+        Change::Mfa(mfa) => {
+            entry.key = Some(mfa.key.to_string());
+            if let MfaTarget::Existing { id, fingerprint } = &mfa.target {
+                entry.id = Some(id.to_string());
+                entry.fingerprint = Some(fingerprint.clone());
+            }
+            entry.fields.insert(
+                "mfa".into(),
+                FromTo {
+                    from: Value::from(!mfa.enable),
+                    to: Value::from(mfa.enable),
+                },
+            );
+        }
+        Change::WhitelistAdd(phone) | Change::WhitelistRemove(phone) => {
+            entry.phone = Some(phone.phone.clone())
+        }
+        Change::WhitelistSwitch(switch) => {
+            entry.fields.insert(
+                "enabled".into(),
+                FromTo {
+                    from: Value::from(switch.from),
+                    to: Value::from(switch.to),
+                },
+            );
+        }
+    }
+    entry
+}
+
+fn notice_entry(notice: &Notice) -> NoticeEntry {
+    match notice {
+        Notice::Unchangeable {
+            key,
+            field,
+            live,
+            wanted,
+            origin,
+        } => NoticeEntry {
+            kind: "unchangeable_field".into(),
+            message: format!(
+                "{key}: `{field}` cannot be changed through the v1 API (the pool has {}, {origin} declares {}); left as it is",
+                live.as_ref()
+                    .map_or_else(|| "no value".to_string(), |live| format!("`{live}`")),
+                format_args!("`{wanted}`"),
+            ),
+        },
+        Notice::DeletesSuppressed { reason } => NoticeEntry {
+            kind: "deletes_suppressed".into(),
+            message: format!("no deletions planned: {reason}"),
+        },
+    }
+}
+
+fn change(entry: &ChangeEntry) -> Result<Change, String> {
+    let key = || {
+        entry
+            .key
+            .as_deref()
+            .map(UserKey::from_username)
+            .ok_or_else(|| "no `key`".to_string())
+    };
+    let id = || {
+        entry
+            .id
+            .as_deref()
+            .map(UserId::new)
+            .ok_or_else(|| "no `id`".to_string())
+    };
+    let fingerprint = || {
+        entry
+            .fingerprint
+            .clone()
+            .ok_or_else(|| "no `fingerprint`".to_string())
+    };
+    let phone = || entry.phone.clone().ok_or_else(|| "no `phone`".to_string());
+    let origin = entry
+        .origin
+        .as_ref()
+        .map(|origin| Origin::new(Arc::from(origin.file.as_path()), origin.line));
+    let required_origin = || origin.clone().ok_or_else(|| "no `origin`".to_string());
+    let flag = |name: &str| -> Result<bool, String> {
+        entry
+            .fields
+            .get(name)
+            .and_then(|change| change.to.as_bool())
+            .ok_or_else(|| format!("no boolean `fields.{name}.to`"))
+    };
+    Ok(match entry.action {
+        Action::Create => {
+            let mut profile = Profile::default();
+            for (name, change) in &entry.fields {
+                if name == "password" {
+                    continue;
+                }
+                let field =
+                    Field::from_name(name).ok_or_else(|| format!("unknown field `{name}`"))?;
+                profile.set(field, Some(field_value(field, &change.to)?));
+            }
+            let password = match entry.password_source.as_deref() {
+                Some("manifest") => PasswordPlan::Manifest,
+                Some("generated") | None => PasswordPlan::Generated,
+                Some(other) => match other.strip_prefix("env:") {
+                    Some(name) if !name.is_empty() => PasswordPlan::Env(name.to_string()),
+                    _ => return Err(format!("unknown `password_source` `{other}`")),
+                },
+            };
+            Change::Create(Create {
+                key: key()?,
+                profile,
+                password,
+                origin: required_origin()?,
+            })
+        }
+        Action::Update => {
+            let fields = entry
+                .fields
+                .iter()
+                .map(|(name, change)| {
+                    let field =
+                        Field::from_name(name).ok_or_else(|| format!("unknown field `{name}`"))?;
+                    let before = if change.from.is_null() {
+                        None
+                    } else {
+                        Some(field_value(field, &change.from)?)
+                    };
+                    Ok(FieldChange {
+                        field,
+                        before,
+                        after: field_value(field, &change.to)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Change::Update(Update {
+                key: key()?,
+                id: id()?,
+                fields,
+                origin: required_origin()?,
+                fingerprint: fingerprint()?,
+            })
+        }
+        Action::Delete => Change::Delete(Delete {
+            id: id()?,
+            label: entry.key.clone().unwrap_or_default(),
+            origin,
+            fingerprint: fingerprint()?,
+        }),
+        Action::MfaEnable | Action::MfaDisable => {
+            let target = match &entry.id {
+                Some(id) => MfaTarget::Existing {
+                    id: UserId::new(id.as_str()),
+                    fingerprint: fingerprint()?,
+                },
+                None => MfaTarget::New,
+            };
+            let enable = entry.action == Action::MfaEnable;
+            if flag("mfa")? != enable {
+                return Err("`fields.mfa.to` contradicts the action".into());
+            }
+            Change::Mfa(MfaChange {
+                key: key()?,
+                target,
+                enable,
+                origin: required_origin()?,
+            })
+        }
+        Action::WhitelistAdd => Change::WhitelistAdd(WhitelistPhone {
+            phone: phone()?,
+            origin,
+        }),
+        Action::WhitelistRemove => Change::WhitelistRemove(WhitelistPhone {
+            phone: phone()?,
+            origin,
+        }),
+        Action::WhitelistSwitch => {
+            let to = flag("enabled")?;
+            Change::WhitelistSwitch(WhitelistSwitch {
+                from: !to,
+                to,
+                origin: required_origin()?,
+            })
+        }
+    })
+}
+
+fn field_value(field: Field, value: &Value) -> Result<FieldValue, String> {
+    match (field.is_bool(), value) {
+        (true, Value::Bool(flag)) => Ok(FieldValue::Bool(*flag)),
+        (false, Value::String(text)) => Ok(FieldValue::Text(text.clone())),
+        _ => Err(format!("`{field}` has a value of the wrong type: {value}")),
+    }
+}

@@ -1,0 +1,692 @@
+//! The typed Authing client: the owner token (fetched once with the pool secret, renewed once if
+//! the server stops accepting it), and one method per operation this tool sends. Documents are
+//! in `queries/`; `register` and `updateUser` are built per call, like the SDK builds them, so
+//! that only the fields being written are declared.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use tokio::sync::{Mutex, RwLock};
+
+use crate::model::{Field, FieldValue, LivePhone, LiveUser, LiveWhitelist, Profile, UserId};
+use crate::secret::Secret;
+
+use super::crypto::PasswordEncryptor;
+use super::error::{ErrorKind, RemoteError};
+use super::operation::{CallStats, Operation};
+use super::transport::{Call, Transport, TransportConfig};
+use super::wire::{self, WireUser};
+
+/// Users per `users` page: the most the API allows.
+pub const PAGE_SIZE: u64 = 200;
+/// Ids per `userPatch` call: more is error 2030.
+pub const PATCH_BATCH: usize = 80;
+
+mod documents {
+    pub const AUTH: &str = include_str!("queries/get_client_when_sdk_init.graphql");
+    pub const AUTH_LEGACY: &str = include_str!("queries/get_access_token_by_app_secret.graphql");
+    pub const USERS: &str = include_str!("queries/users.graphql");
+    pub const USER_PATCH: &str = include_str!("queries/user_patch.graphql");
+    pub const REMOVE_USERS: &str = include_str!("queries/remove_users.graphql");
+    pub const REFRESH_TOKEN: &str = include_str!("queries/refresh_token.graphql");
+    pub const QUERY_MFA: &str = include_str!("queries/query_mfa.graphql");
+    pub const CHANGE_MFA: &str = include_str!("queries/change_mfa.graphql");
+    pub const SEND_RESET_PASSWORD_EMAIL: &str =
+        include_str!("queries/send_reset_password_email.graphql");
+    /// The whitelist documents in the 2020 spelling (`phone`, `enablePhone`) and the 2019 one
+    /// (`qrCodePhone`, `enableQrCode`).
+    pub const QUERY_INVITATION: [&str; 2] = [
+        include_str!("queries/query_invitation.graphql"),
+        include_str!("queries/query_invitation_2019.graphql"),
+    ];
+    pub const QUERY_INVITATION_STATE: [&str; 2] = [
+        include_str!("queries/query_invitation_state.graphql"),
+        include_str!("queries/query_invitation_state_2019.graphql"),
+    ];
+    pub const SET_INVITATION_STATE: [&str; 2] = [
+        include_str!("queries/set_invitation_state.graphql"),
+        include_str!("queries/set_invitation_state_2019.graphql"),
+    ];
+    pub const ADD_TO_INVITATION: [&str; 2] = [
+        include_str!("queries/add_to_invitation.graphql"),
+        include_str!("queries/add_to_invitation_2019.graphql"),
+    ];
+    pub const REMOVE_FROM_INVITATION: [&str; 2] = [
+        include_str!("queries/remove_from_invitation.graphql"),
+        include_str!("queries/remove_from_invitation_2019.graphql"),
+    ];
+}
+
+/// Everything needed to connect.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub transport: TransportConfig,
+    pub client_id: String,
+    pub secret: Secret,
+    pub encryptor: PasswordEncryptor,
+}
+
+/// One page of `users`.
+#[derive(Debug)]
+pub struct UsersPage {
+    pub total: u64,
+    pub users: Vec<LiveUser>,
+}
+
+/// A user to register: the registrable fields of the profile and the password.
+#[derive(Debug)]
+pub struct NewUser<'a> {
+    pub profile: &'a Profile,
+    pub password: &'a Secret,
+}
+
+#[derive(Debug)]
+struct OwnerToken {
+    token: Secret,
+    generation: u64,
+}
+
+/// Which spelling of the whitelist arguments the server takes.
+const DIALECT_2020: u8 = 0;
+const DIALECT_2019: u8 = 1;
+
+pub struct AuthingClient {
+    transport: Transport,
+    client_id: String,
+    secret: Secret,
+    encryptor: PasswordEncryptor,
+    owner: RwLock<Arc<OwnerToken>>,
+    renewal: Mutex<()>,
+    dialect: AtomicU8,
+}
+
+impl AuthingClient {
+    /// Connects: fetches the owner token with the client id and the secret (one request).
+    pub async fn connect(config: ClientConfig) -> Result<Self, RemoteError> {
+        let transport = Transport::new(config.transport)?;
+        let token = authenticate(&transport, &config.client_id, &config.secret).await?;
+        Ok(Self {
+            transport,
+            client_id: config.client_id,
+            secret: config.secret,
+            encryptor: config.encryptor,
+            owner: RwLock::new(Arc::new(OwnerToken {
+                token,
+                generation: 0,
+            })),
+            renewal: Mutex::new(()),
+            dialect: AtomicU8::new(DIALECT_2020),
+        })
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    pub fn endpoint(&self) -> &reqwest::Url {
+        self.transport.endpoint()
+    }
+
+    /// Requests sent so far, auth included.
+    pub fn stats(&self) -> CallStats {
+        self.transport.stats()
+    }
+
+    /// One page of users (1-based), [`PAGE_SIZE`] at a time.
+    pub async fn users_page(&self, page: u64) -> Result<UsersPage, RemoteError> {
+        let variables =
+            json!({ "registerInClient": self.client_id, "page": page, "count": PAGE_SIZE });
+        let paged: wire::PagedUsers = self
+            .owner_call(Operation::Users, documents::USERS, None, variables, None)
+            .await?
+            .ok_or_else(|| decode(Operation::Users, "`users` is null"))?;
+        if paged.list.len() as u64 > PAGE_SIZE {
+            return Err(decode(
+                Operation::Users,
+                &format!(
+                    "page {page} holds {} users, more than the {PAGE_SIZE} asked for",
+                    paged.list.len()
+                ),
+            ));
+        }
+        let total = paged
+            .total_count
+            .filter(|total| *total >= 0)
+            .map(|total| total as u64);
+        let total = total.ok_or_else(|| decode(Operation::Users, "`totalCount` is missing"))?;
+        let users = paged
+            .list
+            .into_iter()
+            .flatten()
+            .map(WireUser::into_live)
+            .collect();
+        Ok(UsersPage { total, users })
+    }
+
+    /// The users with these ids (at most [`PATCH_BATCH`]); unknown ids are left out.
+    pub async fn user_patch(&self, ids: &[UserId]) -> Result<Vec<LiveUser>, RemoteError> {
+        let joined = ids.iter().map(UserId::as_str).collect::<Vec<_>>().join(",");
+        let variables = json!({ "ids": joined });
+        let paged: Option<wire::PagedUsers> = self
+            .owner_call(
+                Operation::UserPatch,
+                documents::USER_PATCH,
+                None,
+                variables,
+                None,
+            )
+            .await?;
+        Ok(paged
+            .map(|paged| {
+                paged
+                    .list
+                    .into_iter()
+                    .flatten()
+                    .map(WireUser::into_live)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Registers a user; the password travels RSA-encrypted.
+    pub async fn register(
+        &self,
+        user: &NewUser<'_>,
+        subject: &str,
+    ) -> Result<LiveUser, RemoteError> {
+        let password = self.encryptor.encrypt(user.password).map_err(|err| {
+            RemoteError::new(Operation::Register, ErrorKind::Decode(err.to_string()))
+                .with_subject(subject)
+        })?;
+        let mut variables = Map::new();
+        variables.insert(
+            "registerInClient".into(),
+            Value::from(self.client_id.as_str()),
+        );
+        variables.insert("password".into(), Value::from(password));
+        for (field, value) in user
+            .profile
+            .fields()
+            .filter(|(field, _)| field.registrable())
+        {
+            variables.insert(field.wire_name().into(), json_value(value.to_owned()));
+        }
+        let names: Vec<&str> = variables.keys().map(String::as_str).collect();
+        let document = register_document(&names);
+        let call =
+            Call::new(Operation::Register, &document, Value::Object(variables)).subject(subject);
+        self.transport
+            .call::<WireUser>(&call)
+            .await?
+            .map(WireUser::into_live)
+            .ok_or_else(|| {
+                decode(Operation::Register, "`register` returned null").with_subject(subject)
+            })
+    }
+
+    /// Writes the given fields of a user, and only those.
+    pub async fn update_user(
+        &self,
+        id: &UserId,
+        changes: &[(Field, FieldValue)],
+        subject: &str,
+    ) -> Result<LiveUser, RemoteError> {
+        let mut variables = Map::new();
+        variables.insert("_id".into(), Value::from(id.as_str()));
+        variables.insert(
+            "registerInClient".into(),
+            Value::from(self.client_id.as_str()),
+        );
+        let mut declared = vec![("_id", "String!"), ("registerInClient", "String!")];
+        for (field, value) in changes {
+            variables.insert(field.wire_name().into(), json_value(value.clone()));
+            declared.push((
+                field.wire_name(),
+                if field.is_bool() { "Boolean" } else { "String" },
+            ));
+        }
+        let document = update_document(&declared);
+        let user: Option<WireUser> = self
+            .owner_call(
+                Operation::UpdateUser,
+                &document,
+                Some("UpdateUser"),
+                Value::Object(variables),
+                Some(subject),
+            )
+            .await?;
+        user.map(WireUser::into_live).ok_or_else(|| {
+            decode(Operation::UpdateUser, "`updateUser` returned null").with_subject(subject)
+        })
+    }
+
+    /// Removes users; the ids the server reports as removed.
+    pub async fn remove_users(
+        &self,
+        ids: &[UserId],
+        subject: &str,
+    ) -> Result<Vec<UserId>, RemoteError> {
+        let ids: Vec<&str> = ids.iter().map(UserId::as_str).collect();
+        let variables = json!({ "ids": ids, "registerInClient": self.client_id });
+        let removed: Option<Vec<Option<wire::RemovedUser>>> = self
+            .owner_call(
+                Operation::RemoveUsers,
+                documents::REMOVE_USERS,
+                None,
+                variables,
+                Some(subject),
+            )
+            .await?;
+        Ok(removed
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter_map(|user| user.id)
+            .map(UserId::new)
+            .collect())
+    }
+
+    /// A fresh token of the user's own, for the operations that need one (`changeMFA`).
+    pub async fn user_token(&self, id: &UserId, subject: &str) -> Result<Secret, RemoteError> {
+        let variables = json!({ "client": self.client_id, "user": id.as_str() });
+        let refreshed: Option<wire::RefreshedToken> = self
+            .owner_call(
+                Operation::RefreshToken,
+                documents::REFRESH_TOKEN,
+                Some("RefreshToken"),
+                variables,
+                Some(subject),
+            )
+            .await?;
+        refreshed
+            .and_then(|refreshed| refreshed.token)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                decode(Operation::RefreshToken, "no token in the answer").with_subject(subject)
+            })
+    }
+
+    /// Whether MFA is on for a user (no MFA record reads as off).
+    pub async fn mfa_enabled(&self, id: &UserId, subject: &str) -> Result<bool, RemoteError> {
+        let variables = json!({ "userId": id.as_str(), "userPoolId": self.client_id });
+        let mfa: Option<wire::Mfa> = self
+            .owner_call(
+                Operation::QueryMfa,
+                documents::QUERY_MFA,
+                None,
+                variables,
+                Some(subject),
+            )
+            .await?;
+        Ok(mfa.and_then(|mfa| mfa.enable).unwrap_or(false))
+    }
+
+    /// Turns MFA on or off, with the user's own token as the API requires.
+    pub async fn set_mfa(
+        &self,
+        id: &UserId,
+        enable: bool,
+        user_token: &Secret,
+        subject: &str,
+    ) -> Result<(), RemoteError> {
+        let variables =
+            json!({ "userId": id.as_str(), "userPoolId": self.client_id, "enable": enable });
+        let call = Call::new(Operation::ChangeMfa, documents::CHANGE_MFA, variables)
+            .token(user_token)
+            .subject(subject);
+        let mfa: Option<wire::Mfa> = self.transport.call(&call).await?;
+        match mfa.and_then(|mfa| mfa.enable) {
+            Some(now) if now != enable => Err(RemoteError::new(
+                Operation::ChangeMfa,
+                ErrorKind::Decode(format!(
+                    "MFA is still {} after the change",
+                    if now { "on" } else { "off" }
+                )),
+            )
+            .with_subject(subject)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The whitelist and its switch (two requests).
+    pub async fn whitelist(&self) -> Result<LiveWhitelist, RemoteError> {
+        let variables = json!({ "client": self.client_id });
+        let state: Option<wire::InvitationState> = self
+            .invitation_call(
+                Operation::QueryInvitationState,
+                documents::QUERY_INVITATION_STATE,
+                variables.clone(),
+                None,
+            )
+            .await?;
+        let entries: Option<Vec<Option<wire::Invitation>>> = self
+            .invitation_call(
+                Operation::QueryInvitation,
+                documents::QUERY_INVITATION,
+                variables,
+                None,
+            )
+            .await?;
+        let phones = entries
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter_map(wire::Invitation::phone)
+            .map(LivePhone::new)
+            .collect();
+        Ok(LiveWhitelist {
+            enabled: state.is_some_and(|state| state.enabled()),
+            phones,
+        })
+    }
+
+    pub async fn whitelist_add(&self, phone: &str) -> Result<(), RemoteError> {
+        let variables = json!({ "client": self.client_id, "phone": phone });
+        self.invitation_call::<wire::Invitation>(
+            Operation::AddToInvitation,
+            documents::ADD_TO_INVITATION,
+            variables,
+            Some(phone),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn whitelist_remove(&self, phone: &str) -> Result<(), RemoteError> {
+        let variables = json!({ "client": self.client_id, "phone": phone });
+        self.invitation_call::<wire::Invitation>(
+            Operation::RemoveFromInvitation,
+            documents::REMOVE_FROM_INVITATION,
+            variables,
+            Some(phone),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn set_whitelist_enabled(&self, enabled: bool) -> Result<(), RemoteError> {
+        let variables = json!({ "client": self.client_id, "enablePhone": enabled });
+        self.invitation_call::<wire::InvitationState>(
+            Operation::SetInvitationState,
+            documents::SET_INVITATION_STATE,
+            variables,
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Asks Authing to send the reset-password email (the answer is in-band).
+    pub async fn send_reset_password_email(&self, email: &str) -> Result<(), RemoteError> {
+        let variables = json!({ "email": email, "client": self.client_id });
+        let call = Call::new(
+            Operation::SendResetPasswordEmail,
+            documents::SEND_RESET_PASSWORD_EMAIL,
+            variables,
+        )
+        .subject(email);
+        let answer: Option<wire::CommonMessage> = self.transport.call(&call).await?;
+        match answer {
+            Some(wire::CommonMessage {
+                status: Some(false),
+                code,
+                message,
+            }) => Err(RemoteError::new(
+                Operation::SendResetPasswordEmail,
+                ErrorKind::Authing {
+                    code: code.unwrap_or(0),
+                    message: message.unwrap_or_default(),
+                },
+            )
+            .with_subject(email)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A call with the owner token; if the server says the token is stale, renew it once.
+    async fn owner_call<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: Value,
+        subject: Option<&str>,
+    ) -> Result<Option<T>, RemoteError> {
+        let owner = Arc::clone(&*self.owner.read().await);
+        let build = |token| {
+            let mut call = Call::new(operation, query, variables.clone()).token(token);
+            call.operation_name = operation_name;
+            call.subject = subject;
+            call
+        };
+        match self.transport.call(&build(&owner.token)).await {
+            Err(err) if err.is_stale_owner_token() => {
+                tracing::info!(
+                    operation = operation.name(),
+                    "the owner token was refused; fetching a new one"
+                );
+                let renewed = self.renew_owner_token(owner.generation).await?;
+                self.transport.call(&build(&renewed.token)).await
+            }
+            other => other,
+        }
+    }
+
+    /// Fetches a new owner token unless another task already did since `seen`.
+    async fn renew_owner_token(&self, seen: u64) -> Result<Arc<OwnerToken>, RemoteError> {
+        let _renewal = self.renewal.lock().await;
+        let current = Arc::clone(&*self.owner.read().await);
+        if current.generation != seen {
+            return Ok(current);
+        }
+        let token = authenticate(&self.transport, &self.client_id, &self.secret).await?;
+        let renewed = Arc::new(OwnerToken {
+            token,
+            generation: seen + 1,
+        });
+        *self.owner.write().await = Arc::clone(&renewed);
+        Ok(renewed)
+    }
+
+    /// A whitelist call in the spelling the server takes: the 2020 one first; if the server
+    /// rejects the document, the 2019 one, which is then kept for the rest of the run.
+    async fn invitation_call<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        documents: [&str; 2],
+        variables: Value,
+        subject: Option<&str>,
+    ) -> Result<Option<T>, RemoteError> {
+        let dialect = self.dialect.load(Ordering::Relaxed);
+        let document = documents[dialect as usize];
+        let result = self
+            .owner_call(
+                operation,
+                document,
+                None,
+                spell(variables.clone(), dialect),
+                subject,
+            )
+            .await;
+        match result {
+            Err(err)
+                if dialect == DIALECT_2020 && matches!(err.kind, ErrorKind::GraphQl { .. }) =>
+            {
+                let retried = self
+                    .owner_call(
+                        operation,
+                        documents[DIALECT_2019 as usize],
+                        None,
+                        spell(variables, DIALECT_2019),
+                        subject,
+                    )
+                    .await;
+                if retried.is_ok() {
+                    tracing::info!(
+                        "the server takes the 2019 whitelist spelling (qrCodePhone, enableQrCode)"
+                    );
+                    self.dialect.store(DIALECT_2019, Ordering::Relaxed);
+                    return retried;
+                }
+                Err(err)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Renames the whitelist variables for a dialect.
+fn spell(variables: Value, dialect: u8) -> Value {
+    let Value::Object(map) = variables else {
+        return variables;
+    };
+    if dialect == DIALECT_2020 {
+        return Value::Object(map);
+    }
+    let renamed = map
+        .into_iter()
+        .map(|(key, value)| match key.as_str() {
+            "phone" => ("qrCodePhone".to_string(), value),
+            "enablePhone" => ("enableQrCode".to_string(), value),
+            _ => (key, value),
+        })
+        .collect();
+    Value::Object(renamed)
+}
+
+/// The owner token for a client id and secret: `getClientWhenSdkInit`, or the older
+/// `getAccessTokenByAppSecret` where the server does not know the first.
+async fn authenticate(
+    transport: &Transport,
+    client_id: &str,
+    secret: &Secret,
+) -> Result<Secret, RemoteError> {
+    let variables = json!({ "secret": secret.expose(), "clientId": client_id });
+    let call = Call::new(Operation::Auth, documents::AUTH, variables.clone());
+    let token = match transport.call::<wire::ClientInit>(&call).await {
+        Ok(init) => init.and_then(|init| init.access_token),
+        Err(err) if matches!(err.kind, ErrorKind::GraphQl { .. }) => {
+            let call = Call::new(Operation::Auth, documents::AUTH_LEGACY, variables);
+            transport.call::<Secret>(&call).await.map_err(auth_failed)?
+        }
+        Err(err) => return Err(auth_failed(err)),
+    };
+    token.filter(|token| !token.is_empty()).ok_or_else(|| {
+        RemoteError::new(
+            Operation::Auth,
+            ErrorKind::AuthFailed("the server returned no access token".into()),
+        )
+    })
+}
+
+/// Any refusal of the credentials is fatal; transport trouble stays what it was.
+fn auth_failed(err: RemoteError) -> RemoteError {
+    match err.kind {
+        ErrorKind::Authing { code, message } => RemoteError {
+            kind: ErrorKind::AuthFailed(format!("authing error {code}: {message}")),
+            ..err
+        },
+        ErrorKind::GraphQl { messages } => RemoteError {
+            kind: ErrorKind::AuthFailed(messages.join("; ")),
+            ..err
+        },
+        _ => err,
+    }
+}
+
+fn decode(operation: Operation, why: &str) -> RemoteError {
+    RemoteError::new(operation, ErrorKind::Decode(why.to_string()))
+}
+
+fn json_value(value: FieldValue) -> Value {
+    match value {
+        FieldValue::Text(text) => Value::String(text),
+        FieldValue::Bool(flag) => Value::Bool(flag),
+    }
+}
+
+/// `register` with each given variable declared and packed into `userInfo`, as the SDK does.
+fn register_document(names: &[&str]) -> String {
+    let declarations: Vec<String> = names
+        .iter()
+        .map(|name| {
+            format!(
+                "${name}: String{}",
+                if *name == "registerInClient" { "!" } else { "" }
+            )
+        })
+        .collect();
+    let fields: Vec<String> = names
+        .iter()
+        .map(|name| format!("{name}: ${name}"))
+        .collect();
+    format!(
+        "mutation register({}) {{\n  register(userInfo: {{ {} }}) {{\n    {}\n  }}\n}}\n",
+        declarations.join(", "),
+        fields.join(", "),
+        wire::USER_FIELDS
+    )
+}
+
+/// `UpdateUser` declaring only the fields being written, as the SDK does.
+fn update_document(declared: &[(&str, &str)]) -> String {
+    let declarations: Vec<String> = declared
+        .iter()
+        .map(|(name, ty)| format!("${name}: {ty}"))
+        .collect();
+    let fields: Vec<String> = declared
+        .iter()
+        .map(|(name, _)| format!("{name}: ${name}"))
+        .collect();
+    format!(
+        "mutation UpdateUser({}) {{\n  updateUser(options: {{ {} }}) {{\n    {}\n  }}\n}}\n",
+        declarations.join(", "),
+        fields.join(", "),
+        wire::USER_FIELDS
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_user_selections_match_the_wire_type() {
+        for document in [documents::USERS, documents::USER_PATCH] {
+            let compact: String = document.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                compact.contains(wire::USER_FIELDS),
+                "{document} does not select {}",
+                wire::USER_FIELDS
+            );
+        }
+    }
+
+    #[test]
+    fn update_documents_declare_only_what_is_written() {
+        let document = update_document(&[
+            ("_id", "String!"),
+            ("registerInClient", "String!"),
+            ("emailVerified", "Boolean"),
+        ]);
+        assert!(document.starts_with(
+            "mutation UpdateUser($_id: String!, $registerInClient: String!, $emailVerified: Boolean) {"
+        ));
+        assert!(document.contains("updateUser(options: { _id: $_id, registerInClient: $registerInClient, emailVerified: $emailVerified })"));
+        assert!(!document.contains("nickname:"));
+    }
+
+    #[test]
+    fn whitelist_variables_are_respelled_for_2019() {
+        let spelled = spell(
+            json!({"client": "c", "phone": "138", "enablePhone": true}),
+            DIALECT_2019,
+        );
+        assert_eq!(
+            spelled,
+            json!({"client": "c", "qrCodePhone": "138", "enableQrCode": true})
+        );
+    }
+}

@@ -1,0 +1,303 @@
+//! Reading the live pool with the fewest calls the API allows: the first `users` page of 200
+//! gives `totalCount`, the other pages are read concurrently (at most `concurrency` at once);
+//! users are de-duplicated by `_id`; a pool that changes while it is read is read again, and if
+//! it will not hold still the state is marked incomplete (so nothing is deleted on its strength),
+//! never silently half-read. MFA switches are read only for the users whose flag is managed; the
+//! whitelist only when a manifest manages it.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::{StreamExt, TryStreamExt, stream};
+
+use crate::model::{Completeness, LiveState, LiveUser, MatchOn, UserId, UserKey};
+use crate::report::FetchReporter;
+
+use super::client::{AuthingClient, PAGE_SIZE, PATCH_BATCH};
+use super::error::RemoteError;
+
+/// How many times a moving pool is read before it is reported incomplete.
+const READ_ATTEMPTS: usize = 3;
+
+/// Whose MFA switch to read.
+#[derive(Debug, Clone, Default)]
+pub enum MfaScope {
+    #[default]
+    None,
+    /// The users with these keys (those whose flag a manifest manages).
+    Keys(HashSet<UserKey>),
+    /// Every user (export).
+    All,
+}
+
+/// What to read besides the users.
+#[derive(Debug, Clone, Default)]
+pub struct FetchScope {
+    pub match_on: MatchOn,
+    pub mfa: MfaScope,
+    pub whitelist: bool,
+}
+
+/// Reads the live state.
+pub async fn fetch(
+    client: &AuthingClient,
+    scope: &FetchScope,
+    concurrency: usize,
+    reporter: &dyn FetchReporter,
+) -> Result<LiveState, RemoteError> {
+    let (mut users, completeness) = list_users(client, concurrency, reporter).await?;
+    let whitelist = if scope.whitelist {
+        Some(client.whitelist().await?)
+    } else {
+        None
+    };
+    read_mfa(client, &mut users, scope, concurrency, reporter).await?;
+    reporter.finished();
+    Ok(LiveState {
+        users,
+        whitelist,
+        completeness,
+    })
+}
+
+/// Re-reads chosen users (`userPatch`, at most 80 ids a call); unknown ids are left out.
+pub async fn users_by_id(
+    client: &AuthingClient,
+    ids: &[UserId],
+    concurrency: usize,
+) -> Result<Vec<LiveUser>, RemoteError> {
+    let batches: Vec<Vec<LiveUser>> = stream::iter(ids.chunks(PATCH_BATCH))
+        .map(|batch| client.user_patch(batch))
+        .buffered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    Ok(batches.into_iter().flatten().collect())
+}
+
+/// Every user of the pool, in the pool's order.
+async fn list_users(
+    client: &AuthingClient,
+    concurrency: usize,
+    reporter: &dyn FetchReporter,
+) -> Result<(Vec<LiveUser>, Completeness), RemoteError> {
+    let mut last = Vec::new();
+    let mut reason = String::new();
+    for attempt in 1..=READ_ATTEMPTS {
+        if attempt > 1 {
+            reporter.relisting(&reason);
+            tracing::warn!(
+                attempt,
+                reason = reason.as_str(),
+                "the pool changed while it was read; reading it again"
+            );
+        }
+        let listing = read_all_pages(client, concurrency, reporter).await?;
+        match listing.inconsistency() {
+            None => return Ok((listing.into_users(), Completeness::Complete)),
+            Some(why) => {
+                reason = why;
+                last = listing.into_users();
+            }
+        }
+    }
+    Ok((
+        last,
+        Completeness::Incomplete {
+            reason: format!("the pool changed while it was read {READ_ATTEMPTS} times: {reason}"),
+        },
+    ))
+}
+
+/// The pages of one pass over the pool.
+struct Listing {
+    total: u64,
+    /// Per page (index 0 = page 1): the total it reported and its users.
+    pages: Vec<(u64, Vec<LiveUser>)>,
+}
+
+impl Listing {
+    /// What shows the pool moved during the pass, if anything.
+    fn inconsistency(&self) -> Option<String> {
+        let expected_pages = self.pages.len() as u64;
+        for (index, (total, users)) in self.pages.iter().enumerate() {
+            let page = index as u64 + 1;
+            if *total != self.total {
+                return Some(format!(
+                    "page {page} reported {total} users, page 1 reported {}",
+                    self.total
+                ));
+            }
+            let expected = if page < expected_pages {
+                PAGE_SIZE
+            } else {
+                self.total - PAGE_SIZE * (expected_pages - 1)
+            };
+            if users.len() as u64 != expected {
+                return Some(format!(
+                    "page {page} held {} users, expected {expected}",
+                    users.len()
+                ));
+            }
+        }
+        let unique: HashSet<&UserId> = self
+            .pages
+            .iter()
+            .flat_map(|(_, users)| users.iter().map(|user| &user.id))
+            .collect();
+        if unique.len() as u64 != self.total {
+            return Some(format!(
+                "{} distinct users read, the pool reported {}",
+                unique.len(),
+                self.total
+            ));
+        }
+        None
+    }
+
+    /// The users in page order, each id once.
+    fn into_users(self) -> Vec<LiveUser> {
+        let mut seen = HashSet::new();
+        let mut users = Vec::with_capacity(self.total as usize);
+        for (_, page) in self.pages {
+            for user in page {
+                if seen.insert(user.id.clone()) {
+                    users.push(user);
+                }
+            }
+        }
+        users
+    }
+}
+
+async fn read_all_pages(
+    client: &AuthingClient,
+    concurrency: usize,
+    reporter: &dyn FetchReporter,
+) -> Result<Listing, RemoteError> {
+    let first = client.users_page(1).await?;
+    let total = first.total;
+    let page_count = total.div_ceil(PAGE_SIZE).max(1);
+    reporter.listing(total, page_count);
+    reporter.page_read(first.users.len());
+    let mut pages = Vec::with_capacity(page_count as usize);
+    pages.push((first.total, first.users));
+    let rest: Vec<(u64, Vec<LiveUser>)> = stream::iter(2..=page_count)
+        .map(|page| async move {
+            let read = client.users_page(page).await?;
+            reporter.page_read(read.users.len());
+            Ok::<_, RemoteError>((read.total, read.users))
+        })
+        .buffered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    pages.extend(rest);
+    Ok(Listing { total, pages })
+}
+
+async fn read_mfa(
+    client: &AuthingClient,
+    users: &mut [LiveUser],
+    scope: &FetchScope,
+    concurrency: usize,
+    reporter: &dyn FetchReporter,
+) -> Result<(), RemoteError> {
+    let wanted: Vec<usize> = match &scope.mfa {
+        MfaScope::None => return Ok(()),
+        MfaScope::All => (0..users.len()).collect(),
+        MfaScope::Keys(keys) => users
+            .iter()
+            .enumerate()
+            .filter(|(_, user)| {
+                user.key(scope.match_on)
+                    .is_some_and(|key| keys.contains(&key))
+            })
+            .map(|(index, _)| index)
+            .collect(),
+    };
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    reporter.mfa_reading(wanted.len() as u64);
+    let users_ref = &*users;
+    let switches: HashMap<usize, bool> = stream::iter(wanted)
+        .map(|index| async move {
+            let user = &users_ref[index];
+            let enabled = client.mfa_enabled(&user.id, user.label()).await?;
+            reporter.mfa_read();
+            Ok::<_, RemoteError>((index, enabled))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    for (index, enabled) in switches {
+        users[index].mfa = Some(enabled);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Profile;
+
+    fn user(id: &str) -> LiveUser {
+        LiveUser {
+            id: UserId::new(id),
+            profile: Profile::default(),
+            mfa: None,
+        }
+    }
+
+    fn listing(total: u64, pages: &[(u64, &[&str])]) -> Listing {
+        Listing {
+            total,
+            pages: pages
+                .iter()
+                .map(|(total, ids)| (*total, ids.iter().map(|id| user(id)).collect()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_consistent_listing_passes() {
+        let ids: Vec<String> = (0..200).map(|i| format!("u{i}")).collect();
+        let first: Vec<&str> = ids.iter().map(String::as_str).collect();
+        assert_eq!(
+            listing(201, &[(201, &first), (201, &["last"])]).inconsistency(),
+            None
+        );
+        assert_eq!(listing(0, &[(0, &[])]).inconsistency(), None);
+    }
+
+    #[test]
+    fn a_moving_pool_is_noticed() {
+        let ids: Vec<String> = (0..200).map(|i| format!("u{i}")).collect();
+        let first: Vec<&str> = ids.iter().map(String::as_str).collect();
+        // The total moved between pages.
+        assert!(
+            listing(201, &[(201, &first), (202, &["last"])])
+                .inconsistency()
+                .is_some()
+        );
+        // A page came back short (a user was deleted and the rest shifted).
+        assert!(
+            listing(202, &[(202, &first), (202, &["last"])])
+                .inconsistency()
+                .is_some()
+        );
+        // A user was seen twice (shifted across a page boundary), so one was missed.
+        let mut doubled = first.clone();
+        doubled[199] = "u0";
+        assert!(
+            listing(201, &[(201, &doubled), (201, &["last"])])
+                .inconsistency()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn users_are_deduplicated_in_page_order() {
+        let users = listing(3, &[(3, &["a", "b"]), (3, &["b", "c"])]).into_users();
+        let ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    }
+}

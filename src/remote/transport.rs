@@ -1,0 +1,320 @@
+//! One HTTP path for every request: the shared rate limit (a single governor quota), the bound on
+//! requests in flight, classified retries with exponential backoff and jitter that honour
+//! `Retry-After`, a cap on response size, and decoding of the GraphQL envelope into a typed value
+//! or a [`RemoteError`].
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::secret::Secret;
+
+use super::error::{ErrorClass, ErrorKind, RemoteError};
+use super::operation::{CallCounter, CallStats, Operation};
+use super::wire::{self, Envelope};
+
+/// The most a server may make the client wait through `Retry-After`.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How the transport behaves.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    pub endpoint: reqwest::Url,
+    /// Requests per second, every attempt counted.
+    pub rate: NonZeroU32,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Retries of one request on a transient failure.
+    pub retries: u32,
+    /// Timeout of one attempt.
+    pub timeout: Duration,
+    /// The first backoff delay; each retry doubles it, with jitter, up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Larger responses are refused.
+    pub max_response_bytes: usize,
+}
+
+impl TransportConfig {
+    pub fn new(endpoint: reqwest::Url) -> Self {
+        Self {
+            endpoint,
+            rate: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+            concurrency: 8,
+            retries: 5,
+            timeout: Duration::from_secs(30),
+            min_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            max_response_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// One request: which operation, the document, its variables, the token it carries and whom it
+/// concerns (for error messages).
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub operation: Operation,
+    pub query: &'a str,
+    pub operation_name: Option<&'a str>,
+    pub variables: Value,
+    pub token: Option<&'a Secret>,
+    pub subject: Option<&'a str>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(operation: Operation, query: &'a str, variables: Value) -> Self {
+        Self {
+            operation,
+            query,
+            operation_name: None,
+            variables,
+            token: None,
+            subject: None,
+        }
+    }
+
+    pub fn token(mut self, token: &'a Secret) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    pub fn subject(mut self, subject: &'a str) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    pub fn operation_name(mut self, name: &'a str) -> Self {
+        self.operation_name = Some(name);
+        self
+    }
+}
+
+pub struct Transport {
+    http: reqwest::Client,
+    endpoint: reqwest::Url,
+    limiter: DefaultDirectRateLimiter,
+    in_flight: Semaphore,
+    backoff: ExponentialBuilder,
+    max_response_bytes: usize,
+    calls: CallCounter,
+}
+
+impl Transport {
+    pub fn new(config: TransportConfig) -> Result<Self, RemoteError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("authing-sync/", env!("CARGO_PKG_VERSION")))
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(config.concurrency)
+            .build()
+            .map_err(|err| {
+                RemoteError::new(Operation::Auth, ErrorKind::Connection(err.to_string()))
+            })?;
+        // A burst of a tenth of a second's worth keeps any one-second window within
+        // `rate + rate / 10` while absorbing scheduling jitter.
+        let burst = NonZeroU32::new(config.rate.get() / 10).unwrap_or(NonZeroU32::MIN);
+        let limiter = RateLimiter::direct(Quota::per_second(config.rate).allow_burst(burst));
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(config.min_backoff)
+            .with_max_delay(config.max_backoff)
+            .with_factor(2.0)
+            .with_jitter()
+            .with_max_times(config.retries as usize);
+        Ok(Self {
+            http,
+            endpoint: config.endpoint,
+            limiter,
+            in_flight: Semaphore::new(config.concurrency.max(1)),
+            backoff,
+            max_response_bytes: config.max_response_bytes,
+            calls: CallCounter::default(),
+        })
+    }
+
+    pub fn endpoint(&self) -> &reqwest::Url {
+        &self.endpoint
+    }
+
+    /// Requests sent so far.
+    pub fn stats(&self) -> CallStats {
+        self.calls.snapshot()
+    }
+
+    /// Sends a call, retrying transient failures; the value of the root field, `None` for null.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<Option<T>, RemoteError> {
+        let mut retries = 0u32;
+        let result = (|| self.attempt::<T>(call))
+            .retry(self.backoff)
+            .when(|err: &RemoteError| err.class() == ErrorClass::Transient)
+            .adjust(|err: &RemoteError, delay: Option<Duration>| {
+                delay.map(|delay| match err.retry_after() {
+                    Some(asked) => asked.min(MAX_RETRY_AFTER).max(delay),
+                    None => delay,
+                })
+            })
+            .notify(|err: &RemoteError, delay: Duration| {
+                retries += 1;
+                self.calls.retry();
+                tracing::debug!(
+                    operation = call.operation.name(),
+                    retry = retries,
+                    delay_ms = delay.as_millis() as u64,
+                    error = %err.kind,
+                    "retrying a transient failure"
+                );
+            })
+            .await;
+        result.map_err(|mut err| {
+            err.retries = retries;
+            if let Some(subject) = call.subject {
+                err.subject = Some(subject.to_string());
+            }
+            err
+        })
+    }
+
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<Option<T>, RemoteError> {
+        let fail = |kind| RemoteError::new(call.operation, kind);
+        self.limiter.until_ready().await;
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| fail(ErrorKind::Connection("the client is shutting down".into())))?;
+        self.calls.request(call.operation);
+        let body = wire::Request {
+            query: call.query,
+            operation_name: call.operation_name,
+            variables: &call.variables,
+        };
+        let mut request = self.http.post(self.endpoint.clone()).json(&body);
+        if let Some(token) = call.token {
+            request = request.bearer_auth(token.expose());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|err| fail(transport_error(err)))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        if status.as_u16() == 429 || status.is_server_error() {
+            return Err(fail(ErrorKind::Http {
+                status: status.as_u16(),
+                retry_after,
+            }));
+        }
+        let bytes = read_body(response, self.max_response_bytes)
+            .await
+            .map_err(fail)?;
+        let envelope: Envelope<T> = match serde_json::from_slice(&bytes) {
+            Ok(envelope) => envelope,
+            Err(_) if !status.is_success() => {
+                return Err(fail(ErrorKind::Http {
+                    status: status.as_u16(),
+                    retry_after,
+                }));
+            }
+            Err(err) => return Err(fail(ErrorKind::Decode(err.to_string()))),
+        };
+        if !envelope.errors.is_empty() {
+            return Err(fail(wire::classify_errors(&envelope.errors)));
+        }
+        if !status.is_success() {
+            return Err(fail(ErrorKind::Http {
+                status: status.as_u16(),
+                retry_after,
+            }));
+        }
+        match envelope.data {
+            Some(root) => Ok(root.0),
+            None => Err(fail(ErrorKind::Decode(
+                "the response has neither `data` nor `errors`".into(),
+            ))),
+        }
+    }
+}
+
+fn transport_error(err: reqwest::Error) -> ErrorKind {
+    if err.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    let err = err.without_url();
+    let mut why = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(inner) = source {
+        why.push_str(": ");
+        why.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    ErrorKind::Connection(why)
+}
+
+/// Reads a body up to `limit` bytes; a longer one is refused before it is all in memory.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ErrorKind> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(ErrorKind::TooLarge { limit });
+    }
+    let mut body = Vec::with_capacity(
+        response
+            .content_length()
+            .map_or(8 * 1024, |length| length as usize),
+    );
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > limit {
+            return Err(ErrorKind::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
+        let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
+        headers.insert(RETRY_AFTER, HeaderValue::from_str(&soon).unwrap());
+        let parsed = retry_after(&headers).unwrap();
+        assert!(
+            parsed <= Duration::from_secs(30) && parsed >= Duration::from_secs(28),
+            "{parsed:?}"
+        );
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers), None);
+    }
+}

@@ -1,0 +1,260 @@
+//! GraphQL request and response types as they travel: the `{query, variables, operationName}`
+//! body, the `{data, errors}` envelope whose error `message` is an object `{code, message}` for
+//! Authing errors and a string for GraphQL validation errors, and the user, MFA and whitelist
+//! shapes this client selects.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::model::{LiveUser, Profile, UserId};
+
+use super::error::ErrorKind;
+
+/// The JSON body of one request.
+#[derive(Debug, Serialize)]
+pub struct Request<'a> {
+    pub query: &'a str,
+    #[serde(rename = "operationName", skip_serializing_if = "Option::is_none")]
+    pub operation_name: Option<&'a str>,
+    pub variables: &'a Value,
+}
+
+/// The response envelope, with `data` holding the one root field this client asked for.
+#[derive(Debug, Deserialize)]
+pub struct Envelope<T> {
+    #[serde(default = "none", bound(deserialize = "T: DeserializeOwned"))]
+    pub data: Option<RootField<T>>,
+    #[serde(default)]
+    pub errors: Vec<WireError>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
+/// The value of the single root field in `data` (`null` when the field failed).
+#[derive(Debug)]
+pub struct RootField<T>(pub Option<T>);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for RootField<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RootVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: DeserializeOwned> Visitor<'de> for RootVisitor<T> {
+            type Value = RootField<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object with one root field")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let Some((_, value)) = map.next_entry::<IgnoredAny, Option<T>>()? else {
+                    return Ok(RootField(None));
+                };
+                if map.next_key::<IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom("more than one root field in `data`"));
+                }
+                Ok(RootField(value))
+            }
+        }
+
+        deserializer.deserialize_map(RootVisitor(PhantomData))
+    }
+}
+
+/// One entry of `errors`.
+#[derive(Debug, Deserialize)]
+pub struct WireError {
+    pub message: Value,
+}
+
+impl WireError {
+    /// The Authing error object, if `message` is one.
+    pub fn authing(&self) -> Option<(i64, String)> {
+        let object = self.message.as_object()?;
+        let code = object.get("code")?.as_i64()?;
+        let message = object
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        Some((code, message.to_string()))
+    }
+
+    pub fn text(&self) -> String {
+        match &self.message {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// What a list of errors means: the first Authing error object if any (what the SDKs throw),
+/// else the GraphQL messages.
+pub fn classify_errors(errors: &[WireError]) -> ErrorKind {
+    if let Some((code, message)) = errors.iter().find_map(WireError::authing) {
+        return ErrorKind::Authing { code, message };
+    }
+    ErrorKind::GraphQl {
+        messages: errors.iter().map(WireError::text).collect(),
+    }
+}
+
+/// A user as `users`, `userPatch`, `register` and `updateUser` return it (the fields selected).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireUser {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub nickname: Option<String>,
+    pub company: Option<String>,
+    pub photo: Option<String>,
+    pub phone: Option<String>,
+    pub email_verified: Option<bool>,
+    pub blocked: Option<bool>,
+}
+
+/// The selection that fills a [`WireUser`].
+pub const USER_FIELDS: &str =
+    "_id email username nickname company photo phone emailVerified blocked";
+
+impl WireUser {
+    pub fn into_live(self) -> LiveUser {
+        LiveUser {
+            id: UserId::new(self.id),
+            profile: Profile {
+                email: self.email,
+                username: self.username,
+                nickname: self.nickname,
+                company: self.company,
+                photo: self.photo,
+                phone: self.phone,
+                email_verified: self.email_verified,
+                blocked: self.blocked,
+            },
+            mfa: None,
+        }
+    }
+}
+
+/// `PagedUsers`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagedUsers {
+    #[serde(default)]
+    pub list: Vec<Option<WireUser>>,
+    pub total_count: Option<i64>,
+}
+
+/// `removeUsers` items.
+#[derive(Debug, Deserialize)]
+pub struct RemovedUser {
+    #[serde(rename = "_id")]
+    pub id: Option<String>,
+}
+
+/// `MFA`, without `shareKey` (a TOTP secret this client never asks for).
+#[derive(Debug, Deserialize)]
+pub struct Mfa {
+    pub enable: Option<bool>,
+}
+
+/// `RefreshToken`.
+#[derive(Debug, Deserialize)]
+pub struct RefreshedToken {
+    pub token: Option<crate::secret::Secret>,
+}
+
+/// `ClientInfoAndAccessToken`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientInit {
+    pub access_token: Option<crate::secret::Secret>,
+}
+
+/// `Invitation`, in either spelling.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    pub phone: Option<String>,
+    pub qr_code_phone: Option<String>,
+    pub is_deleted: Option<bool>,
+}
+
+impl Invitation {
+    pub fn phone(self) -> Option<String> {
+        if self.is_deleted == Some(true) {
+            return None;
+        }
+        self.phone.or(self.qr_code_phone)
+    }
+}
+
+/// `InvitationState`, in either spelling.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationState {
+    pub enable_phone: Option<bool>,
+    pub enable_qr_code: Option<bool>,
+}
+
+impl InvitationState {
+    pub fn enabled(&self) -> bool {
+        self.enable_phone.or(self.enable_qr_code).unwrap_or(false)
+    }
+}
+
+/// `CommonMessage`, the in-band status some operations answer with.
+#[derive(Debug, Deserialize)]
+pub struct CommonMessage {
+    pub message: Option<String>,
+    pub code: Option<i64>,
+    pub status: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_yields_its_one_root_field() {
+        let body = r#"{"data":{"users":{"totalCount":2,"list":[{"_id":"a","email":"a@x.cn","unknown":1},null]}}}"#;
+        let envelope: Envelope<PagedUsers> = serde_json::from_str(body).unwrap();
+        let page = envelope.data.unwrap().0.unwrap();
+        assert_eq!(page.total_count, Some(2));
+        assert_eq!(page.list.len(), 2);
+        assert_eq!(
+            page.list[0].as_ref().unwrap().email.as_deref(),
+            Some("a@x.cn")
+        );
+    }
+
+    #[test]
+    fn authing_error_objects_and_graphql_strings_are_told_apart() {
+        let body = r#"{"errors":[{"message":{"code":2004,"message":"用户不存在"},"path":["updateUser"]}],"data":{"updateUser":null}}"#;
+        let envelope: Envelope<WireUser> = serde_json::from_str(body).unwrap();
+        assert!(envelope.data.unwrap().0.is_none());
+        assert_eq!(
+            classify_errors(&envelope.errors),
+            ErrorKind::Authing {
+                code: 2004,
+                message: "用户不存在".into()
+            }
+        );
+
+        let body = r#"{"errors":[{"message":"Unknown argument \"phone\""}]}"#;
+        let envelope: Envelope<Invitation> = serde_json::from_str(body).unwrap();
+        assert!(envelope.data.is_none());
+        assert_eq!(
+            classify_errors(&envelope.errors),
+            ErrorKind::GraphQl {
+                messages: vec!["Unknown argument \"phone\"".into()]
+            }
+        );
+    }
+}
