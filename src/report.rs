@@ -94,6 +94,8 @@ pub struct OpReport<'a> {
 
 /// Progress of an apply.
 pub trait ApplyReporter: Send + Sync {
+    /// The apply starts with this many operations in all.
+    fn started(&self, _operations: usize) {}
     /// A phase starts with this many operations.
     fn phase_started(&self, _phase: Phase, _operations: usize) {}
     /// One operation ended.

@@ -1,7 +1,265 @@
-//! Resolved settings for commands that connect: the endpoint, where the credentials come from,
-//! the public key, rate, concurrency, retries; and the checks on them (no plain HTTP to a remote
-//! host, no secret as a flag value).
+//! Resolved settings for the commands that connect: which endpoint (a URL, or `local` for the
+//! embedded emulator), the credentials and where the secret comes from, the public key for
+//! passwords, and the throughput settings. The checks live here: no plain HTTP to a host that is
+//! not loopback unless asked, and a secret only from a file or the environment, never a flag.
 
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("settings error")]
-pub struct SettingsError;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use miette::Diagnostic;
+
+use crate::cli::ConnectionArgs;
+use crate::secret::Secret;
+
+/// The environment variable that holds the pool secret.
+pub const SECRET_ENV: &str = "AUTHING_SECRET";
+
+/// Where requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The embedded emulator, its pool in `.authing-sync/local-pool.json`.
+    Local,
+    Remote(reqwest::Url),
+}
+
+/// Where the password-encryption key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKeySource {
+    /// Authing's published key (or, with `local`, the embedded emulator's).
+    Default,
+    Pem(String),
+    Url(reqwest::Url),
+}
+
+/// Everything a connecting command needs, checked.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub endpoint: Endpoint,
+    /// `None` only for the local endpoint.
+    pub credentials: Option<Credentials>,
+    pub public_key: PublicKeySource,
+    pub rate: NonZeroU32,
+    pub concurrency: usize,
+    pub retries: u32,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub client_id: String,
+    pub secret: Secret,
+}
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum SettingsError {
+    #[error("`{value}` is not a valid endpoint URL: {reason}")]
+    #[diagnostic(
+        code(settings::endpoint),
+        help("an endpoint looks like https://users.authing.cn/graphql, or is the word `local`")
+    )]
+    InvalidEndpoint { value: String, reason: String },
+
+    #[error(
+        "refusing plain http:// to {host}, which is not a loopback address: the secret and tokens would travel unencrypted"
+    )]
+    #[diagnostic(
+        code(settings::insecure),
+        help("use https://, or pass --allow-insecure-http if you really mean it")
+    )]
+    Insecure { host: String },
+
+    #[error("no user pool id given")]
+    #[diagnostic(
+        code(settings::client_id),
+        help(
+            "pass --client-id or set AUTHING_CLIENT_ID; it is the user pool id shown in the Authing console"
+        )
+    )]
+    MissingClientId,
+
+    #[error("no pool secret given")]
+    #[diagnostic(
+        code(settings::secret),
+        help(
+            "set AUTHING_SECRET or pass --secret-file PATH; the secret is in the Authing console under the user pool's basic settings. It is never accepted as a flag value, where it would land in shell history and `ps`"
+        )
+    )]
+    MissingSecret,
+
+    #[error("failed to read the secret file {}", path.display())]
+    #[diagnostic(code(settings::secret))]
+    SecretFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("the pool secret from {origin} is empty")]
+    #[diagnostic(code(settings::secret))]
+    EmptySecret { origin: String },
+
+    #[error("failed to read the public key {origin}: {reason}")]
+    #[diagnostic(
+        code(settings::public_key),
+        help("--public-key takes a PEM file, PEM text, or an http(s) URL that serves one")
+    )]
+    PublicKey { origin: String, reason: String },
+}
+
+impl Connection {
+    /// Checks and resolves the connection flags. The secret is read here, from `--secret-file`
+    /// or `AUTHING_SECRET`.
+    pub fn resolve(args: &ConnectionArgs) -> Result<Connection, SettingsError> {
+        let endpoint = parse_endpoint(&args.endpoint, args.allow_insecure_http)?;
+        let credentials = match endpoint {
+            Endpoint::Local => None,
+            Endpoint::Remote(_) => Some(Credentials {
+                client_id: args
+                    .client_id
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .ok_or(SettingsError::MissingClientId)?
+                    .to_string(),
+                secret: read_secret(args.secret_file.as_ref())?,
+            }),
+        };
+        let public_key = match args
+            .public_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+        {
+            None => PublicKeySource::Default,
+            Some(pem) if pem.contains("-----BEGIN") => PublicKeySource::Pem(pem.to_string()),
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                match parse_endpoint(url, args.allow_insecure_http)? {
+                    Endpoint::Remote(url) => PublicKeySource::Url(url),
+                    Endpoint::Local => PublicKeySource::Default,
+                }
+            }
+            Some(path) => PublicKeySource::Pem(std::fs::read_to_string(path).map_err(|err| {
+                SettingsError::PublicKey {
+                    origin: path.to_string(),
+                    reason: err.to_string(),
+                }
+            })?),
+        };
+        Ok(Connection {
+            endpoint,
+            credentials,
+            public_key,
+            rate: NonZeroU32::new(args.rate).unwrap_or(NonZeroU32::MIN),
+            concurrency: args.concurrency.max(1) as usize,
+            retries: args.retries,
+            timeout: Duration::from_secs(args.timeout),
+        })
+    }
+}
+
+/// `local`, or an http(s) URL that passes the transport-security rule.
+pub fn parse_endpoint(value: &str, allow_insecure_http: bool) -> Result<Endpoint, SettingsError> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("local") {
+        return Ok(Endpoint::Local);
+    }
+    let invalid = |reason: &str| SettingsError::InvalidEndpoint {
+        value: value.to_string(),
+        reason: reason.to_string(),
+    };
+    let url = reqwest::Url::parse(value).map_err(|err| invalid(&err.to_string()))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| invalid("it has no host"))?
+        .to_string();
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&host) => {}
+        "http" => return Err(SettingsError::Insecure { host }),
+        other => {
+            return Err(invalid(&format!(
+                "the scheme `{other}` is not http or https"
+            )));
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("credentials do not belong in the URL"));
+    }
+    Ok(Endpoint::Remote(url))
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn read_secret(file: Option<&PathBuf>) -> Result<Secret, SettingsError> {
+    let (secret, origin) = match file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| SettingsError::SecretFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            (text, path.display().to_string())
+        }
+        None => match std::env::var(SECRET_ENV) {
+            Ok(text) => (text, SECRET_ENV.to_string()),
+            Err(_) => return Err(SettingsError::MissingSecret),
+        },
+    };
+    let secret = Secret::new(secret.trim());
+    if secret.is_empty() {
+        return Err(SettingsError::EmptySecret { origin });
+    }
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_allowed_only_to_loopback_unless_forced() {
+        assert!(matches!(
+            parse_endpoint("http://127.0.0.1:4000/graphql", false),
+            Ok(Endpoint::Remote(_))
+        ));
+        assert!(matches!(
+            parse_endpoint("http://[::1]:4000/graphql", false),
+            Ok(Endpoint::Remote(_))
+        ));
+        assert!(matches!(
+            parse_endpoint("http://localhost/graphql", false),
+            Ok(Endpoint::Remote(_))
+        ));
+        assert!(matches!(
+            parse_endpoint("http://users.authing.cn/graphql", false),
+            Err(SettingsError::Insecure { .. })
+        ));
+        assert!(matches!(
+            parse_endpoint("http://10.0.0.5/graphql", false),
+            Err(SettingsError::Insecure { .. })
+        ));
+        assert!(matches!(
+            parse_endpoint("http://users.authing.cn/graphql", true),
+            Ok(Endpoint::Remote(_))
+        ));
+        assert!(matches!(
+            parse_endpoint("https://users.authing.cn/graphql", false),
+            Ok(Endpoint::Remote(_))
+        ));
+        assert_eq!(parse_endpoint("LOCAL", false).unwrap(), Endpoint::Local);
+        assert!(matches!(
+            parse_endpoint("ftp://x/graphql", false),
+            Err(SettingsError::InvalidEndpoint { .. })
+        ));
+        assert!(matches!(
+            parse_endpoint("https://user:pw@x/graphql", false),
+            Err(SettingsError::InvalidEndpoint { .. })
+        ));
+    }
+}

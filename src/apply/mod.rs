@@ -1,6 +1,63 @@
-//! The executor: carries a plan out in a safe order, rate-limited and bounded, behind the
-//! deletion guards.
+//! Carrying a plan out: the deletion guard and the stale-plan check (both before the first
+//! write), the passwords of new users, and the executor that runs the changes in a safe order
+//! with bounded concurrency, one operation per user at a time.
 
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("refused")]
-pub struct Refusal;
+mod drift;
+mod executor;
+mod guard;
+mod outcome;
+mod passwords;
+mod pool;
+
+use miette::Diagnostic;
+
+pub use drift::check_drift;
+pub use executor::{ExecuteOptions, execute};
+pub use guard::{DEFAULT_MAX_DELETES, DeleteLimit, check_deletes};
+pub use outcome::{ApplyReport, Failure};
+pub use passwords::PasswordBook;
+pub use pool::PoolApi;
+
+/// Why an apply was refused before anything was written (exit 3).
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Refusal {
+    #[error(
+        "refusing to apply: {count} deletions exceed the limit of {allowed} ({limit}; the pool holds {live_users} users)"
+    )]
+    #[diagnostic(
+        code(apply::max_deletes),
+        help(
+            "nothing was written. Check the manifests first: a truncated export deletes everyone missing from it. If the deletions are intended, raise the limit with --max-deletes N or N%, or prune.max_deletes"
+        )
+    )]
+    TooManyDeletes {
+        count: usize,
+        allowed: u64,
+        limit: String,
+        live_users: usize,
+    },
+
+    #[error("refusing to apply a stale plan: {} changed since the plan was made:\n  {}", count(.drifted.len()), .drifted.join("\n  "))]
+    #[diagnostic(
+        code(apply::stale_plan),
+        help("nothing was written; make a new plan and review it")
+    )]
+    Stale { drifted: Vec<String> },
+
+    #[error("refusing to apply a plan made for {planned} to {actual}")]
+    #[diagnostic(
+        code(apply::wrong_pool),
+        help(
+            "nothing was written; apply the plan with the endpoint and client id it was made with"
+        )
+    )]
+    WrongPool { planned: String, actual: String },
+}
+
+fn count(objects: usize) -> String {
+    if objects == 1 {
+        "1 object".into()
+    } else {
+        format!("{objects} objects")
+    }
+}

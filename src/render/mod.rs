@@ -1,2 +1,17 @@
-//! Rendering: the human, JSON and Markdown renderers of a plan, and the progress reporters
-//! (indicatif bars, plain lines, JSON events) that implement the traits in `report`.
+//! Rendering: three renderers of one plan (human, JSON, Markdown) and the progress reporters
+//! that implement the traits in `report` (bars on a terminal, lines on a pipe, JSON events).
+//! `similar` and indicatif live only here.
+
+pub mod events;
+pub mod human;
+pub mod json;
+pub mod lines;
+pub mod markdown;
+pub mod mask;
+pub mod progress;
+pub mod style;
+
+pub use human::{HumanOptions, PlanCost};
+pub use markdown::MarkdownOptions;
+pub use mask::Masker;
+pub use style::Style;

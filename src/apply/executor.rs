@@ -1,0 +1,599 @@
+//! The executor: runs a plan's changes in a safe order, one phase after another — whitelist
+//! switch and additions (so a phone can register), creations, updates, MFA, whitelist removals,
+//! deletions — with at most `concurrency` operations at once. A user appears in at most one
+//! operation per phase and phases do not overlap, so no two requests for the same user are ever
+//! in flight together. One failure does not stop the others; a fatal error or an interrupt stops
+//! new operations from starting while those in flight finish.
+//!
+//! There is no dry-run branch here: the dry run is the plan.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, stream};
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{Field, FieldRef, FieldValue, MatchOn, Profile, UserId, UserKey, field_matches};
+use crate::plan::{
+    Action, Change, Create, MfaChange, MfaTarget, Plan, Update, WhitelistPhone, WhitelistSwitch,
+};
+use crate::remote::error::USER_EXISTS;
+use crate::remote::{ErrorClass, NewUser, RemoteError};
+use crate::report::{ApplyReporter, OpReport, OpStatus, Phase};
+
+use super::outcome::{ApplyReport, Failure};
+use super::passwords::PasswordBook;
+use super::pool::PoolApi;
+
+/// How the executor runs.
+#[derive(Debug, Clone)]
+pub struct ExecuteOptions {
+    /// Operations in flight at once.
+    pub concurrency: usize,
+    /// Send the reset-password email to users created with a generated password.
+    pub send_reset_email: bool,
+    /// Users per `removeUsers` call.
+    pub delete_batch: usize,
+}
+
+impl Default for ExecuteOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            send_reset_email: false,
+            delete_batch: 50,
+        }
+    }
+}
+
+/// Carries out a plan. Never fails as a whole: what happened is in the report.
+pub async fn execute<P: PoolApi>(
+    plan: &Plan,
+    pool: &P,
+    passwords: &PasswordBook,
+    options: &ExecuteOptions,
+    reporter: &dyn ApplyReporter,
+    cancel: &CancellationToken,
+) -> ApplyReport {
+    let started = Instant::now();
+    let run = Run {
+        pool,
+        passwords,
+        options,
+        reporter,
+        cancel,
+        match_on: plan.match_on,
+        stopped: AtomicBool::new(false),
+        report: Mutex::new(ApplyReport::default()),
+        created: Mutex::new(HashMap::new()),
+        existing: Mutex::new(Vec::new()),
+    };
+    let parts = Parts::of(plan);
+    reporter.started(plan.changes.len());
+
+    let mut first: Vec<Step<'_>> = parts.switch.into_iter().map(Step::Switch).collect();
+    first.extend(parts.adds.into_iter().map(Step::WhitelistAdd));
+    run.phase(Phase::WhitelistAdd, first).await;
+    run.phase(
+        Phase::Create,
+        parts.creates.into_iter().map(Step::Create).collect(),
+    )
+    .await;
+    run.phase(
+        Phase::Update,
+        parts.updates.into_iter().map(Step::Update).collect(),
+    )
+    .await;
+    run.phase(Phase::Mfa, parts.mfa.into_iter().map(Step::Mfa).collect())
+        .await;
+    run.phase(
+        Phase::WhitelistRemove,
+        parts
+            .removes
+            .into_iter()
+            .map(Step::WhitelistRemove)
+            .collect(),
+    )
+    .await;
+    let batches = parts
+        .deletes
+        .chunks(options.delete_batch.max(1))
+        .map(|batch| Step::Delete(batch.to_vec()))
+        .collect();
+    run.phase(Phase::Delete, batches).await;
+
+    let mut report = run
+        .report
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    report.interrupted = cancel.is_cancelled();
+    report.elapsed = started.elapsed();
+    report
+}
+
+/// The plan's changes sorted into phases.
+#[derive(Default)]
+struct Parts<'a> {
+    switch: Option<&'a WhitelistSwitch>,
+    adds: Vec<&'a WhitelistPhone>,
+    creates: Vec<&'a Create>,
+    updates: Vec<&'a Update>,
+    mfa: Vec<&'a MfaChange>,
+    removes: Vec<&'a WhitelistPhone>,
+    deletes: Vec<(UserId, String)>,
+}
+
+impl<'a> Parts<'a> {
+    fn of(plan: &'a Plan) -> Self {
+        let mut parts = Parts::default();
+        for change in &plan.changes {
+            match change {
+                Change::WhitelistSwitch(switch) => parts.switch = Some(switch),
+                Change::WhitelistAdd(entry) => parts.adds.push(entry),
+                Change::Create(create) => parts.creates.push(create),
+                Change::Update(update) => parts.updates.push(update),
+                Change::Mfa(change) => parts.mfa.push(change),
+                Change::WhitelistRemove(entry) => parts.removes.push(entry),
+                Change::Delete(delete) => parts
+                    .deletes
+                    .push((delete.id.clone(), delete.label.clone())),
+            }
+        }
+        parts
+    }
+}
+
+/// One unit of work; a deletion batch covers several users.
+enum Step<'a> {
+    Switch(&'a WhitelistSwitch),
+    WhitelistAdd(&'a WhitelistPhone),
+    Create(&'a Create),
+    Update(&'a Update),
+    Mfa(&'a MfaChange),
+    WhitelistRemove(&'a WhitelistPhone),
+    Delete(Vec<(UserId, String)>),
+}
+
+impl Step<'_> {
+    /// The operations the step stands for: (action, target).
+    fn describe(&self) -> Vec<(Action, String)> {
+        match self {
+            Step::Switch(_) => vec![(Action::WhitelistSwitch, "whitelist".into())],
+            Step::WhitelistAdd(entry) => vec![(Action::WhitelistAdd, entry.phone.clone())],
+            Step::Create(create) => vec![(Action::Create, create.key.to_string())],
+            Step::Update(update) => vec![(Action::Update, update.key.to_string())],
+            Step::Mfa(change) => {
+                let action = if change.enable {
+                    Action::MfaEnable
+                } else {
+                    Action::MfaDisable
+                };
+                vec![(action, change.key.to_string())]
+            }
+            Step::WhitelistRemove(entry) => vec![(Action::WhitelistRemove, entry.phone.clone())],
+            Step::Delete(batch) => batch
+                .iter()
+                .map(|(_, label)| (Action::Delete, label.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// How one operation ended.
+struct Outcome {
+    action: Action,
+    target: String,
+    status: OpStatus,
+    retries: u32,
+    elapsed: Duration,
+    /// A fatal error to stop the run with.
+    fatal: Option<RemoteError>,
+}
+
+impl Outcome {
+    fn of(action: Action, target: &str, result: Result<(), RemoteError>, started: Instant) -> Self {
+        let elapsed = started.elapsed();
+        match result {
+            Ok(()) => Outcome {
+                action,
+                target: target.into(),
+                status: OpStatus::Applied,
+                retries: 0,
+                elapsed,
+                fatal: None,
+            },
+            Err(err) => {
+                let fatal = (err.class() == ErrorClass::Fatal).then(|| err.clone());
+                Outcome {
+                    action,
+                    target: target.into(),
+                    status: OpStatus::Failed {
+                        code: err.authing_code(),
+                        message: err.to_string(),
+                    },
+                    retries: err.retries,
+                    elapsed,
+                    fatal,
+                }
+            }
+        }
+    }
+
+    fn skipped(action: Action, target: &str, reason: &str) -> Self {
+        Outcome {
+            action,
+            target: target.into(),
+            status: OpStatus::Skipped {
+                reason: reason.into(),
+            },
+            retries: 0,
+            elapsed: Duration::ZERO,
+            fatal: None,
+        }
+    }
+}
+
+struct Run<'a, P> {
+    pool: &'a P,
+    passwords: &'a PasswordBook,
+    options: &'a ExecuteOptions,
+    reporter: &'a dyn ApplyReporter,
+    cancel: &'a CancellationToken,
+    match_on: MatchOn,
+    /// Set by a fatal error: no new operations start.
+    stopped: AtomicBool,
+    report: Mutex<ApplyReport>,
+    /// Ids of the users created in this run, for their MFA changes.
+    created: Mutex<HashMap<UserKey, UserId>>,
+    /// Creations answered "user exists" (2026), resolved at the end of the creation phase.
+    existing: Mutex<Vec<(&'a Create, RemoteError)>>,
+}
+
+impl<'a, P: PoolApi> Run<'a, P> {
+    async fn phase(&self, phase: Phase, steps: Vec<Step<'a>>) {
+        if steps.is_empty() {
+            return;
+        }
+        let operations = steps.iter().map(|step| step.describe().len()).sum();
+        self.reporter.phase_started(phase, operations);
+        stream::iter(steps)
+            .map(|step| async move {
+                if let Some(reason) = self.stop_reason() {
+                    return step
+                        .describe()
+                        .iter()
+                        .map(|(action, target)| Outcome::skipped(*action, target, reason))
+                        .collect();
+                }
+                self.run_step(step).await
+            })
+            .buffer_unordered(self.options.concurrency.max(1))
+            .for_each(|outcomes: Vec<Outcome>| async move {
+                for outcome in outcomes {
+                    self.record(phase, outcome);
+                }
+            })
+            .await;
+        if phase == Phase::Create {
+            self.resolve_existing().await;
+        }
+        self.reporter.phase_finished(phase);
+    }
+
+    fn stop_reason(&self) -> Option<&'static str> {
+        if self.cancel.is_cancelled() {
+            Some("interrupted before it started")
+        } else if self.stopped.load(Ordering::Relaxed) {
+            Some("not started after a fatal error")
+        } else {
+            None
+        }
+    }
+
+    fn record(&self, phase: Phase, outcome: Outcome) {
+        self.reporter.op_finished(&OpReport {
+            phase,
+            action: outcome.action.name(),
+            target: &outcome.target,
+            status: &outcome.status,
+            retries: outcome.retries,
+            elapsed: outcome.elapsed,
+        });
+        let Ok(mut report) = self.report.lock() else {
+            return;
+        };
+        match outcome.status {
+            OpStatus::Applied => *report.applied.entry(outcome.action).or_default() += 1,
+            OpStatus::Failed { code, message } => report.failures.push(Failure {
+                action: outcome.action,
+                target: outcome.target,
+                code,
+                message,
+            }),
+            OpStatus::Skipped { reason } => {
+                report
+                    .skipped
+                    .push((outcome.action, outcome.target, reason))
+            }
+        }
+        if let Some(fatal) = outcome.fatal {
+            self.stopped.store(true, Ordering::Relaxed);
+            report.fatal.get_or_insert(fatal);
+        }
+    }
+
+    async fn run_step(&self, step: Step<'a>) -> Vec<Outcome> {
+        let started = Instant::now();
+        match step {
+            Step::Switch(switch) => {
+                let result = self.pool.set_whitelist_enabled(switch.to).await;
+                vec![Outcome::of(
+                    Action::WhitelistSwitch,
+                    "whitelist",
+                    result,
+                    started,
+                )]
+            }
+            Step::WhitelistAdd(entry) => {
+                let result = self.pool.whitelist_add(&entry.phone).await;
+                vec![Outcome::of(
+                    Action::WhitelistAdd,
+                    &entry.phone,
+                    result,
+                    started,
+                )]
+            }
+            Step::WhitelistRemove(entry) => {
+                let result = self.pool.whitelist_remove(&entry.phone).await;
+                vec![Outcome::of(
+                    Action::WhitelistRemove,
+                    &entry.phone,
+                    result,
+                    started,
+                )]
+            }
+            Step::Create(create) => self.create(create, started).await,
+            Step::Update(update) => {
+                let changes: Vec<(Field, FieldValue)> = update
+                    .fields
+                    .iter()
+                    .map(|change| (change.field, change.after.clone()))
+                    .collect();
+                let result = self
+                    .pool
+                    .update_user(&update.id, &changes, update.key.as_str())
+                    .await
+                    .map(drop);
+                vec![Outcome::of(
+                    Action::Update,
+                    update.key.as_str(),
+                    result,
+                    started,
+                )]
+            }
+            Step::Mfa(change) => vec![self.mfa(change, started).await],
+            Step::Delete(batch) => self.delete(batch, started).await,
+        }
+    }
+
+    async fn create(&self, create: &'a Create, started: Instant) -> Vec<Outcome> {
+        let key = create.key.as_str();
+        let declared = self.passwords.declared(&create.key).cloned();
+        let generated = declared.is_none();
+        let password = declared.unwrap_or_else(PasswordBook::generate);
+        let (registered, after) = split_create(&create.profile);
+        let result = match self
+            .pool
+            .register(
+                &NewUser {
+                    profile: &registered,
+                    password: &password,
+                },
+                key,
+            )
+            .await
+        {
+            Ok(user) => {
+                self.finish_create(create, &user.id, &after, generated)
+                    .await
+            }
+            Err(err) if err.authing_code() == Some(USER_EXISTS) => {
+                // Perhaps our own registration whose answer was lost: decided once the pool is
+                // read again, at the end of the phase.
+                if let Ok(mut existing) = self.existing.lock() {
+                    existing.push((create, err));
+                }
+                return Vec::new();
+            }
+            Err(err) => Err(err),
+        };
+        vec![Outcome::of(Action::Create, key, result, started)]
+    }
+
+    /// After `register`: the fields it cannot set, the id for MFA, the reset email.
+    async fn finish_create(
+        &self,
+        create: &Create,
+        id: &UserId,
+        after: &[(Field, FieldValue)],
+        generated: bool,
+    ) -> Result<(), RemoteError> {
+        if let Ok(mut created) = self.created.lock() {
+            created.insert(create.key.clone(), id.clone());
+        }
+        let key = create.key.as_str();
+        if !after.is_empty() {
+            self.pool.update_user(id, after, key).await?;
+        }
+        if generated && self.options.send_reset_email {
+            if let Some(email) = create.profile.email.as_deref() {
+                self.pool.send_reset_password_email(email).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creations answered "user exists": read the pool once, and for each, update the user with
+    /// that key to what the manifest declares; if no user has the key, the registration clashed
+    /// with another user's email, username or phone, and fails with the server's answer.
+    async fn resolve_existing(&self) {
+        let pending = self
+            .existing
+            .lock()
+            .map(|mut pending| std::mem::take(&mut *pending))
+            .unwrap_or_default();
+        if pending.is_empty() {
+            return;
+        }
+        tracing::info!(
+            users = pending.len(),
+            "registrations answered `user exists`; reading the pool to find them"
+        );
+        let started = Instant::now();
+        let users = match self.pool.list_users(self.options.concurrency).await {
+            Ok(users) => users,
+            Err(err) => {
+                for (create, _) in pending {
+                    self.record(
+                        Phase::Create,
+                        Outcome::of(
+                            Action::Create,
+                            create.key.as_str(),
+                            Err(err.clone()),
+                            started,
+                        ),
+                    );
+                }
+                return;
+            }
+        };
+        let mut by_key: HashMap<UserKey, Option<&crate::model::LiveUser>> = HashMap::new();
+        for user in &users {
+            if let Some(key) = user.key(self.match_on) {
+                by_key
+                    .entry(key)
+                    .and_modify(|found| *found = None)
+                    .or_insert(Some(user));
+            }
+        }
+        let results: Vec<Outcome> = stream::iter(pending)
+            .map(|(create, refusal)| {
+                let found = by_key.get(&create.key).copied();
+                async move {
+                    let started = Instant::now();
+                    let result = match found {
+                        Some(Some(user)) => {
+                            let changes = differing_fields(&create.profile, &user.profile);
+                            if let Ok(mut created) = self.created.lock() {
+                                created.insert(create.key.clone(), user.id.clone());
+                            }
+                            if changes.is_empty() {
+                                Ok(())
+                            } else {
+                                self.pool
+                                    .update_user(&user.id, &changes, create.key.as_str())
+                                    .await
+                                    .map(drop)
+                            }
+                        }
+                        _ => Err(refusal),
+                    };
+                    Outcome::of(Action::Create, create.key.as_str(), result, started)
+                }
+            })
+            .buffer_unordered(self.options.concurrency.max(1))
+            .collect()
+            .await;
+        for outcome in results {
+            self.record(Phase::Create, outcome);
+        }
+    }
+
+    async fn mfa(&self, change: &MfaChange, started: Instant) -> Outcome {
+        let action = if change.enable {
+            Action::MfaEnable
+        } else {
+            Action::MfaDisable
+        };
+        let key = change.key.as_str();
+        let id = match &change.target {
+            MfaTarget::Existing { id, .. } => id.clone(),
+            MfaTarget::New => match self
+                .created
+                .lock()
+                .ok()
+                .and_then(|created| created.get(&change.key).cloned())
+            {
+                Some(id) => id,
+                None => return Outcome::skipped(action, key, "the user was not created"),
+            },
+        };
+        let result = async {
+            let token = self.pool.user_token(&id, key).await?;
+            self.pool.set_mfa(&id, change.enable, &token, key).await
+        }
+        .await;
+        Outcome::of(action, key, result, started)
+    }
+
+    async fn delete(&self, batch: Vec<(UserId, String)>, started: Instant) -> Vec<Outcome> {
+        let ids: Vec<UserId> = batch.iter().map(|(id, _)| id.clone()).collect();
+        let subject = format!("{} users", ids.len());
+        match self.pool.remove_users(&ids, &subject).await {
+            Ok(removed) => {
+                let removed: std::collections::HashSet<&UserId> = removed.iter().collect();
+                batch
+                    .iter()
+                    .map(|(id, label)| {
+                        // An id the server does not report was not there to remove: the delete
+                        // has converged either way.
+                        if !removed.contains(id) {
+                            tracing::debug!(
+                                id = id.as_str(),
+                                "removeUsers did not report the user; it was already gone"
+                            );
+                        }
+                        Outcome::of(Action::Delete, label, Ok(()), started)
+                    })
+                    .collect()
+            }
+            Err(err) => batch
+                .iter()
+                .map(|(_, label)| Outcome::of(Action::Delete, label, Err(err.clone()), started))
+                .collect(),
+        }
+    }
+}
+
+/// The fields `register` can set, and those that need an `updateUser` right after it
+/// (`emailVerified` and `blocked`, only when they differ from the registration default `false`).
+pub(super) fn split_create(profile: &Profile) -> (Profile, Vec<(Field, FieldValue)>) {
+    let mut registered = profile.clone();
+    let mut after = Vec::new();
+    for field in Field::ALL.into_iter().filter(|field| !field.registrable()) {
+        if let Some(value) = profile.get(field) {
+            if value != FieldRef::Bool(false) {
+                after.push((field, value.to_owned()));
+            }
+            registered.set(field, None);
+        }
+    }
+    (registered, after)
+}
+
+/// The declared fields an existing user does not yet have, that `updateUser` can write.
+fn differing_fields(wanted: &Profile, have: &Profile) -> Vec<(Field, FieldValue)> {
+    wanted
+        .fields()
+        .filter(|(field, value)| {
+            field.updatable() && !field_matches(*field, *value, have.get(*field))
+        })
+        .map(|(field, value)| (field, value.to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "executor_tests.rs"]
+mod tests;

@@ -1,0 +1,514 @@
+//! Executor tests against an in-memory pool that records every call, checks that no two calls
+//! for one user overlap, and can be told to fail.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::*;
+use crate::model::{LiveUser, Origin};
+use crate::plan::{Delete, FieldChange, Fingerprint};
+use crate::remote::{ErrorKind, Operation};
+use crate::report::Silent;
+use crate::secret::Secret;
+
+#[derive(Default)]
+struct FakePool {
+    users: Mutex<Vec<LiveUser>>,
+    phones: Mutex<Vec<String>>,
+    switch: Mutex<bool>,
+    mfa: Mutex<HashMap<UserId, bool>>,
+    log: Mutex<Vec<String>>,
+    in_flight: Mutex<HashSet<String>>,
+    /// Keys whose registration fails with this Authing code.
+    refuse_register: HashMap<String, i64>,
+    /// Fail every update with a fatal error.
+    fatal_updates: bool,
+    next_id: Mutex<u32>,
+}
+
+impl FakePool {
+    /// Marks a user busy for the length of a call, failing the test if it already was.
+    async fn busy<T>(&self, subject: &str, call: &str, work: impl FnOnce() -> T) -> T {
+        assert!(
+            self.in_flight.lock().unwrap().insert(subject.to_string()),
+            "two requests for {subject} at once"
+        );
+        tokio::task::yield_now().await;
+        self.log.lock().unwrap().push(format!("{call} {subject}"));
+        let result = work();
+        tokio::task::yield_now().await;
+        self.in_flight.lock().unwrap().remove(subject);
+        result
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn position(&self, entry: &str) -> usize {
+        self.log()
+            .iter()
+            .position(|line| line == entry)
+            .unwrap_or_else(|| panic!("{entry} not in {:?}", self.log()))
+    }
+
+    fn user(&self, email: &str) -> Option<LiveUser> {
+        self.users
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|user| user.profile.email.as_deref() == Some(email))
+            .cloned()
+    }
+}
+
+fn authing(operation: Operation, code: i64) -> RemoteError {
+    RemoteError::new(
+        operation,
+        ErrorKind::Authing {
+            code,
+            message: format!("code {code}"),
+        },
+    )
+}
+
+impl PoolApi for FakePool {
+    async fn register(&self, user: &NewUser<'_>, subject: &str) -> Result<LiveUser, RemoteError> {
+        self.busy(subject, "register", || {
+            if let Some(code) = self.refuse_register.get(subject) {
+                return Err(authing(Operation::Register, *code));
+            }
+            let mut users = self.users.lock().unwrap();
+            if users
+                .iter()
+                .any(|live| live.profile.email == user.profile.email)
+            {
+                return Err(authing(Operation::Register, USER_EXISTS));
+            }
+            assert!(user.password.len() >= 6);
+            let mut next = self.next_id.lock().unwrap();
+            *next += 1;
+            let created = LiveUser {
+                id: UserId::new(format!("new{next}")),
+                profile: user.profile.clone(),
+                mfa: None,
+            };
+            users.push(created.clone());
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn update_user(
+        &self,
+        id: &UserId,
+        changes: &[(Field, FieldValue)],
+        subject: &str,
+    ) -> Result<LiveUser, RemoteError> {
+        self.busy(subject, "update", || {
+            if self.fatal_updates {
+                return Err(authing(Operation::UpdateUser, 2207));
+            }
+            let mut users = self.users.lock().unwrap();
+            let user = users
+                .iter_mut()
+                .find(|user| &user.id == id)
+                .ok_or_else(|| authing(Operation::UpdateUser, 2004))?;
+            for (field, value) in changes {
+                user.profile.set(*field, Some(value.clone()));
+            }
+            Ok(user.clone())
+        })
+        .await
+    }
+
+    async fn remove_users(
+        &self,
+        ids: &[UserId],
+        _subject: &str,
+    ) -> Result<Vec<UserId>, RemoteError> {
+        let subject = ids.iter().map(UserId::as_str).collect::<Vec<_>>().join(",");
+        self.busy(&subject, "remove", || {
+            let mut users = self.users.lock().unwrap();
+            let removed: Vec<UserId> = users
+                .iter()
+                .filter(|user| ids.contains(&user.id))
+                .map(|user| user.id.clone())
+                .collect();
+            users.retain(|user| !ids.contains(&user.id));
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn user_token(&self, id: &UserId, subject: &str) -> Result<Secret, RemoteError> {
+        self.busy(subject, "token", || {
+            Ok(Secret::new(format!("token-of-{id}")))
+        })
+        .await
+    }
+
+    async fn set_mfa(
+        &self,
+        id: &UserId,
+        enable: bool,
+        token: &Secret,
+        subject: &str,
+    ) -> Result<(), RemoteError> {
+        assert_eq!(
+            token.expose(),
+            format!("token-of-{id}"),
+            "changeMFA needs the user's own token"
+        );
+        self.busy(subject, "mfa", || {
+            self.mfa.lock().unwrap().insert(id.clone(), enable);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn whitelist_add(&self, phone: &str) -> Result<(), RemoteError> {
+        self.busy(phone, "whitelist_add", || {
+            self.phones.lock().unwrap().push(phone.to_string());
+            Ok(())
+        })
+        .await
+    }
+
+    async fn whitelist_remove(&self, phone: &str) -> Result<(), RemoteError> {
+        self.busy(phone, "whitelist_remove", || {
+            self.phones.lock().unwrap().retain(|stored| stored != phone);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_whitelist_enabled(&self, enabled: bool) -> Result<(), RemoteError> {
+        self.busy("whitelist", "switch", || {
+            *self.switch.lock().unwrap() = enabled;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn send_reset_password_email(&self, email: &str) -> Result<(), RemoteError> {
+        self.busy(email, "reset_email", || Ok(())).await
+    }
+
+    async fn list_users(&self, _concurrency: usize) -> Result<Vec<LiveUser>, RemoteError> {
+        self.log.lock().unwrap().push("list".into());
+        Ok(self.users.lock().unwrap().clone())
+    }
+}
+
+fn origin() -> Origin {
+    Origin::new(Arc::from(Path::new("users.yaml")), 1)
+}
+
+fn live(id: &str, email: &str) -> LiveUser {
+    LiveUser {
+        id: UserId::new(id),
+        profile: Profile {
+            email: Some(email.into()),
+            ..Profile::default()
+        },
+        mfa: None,
+    }
+}
+
+fn create(email: &str) -> Change {
+    Change::Create(Create {
+        key: UserKey::from_email(email),
+        profile: Profile {
+            email: Some(email.into()),
+            nickname: Some(format!("N {email}")),
+            email_verified: Some(true),
+            ..Profile::default()
+        },
+        password: crate::plan::PasswordPlan::Generated,
+        origin: origin(),
+    })
+}
+
+fn update(user: &LiveUser, nickname: &str) -> Change {
+    Change::Update(Update {
+        key: UserKey::from_email(user.profile.email.as_deref().unwrap()),
+        id: user.id.clone(),
+        fields: vec![FieldChange {
+            field: Field::Nickname,
+            before: None,
+            after: FieldValue::Text(nickname.into()),
+        }],
+        origin: origin(),
+        fingerprint: Fingerprint::of_user(user),
+    })
+}
+
+fn mfa_new(email: &str) -> Change {
+    Change::Mfa(MfaChange {
+        key: UserKey::from_email(email),
+        target: MfaTarget::New,
+        enable: true,
+        origin: origin(),
+    })
+}
+
+fn delete(user: &LiveUser) -> Change {
+    Change::Delete(Delete {
+        id: user.id.clone(),
+        label: user.label().to_string(),
+        origin: None,
+        fingerprint: Fingerprint::of_user(user),
+    })
+}
+
+fn phone(phone: &str) -> WhitelistPhone {
+    WhitelistPhone {
+        phone: phone.into(),
+        origin: Some(origin()),
+    }
+}
+
+async fn run(plan: &Plan, pool: &FakePool, cancel: &CancellationToken) -> ApplyReport {
+    let options = ExecuteOptions {
+        concurrency: 4,
+        send_reset_email: true,
+        delete_batch: 2,
+    };
+    execute(
+        plan,
+        pool,
+        &PasswordBook::default(),
+        &options,
+        &Silent,
+        cancel,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn phases_run_in_the_safe_order_and_everything_lands() {
+    let old = live("u1", "old@example.com");
+    let gone = [
+        live("u2", "gone1@example.com"),
+        live("u3", "gone2@example.com"),
+        live("u4", "gone3@example.com"),
+    ];
+    let pool = FakePool::default();
+    pool.users
+        .lock()
+        .unwrap()
+        .extend([old.clone()].into_iter().chain(gone.iter().cloned()));
+    pool.phones.lock().unwrap().push("13700000000".into());
+    let mut changes = gone.iter().map(delete).collect::<Vec<_>>();
+    changes.extend([
+        create("new@example.com"),
+        update(&old, "Old"),
+        mfa_new("new@example.com"),
+    ]);
+    changes.push(Change::WhitelistSwitch(WhitelistSwitch {
+        from: false,
+        to: true,
+        origin: origin(),
+    }));
+    changes.push(Change::WhitelistAdd(phone("13800000000")));
+    changes.push(Change::WhitelistRemove(phone("13700000000")));
+    let plan = Plan {
+        changes,
+        ..Plan::default()
+    };
+
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert!(report.is_complete(), "{}", report.render());
+    assert_eq!(report.applied_total(), plan.changes.len());
+
+    let add = pool.position("whitelist_add 13800000000");
+    let register = pool.position("register new@example.com");
+    let update = pool.position("update old@example.com");
+    let token = pool.position("token new@example.com");
+    let remove = pool.position("whitelist_remove 13700000000");
+    let first_delete = pool
+        .log()
+        .iter()
+        .position(|line| line.starts_with("remove "))
+        .unwrap();
+    assert!(
+        add < register
+            && register < update
+            && update < token
+            && token < remove
+            && remove < first_delete,
+        "{:?}",
+        pool.log()
+    );
+
+    let new = pool.user("new@example.com").expect("created");
+    assert_eq!(
+        new.profile.email_verified,
+        Some(true),
+        "set by an update right after register"
+    );
+    assert_eq!(pool.mfa.lock().unwrap().get(&new.id), Some(&true));
+    assert_eq!(
+        pool.user("old@example.com")
+            .unwrap()
+            .profile
+            .nickname
+            .as_deref(),
+        Some("Old")
+    );
+    assert!(pool.user("gone1@example.com").is_none() && pool.user("gone3@example.com").is_none());
+    assert_eq!(*pool.phones.lock().unwrap(), ["13800000000"]);
+    assert!(*pool.switch.lock().unwrap());
+    // Three deletions in batches of two.
+    assert_eq!(
+        pool.log()
+            .iter()
+            .filter(|line| line.starts_with("remove "))
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn user_exists_after_a_lost_answer_is_resolved_without_a_second_user() {
+    // The pool already holds the user: an earlier registration landed but its answer was lost.
+    let pool = FakePool::default();
+    pool.users
+        .lock()
+        .unwrap()
+        .push(live("u9", "lost@example.com"));
+    let plan = Plan {
+        changes: vec![create("lost@example.com"), mfa_new("lost@example.com")],
+        ..Plan::default()
+    };
+
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert!(report.is_complete(), "{}", report.render());
+    let users = pool.users.lock().unwrap().clone();
+    assert_eq!(users.len(), 1, "no second user");
+    assert_eq!(
+        users[0].profile.nickname.as_deref(),
+        Some("N lost@example.com"),
+        "followed by the update it needs"
+    );
+    assert_eq!(users[0].profile.email_verified, Some(true));
+    assert_eq!(
+        pool.mfa.lock().unwrap().get(&UserId::new("u9")),
+        Some(&true),
+        "MFA reaches the found user"
+    );
+    assert_eq!(
+        pool.log().iter().filter(|line| *line == "list").count(),
+        1,
+        "the pool is read once"
+    );
+}
+
+#[tokio::test]
+async fn user_exists_with_no_user_under_the_key_is_a_failure() {
+    let pool = FakePool {
+        refuse_register: HashMap::from([("clash@example.com".to_string(), USER_EXISTS)]),
+        ..FakePool::default()
+    };
+    let plan = Plan {
+        changes: vec![create("clash@example.com"), mfa_new("clash@example.com")],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].code, Some(USER_EXISTS));
+    assert_eq!(
+        report.skipped.len(),
+        1,
+        "MFA of a user that was not created is skipped"
+    );
+}
+
+#[tokio::test]
+async fn one_failure_does_not_stop_the_others() {
+    let pool = FakePool {
+        refuse_register: HashMap::from([("bad@example.com".to_string(), 2003)]),
+        ..FakePool::default()
+    };
+    let plan = Plan {
+        changes: vec![create("bad@example.com"), create("good@example.com")],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].target, "bad@example.com");
+    assert_eq!(report.applied.get(&Action::Create), Some(&1));
+    assert!(pool.user("good@example.com").is_some());
+    assert!(
+        report
+            .render()
+            .contains("Running the same apply again converges")
+    );
+}
+
+#[tokio::test]
+async fn an_interrupt_starts_nothing_new() {
+    let pool = FakePool::default();
+    let plan = Plan {
+        changes: vec![create("a@example.com"), create("b@example.com")],
+        ..Plan::default()
+    };
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let report = run(&plan, &pool, &cancel).await;
+    assert!(report.interrupted);
+    assert_eq!(report.skipped.len(), 2);
+    assert!(pool.log().is_empty());
+}
+
+#[tokio::test]
+async fn a_fatal_error_stops_new_operations() {
+    let users: Vec<LiveUser> = (0..20)
+        .map(|i| live(&format!("u{i}"), &format!("u{i}@example.com")))
+        .collect();
+    let pool = FakePool {
+        fatal_updates: true,
+        ..FakePool::default()
+    };
+    pool.users.lock().unwrap().extend(users.iter().cloned());
+    let mut changes: Vec<Change> = users.iter().map(|user| update(user, "X")).collect();
+    changes.push(Change::WhitelistRemove(phone("13700000000")));
+    let plan = Plan {
+        changes,
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert!(report.fatal.is_some());
+    assert!(
+        report.failures.len() <= 4,
+        "at most the operations in flight fail: {}",
+        report.failures.len()
+    );
+    assert!(report.skipped.len() >= 17, "{}", report.render());
+    assert!(
+        !pool
+            .log()
+            .iter()
+            .any(|line| line.starts_with("whitelist_remove"))
+    );
+}
+
+#[test]
+fn register_cannot_set_email_verified_or_blocked() {
+    let profile = Profile {
+        email: Some("a@example.com".into()),
+        email_verified: Some(true),
+        blocked: Some(false),
+        ..Profile::default()
+    };
+    let (registered, after) = split_create(&profile);
+    assert_eq!(registered.email_verified, None);
+    assert_eq!(registered.blocked, None);
+    assert_eq!(
+        after,
+        [(Field::EmailVerified, FieldValue::Bool(true))],
+        "false is the default: nothing to write"
+    );
+}

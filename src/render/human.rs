@@ -1,0 +1,374 @@
+//! The plan for people, in Terraform's manner: one block per change with `+` create, `~` update,
+//! `-` delete, deletions first, the summary line last, and what the plan cost. Colour only when
+//! the printer allows it; the text reads the same without. Long values are diffed with
+//! `similar` so the changed part of a long URL stands out.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use similar::{ChangeTag, TextDiff};
+
+use crate::model::{Field, FieldValue, MatchOn};
+use crate::plan::{Change, MfaTarget, Notice, Plan, Summary};
+use crate::secret::REDACTED;
+
+use super::mask::Masker;
+use super::style::Style;
+
+/// Values longer than this are shown on two lines and diffed.
+const LONG_VALUE: usize = 40;
+
+/// What reading the pool cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanCost {
+    pub requests: u64,
+    pub retries: u64,
+    pub users: usize,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct HumanOptions {
+    pub style: Style,
+    pub masker: Masker,
+    pub cost: Option<PlanCost>,
+    /// Warnings from outside the plan (a deletion guard that apply would trip, ...).
+    pub warnings: Vec<String>,
+}
+
+impl Default for HumanOptions {
+    fn default() -> Self {
+        Self {
+            style: Style::plain(),
+            masker: Masker::off(),
+            cost: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The whole plan as text.
+pub fn render(plan: &Plan, options: &HumanOptions) -> String {
+    let mut out = String::new();
+    let style = options.style;
+    if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} The pool matches the manifests.",
+            style.bold("No changes.")
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "authing-sync will perform the following actions ({} {}):\n",
+            style.add("+ create"),
+            format_args!("{}, {}", style.change("~ update"), style.remove("- delete"))
+        );
+        let renderer = Blocks {
+            out: &mut out,
+            style,
+            masker: options.masker,
+            match_on: plan.match_on,
+        };
+        renderer.write(plan);
+    }
+    write_warnings(&mut out, plan, options);
+    if !plan.is_empty() {
+        let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
+    }
+    if let Some(cost) = &options.cost {
+        let _ = writeln!(out, "{}", style.dim(&cost_line(cost)));
+    }
+    out
+}
+
+/// `Plan: 3 to create, 5 to update, 1 to delete, MFA +2 -0, whitelist +4 -1`.
+pub fn summary_line(summary: &Summary) -> String {
+    let mut line = format!(
+        "Plan: {} to create, {} to update, {} to delete, MFA +{} -{}, whitelist +{} -{}",
+        summary.create,
+        summary.update,
+        summary.delete,
+        summary.mfa_enable,
+        summary.mfa_disable,
+        summary.whitelist_add,
+        summary.whitelist_remove
+    );
+    if let Some(enabled) = summary.whitelist_switch {
+        let _ = write!(
+            line,
+            ", whitelist switch {}",
+            if enabled { "on" } else { "off" }
+        );
+    }
+    line
+}
+
+fn cost_line(cost: &PlanCost) -> String {
+    let retries = match cost.retries {
+        0 => String::new(),
+        1 => ", 1 retry".into(),
+        n => format!(", {n} retries"),
+    };
+    format!(
+        "Read {} users with {} API call{}{retries} in {:.1}s.",
+        cost.users,
+        cost.requests,
+        if cost.requests == 1 { "" } else { "s" },
+        cost.elapsed.as_secs_f64()
+    )
+}
+
+fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
+    let mut lines: Vec<String> = plan
+        .notices
+        .iter()
+        .map(|notice| match notice {
+            Notice::Unchangeable { key, field, live, wanted, origin } => format!(
+                "{}: `{field}` cannot be changed through Authing's v1 API (the pool has {}, {origin} declares {}); left as it is",
+                options.masker.user(key.as_str(), plan.match_on),
+                live.as_ref().map_or_else(|| "no value".to_string(), |live| quote(&options.masker.value(*field, live))),
+                quote(&options.masker.value(*field, wanted)),
+            ),
+            Notice::DeletesSuppressed { reason } => format!("no deletions planned: {reason}"),
+        })
+        .collect();
+    lines.extend(options.warnings.iter().cloned());
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", options.style.change("Warnings:"));
+    for line in lines {
+        let _ = writeln!(out, "  ! {line}");
+    }
+    out.push('\n');
+}
+
+fn quote(text: &str) -> String {
+    format!("{text:?}")
+}
+
+struct Blocks<'a> {
+    out: &'a mut String,
+    style: Style,
+    masker: Masker,
+    match_on: MatchOn,
+}
+
+/// One line inside a block: a sign, a name, and what it shows.
+enum Row {
+    Plain(&'static str, String),
+    Added(String, String),
+    Removed(String, String),
+    Changed(String, String, String),
+}
+
+impl Blocks<'_> {
+    fn write(mut self, plan: &Plan) {
+        let mut whitelist = Vec::new();
+        let mut whitelist_origin = None;
+        for change in &plan.changes {
+            match change {
+                Change::Create(create) => {
+                    let user = self.user(create.key.as_str());
+                    let mut rows: Vec<Row> = create
+                        .profile
+                        .fields()
+                        .map(|(field, value)| {
+                            Row::Added(field.name().into(), self.value(field, &value.to_owned()))
+                        })
+                        .collect();
+                    rows.push(Row::Added("password".into(), REDACTED.into()));
+                    self.block(
+                        &format!("{user} will be created ({})", create.origin),
+                        '+',
+                        &format!("user {}", quote(&user)),
+                        rows,
+                    );
+                }
+                Change::Update(update) => {
+                    let user = self.user(update.key.as_str());
+                    let mut rows = vec![Row::Plain("id", quote(update.id.as_str()))];
+                    rows.extend(update.fields.iter().map(|change| {
+                        let before = change.before.as_ref().map_or_else(
+                            || "null".into(),
+                            |before| self.value(change.field, before),
+                        );
+                        Row::Changed(
+                            change.field.name().into(),
+                            before,
+                            self.value(change.field, &change.after),
+                        )
+                    }));
+                    self.block(
+                        &format!("{user} will be updated in place ({})", update.origin),
+                        '~',
+                        &format!("user {}", quote(&user)),
+                        rows,
+                    );
+                }
+                Change::Delete(delete) => {
+                    let user = self.user(&delete.label);
+                    let why = delete.origin.as_ref().map_or_else(
+                        || "--prune".to_string(),
+                        |origin| format!("prune at {origin}"),
+                    );
+                    self.block(
+                        &format!("{user} will be deleted ({why})"),
+                        '-',
+                        &format!("user {}", quote(&user)),
+                        vec![Row::Removed("id".into(), quote(delete.id.as_str()))],
+                    );
+                }
+                Change::Mfa(mfa) => {
+                    let user = self.user(mfa.key.as_str());
+                    let when = match mfa.target {
+                        MfaTarget::New => " once the user is created",
+                        MfaTarget::Existing { .. } => "",
+                    };
+                    let verb = if mfa.enable { "on" } else { "off" };
+                    self.block(
+                        &format!("{user}: MFA will be turned {verb}{when} ({})", mfa.origin),
+                        '~',
+                        &format!("mfa {}", quote(&user)),
+                        vec![Row::Changed(
+                            "enabled".into(),
+                            (!mfa.enable).to_string(),
+                            mfa.enable.to_string(),
+                        )],
+                    );
+                }
+                Change::WhitelistSwitch(switch) => {
+                    whitelist_origin.get_or_insert_with(|| switch.origin.to_string());
+                    whitelist.push(Row::Changed(
+                        "enabled".into(),
+                        switch.from.to_string(),
+                        switch.to.to_string(),
+                    ));
+                }
+                Change::WhitelistAdd(entry) => {
+                    if let Some(origin) = &entry.origin {
+                        whitelist_origin.get_or_insert_with(|| origin.to_string());
+                    }
+                    whitelist.push(Row::Added(
+                        "phone".into(),
+                        quote(&self.masker.phone(&entry.phone)),
+                    ));
+                }
+                Change::WhitelistRemove(entry) => {
+                    whitelist.push(Row::Removed(
+                        "phone".into(),
+                        quote(&self.masker.phone(&entry.phone)),
+                    ));
+                }
+            }
+        }
+        if !whitelist.is_empty() {
+            let origin = whitelist_origin
+                .map(|origin| format!(" ({origin})"))
+                .unwrap_or_default();
+            self.block(
+                &format!("the phone-registration whitelist will change{origin}"),
+                '~',
+                "whitelist",
+                whitelist,
+            );
+        }
+    }
+
+    fn user(&self, name: &str) -> String {
+        self.masker.user(name, self.match_on).into_owned()
+    }
+
+    fn value(&self, field: Field, value: &FieldValue) -> String {
+        match value {
+            FieldValue::Text(_) => quote(&self.masker.value(field, value)),
+            FieldValue::Bool(flag) => flag.to_string(),
+        }
+    }
+
+    fn block(&mut self, comment: &str, sign: char, head: &str, rows: Vec<Row>) {
+        let style = self.style;
+        let sign_text = sign.to_string();
+        let painted = match sign {
+            '+' => style.add(&sign_text),
+            '-' => style.remove(&sign_text),
+            _ => style.change(&sign_text),
+        };
+        let _ = writeln!(self.out, "  {}", style.bold(&format!("# {comment}")));
+        let _ = writeln!(self.out, "  {painted} {head} {{");
+        let width = rows
+            .iter()
+            .map(|row| match row {
+                Row::Plain(name, _) => name.len(),
+                Row::Added(name, _) | Row::Removed(name, _) | Row::Changed(name, _, _) => {
+                    name.len()
+                }
+            })
+            .max()
+            .unwrap_or(0);
+        for row in rows {
+            match row {
+                Row::Plain(name, value) => {
+                    let _ = writeln!(self.out, "        {name:width$} = {}", style.dim(&value));
+                }
+                Row::Added(name, value) => {
+                    let _ = writeln!(self.out, "      {} {name:width$} = {value}", style.add("+"));
+                }
+                Row::Removed(name, value) => {
+                    let _ = writeln!(
+                        self.out,
+                        "      {} {name:width$} = {value}",
+                        style.remove("-")
+                    );
+                }
+                Row::Changed(name, before, after) => self.changed(&name, width, &before, &after),
+            }
+        }
+        let _ = writeln!(self.out, "    }}\n");
+    }
+
+    fn changed(&mut self, name: &str, width: usize, before: &str, after: &str) {
+        let style = self.style;
+        let sign = style.change("~");
+        if before.chars().count() <= LONG_VALUE && after.chars().count() <= LONG_VALUE {
+            let _ = writeln!(self.out, "      {sign} {name:width$} = {before} -> {after}");
+            return;
+        }
+        let (old, new) = emphasize_difference(before, after, style);
+        let _ = writeln!(self.out, "      {sign} {name:width$} = {old}");
+        let _ = writeln!(self.out, "        {:width$} -> {new}", "");
+    }
+}
+
+/// The two values with the parts that differ emphasised (only visible with colour).
+fn emphasize_difference(before: &str, after: &str, style: Style) -> (String, String) {
+    if style == Style::plain() {
+        return (before.to_string(), after.to_string());
+    }
+    let diff = TextDiff::from_chars(before, after);
+    let mut old = String::new();
+    let mut new = String::new();
+    let mut run = String::new();
+    let mut run_tag = ChangeTag::Equal;
+    let flush = |run: &mut String, tag: ChangeTag, old: &mut String, new: &mut String| {
+        match tag {
+            ChangeTag::Equal => {
+                old.push_str(run);
+                new.push_str(run);
+            }
+            ChangeTag::Delete => old.push_str(&style.emphasis(&style.remove(run))),
+            ChangeTag::Insert => new.push_str(&style.emphasis(&style.add(run))),
+        }
+        run.clear();
+    };
+    for change in diff.iter_all_changes() {
+        if change.tag() != run_tag {
+            flush(&mut run, run_tag, &mut old, &mut new);
+            run_tag = change.tag();
+        }
+        run.push_str(change.value());
+    }
+    flush(&mut run, run_tag, &mut old, &mut new);
+    (old, new)
+}

@@ -1,0 +1,41 @@
+//! The plan as versioned JSON for scripts: the saved-plan shape of `plan::file`, with emails and
+//! phones masked when `--mask-pii` asks (a masked plan is for reading, not for `apply --plan`).
+
+use serde_json::Value;
+
+use crate::model::Field;
+use crate::plan::PlanFile;
+
+use super::mask::Masker;
+
+pub fn render(file: &PlanFile, masker: Masker) -> String {
+    if masker == Masker::off() {
+        return file.to_json();
+    }
+    let mut masked = file.clone();
+    for change in &mut masked.changes {
+        if let Some(key) = &mut change.key {
+            *key = masker.user(key, masked.match_on).into_owned();
+        }
+        if let Some(phone) = &mut change.phone {
+            *phone = masker.phone(phone).into_owned();
+        }
+        for (name, values) in &mut change.fields {
+            let mask = |value: &mut Value| {
+                if let Value::String(text) = value {
+                    match Field::from_name(name) {
+                        Some(Field::Email) => *text = masker.email(text).into_owned(),
+                        Some(Field::Phone) => *text = masker.phone(text).into_owned(),
+                        _ => {}
+                    }
+                }
+            };
+            mask(&mut values.from);
+            mask(&mut values.to);
+        }
+    }
+    for notice in &mut masked.notices {
+        notice.message = "(details hidden by --mask-pii)".into();
+    }
+    masked.to_json()
+}

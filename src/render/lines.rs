@@ -1,0 +1,93 @@
+//! Progress for pipes and log files in text mode: one line when a phase starts, one when it
+//! ends with its counts, and one per failure as it happens.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::printer::Printer;
+use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    applied: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+pub struct LineReporter {
+    printer: Printer,
+    counts: Mutex<HashMap<Phase, Counts>>,
+}
+
+impl LineReporter {
+    pub fn new(printer: Printer) -> Self {
+        Self {
+            printer,
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl FetchReporter for LineReporter {
+    fn listing(&self, users: u64, pages: u64) {
+        self.printer
+            .status(format!("reading {users} users ({pages} pages)"));
+    }
+
+    fn relisting(&self, reason: &str) {
+        self.printer.warn(format!(
+            "the pool changed while it was read ({reason}); reading it again"
+        ));
+    }
+
+    fn mfa_reading(&self, users: u64) {
+        self.printer
+            .status(format!("reading MFA switches of {users} users"));
+    }
+}
+
+impl ApplyReporter for LineReporter {
+    fn phase_started(&self, phase: Phase, operations: usize) {
+        self.printer
+            .status(format!("{}: {operations} to do", phase.name()));
+    }
+
+    fn op_finished(&self, report: &OpReport<'_>) {
+        if let Ok(mut counts) = self.counts.lock() {
+            let counts = counts.entry(report.phase).or_default();
+            match report.status {
+                OpStatus::Applied => counts.applied += 1,
+                OpStatus::Failed { .. } => counts.failed += 1,
+                OpStatus::Skipped { .. } => counts.skipped += 1,
+            }
+        }
+        if let OpStatus::Failed { message, .. } = report.status {
+            self.printer.status(format!(
+                "  failed: {} {}: {message}",
+                report.action, report.target
+            ));
+        }
+    }
+
+    fn phase_finished(&self, phase: Phase) {
+        let counts = self
+            .counts
+            .lock()
+            .ok()
+            .and_then(|counts| counts.get(&phase).copied())
+            .unwrap_or_default();
+        let mut line = format!("{}: {} applied", phase.name(), counts.applied);
+        if counts.failed > 0 {
+            line.push_str(&format!(", {} failed", counts.failed));
+        }
+        if counts.skipped > 0 {
+            line.push_str(&format!(", {} skipped", counts.skipped));
+        }
+        self.printer.status(line);
+    }
+
+    fn interrupted(&self) {
+        self.printer
+            .warn("interrupted: finishing the operations in flight, starting no new ones");
+    }
+}
