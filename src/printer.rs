@@ -92,6 +92,16 @@ impl Printer {
             .map_err(Error::Output)
     }
 
+    /// Asks a question on stderr and reads one line of answer from stdin (blocking).
+    pub fn prompt(&self, question: &str) -> io::Result<String> {
+        let mut err = io::stderr().lock();
+        err.write_all(question.as_bytes())?;
+        err.flush()?;
+        let mut answer = String::new();
+        io::stdin().read_line(&mut answer)?;
+        Ok(answer)
+    }
+
     /// A status line on stderr, or a `status` event in JSON mode; nothing when quiet.
     pub fn status(&self, message: impl AsRef<str>) {
         if self.quiet {

@@ -100,6 +100,10 @@ pub enum SettingsError {
     #[diagnostic(code(settings::secret))]
     EmptySecret { origin: String },
 
+    #[error("invalid {flag}: {reason}")]
+    #[diagnostic(code(settings::flag))]
+    InvalidFlag { flag: &'static str, reason: String },
+
     #[error("failed to read the public key {origin}: {reason}")]
     #[diagnostic(
         code(settings::public_key),

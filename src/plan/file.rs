@@ -93,6 +93,9 @@ pub struct PlanFile {
     pub whitelist_fingerprint: Option<Fingerprint>,
     #[serde(default)]
     pub manifests: Vec<ManifestRef>,
+    /// The manifests' `prune.max_deletes`, which `apply --plan` enforces unless overridden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deletes: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -148,6 +151,7 @@ impl PlanFile {
                     sha256: source.sha256.clone(),
                 })
                 .collect(),
+            max_deletes: None,
         }
     }
 

@@ -1,0 +1,328 @@
+//! `authing-sync apply`: plan from manifests (or load a saved plan and check it is not stale),
+//! check the deletion guard, confirm, then execute with progress, interrupts handled, and a
+//! closing summary.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
+use crate::cli::{ApplyArgs, PlanFormat};
+use crate::exit::{Error, Outcome};
+use crate::manifest;
+use crate::model::MaxDeletes;
+use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
+use crate::printer::Printer;
+use crate::render::PlanCost;
+use crate::report::ApplyReporter;
+use crate::secret::Secret;
+use crate::settings::{Connection, SettingsError};
+
+use super::planning::{self, apply_reporter, delete_limit, render_plan, show_warnings};
+use super::session::Session;
+
+pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<Outcome, Error> {
+    let started = Instant::now();
+    let connection = Connection::resolve(&args.connection)?;
+    match &args.plan {
+        Some(path) => apply_saved(args, path, &connection, printer).await,
+        None => apply_manifests(args, &connection, printer, started).await,
+    }
+}
+
+async fn apply_manifests(
+    args: &ApplyArgs,
+    connection: &Connection,
+    printer: &Printer,
+    started: Instant,
+) -> Result<Outcome, Error> {
+    let loaded = manifest::load(&args.files)?;
+    show_warnings(&loaded, printer);
+    let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
+    let session = Session::open(connection, printer).await?;
+    let result = async {
+        let (plan, cost) =
+            planning::make_plan(&session, &loaded.state, args.prune, printer, started).await?;
+        let passwords = PasswordBook::from_desired(&loaded.state);
+        let file = PlanFile::new(&plan, session.pool.clone(), &loaded.state.sources);
+        carry_out(
+            &session,
+            &plan,
+            &file,
+            Some(cost),
+            &limit,
+            &passwords,
+            args,
+            printer,
+        )
+        .await
+    }
+    .await;
+    session.close().await?;
+    result
+}
+
+async fn apply_saved(
+    args: &ApplyArgs,
+    path: &Path,
+    connection: &Connection,
+    printer: &Printer,
+) -> Result<Outcome, Error> {
+    let file = PlanFile::load(path)?;
+    let plan = file.to_plan(path)?;
+    let flag = args
+        .max_deletes
+        .as_deref()
+        .map(MaxDeletes::parse)
+        .transpose();
+    let flag = flag.map_err(|err| SettingsError::InvalidFlag {
+        flag: "--max-deletes",
+        reason: err.to_string(),
+    })?;
+    let saved = file
+        .max_deletes
+        .as_deref()
+        .map(MaxDeletes::parse)
+        .transpose()
+        .map_err(|err| SettingsError::InvalidFlag {
+            flag: "max_deletes in the plan file",
+            reason: err.to_string(),
+        })?;
+    let limit = DeleteLimit::new(flag, saved, None);
+    let passwords = saved_passwords(&plan, &file)?;
+    let session = Session::open(connection, printer).await?;
+    let result = async {
+        if file.pool != session.pool {
+            return Err(Refusal::WrongPool {
+                planned: format!("{} (pool {})", file.pool.endpoint, file.pool.client_id),
+                actual: format!(
+                    "{} (pool {})",
+                    session.pool.endpoint, session.pool.client_id
+                ),
+            }
+            .into());
+        }
+        apply::check_deletes(&plan, &limit)?;
+        apply::check_drift(&plan, &session.client, session.concurrency).await??;
+        carry_out(
+            &session, &plan, &file, None, &limit, &passwords, args, printer,
+        )
+        .await
+    }
+    .await;
+    session.close().await?;
+    result
+}
+
+/// The passwords a saved plan names: environment variables read now, and manifest passwords
+/// read again from the manifests the plan was made from (which must not have changed).
+fn saved_passwords(plan: &Plan, file: &PlanFile) -> Result<PasswordBook, Error> {
+    let mut declared = HashMap::new();
+    let mut from_manifests = Vec::new();
+    for change in &plan.changes {
+        let Change::Create(create) = change else {
+            continue;
+        };
+        match &create.password {
+            PasswordPlan::Env(name) => match std::env::var(name) {
+                Ok(value) if !value.is_empty() => {
+                    declared.insert(create.key.clone(), Secret::from(value));
+                }
+                _ => {
+                    return Err(SettingsError::InvalidFlag {
+                        flag: "password",
+                        reason: format!(
+                            "the plan takes the password of {} from the environment variable {name}, which is not set",
+                            create.key
+                        ),
+                    }
+                    .into());
+                }
+            },
+            PasswordPlan::Manifest => from_manifests.push(&create.key),
+            PasswordPlan::Generated => {}
+        }
+    }
+    if !from_manifests.is_empty() {
+        let paths: Vec<_> = file
+            .manifests
+            .iter()
+            .map(|manifest| manifest.path.clone())
+            .collect();
+        let loaded = manifest::load(&paths)?;
+        let changed: Vec<String> = file
+            .manifests
+            .iter()
+            .filter(|manifest| {
+                !loaded.state.sources.iter().any(|source| {
+                    *source.path == *manifest.path && source.sha256 == manifest.sha256
+                })
+            })
+            .map(|manifest| format!("the manifest {} was changed", manifest.path.display()))
+            .collect();
+        if !changed.is_empty() {
+            return Err(Refusal::Stale { drifted: changed }.into());
+        }
+        let book = PasswordBook::from_desired(&loaded.state);
+        for key in from_manifests {
+            if let Some(secret) = book.declared(key) {
+                declared.insert(key.clone(), secret.clone());
+            }
+        }
+    }
+    Ok(PasswordBook::new(declared))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn carry_out(
+    session: &Session,
+    plan: &Plan,
+    file: &PlanFile,
+    cost: Option<PlanCost>,
+    limit: &DeleteLimit,
+    passwords: &PasswordBook,
+    args: &ApplyArgs,
+    printer: &Printer,
+) -> Result<Outcome, Error> {
+    apply::check_deletes(plan, limit)?;
+    if !printer.quiet() || plan.is_empty() {
+        printer.data(&render_plan(
+            plan,
+            file,
+            PlanFormat::Human,
+            printer,
+            false,
+            cost,
+            Vec::new(),
+        ))?;
+    }
+    if plan.is_empty() {
+        return Ok(Outcome::NoChanges);
+    }
+    confirm(args.auto_approve, printer).await?;
+
+    let reporter: Arc<dyn ApplyReporter> = Arc::from(apply_reporter(printer));
+    let cancel = CancellationToken::new();
+    let watcher = watch_signals(cancel.clone(), Arc::clone(&reporter));
+    let options = ExecuteOptions {
+        concurrency: session.concurrency,
+        send_reset_email: args.send_reset_email,
+        ..ExecuteOptions::default()
+    };
+    let report = apply::execute(
+        plan,
+        &session.client,
+        passwords,
+        &options,
+        reporter.as_ref(),
+        &cancel,
+    )
+    .await;
+    watcher.abort();
+    drop(reporter);
+
+    if printer.json_events() {
+        let failures: Vec<Value> = report
+            .failures
+            .iter()
+            .map(|failure| {
+                serde_json::json!({
+                    "action": failure.action.name(),
+                    "target": failure.target,
+                    "code": failure.code,
+                    "message": failure.message,
+                })
+            })
+            .collect();
+        let applied: serde_json::Map<String, Value> = report
+            .applied
+            .iter()
+            .map(|(action, count)| (action.name().to_string(), Value::from(*count)))
+            .collect();
+        printer.event(
+            "apply_finished",
+            [
+                ("complete", Value::from(report.is_complete())),
+                ("applied", Value::Object(applied)),
+                ("failed", Value::from(report.failures.len())),
+                ("skipped", Value::from(report.skipped.len())),
+                ("interrupted", Value::from(report.interrupted)),
+                ("failures", Value::from(failures)),
+                ("elapsed_ms", Value::from(report.elapsed.as_millis() as u64)),
+            ],
+        );
+    } else {
+        printer.status(report.render());
+    }
+    if let Some(fatal) = report.fatal {
+        return Err(fatal.into());
+    }
+    Ok(if report.is_complete() {
+        Outcome::Success
+    } else {
+        Outcome::Partial
+    })
+}
+
+/// Asks on the terminal, unless `--auto-approve`; with no terminal, refuses.
+async fn confirm(auto_approve: bool, printer: &Printer) -> Result<(), Error> {
+    if auto_approve {
+        return Ok(());
+    }
+    if !printer.interactive() {
+        return Err(Error::NoTerminal);
+    }
+    let question = "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ";
+    let printer = printer.clone();
+    let answer = tokio::task::spawn_blocking(move || printer.prompt(question))
+        .await
+        .map_err(|err| Error::Output(std::io::Error::other(err)))?
+        .map_err(Error::Output)?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Error::NotConfirmed)
+    }
+}
+
+/// The first Ctrl-C (or SIGTERM) stops new operations; the second quits at once.
+fn watch_signals(
+    cancel: CancellationToken,
+    reporter: Arc<dyn ApplyReporter>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if !interrupted().await {
+            return;
+        }
+        cancel.cancel();
+        reporter.interrupted();
+        if interrupted().await {
+            eprintln!("interrupted again: quitting without waiting for the operations in flight");
+            // The operations in flight are idempotent: running apply again converges.
+            std::process::exit(130);
+        }
+    })
+}
+
+/// Waits for Ctrl-C or SIGTERM; `false` if signals cannot be watched.
+async fn interrupted() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+            return tokio::signal::ctrl_c().await.is_ok();
+        };
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.is_ok(),
+            received = terminate.recv() => received.is_some(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}

@@ -1,0 +1,149 @@
+//! What `plan` and `apply` share: reading the pool for a desired state and diffing it, the
+//! reporters that suit the printer, the deletion limit, and printing a plan.
+
+use std::time::Instant;
+
+use crate::apply::{self, DeleteLimit};
+use crate::cli::PlanFormat;
+use crate::diff::{self, Policy};
+use crate::exit::Error;
+use crate::manifest::Loaded;
+use crate::model::{DesiredState, MaxDeletes};
+use crate::plan::{Plan, PlanFile};
+use crate::printer::Printer;
+use crate::remote::{self, FetchScope, MfaScope};
+use crate::render::events::EventReporter;
+use crate::render::lines::LineReporter;
+use crate::render::progress::{ApplyProgress, FetchProgress};
+use crate::render::{self, HumanOptions, MarkdownOptions, Masker, PlanCost, Style};
+use crate::report::{ApplyReporter, FetchReporter, Silent};
+use crate::settings::SettingsError;
+
+use super::session::Session;
+
+/// The reporter for reading the pool.
+pub fn fetch_reporter(printer: &Printer) -> Box<dyn FetchReporter> {
+    if printer.json_events() {
+        Box::new(EventReporter::new(printer.clone()))
+    } else if printer.progress() {
+        Box::new(FetchProgress::new())
+    } else if printer.quiet() {
+        Box::new(Silent)
+    } else {
+        Box::new(LineReporter::new(printer.clone()))
+    }
+}
+
+/// The reporter for applying.
+pub fn apply_reporter(printer: &Printer) -> Box<dyn ApplyReporter> {
+    if printer.json_events() {
+        Box::new(EventReporter::new(printer.clone()))
+    } else if printer.progress() {
+        Box::new(ApplyProgress::new())
+    } else if printer.quiet() {
+        Box::new(Silent)
+    } else {
+        Box::new(LineReporter::new(printer.clone()))
+    }
+}
+
+/// Prints what loading the manifests noticed.
+pub fn show_warnings(loaded: &Loaded, printer: &Printer) {
+    for warning in &loaded.warnings {
+        printer.warn(format!("{warning:?}"));
+    }
+}
+
+/// Reads the pool and diffs it against the desired state.
+/// `started` is when the command began: the cost covers connecting too.
+pub async fn make_plan(
+    session: &Session,
+    desired: &DesiredState,
+    prune_flag: bool,
+    printer: &Printer,
+    started: Instant,
+) -> Result<(Plan, PlanCost), Error> {
+    let scope = FetchScope {
+        match_on: desired.match_on,
+        mfa: MfaScope::Keys(desired.mfa_keys()),
+        whitelist: desired.manages_whitelist(),
+    };
+    let reporter = fetch_reporter(printer);
+    let live = remote::fetch(
+        &session.client,
+        &scope,
+        session.concurrency,
+        reporter.as_ref(),
+    )
+    .await?;
+    drop(reporter);
+    let plan = diff::diff(desired, &live, &Policy::from_desired(desired, prune_flag))?;
+    let calls = session.client.stats();
+    let cost = PlanCost {
+        requests: calls.total(),
+        retries: calls.retries,
+        users: live.users.len(),
+        elapsed: started.elapsed(),
+    };
+    Ok((plan, cost))
+}
+
+/// The deletion limit: the flag, else the manifest, else the default.
+pub fn delete_limit(
+    flag: Option<&str>,
+    desired: Option<&DesiredState>,
+) -> Result<DeleteLimit, Error> {
+    let flag =
+        flag.map(MaxDeletes::parse)
+            .transpose()
+            .map_err(|err| SettingsError::InvalidFlag {
+                flag: "--max-deletes",
+                reason: err.to_string(),
+            })?;
+    let (manifest, origin) = match desired {
+        Some(desired) => (desired.prune.max_deletes, desired.prune.origin.clone()),
+        None => (None, None),
+    };
+    Ok(DeleteLimit::new(flag, manifest, origin))
+}
+
+/// A warning when apply would refuse this plan.
+pub fn guard_warning(plan: &Plan, limit: &DeleteLimit) -> Option<String> {
+    apply::check_deletes(plan, limit)
+        .err()
+        .map(|refusal| format!("apply would refuse this plan: {refusal}"))
+}
+
+/// The plan in the asked format, for stdout.
+pub fn render_plan(
+    plan: &Plan,
+    file: &PlanFile,
+    format: PlanFormat,
+    printer: &Printer,
+    mask: bool,
+    cost: Option<PlanCost>,
+    warnings: Vec<String>,
+) -> String {
+    let masker = Masker::new(mask);
+    match format {
+        PlanFormat::Human => render::human::render(
+            plan,
+            &HumanOptions {
+                style: Style::new(printer.stdout_color()),
+                masker,
+                cost,
+                warnings,
+            },
+        ),
+        PlanFormat::Json => render::json::render(file, masker),
+        PlanFormat::Markdown => render::markdown::render(
+            plan,
+            &MarkdownOptions {
+                masker,
+                cost,
+                warnings,
+                ..MarkdownOptions::default()
+            },
+        ),
+    }
+}
