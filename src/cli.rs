@@ -329,4 +329,9 @@ pub struct EmulatorArgs {
     /// Print one line per request on stderr (operation names and status; never arguments)
     #[arg(long)]
     pub log_requests: bool,
+
+    /// Lifetime of owner tokens in seconds (short values let clients' re-authentication be
+    /// tested)
+    #[arg(long, default_value_t = crate::emulator::DEFAULT_TOKEN_TTL_SECS, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_ttl: u64,
 }

@@ -1,4 +1,5 @@
-//! `authing-sync emulator`: run the Authing-compatible server until interrupted.
+//! `authing-sync emulator`: run the Authing-compatible server until SIGTERM or Ctrl-C, then
+//! shut down gracefully (the `--state` file is written on the way out).
 
 use crate::cli::EmulatorArgs;
 use crate::emulator::{Config, Emulator};
@@ -18,10 +19,34 @@ pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<Outcome, Erro
         fault_seed: args.fault_seed,
         rate_limit: args.rate_limit,
         log_requests: args.log_requests,
+        token_ttl_secs: args.token_ttl,
     };
     let emulator = Emulator::start(config).await?;
     printer.data(&format!("listening on {}\n", emulator.graphql_url()))?;
-    let _ = tokio::signal::ctrl_c().await;
+    wait_for_stop_signal().await;
     emulator.shutdown().await?;
     Ok(Outcome::Success)
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM.
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -1,0 +1,393 @@
+//! The HTTP face: the axum router, the request body, rewriting resolver errors into Authing's
+//! `{code, message}` objects, injected faults, the rate limit, latency, and the request log.
+//!
+//! Status codes: resolver errors are HTTP 200 with `errors[i].message` an object and
+//! `data: {"<field>": null}`; a body that is not a GraphQL request, or a document that does not
+//! parse or validate, is HTTP 400 with plain GraphQL errors (string messages).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+};
+use async_graphql::{ServerResult, Value as GqlValue, Variables};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::context::{Caller, Shared};
+use super::errors::CODE_EXTENSION;
+use super::faults::{Fault, FaultPlan, RateLimit};
+use super::schema::EmulatorSchema;
+
+/// Everything the handlers need.
+pub struct AppState {
+    pub shared: Arc<Shared>,
+    pub schema: EmulatorSchema,
+    pub faults: FaultPlan,
+    pub rate_limit: Option<RateLimit>,
+    pub latency: Duration,
+    pub log_requests: bool,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/graphql", post(graphql))
+        .route("/__emulator/stats", get(stats))
+        .route("/__emulator/public-key", get(public_key))
+        .route("/__emulator/mailbox", get(mailbox))
+        .with_state(state)
+}
+
+async fn stats(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(state.shared.stats.snapshot()).into_response()
+}
+
+async fn public_key(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        state.shared.keys.public_pem().to_string(),
+    )
+        .into_response()
+}
+
+async fn mailbox(State(state): State<Arc<AppState>>) -> Response {
+    let mails = state.shared.read(|store| store.mailbox().to_vec());
+    axum::Json(mails).into_response()
+}
+
+/// Root fields executed by one request, in order (filled by [`OperationCounter`]).
+#[derive(Debug, Default)]
+struct RequestOps(Mutex<Vec<String>>);
+
+impl RequestOps {
+    fn names(&self) -> String {
+        let names = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
+        if names.is_empty() {
+            "-".to_string()
+        } else {
+            names.join(",")
+        }
+    }
+}
+
+/// Counts each executed root field in the stats (and in the request's [`RequestOps`]).
+pub struct OperationCounter;
+
+impl ExtensionFactory for OperationCounter {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OperationCounter)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for OperationCounter {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<GqlValue>> {
+        if info.path_node.parent.is_none() && !info.is_for_introspection {
+            let is_mutation = info.parent_type == "Mutation";
+            if let Some(shared) = ctx.data_opt::<Arc<Shared>>() {
+                shared.stats.operation(info.name, is_mutation);
+            }
+            if let Some(ops) = ctx.data_opt::<Arc<RequestOps>>() {
+                ops.0
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner())
+                    .push(info.name.to_string());
+            }
+        }
+        next.run(ctx, info).await
+    }
+}
+
+/// What the log line says about one request.
+struct Outcome {
+    status: u16,
+    fault: Option<Fault>,
+    ops: String,
+}
+
+async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    state.shared.stats.request(started);
+    let (response, outcome) = handle(&state, &headers, body).await;
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
+    }
+    if state.log_requests {
+        log_line(&outcome, started.elapsed());
+    }
+    response
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: Bytes) -> (Response, Outcome) {
+    let mut outcome = Outcome {
+        status: 200,
+        fault: None,
+        ops: "-".to_string(),
+    };
+    if let Some(limit) = &state.rate_limit
+        && !limit.admit(Instant::now())
+    {
+        state.shared.stats.rate_limited();
+        outcome.status = 429;
+        return (too_many_requests("rate limit exceeded"), outcome);
+    }
+    let fault = state.faults.next();
+    if let Some(fault) = fault {
+        state.shared.stats.fault(fault.name());
+        outcome.fault = Some(fault);
+        if let Some(response) = fault_before(fault) {
+            outcome.status = response.status().as_u16();
+            return (response, outcome);
+        }
+    }
+    let request = match parse_body(&body) {
+        Ok(request) => request,
+        Err(message) => {
+            outcome.status = 400;
+            return (bad_request(&message), outcome);
+        }
+    };
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let caller = Caller::from_header(auth, &state.shared);
+    let ops = Arc::new(RequestOps::default());
+    let response = state
+        .schema
+        .execute(request.data(caller).data(ops.clone()))
+        .await;
+    outcome.ops = ops.names();
+    let (status, body) = to_wire(response);
+    outcome.status = status.as_u16();
+    if fault == Some(Fault::DropAfter) {
+        return (dropped_connection(), outcome);
+    }
+    (json_bytes_response(status, body), outcome)
+}
+
+/// The response for a fault that strikes before execution (`None`: execute first).
+fn fault_before(fault: Fault) -> Option<Response> {
+    let plain = |status: StatusCode| {
+        let body = json!({"errors": [{"message": format!("injected fault: {}", status.as_u16())}]});
+        json_response(status, &body)
+    };
+    match fault {
+        Fault::Http500 => Some(plain(StatusCode::INTERNAL_SERVER_ERROR)),
+        Fault::Http502 => Some(plain(StatusCode::BAD_GATEWAY)),
+        Fault::Http503 => Some(plain(StatusCode::SERVICE_UNAVAILABLE)),
+        Fault::Http429 => Some(too_many_requests("injected fault: 429")),
+        Fault::DropBefore => Some(dropped_connection()),
+        Fault::DropAfter => None,
+    }
+}
+
+/// A response whose body fails at once, so hyper aborts the connection: the client sees a
+/// connection closed mid-response, not an HTTP error.
+fn dropped_connection() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "injected fault: dropped connection",
+        ))
+    });
+    Response::new(Body::from_stream(stream))
+}
+
+fn too_many_requests(message: &str) -> Response {
+    let mut response = json_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        &json!({"errors": [{"message": message}]}),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+fn bad_request(message: &str) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"errors": [{"message": message}]}),
+    )
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    json_bytes_response(status, serde_json::to_vec(body).unwrap_or_default())
+}
+
+fn json_bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Reads `{query, variables, operationName}`. `variables` may be an object, `null`, absent, or
+/// a JSON string holding an object.
+fn parse_body(body: &[u8]) -> Result<async_graphql::Request, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|error| format!("body is not JSON: {error}"))?;
+    let Value::Object(mut object) = value else {
+        return Err("body must be a JSON object with a query".to_string());
+    };
+    let Some(Value::String(query)) = object.remove("query") else {
+        return Err("body has no query string".to_string());
+    };
+    let mut request = async_graphql::Request::new(query);
+    match object.remove("operationName") {
+        Some(Value::String(name)) => request = request.operation_name(name),
+        None | Some(Value::Null) => {}
+        Some(_) => return Err("operationName must be a string".to_string()),
+    }
+    let variables = match object.remove("variables") {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(Value::String(text)) => serde_json::from_str(&text)
+            .map_err(|error| format!("variables is not a JSON object: {error}"))?,
+        Some(other) => other,
+    };
+    if !variables.is_object() {
+        return Err("variables must be an object".to_string());
+    }
+    Ok(request.variables(Variables::from_json(variables)))
+}
+
+/// The body of a GraphQL answer: errors first, as Apollo server writes them, then `data` in
+/// selection order.
+#[derive(serde::Serialize)]
+struct WireResponse {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<GqlValue>,
+}
+
+/// Serialises an async-graphql response the way Authing's server answers: resolver errors get
+/// `message: {code, message}`, `extensions: {code: "INTERNAL_SERVER_ERROR"}` and their field
+/// `null` in `data` (HTTP 200); parse and validation errors (no field ran) are HTTP 400 with
+/// string messages and no `data`.
+pub fn to_wire(response: async_graphql::Response) -> (StatusCode, Vec<u8>) {
+    let in_resolver = response.errors.iter().any(|error| !error.path.is_empty());
+    if !response.errors.is_empty() && !in_resolver {
+        let errors = response
+            .errors
+            .iter()
+            .map(|error| serde_json::to_value(error).unwrap_or(Value::Null))
+            .collect();
+        let body = WireResponse { errors, data: None };
+        return (
+            StatusCode::BAD_REQUEST,
+            serde_json::to_vec(&body).unwrap_or_default(),
+        );
+    }
+    let mut data = match response.data {
+        GqlValue::Object(fields) => fields,
+        _ => Default::default(),
+    };
+    let mut errors = Vec::with_capacity(response.errors.len());
+    for error in &response.errors {
+        if let Some(async_graphql::PathSegment::Field(field)) = error.path.first() {
+            data.entry(async_graphql::Name::new(field))
+                .or_insert(GqlValue::Null);
+        }
+        let mut value = serde_json::to_value(error).unwrap_or(Value::Null);
+        rewrite_error(&mut value);
+        errors.push(value);
+    }
+    let body = WireResponse {
+        errors,
+        data: Some(GqlValue::Object(data)),
+    };
+    (
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+}
+
+fn rewrite_error(error: &mut Value) {
+    let Value::Object(error) = error else {
+        return;
+    };
+    let in_resolver = error.get("path").is_some_and(|path| path.is_array());
+    let code = error
+        .get("extensions")
+        .and_then(|extensions| extensions.get(CODE_EXTENSION))
+        .and_then(Value::as_i64);
+    let code = match (code, in_resolver) {
+        (Some(code), _) => code,
+        (None, true) => 500,
+        (None, false) => return,
+    };
+    let message = error.remove("message").unwrap_or(Value::Null);
+    error.insert(
+        "message".to_string(),
+        json!({"code": code, "message": message}),
+    );
+    error.insert(
+        "extensions".to_string(),
+        json!({"code": "INTERNAL_SERVER_ERROR"}),
+    );
+}
+
+fn log_line(outcome: &Outcome, latency: Duration) {
+    use std::io::Write;
+    let fault = outcome.fault.map_or("-", Fault::name);
+    let line = format!(
+        "emulator: POST /graphql ops={} status={} fault={} latency_ms={}\n",
+        outcome.ops,
+        outcome.status,
+        fault,
+        latency.as_millis()
+    );
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolver_errors_become_code_objects() {
+        let mut error = json!({
+            "message": "用户不存在",
+            "locations": [{"line": 2, "column": 3}],
+            "path": ["updateUser"],
+            "extensions": {CODE_EXTENSION: 2004}
+        });
+        rewrite_error(&mut error);
+        assert_eq!(
+            error,
+            json!({
+                "message": {"code": 2004, "message": "用户不存在"},
+                "locations": [{"line": 2, "column": 3}],
+                "path": ["updateUser"],
+                "extensions": {"code": "INTERNAL_SERVER_ERROR"}
+            })
+        );
+        let mut validation = json!({"message": "Unknown field", "locations": []});
+        rewrite_error(&mut validation);
+        assert_eq!(validation["message"], "Unknown field");
+    }
+
+    #[test]
+    fn bodies() {
+        assert!(parse_body(br#"{"query":"{ a }"}"#).is_ok());
+        assert!(parse_body(br#"{"query":"{ a }","variables":null,"operationName":null}"#).is_ok());
+        assert!(parse_body(br#"{"query":"{ a }","variables":"{\"x\":1}"}"#).is_ok());
+        assert!(parse_body(b"not json").is_err());
+        assert!(parse_body(br#"{"variables":{}}"#).is_err());
+        assert!(parse_body(br#"[{"query":"{ a }"}]"#).is_err());
+    }
+}
