@@ -2,7 +2,6 @@
 //! emulator it talks to (over real HTTP on loopback), with its pool kept in
 //! `.authing-sync/local-pool.json` under the working directory.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -131,18 +130,7 @@ async fn start_local(printer: &Printer) -> Result<Emulator, Error> {
         source,
     })?;
     let state = dir.join(LOCAL_POOL);
-    let config = emulator::Config {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        client_id: emulator::DEFAULT_CLIENT_ID.to_string(),
-        secret: Secret::new(emulator::DEFAULT_SECRET),
-        state: Some(state.clone()),
-        generate: None,
-        latency_ms: 0,
-        fault_rate: 0.0,
-        fault_seed: 0,
-        rate_limit: None,
-        log_requests: false,
-    };
+    let config = emulator::Config { state: Some(state.clone()), ..emulator::Config::default() };
     let emulator = Emulator::start(config).await?;
     printer.status(format!(
         "Using the local emulator; its pool is kept in {}",
