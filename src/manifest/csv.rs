@@ -1,0 +1,494 @@
+//! Reading a CSV manifest: a header row, then one user a row.
+//!
+//! - Columns are the YAML user fields (`email`, `username`, `nickname`, `company`, `photo`,
+//!   `phone`, `email_verified`, `blocked`, `mfa`, `password`) plus `whitelist_phone`, in any
+//!   order, any subset; header names are trimmed and compared case-insensitively. An unknown or
+//!   repeated column is an error at the header.
+//! - Every cell is trimmed and interpolated (`${NAME}`); an empty cell means "not managed".
+//!   Booleans are `true`/`false`, `yes`/`no`, `1`/`0`.
+//! - A row whose only value is a `whitelist_phone` is a pure whitelist entry; a row with user
+//!   values and a `whitelist_phone` declares both. A row of empty cells is skipped.
+//! - A row with more or fewer cells than the header is an error naming its line.
+//! - A CSV file cannot set `match_on`, `prune` or the whitelist switch: it takes `match_on` from
+//!   the YAML manifests loaded with it (`email` by default).
+//!
+//! Rows are read into one reused [`csv::ByteRecord`], with columns resolved once from the
+//! header, so a million-row export costs one pass and no per-row bookkeeping beyond the user.
+
+use std::ops::Range;
+use std::str;
+
+use super::diagnostic::{Code, ManifestDiagnostic, one_of, suggest};
+use super::interpolate::whole_reference;
+use super::validate::{
+    At, Builder, PendingUser, Rejection, Site, expand, parse_flag, password, set_text,
+};
+use crate::model::{Field, Origin, Phone};
+
+/// A column a CSV manifest may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Column {
+    Field(Field),
+    Mfa,
+    Password,
+    WhitelistPhone,
+}
+
+impl Column {
+    pub const ALL: [Column; 11] = [
+        Column::Field(Field::Email),
+        Column::Field(Field::Username),
+        Column::Field(Field::Nickname),
+        Column::Field(Field::Company),
+        Column::Field(Field::Photo),
+        Column::Field(Field::Phone),
+        Column::Field(Field::EmailVerified),
+        Column::Field(Field::Blocked),
+        Column::Mfa,
+        Column::Password,
+        Column::WhitelistPhone,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::Field(field) => field.name(),
+            Column::Mfa => "mfa",
+            Column::Password => "password",
+            Column::WhitelistPhone => "whitelist_phone",
+        }
+    }
+
+    fn names() -> [&'static str; 11] {
+        Column::ALL.map(Column::name)
+    }
+
+    fn parse(name: &str) -> Option<Column> {
+        Column::ALL
+            .into_iter()
+            .find(|column| column.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// Reads the CSV manifest at `position` among the builder's inputs into the builder.
+pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
+    let inputs = builder.inputs;
+    let input = &inputs[position];
+    let text = input.text.as_str();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut record = csv::ByteRecord::new();
+    match reader.read_byte_record(&mut record) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(err) => {
+            broken(builder, position, &err);
+            return;
+        }
+    }
+    let header_start = record.position().map_or(0, |at| to_usize(at.byte()));
+    let Some(header) = Header::read(builder, position, &record, header_start) else {
+        return;
+    };
+    let width = record.len();
+    let key_column = header.column_of(Column::Field(builder.match_on.field()));
+    let mut rows = 0usize;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(err) => {
+                broken(builder, position, &err);
+                break;
+            }
+        }
+        let (start, line) = record
+            .position()
+            .map_or((0, 0), |at| (to_usize(at.byte()), to_u32(at.line())));
+        if record.len() != width {
+            if record.len() == 1
+                && record
+                    .get(0)
+                    .is_some_and(|cell| cell.trim_ascii().is_empty())
+            {
+                continue;
+            }
+            let site = Site {
+                input: position,
+                at: At::CsvRow { record: start },
+            };
+            let place = builder.place(&site, Some(format!("expected {width} cells")));
+            builder.problems.push(
+                ManifestDiagnostic::error(
+                    Code::RowLength,
+                    format!(
+                        "wrong number of cells: this row has {}, the header has {width}",
+                        record.len()
+                    ),
+                )
+                .at(place)
+                .with_help("quote cells that hold a comma: \"Liu, Alice\""),
+            );
+            continue;
+        }
+        rows += 1;
+        let mut pending = PendingUser::default();
+        let mut declares_user = false;
+        let mut ok = true;
+        for (at, column) in header.columns.iter().enumerate() {
+            let Some(column) = *column else { continue };
+            let cell = record.get(at).unwrap_or_default();
+            let Ok(cell) = str::from_utf8(cell) else {
+                continue;
+            };
+            let cell = cell.trim();
+            if cell.is_empty() {
+                continue;
+            }
+            let site = || Site {
+                input: position,
+                at: At::CsvCell {
+                    record: start,
+                    column: at,
+                },
+            };
+            let result = match column {
+                Column::WhitelistPhone => match phone(cell, builder) {
+                    Ok(phone) => {
+                        builder.add_phone(phone, Origin::new(input.path.clone(), line), site());
+                        Ok(())
+                    }
+                    Err(rejection) => Err(rejection),
+                },
+                Column::Password => {
+                    declares_user = true;
+                    password(cell, builder.env).map(|(password, literal)| {
+                        if literal {
+                            builder.literal_password(&site());
+                        }
+                        pending.password = Some(password);
+                    })
+                }
+                Column::Mfa => {
+                    declares_user = true;
+                    flag(cell, column, builder).map(|value| pending.mfa = value)
+                }
+                Column::Field(Field::EmailVerified) => {
+                    declares_user = true;
+                    flag(cell, column, builder).map(|value| pending.profile.email_verified = value)
+                }
+                Column::Field(Field::Blocked) => {
+                    declares_user = true;
+                    flag(cell, column, builder).map(|value| pending.profile.blocked = value)
+                }
+                Column::Field(field) => {
+                    declares_user = true;
+                    expand(cell, field.name(), builder.env)
+                        .and_then(|value| set_text(&mut pending, field, &value))
+                }
+            };
+            if let Err(rejection) = result {
+                builder.reject(&site(), rejection);
+                ok = false;
+            }
+        }
+        if !declares_user || !ok {
+            continue;
+        }
+        if header.damaged && crate::model::UserKey::of(&pending.profile, builder.match_on).is_none()
+        {
+            continue;
+        }
+        let row = Site {
+            input: position,
+            at: At::CsvRow { record: start },
+        };
+        let key_site = match key_column {
+            Some(column) => Site {
+                input: position,
+                at: At::CsvCell {
+                    record: start,
+                    column,
+                },
+            },
+            None => row.clone(),
+        };
+        builder.add_user(
+            pending,
+            Origin::new(input.path.clone(), line),
+            row,
+            key_site,
+        );
+    }
+    if rows == 0 {
+        let site = Site {
+            input: position,
+            at: At::CsvRow {
+                record: header_start,
+            },
+        };
+        let place = builder.place(&site, Some("only a header".to_string()));
+        builder
+            .problems
+            .push(ManifestDiagnostic::warning(Code::NoRows, "no rows under the header").at(place));
+    }
+}
+
+fn phone(cell: &str, builder: &Builder<'_>) -> Result<Phone, Rejection> {
+    let value = expand(cell, "whitelist_phone", builder.env)?;
+    Phone::parse(&value).map_err(|err| Rejection {
+        code: Code::MalformedPhone,
+        message: format!("malformed phone in column `whitelist_phone`: {err}"),
+        label: "not a phone number".to_string(),
+        help: None,
+        narrow: None,
+    })
+}
+
+fn flag(cell: &str, column: Column, builder: &Builder<'_>) -> Result<Option<bool>, Rejection> {
+    parse_flag(&expand(cell, column.name(), builder.env)?, column.name())
+}
+
+fn broken(builder: &mut Builder<'_>, position: usize, err: &csv::Error) {
+    let start = err.position().map_or(0, |at| to_usize(at.byte()));
+    let place = builder.place(
+        &Site {
+            input: position,
+            at: At::CsvRow { record: start },
+        },
+        None,
+    );
+    builder
+        .problems
+        .push(ManifestDiagnostic::error(Code::Syntax, format!("invalid CSV: {err}")).at(place));
+}
+
+/// The columns of a CSV manifest, resolved once from its header.
+struct Header {
+    /// Per cell of a row: the column, `None` for a column that was refused.
+    columns: Vec<Option<Column>>,
+    /// A column was refused or the key column is missing: rows without a key are not reported
+    /// one by one.
+    damaged: bool,
+}
+
+impl Header {
+    fn read(
+        builder: &mut Builder<'_>,
+        position: usize,
+        record: &csv::ByteRecord,
+        start: usize,
+    ) -> Option<Header> {
+        let mut columns = Vec::with_capacity(record.len());
+        let mut damaged = false;
+        let names = Column::names();
+        for (at, cell) in record.iter().enumerate() {
+            let site = Site {
+                input: position,
+                at: At::CsvCell {
+                    record: start,
+                    column: at,
+                },
+            };
+            let name = String::from_utf8_lossy(cell).trim().to_string();
+            let column = Column::parse(&name);
+            let problem = match column {
+                Some(column) if columns.contains(&Some(column)) => Some(
+                    ManifestDiagnostic::error(
+                        Code::DuplicateColumn,
+                        format!("duplicate column `{}`", column.name()),
+                    )
+                    .at(builder.place(&site, Some("repeated here".to_string()))),
+                ),
+                Some(_) => None,
+                None => {
+                    let message = match suggest(&name, &names) {
+                        Some(close) => format!("unknown column `{name}`, did you mean `{close}`?"),
+                        None => format!("unknown column `{name}`"),
+                    };
+                    Some(
+                        ManifestDiagnostic::error(Code::UnknownColumn, message)
+                            .at(builder.place(&site, Some("unknown column".to_string())))
+                            .with_help(one_of(&names)),
+                    )
+                }
+            };
+            match problem {
+                Some(problem) => {
+                    builder.problems.push(problem);
+                    columns.push(None);
+                    damaged = true;
+                }
+                None => columns.push(column),
+            }
+        }
+        let declares_users = columns
+            .iter()
+            .flatten()
+            .any(|column| *column != Column::WhitelistPhone);
+        let key = Column::Field(builder.match_on.field());
+        if declares_users && !columns.contains(&Some(key)) {
+            let field = key.name();
+            let site = Site {
+                input: position,
+                at: At::CsvRow { record: start },
+            };
+            let place = builder.place(&site, Some(format!("no `{field}` column")));
+            builder.problems.push(
+                ManifestDiagnostic::error(
+                    Code::MissingKey,
+                    format!("the header has no `{field}` column: users are matched on `{field}`"),
+                )
+                .at(place)
+                .with_help(format!("add an `{field}` column")),
+            );
+            damaged = true;
+        }
+        Some(Header { columns, damaged })
+    }
+
+    fn column_of(&self, wanted: Column) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|column| *column == Some(wanted))
+    }
+}
+
+/// The span of one cell of the record that starts at `record` (quotes included, surrounding
+/// spaces not); the whole record for a column it does not have.
+pub(crate) fn cell_span(text: &str, record: usize, column: usize) -> Range<usize> {
+    let bytes = text.as_bytes();
+    let mut at = record.min(bytes.len());
+    let mut index = 0;
+    loop {
+        let start = at;
+        if bytes.get(at) == Some(&b'"') {
+            at += 1;
+            while at < bytes.len() {
+                if bytes[at] == b'"' {
+                    if bytes.get(at + 1) == Some(&b'"') {
+                        at += 2;
+                        continue;
+                    }
+                    at += 1;
+                    break;
+                }
+                at += 1;
+            }
+        }
+        while at < bytes.len() && !matches!(bytes[at], b',' | b'\n' | b'\r') {
+            at += 1;
+        }
+        if index == column {
+            return trim_span(text, start..at);
+        }
+        if bytes.get(at) != Some(&b',') {
+            return record_span(text, record);
+        }
+        at += 1;
+        index += 1;
+    }
+}
+
+/// The span of the whole record that starts at `record` (to the end of the line its last cell
+/// ends on).
+pub(crate) fn record_span(text: &str, record: usize) -> Range<usize> {
+    let bytes = text.as_bytes();
+    let start = record.min(bytes.len());
+    let mut at = start;
+    let mut quoted = false;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            _ => {}
+        }
+        at += 1;
+    }
+    start..at
+}
+
+fn trim_span(text: &str, span: Range<usize>) -> Range<usize> {
+    let cell = &text[span.clone()];
+    let leading = cell.len() - cell.trim_start().len();
+    let trimmed = cell.trim();
+    span.start + leading..span.start + leading + trimmed.len()
+}
+
+/// Where literal passwords are in a CSV text, for masking in snippets: the cells of the
+/// `password` column, except those that are exactly one `${NAME}` reference.
+pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut record = csv::ByteRecord::new();
+    if !reader.read_byte_record(&mut record).unwrap_or(false) {
+        return Vec::new();
+    }
+    let Some(column) = record.iter().position(|cell| {
+        str::from_utf8(cell).is_ok_and(|name| name.trim().eq_ignore_ascii_case("password"))
+    }) else {
+        return Vec::new();
+    };
+    let mut spans = Vec::new();
+    while reader.read_byte_record(&mut record).unwrap_or(false) {
+        let Some(start) = record.position().map(|at| to_usize(at.byte())) else {
+            continue;
+        };
+        let value = record
+            .get(column)
+            .and_then(|cell| str::from_utf8(cell).ok())
+            .map(str::trim)
+            .unwrap_or_default();
+        if value.is_empty() || whole_reference(value).is_some() {
+            continue;
+        }
+        spans.push(cell_span(text, start, column));
+    }
+    spans
+}
+
+fn to_usize(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
+
+fn to_u32(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::schema::{RawUser, field_names};
+
+    #[test]
+    fn user_columns_are_the_yaml_user_fields() {
+        let names = Column::names();
+        assert_eq!(&names[..10], field_names::<RawUser>());
+        assert_eq!(names[10], "whitelist_phone");
+    }
+
+    #[test]
+    fn cells_are_found_in_their_record() {
+        let text = "email,nickname\n a@b.cn , \"Liu, \"\"Al\"\"\"\nx,y\n";
+        let record = text.find(" a@").unwrap();
+        assert_eq!(&text[cell_span(text, record, 0)], "a@b.cn");
+        assert_eq!(&text[cell_span(text, record, 1)], "\"Liu, \"\"Al\"\"\"");
+        assert_eq!(
+            &text[cell_span(text, record, 5)],
+            " a@b.cn , \"Liu, \"\"Al\"\"\""
+        );
+    }
+
+    #[test]
+    fn password_cells_are_masked_unless_references() {
+        let text = "email,password\na@b.cn,hunter2\nc@d.cn,${PW}\ne@f.cn,\"x,y\"\n";
+        let found: Vec<&str> = password_spans(text)
+            .into_iter()
+            .map(|span| &text[span])
+            .collect();
+        assert_eq!(found, ["hunter2", "\"x,y\""]);
+    }
+}
