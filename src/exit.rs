@@ -88,6 +88,10 @@ pub enum Error {
     #[diagnostic(transparent)]
     Emulator(#[from] emulator::EmulatorError),
 
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Export(Box<manifest::WriteError>),
+
     #[error("failed to {action} {}", path.display())]
     Io {
         action: &'static str,

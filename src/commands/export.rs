@@ -9,7 +9,8 @@ use crate::cli::{ExportArgs, ExportFormat};
 use crate::exit::{Error, Outcome};
 use crate::manifest;
 use crate::model::{
-    DesiredState, DesiredUser, DesiredWhitelist, LiveState, MatchOn, Origin, Phone, Profile, PruneSettings,
+    DesiredState, DesiredUser, DesiredWhitelist, LiveState, MatchOn, Origin, Phone, Profile,
+    PruneSettings,
 };
 use crate::printer::Printer;
 use crate::remote::{self, FetchScope, MfaScope};
@@ -24,29 +25,45 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<Outcome, Error>
     let session = Session::open(&connection, printer).await?;
     let scope = FetchScope {
         match_on,
-        mfa: if args.with_mfa { MfaScope::All } else { MfaScope::None },
+        mfa: if args.with_mfa {
+            MfaScope::All
+        } else {
+            MfaScope::None
+        },
         whitelist: args.with_whitelist,
     };
     let reporter = fetch_reporter(printer);
-    let live = remote::fetch(&session.client, &scope, session.concurrency, reporter.as_ref()).await;
+    let live = remote::fetch(
+        &session.client,
+        &scope,
+        session.concurrency,
+        reporter.as_ref(),
+    )
+    .await;
     drop(reporter);
     session.close().await?;
     let live = live?;
 
-    let desired = to_desired(&live, match_on, args, printer);
+    let mut desired = to_desired(&live, match_on, args, printer);
     let text = match args.format {
-        ExportFormat::Yaml => manifest::write::to_yaml(&desired),
+        ExportFormat::Yaml => manifest::to_yaml(&desired),
         ExportFormat::Csv => {
-            if desired.whitelist.as_ref().is_some_and(|whitelist| whitelist.enabled.is_some()) {
-                printer.warn("CSV cannot hold the whitelist switch; export YAML to keep it");
+            if let Some(whitelist) = desired.whitelist.as_mut() {
+                if whitelist.enabled.take().is_some() {
+                    printer.warn("CSV cannot hold the whitelist switch; it was left out (export YAML to keep it)");
+                }
             }
-            manifest::write::to_csv(&desired).map_err(|err| Error::Output(std::io::Error::other(err.to_string())))?
+            manifest::to_csv(&desired).map_err(|err| Error::Export(Box::new(err)))?
         }
     };
     match &args.out {
         Some(path) => {
             write_atomically(path, &text)?;
-            printer.status(format!("Exported {} users to {}", desired.users.len(), path.display()));
+            printer.status(format!(
+                "Exported {} users to {}",
+                desired.users.len(),
+                path.display()
+            ));
         }
         None => printer.data(&text)?,
     }
@@ -54,7 +71,12 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<Outcome, Error>
 }
 
 /// The live pool as a desired state that declares exactly what the pool holds.
-fn to_desired(live: &LiveState, match_on: MatchOn, args: &ExportArgs, printer: &Printer) -> DesiredState {
+fn to_desired(
+    live: &LiveState,
+    match_on: MatchOn,
+    args: &ExportArgs,
+    printer: &Printer,
+) -> DesiredState {
     let origin = Origin::new(Arc::from(Path::new("<export>")), 0);
     let mut users: Vec<DesiredUser> = Vec::with_capacity(live.users.len());
     let mut unkeyed = 0;
@@ -63,7 +85,13 @@ fn to_desired(live: &LiveState, match_on: MatchOn, args: &ExportArgs, printer: &
             unkeyed += 1;
             continue;
         };
-        let keep = |value: &Option<String>| value.as_ref().map(|text| text.trim()).filter(|text| !text.is_empty()).map(str::to_string);
+        let keep = |value: &Option<String>| {
+            value
+                .as_ref()
+                .map(|text| text.trim())
+                .filter(|text| !text.is_empty())
+                .map(str::to_string)
+        };
         let profile = Profile {
             email: keep(&user.profile.email),
             username: keep(&user.profile.username),
@@ -75,7 +103,13 @@ fn to_desired(live: &LiveState, match_on: MatchOn, args: &ExportArgs, printer: &
             blocked: Some(user.profile.blocked.unwrap_or(false)),
         };
         let mfa = args.with_mfa.then(|| user.mfa.unwrap_or(false));
-        users.push(DesiredUser { key, profile, mfa, password: None, origin: origin.clone() });
+        users.push(DesiredUser {
+            key,
+            profile,
+            mfa,
+            password: None,
+            origin: origin.clone(),
+        });
     }
     users.sort_by(|a, b| a.key.cmp(&b.key));
     let before = users.len();
@@ -90,21 +124,47 @@ fn to_desired(live: &LiveState, match_on: MatchOn, args: &ExportArgs, printer: &
     if unkeyed > 0 {
         printer.warn(format!("{unkeyed} users have no {match_on} and were left out (export with the other --match-on)"));
     }
-    let whitelist = live.whitelist.as_ref().filter(|_| args.with_whitelist).map(|whitelist| {
-        let mut phones: Vec<Phone> = whitelist.phones.iter().filter_map(|phone| Phone::parse(&phone.raw).ok()).collect();
-        phones.sort();
-        phones.dedup();
-        DesiredWhitelist {
-            enabled: Some((whitelist.enabled, origin.clone())),
-            phones: Some(phones.into_iter().map(|phone| (phone, origin.clone())).collect()),
-        }
-    });
-    DesiredState { match_on, users, whitelist, prune: PruneSettings::default(), sources: Vec::new() }
+    let whitelist = live
+        .whitelist
+        .as_ref()
+        .filter(|_| args.with_whitelist)
+        .map(|whitelist| {
+            let mut phones: Vec<Phone> = whitelist
+                .phones
+                .iter()
+                .filter_map(|phone| Phone::parse(&phone.raw).ok())
+                .collect();
+            phones.sort();
+            phones.dedup();
+            DesiredWhitelist {
+                enabled: Some((whitelist.enabled, origin.clone())),
+                phones: Some(
+                    phones
+                        .into_iter()
+                        .map(|phone| (phone, origin.clone()))
+                        .collect(),
+                ),
+            }
+        });
+    DesiredState {
+        match_on,
+        users,
+        whitelist,
+        prune: PruneSettings::default(),
+        sources: Vec::new(),
+    }
 }
 
 fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
-    let io = |source| Error::Io { action: "write", path: path.to_path_buf(), source };
-    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let io = |source| Error::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(io)?;
     temp.as_file().sync_all().map_err(io)?;

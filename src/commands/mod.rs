@@ -3,6 +3,7 @@
 
 mod apply;
 mod emulator;
+mod export;
 mod plan;
 mod planning;
 mod session;
@@ -84,7 +85,7 @@ pub async fn run(command: Command, printer: &Printer) -> Result<Outcome, Error> 
         Command::Validate(args) => validate::run(&args, printer),
         Command::Plan(args) => plan::run(&args, printer).await,
         Command::Apply(args) => apply::run(&args, printer).await,
-        Command::Export(_) => Ok(Outcome::Success),
+        Command::Export(args) => export::run(&args, printer).await,
         Command::Emulator(args) => emulator::run(&args, printer).await,
         Command::Completions { shell } => {
             let mut text = Vec::new();

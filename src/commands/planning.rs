@@ -47,10 +47,15 @@ pub fn apply_reporter(printer: &Printer) -> Box<dyn ApplyReporter> {
     }
 }
 
-/// Prints what loading the manifests noticed.
+/// Prints what loading the manifests noticed, as miette renders it.
 pub fn show_warnings(loaded: &Loaded, printer: &Printer) {
     for warning in &loaded.warnings {
-        printer.warn(format!("{warning:?}"));
+        let rendered = format!("{:?}", miette::Report::new(warning.clone()));
+        if printer.json_events() {
+            printer.warn(rendered);
+        } else {
+            eprintln!("{rendered}");
+        }
     }
 }
 

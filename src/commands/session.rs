@@ -130,7 +130,10 @@ async fn start_local(printer: &Printer) -> Result<Emulator, Error> {
         source,
     })?;
     let state = dir.join(LOCAL_POOL);
-    let config = emulator::Config { state: Some(state.clone()), ..emulator::Config::default() };
+    let config = emulator::Config {
+        state: Some(state.clone()),
+        ..emulator::Config::default()
+    };
     let emulator = Emulator::start(config).await?;
     printer.status(format!(
         "Using the local emulator; its pool is kept in {}",

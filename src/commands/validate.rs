@@ -10,14 +10,7 @@ use crate::printer::Printer;
 
 pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<Outcome, Error> {
     let loaded = manifest::load(&args.manifests.files)?;
-    for warning in &loaded.warnings {
-        let rendered = format!("{:?}", miette::Report::new(warning.clone()));
-        if printer.json_events() {
-            printer.warn(rendered);
-        } else {
-            eprintln!("{rendered}");
-        }
-    }
+    super::planning::show_warnings(&loaded, printer);
     printer.data(&format!("{}\n", summary(&loaded)))?;
     Ok(Outcome::Success)
 }

@@ -60,9 +60,10 @@ pub fn render(plan: &Plan, options: &HumanOptions) -> String {
     } else {
         let _ = writeln!(
             out,
-            "authing-sync will perform the following actions ({} {}):\n",
+            "authing-sync will perform the following actions ({}, {}, {}):\n",
             style.add("+ create"),
-            format_args!("{}, {}", style.change("~ update"), style.remove("- delete"))
+            style.change("~ update"),
+            style.remove("- delete")
         );
         let renderer = Blocks {
             out: &mut out,
