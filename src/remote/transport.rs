@@ -208,42 +208,59 @@ impl Transport {
             .send()
             .await
             .map_err(|err| fail(transport_error(err)))?;
-        let status = response.status();
+        let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
-        if status.as_u16() == 429 || status.is_server_error() {
-            return Err(fail(ErrorKind::Http {
-                status: status.as_u16(),
-                retry_after,
-            }));
+        if status == 429 || (500..600).contains(&status) {
+            // The body of a refusal is not read: it may be anything.
+            return decode(call.operation, status, retry_after, b"");
         }
         let bytes = read_body(response, self.max_response_bytes)
             .await
             .map_err(fail)?;
-        let envelope: Envelope<T> = match serde_json::from_slice(&bytes) {
-            Ok(envelope) => envelope,
-            Err(_) if !status.is_success() => {
-                return Err(fail(ErrorKind::Http {
-                    status: status.as_u16(),
-                    retry_after,
-                }));
-            }
-            Err(err) => return Err(fail(ErrorKind::Decode(err.to_string()))),
-        };
-        if !envelope.errors.is_empty() {
-            return Err(fail(wire::classify_errors(&envelope.errors)));
-        }
-        if !status.is_success() {
+        decode(call.operation, status, retry_after, &bytes)
+    }
+}
+
+/// Reads a response body as the GraphQL envelope: the root field's value (`None` for null), or
+/// the error it carries. Pure, so that any bytes a server may send can be tried against it.
+pub fn decode<T: DeserializeOwned>(
+    operation: Operation,
+    status: u16,
+    retry_after: Option<Duration>,
+    bytes: &[u8],
+) -> Result<Option<T>, RemoteError> {
+    let fail = |kind| RemoteError::new(operation, kind);
+    let success = (200..300).contains(&status);
+    if status == 429 || (500..600).contains(&status) {
+        return Err(fail(ErrorKind::Http {
+            status,
+            retry_after,
+        }));
+    }
+    let envelope: Envelope<T> = match serde_json::from_slice(bytes) {
+        Ok(envelope) => envelope,
+        Err(_) if !success => {
             return Err(fail(ErrorKind::Http {
-                status: status.as_u16(),
+                status,
                 retry_after,
             }));
         }
-        match envelope.data {
-            Some(root) => Ok(root.0),
-            None => Err(fail(ErrorKind::Decode(
-                "the response has neither `data` nor `errors`".into(),
-            ))),
-        }
+        Err(err) => return Err(fail(ErrorKind::Decode(err.to_string()))),
+    };
+    if !envelope.errors.is_empty() {
+        return Err(fail(wire::classify_errors(&envelope.errors)));
+    }
+    if !success {
+        return Err(fail(ErrorKind::Http {
+            status,
+            retry_after,
+        }));
+    }
+    match envelope.data {
+        Some(root) => Ok(root.0),
+        None => Err(fail(ErrorKind::Decode(
+            "the response has neither `data` nor `errors`".into(),
+        ))),
     }
 }
 
@@ -316,5 +333,86 @@ mod tests {
         );
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+    }
+}
+
+/// Fuzzing of response decoding: whatever a server sends, decoding ends in a value or a clean
+/// error, never a panic.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::remote::wire::{InvitationState, Mfa, PagedUsers, WireUser};
+
+    fn try_all(status: u16, bytes: &[u8]) {
+        let _ = decode::<PagedUsers>(Operation::Users, status, None, bytes);
+        let _ = decode::<WireUser>(Operation::UpdateUser, status, None, bytes);
+        let _ = decode::<Vec<Option<WireUser>>>(Operation::RemoveUsers, status, None, bytes);
+        let _ = decode::<Mfa>(Operation::QueryMfa, status, None, bytes);
+        let _ = decode::<InvitationState>(Operation::QueryInvitationState, status, None, bytes);
+        let _ = decode::<Secret>(Operation::Auth, status, None, bytes);
+    }
+
+    /// Arbitrary JSON, up to a few levels deep.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("data".to_string()),
+                        Just("errors".to_string()),
+                        Just("message".to_string()),
+                        Just("code".to_string()),
+                        Just("list".to_string()),
+                        Just("totalCount".to_string()),
+                        Just("_id".to_string()),
+                        ".{0,6}"
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_decode_to_a_value_or_an_error(status in prop_oneof![Just(200u16), Just(400u16), 100u16..600], bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            try_all(status, &bytes);
+        }
+
+        #[test]
+        fn arbitrary_json_envelopes_decode_to_a_value_or_an_error(value in json_value(), wrap in any::<bool>()) {
+            let body = if wrap { json!({ "data": { "users": value } }) } else { value };
+            try_all(200, body.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_cleanly() {
+        let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = decode::<PagedUsers>(Operation::Users, 200, None, body.as_bytes()).unwrap_err();
+        assert!(matches!(err.kind, ErrorKind::Decode(_)), "{err}");
+        let body = format!(
+            "{{\"data\":{{\"users\":{}{}}}}}",
+            "{\"a\":".repeat(10_000),
+            "}".repeat(10_001)
+        );
+        assert!(decode::<PagedUsers>(Operation::Users, 200, None, body.as_bytes()).is_err());
     }
 }
