@@ -1,1 +1,206 @@
-fn main() {}
+//! Benchmark: the emulator serving `users` pages of 200 from a 1,000,000-user pool.
+//!
+//! Run with `cargo bench --bench emulator`. It starts the release binary with
+//! `emulator --listen 127.0.0.1:0 --generate 1000000`, measures the time until the address is
+//! printed (the pool is ready then), fetches `users` pages of 200 over HTTP with the official
+//! SDK's document (its whole field selection) sequentially and with 8 requests in flight, and
+//! reads the emulator's peak resident memory (VmHWM). Traffic goes to 127.0.0.1 only and every
+//! loop is bounded. `EMULATOR_BENCH_USERS` overrides the pool size.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+const CLIENT_ID: &str = authing_sync::emulator::DEFAULT_CLIENT_ID;
+const SECRET: &str = authing_sync::emulator::DEFAULT_SECRET;
+const PAGE_SIZE: u64 = 200;
+const SEQUENTIAL_PAGES: u64 = 500;
+const CONCURRENT_PAGES: u64 = 2_000;
+const CONCURRENCY: usize = 8;
+
+const USERS_SDK: &str = "query users($registerInClient: String, $page: Int, $count: Int, $populate: Boolean){
+  users(registerInClient: $registerInClient, page: $page, count: $count, populate: $populate) {
+    totalCount list { _id email emailVerified username nickname phone unionid oauth company photo browser password registerInClient registerMethod token tokenExpiredAt loginsCount lastLogin lastIP signedUp blocked isDeleted userLocation { _id when where } userLoginHistory { totalCount list { _id when success ip result } } }
+  }
+}";
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(users: u64) -> (Server, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authing-sync"))
+        .args(["emulator", "--listen", "127.0.0.1:0", "--generate"])
+        .arg(users.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the emulator");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("read the address line");
+    let ready = started.elapsed();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening on ...")
+        .to_string();
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    (Server { child, url }, ready)
+}
+
+fn peak_rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+async fn owner_token(http: &reqwest::Client, url: &str) -> String {
+    let query = format!(
+        "query {{ getClientWhenSdkInit(secret: \"{SECRET}\", clientId: \"{CLIENT_ID}\") {{ accessToken }} }}"
+    );
+    let body: Value = http
+        .post(url)
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .expect("init")
+        .json()
+        .await
+        .expect("init body");
+    body["data"]["getClientWhenSdkInit"]["accessToken"]
+        .as_str()
+        .expect("accessToken")
+        .to_string()
+}
+
+async fn fetch_page(http: &reqwest::Client, url: &str, token: &str, page: u64) -> usize {
+    let body: Value = http
+        .post(url)
+        .bearer_auth(token)
+        .json(&json!({
+            "query": USERS_SDK,
+            "variables": {"registerInClient": CLIENT_ID, "page": page, "count": PAGE_SIZE, "populate": false}
+        }))
+        .send()
+        .await
+        .expect("users")
+        .json()
+        .await
+        .expect("users body");
+    let list = body["data"]["users"]["list"].as_array().expect("a page");
+    list.len()
+}
+
+struct Run {
+    name: String,
+    pages: u64,
+    users: usize,
+    elapsed: Duration,
+}
+
+async fn sequential(http: &reqwest::Client, url: &str, token: &str, last_page: u64) -> Run {
+    let started = Instant::now();
+    let mut users = 0;
+    for i in 0..SEQUENTIAL_PAGES {
+        // Walk the whole pool, so deep pages are measured as well as the first ones.
+        let page = 1 + i * last_page / SEQUENTIAL_PAGES;
+        users += fetch_page(http, url, token, page).await;
+    }
+    Run {
+        name: "sequential (1 in flight)".to_string(),
+        pages: SEQUENTIAL_PAGES,
+        users,
+        elapsed: started.elapsed(),
+    }
+}
+
+async fn concurrent(http: &reqwest::Client, url: &str, token: &str, last_page: u64) -> Run {
+    let started = Instant::now();
+    let users: usize = futures::stream::iter(0..CONCURRENT_PAGES)
+        .map(|i| fetch_page(http, url, token, 1 + (i * 7919) % last_page))
+        .buffer_unordered(CONCURRENCY)
+        .fold(0, |total, count| async move { total + count })
+        .await;
+    Run {
+        name: format!("concurrent ({CONCURRENCY} in flight)"),
+        pages: CONCURRENT_PAGES,
+        users,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn main() {
+    let pool: u64 = std::env::var("EMULATOR_BENCH_USERS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(1_000_000);
+    let (server, ready) = start(pool);
+    let pid = server.child.id();
+    let rss_at_ready = peak_rss_mib(pid);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let runs = runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(CONCURRENCY)
+            .build()
+            .expect("client");
+        let token = owner_token(&http, &server.url).await;
+        let last_page = pool.div_ceil(PAGE_SIZE).max(1);
+        // One warm-up page, so connection setup is not measured.
+        fetch_page(&http, &server.url, &token, 1).await;
+        vec![
+            sequential(&http, &server.url, &token, last_page).await,
+            concurrent(&http, &server.url, &token, last_page).await,
+        ]
+    });
+    let peak = peak_rss_mib(pid);
+    println!();
+    println!("emulator: serving `users` pages of {PAGE_SIZE} from a {pool}-user pool");
+    println!(
+        "  machine: {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "  ready (spawn to address printed): {:.2} s",
+        ready.as_secs_f64()
+    );
+    if let Some(rss) = rss_at_ready {
+        println!("  peak RSS when ready: {rss:.0} MiB");
+    }
+    println!();
+    println!("| run | pages | time (s) | pages/s | users/s |");
+    println!("|---|---:|---:|---:|---:|");
+    for run in &runs {
+        let seconds = run.elapsed.as_secs_f64();
+        println!(
+            "| {} | {} | {:.2} | {:.0} | {:.0} |",
+            run.name,
+            run.pages,
+            seconds,
+            run.pages as f64 / seconds,
+            run.users as f64 / seconds
+        );
+    }
+    if let Some(rss) = peak {
+        println!();
+        println!("  emulator peak RSS (VmHWM) after the runs: {rss:.0} MiB");
+    }
+}

@@ -21,32 +21,46 @@ pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<Outcome, Erro
         log_requests: args.log_requests,
         token_ttl_secs: args.token_ttl,
     };
+    // Installed before the address is printed, so a SIGTERM sent as soon as the address is read
+    // is a graceful stop, never the default kill.
+    let stop = StopSignal::install();
     let emulator = Emulator::start(config).await?;
     printer.data(&format!("listening on {}\n", emulator.graphql_url()))?;
-    wait_for_stop_signal().await;
+    stop.wait().await;
     emulator.shutdown().await?;
     Ok(Outcome::Success)
 }
 
-/// Resolves on Ctrl-C or, on Unix, SIGTERM.
-async fn wait_for_stop_signal() {
+/// Ctrl-C and, on Unix, SIGTERM.
+struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignal {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignal {
+                terminate: signal(SignalKind::terminate()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            StopSignal {}
+        }
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some(mut terminate) = self.terminate {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -20,7 +20,6 @@ pub fn user(i: u64) -> (String, UserRecord) {
         username: Some(format!("user{i}")),
         nickname: Some(format!("User {i}")),
         company: Some("Example".to_string()),
-        register_method: Some("default:username-password".to_string()),
         signed_up: EPOCH + i as i64,
         ..UserRecord::default()
     };

@@ -158,6 +158,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Bytes) -> (Response
             return (bad_request(&message), outcome);
         }
     };
+    if let Some(message) = missing_required_variable(&request) {
+        outcome.status = 400;
+        return (bad_request(&message), outcome);
+    }
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
@@ -262,6 +266,40 @@ fn parse_body(body: &[u8]) -> Result<async_graphql::Request, String> {
         return Err("variables must be an object".to_string());
     }
     Ok(request.variables(Variables::from_json(variables)))
+}
+
+/// graphql-js refuses a request whose non-null variable without a default is absent or null
+/// before executing anything (HTTP 400); async-graphql would report it as a field error.
+fn missing_required_variable(request: &async_graphql::Request) -> Option<String> {
+    use async_graphql::parser::types::DocumentOperations;
+    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    let operation = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()?
+        }
+        _ => return None,
+    };
+    operation
+        .node
+        .variable_definitions
+        .iter()
+        .find(|definition| {
+            let definition = &definition.node;
+            !definition.var_type.node.nullable
+                && definition.default_value.is_none()
+                && matches!(
+                    request.variables.get(&definition.name.node),
+                    None | Some(GqlValue::Null)
+                )
+        })
+        .map(|definition| {
+            format!(
+                "Variable \"${}\" of required type \"{}\" was not provided.",
+                definition.node.name.node, definition.node.var_type.node
+            )
+        })
 }
 
 /// The body of a GraphQL answer: errors first, as Apollo server writes them, then `data` in

@@ -258,13 +258,21 @@ pub fn fold(text: &str) -> String {
 impl Store {
     pub fn from_parts(parts: StoreParts) -> Self {
         let mut store = Store {
+            users: parts.users,
             whitelist_state: parts.whitelist_state,
             mailbox: parts.mailbox,
             ..Store::default()
         };
-        store.users.reserve(parts.users.len());
-        for (id, user) in parts.users {
-            store.insert_user(id, user);
+        store.by_email.reserve(store.users.len());
+        store.by_username.reserve(store.users.len());
+        for (id, user) in &store.users {
+            index_user(
+                &mut store.by_email,
+                &mut store.by_username,
+                &mut store.by_phone,
+                id,
+                user,
+            );
         }
         for mfa in parts.mfa {
             store.put_mfa(mfa);
@@ -375,15 +383,13 @@ impl Store {
     }
 
     fn insert_user(&mut self, id: String, user: UserRecord) {
-        if let Some(email) = &user.email {
-            self.by_email.insert(fold(email), id.clone());
-        }
-        if let Some(username) = &user.username {
-            self.by_username.insert(fold(username), id.clone());
-        }
-        if let Some(phone) = &user.phone {
-            self.by_phone.insert(phone.trim().to_string(), id.clone());
-        }
+        index_user(
+            &mut self.by_email,
+            &mut self.by_username,
+            &mut self.by_phone,
+            &id,
+            &user,
+        );
         self.users.insert(id, user);
     }
 
@@ -437,6 +443,25 @@ impl Store {
         }
         self.mfa_ids.insert(mfa.id.clone(), mfa.user_id.clone());
         self.mfa.insert(mfa.user_id.clone(), mfa);
+    }
+}
+
+/// Adds a user's email, username and phone to the indexes.
+fn index_user(
+    by_email: &mut HashMap<String, String>,
+    by_username: &mut HashMap<String, String>,
+    by_phone: &mut HashMap<String, String>,
+    id: &str,
+    user: &UserRecord,
+) {
+    if let Some(email) = &user.email {
+        by_email.insert(fold(email), id.to_string());
+    }
+    if let Some(username) = &user.username {
+        by_username.insert(fold(username), id.to_string());
+    }
+    if let Some(phone) = &user.phone {
+        by_phone.insert(phone.trim().to_string(), id.to_string());
     }
 }
 
