@@ -197,9 +197,9 @@ fn user_values(user: &DesiredUser) -> impl Iterator<Item = (&'static str, Value<
         let value = match field {
             Field::EmailVerified => profile.email_verified.map(Value::Flag),
             Field::Blocked => profile.blocked.map(Value::Flag),
-            _ => profile.get(field).and_then(|value| match value {
-                crate::model::FieldRef::Text(text) => Some(Value::Text(text)),
-                crate::model::FieldRef::Bool(flag) => Some(Value::Flag(flag)),
+            _ => profile.get(field).map(|value| match value {
+                crate::model::FieldRef::Text(text) => Value::Text(text),
+                crate::model::FieldRef::Bool(flag) => Value::Flag(flag),
             }),
         };
         value.map(|value| (field.name(), value))
