@@ -190,10 +190,10 @@ pub fn normalize_phone(raw: &str) -> String {
         })
         .collect();
     for prefix in ["+86", "0086"] {
-        if let Some(rest) = compact.strip_prefix(prefix) {
-            if is_mainland_mobile(rest) {
-                return rest.to_string();
-            }
+        if let Some(rest) = compact.strip_prefix(prefix)
+            && is_mainland_mobile(rest)
+        {
+            return rest.to_string();
         }
     }
     compact

@@ -163,11 +163,13 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
                 },
                 Column::Password => {
                     declares_user = true;
-                    password(cell, builder.env).map(|(password, literal)| {
-                        if literal {
-                            builder.literal_password(&site());
+                    password(cell, builder.env).map(|password| {
+                        if let Some((password, literal)) = password {
+                            if literal {
+                                builder.literal_password(&site());
+                            }
+                            pending.password = Some(password);
                         }
-                        pending.password = Some(password);
                     })
                 }
                 Column::Mfa => {
@@ -472,13 +474,13 @@ mod tests {
 
     #[test]
     fn cells_are_found_in_their_record() {
-        let text = "email,nickname\n a@b.cn , \"Liu, \"\"Al\"\"\"\nx,y\n";
+        let text = "email,nickname\n a@b.cn ,\"Liu, \"\"Al\"\"\"\nx,y\n";
         let record = text.find(" a@").unwrap();
         assert_eq!(&text[cell_span(text, record, 0)], "a@b.cn");
         assert_eq!(&text[cell_span(text, record, 1)], "\"Liu, \"\"Al\"\"\"");
         assert_eq!(
             &text[cell_span(text, record, 5)],
-            " a@b.cn , \"Liu, \"\"Al\"\"\""
+            " a@b.cn ,\"Liu, \"\"Al\"\"\""
         );
     }
 

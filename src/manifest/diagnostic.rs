@@ -407,10 +407,8 @@ impl Problems {
                 Some(path) => format!(" in {}", path.display()),
                 None => String::new(),
             };
-            let note = format!(
-                "{} more{whose} not shown",
-                plural(dropped, "problem", "problems")
-            );
+            let noun = if dropped == 1 { "problem" } else { "problems" };
+            let note = format!("{dropped} more {noun}{whose} not shown");
             notes.push(if failed {
                 ManifestDiagnostic::error(Code::TooManyProblems, note)
             } else {

@@ -105,3 +105,142 @@ pub fn load_with(paths: &[PathBuf], env: &dyn Environment) -> Result<Loaded, Man
         Err(diagnostics) => Err(ManifestErrors { diagnostics }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::model::{MatchOn, PasswordSource};
+
+    fn load_files(files: &[(&str, &[u8])], env: &[(&str, &str)]) -> Result<Loaded, ManifestErrors> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (name, bytes) in files {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            paths.push(path);
+        }
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        load_with(&paths, &env)
+    }
+
+    #[test]
+    fn numbers_keep_their_spelling() {
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    phone: 0013800000000\n    nickname: 1.50\n    password: 0123\nwhitelist:\n  phones: [13800000000, 08612345]\n";
+        let loaded = load_files(&[("a.yaml", yaml)], &[]).unwrap();
+        let user = &loaded.state.users[0];
+        assert_eq!(user.profile.phone.as_deref(), Some("0013800000000"));
+        assert_eq!(user.profile.nickname.as_deref(), Some("1.50"));
+        let password = user.password.as_ref().unwrap();
+        assert_eq!(password.secret.expose(), "0123");
+        assert_eq!(password.source, PasswordSource::Manifest);
+        let phones: Vec<&str> = loaded
+            .state
+            .whitelist
+            .as_ref()
+            .unwrap()
+            .phones
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|(phone, _)| phone.as_str())
+            .collect();
+        assert_eq!(phones, ["13800000000", "08612345"]);
+        // The literal password is worth a warning, and no output shows it.
+        assert_eq!(loaded.warnings.len(), 1);
+        assert_eq!(loaded.warnings[0].code(), Code::LiteralPassword);
+        let rendered = format!(
+            "{:?} {:?}",
+            loaded.state,
+            miette::Report::new(loaded.warnings[0].clone())
+        );
+        assert!(!rendered.contains("0123"), "{rendered}");
+    }
+
+    #[test]
+    fn users_keep_order_origins_and_sources() {
+        let yaml = b"version: 1\nmatch_on: username\nusers:\n  - username: zed\n    mfa: ${MFA}\n  - username: amy\n    password: ${PW}\n";
+        let csv = "\u{feff}Username, MFA ,Email\nbob,no,Bob@Example.com\n".as_bytes();
+        let loaded = load_files(
+            &[("a.yaml", yaml), ("b.csv", csv)],
+            &[("MFA", "Yes"), ("PW", "pw")],
+        )
+        .unwrap();
+        let state = &loaded.state;
+        assert_eq!(state.match_on, MatchOn::Username);
+        let keys: Vec<&str> = state.users.iter().map(|user| user.key.as_str()).collect();
+        assert_eq!(keys, ["zed", "amy", "bob"]);
+        assert_eq!(state.users[0].mfa, Some(true));
+        assert_eq!(state.users[2].mfa, Some(false));
+        assert_eq!(
+            state.users[2].profile.email.as_deref(),
+            Some("Bob@Example.com")
+        );
+        let lines: Vec<u32> = state.users.iter().map(|user| user.origin.line).collect();
+        assert_eq!(lines, [4, 6, 2]);
+        assert!(state.users[2].origin.file.ends_with("b.csv"));
+        let password = state.users[1].password.as_ref().unwrap();
+        assert_eq!(password.source, PasswordSource::Env("PW".into()));
+        assert_eq!(password.secret.expose(), "pw");
+        assert!(!format!("{:?}", state.users[1]).contains("\"pw\""));
+        assert_eq!(state.sources.len(), 2);
+        assert!(state.sources.iter().all(|source| source.sha256.len() == 64));
+        assert!(state.whitelist.is_none());
+        assert_eq!(loaded.files, 2);
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn empty_values_mean_what_the_format_says() {
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    nickname: \"\"\n    company: ~\n    mfa: ${UNSET_MFA:-}\n    password: ''\n";
+        let csv = b"email,nickname,mfa\nb@example.com,,\n";
+        let loaded = load_files(&[("a.yaml", yaml), ("b.csv", csv)], &[]).unwrap();
+        let [yaml_user, csv_user] = &loaded.state.users[..] else {
+            panic!("two users expected");
+        };
+        assert_eq!(yaml_user.profile.nickname.as_deref(), Some(""));
+        assert_eq!(yaml_user.profile.company, None);
+        assert_eq!(yaml_user.mfa, None);
+        assert!(yaml_user.password.is_none());
+        assert_eq!(csv_user.profile.nickname, None);
+        assert_eq!(csv_user.mfa, None);
+    }
+
+    #[test]
+    fn diagnostics_carry_file_line_and_column() {
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    nicknme: x\n";
+        let errors = load_files(&[("a.yaml", yaml)], &[]).unwrap_err();
+        let [diagnostic] = &errors.diagnostics[..] else {
+            panic!("one diagnostic expected: {errors:?}");
+        };
+        assert_eq!(diagnostic.code(), Code::UnknownField);
+        assert_eq!(
+            diagnostic.file().and_then(Path::file_name),
+            Some("a.yaml".as_ref())
+        );
+        assert_eq!((diagnostic.line(), diagnostic.column()), (Some(4), Some(5)));
+        assert_eq!(errors.to_string(), "invalid manifest: 1 error");
+    }
+
+    #[test]
+    fn many_bad_rows_keep_only_some_diagnostics() {
+        let mut csv = String::from("email\n");
+        for _ in 0..(diagnostic::KEPT_PER_FILE + 50) {
+            csv.push_str("not-an-email\n");
+        }
+        let errors = load_files(&[("a.csv", csv.as_bytes())], &[]).unwrap_err();
+        assert_eq!(errors.diagnostics.len(), diagnostic::KEPT_PER_FILE + 1);
+        let last = errors.diagnostics.last().unwrap();
+        assert_eq!(last.code(), Code::TooManyProblems);
+        assert!(
+            last.message().starts_with("50 more problems in "),
+            "{}",
+            last.message()
+        );
+    }
+}

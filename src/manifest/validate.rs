@@ -4,9 +4,10 @@
 //! What a value means:
 //!
 //! - An omitted key, a YAML `null` and an empty CSV cell mean "not managed".
-//! - An empty YAML string for a text field means "managed, and should be empty"; for a boolean it
-//!   means "not managed" (so `mfa: ${MFA:-}` can leave MFA alone). Surrounding whitespace is
-//!   trimmed from every value, passwords included.
+//! - An empty YAML string for a text field means "managed, and should be empty"; for a boolean
+//!   or a password it means "not managed" (so `mfa: ${MFA:-}` can leave MFA alone, and
+//!   `password: ${ALICE_INITIAL_PASSWORD:-}` is optional). Surrounding whitespace is trimmed from
+//!   every value, passwords included.
 //! - Booleans are `true`/`false`, `yes`/`no`, `1`/`0`, any case.
 //!
 //! How files merge:
@@ -184,8 +185,12 @@ pub(crate) fn parse_flag(value: &str, field: &str) -> Result<Option<bool>, Rejec
 }
 
 /// Reads a password: kept as a [`Secret`] from here on. `true` with it when it was written
-/// literally (no `${...}`), which deserves a warning.
-pub(crate) fn password(raw: &str, env: &dyn Environment) -> Result<(Password, bool), Rejection> {
+/// literally (no `${...}`), which deserves a warning. `None` when it is empty (not managed), so
+/// `password: ${ALICE_INITIAL_PASSWORD:-}` is optional.
+pub(crate) fn password(
+    raw: &str,
+    env: &dyn Environment,
+) -> Result<Option<(Password, bool)>, Rejection> {
     let raw = raw.trim();
     let (secret, source, literal) = if let Some(name) = whole_reference(raw) {
         let value = expand(raw, "password", env)?;
@@ -203,12 +208,9 @@ pub(crate) fn password(raw: &str, env: &dyn Environment) -> Result<(Password, bo
         )
     };
     if secret.is_empty() {
-        return Err(
-            Rejection::new(Code::InvalidValue, "empty `password`".to_string(), "empty")
-                .help("omit `password` to create the user without one"),
-        );
+        return Ok(None);
     }
-    Ok((Password { secret, source }, literal))
+    Ok(Some((Password { secret, source }, literal)))
 }
 
 /// Builds the desired state from the files, one after the other.
@@ -293,7 +295,7 @@ impl<'a> Builder<'a> {
                 )
                 .at(place)
                 .with_help(format!(
-                    "give the user an `{field}`, or match users on `{other}` with `match_on: {other}` in a YAML manifest"
+                    "add `{field}` to the user, or match users on `{other}` with `match_on: {other}` in a YAML manifest"
                 )),
             );
             return;
@@ -492,7 +494,8 @@ impl<'a> Builder<'a> {
         if let Some(raw) = user.password {
             let site = field_site("password");
             match self.yaml_password(input, &raw, field("password")) {
-                Ok((password, literal)) => {
+                Ok(None) => {}
+                Ok(Some((password, literal))) => {
                     if literal {
                         self.literal_password(&site);
                     }
@@ -512,7 +515,7 @@ impl<'a> Builder<'a> {
         input: &Input,
         raw: &RawPassword,
         node: Option<&Node>,
-    ) -> Result<(Password, bool), Rejection> {
+    ) -> Result<Option<(Password, bool)>, Rejection> {
         match node.filter(|node| raw.number && node.is_plain_scalar()) {
             Some(node) => password(&input.text[node.span()], self.env),
             None => password(raw.value.expose(), self.env),
@@ -768,7 +771,7 @@ impl<'a> Builder<'a> {
             .whitelist_enabled
             .map(|(enabled, origin, _)| (enabled, origin));
         let whitelist =
-            (whitelist_enabled.is_some() || self.phones.is_some()).then(|| DesiredWhitelist {
+            (whitelist_enabled.is_some() || self.phones.is_some()).then_some(DesiredWhitelist {
                 enabled: whitelist_enabled,
                 phones: self.phones,
             });
@@ -814,8 +817,12 @@ impl<'a> Builder<'a> {
                 .at(place)
                 .also(earlier_place.clone())
                 .with_help(format!(
-                    "first declared at {}; keep one declaration (emails compare case-insensitively)",
-                    earlier_place.location()
+                    "first declared at {}; keep one declaration{}",
+                    earlier_place.location(),
+                    match self.match_on {
+                        MatchOn::Email => " (emails compare case-insensitively)",
+                        MatchOn::Username => "",
+                    }
                 )),
             );
         }

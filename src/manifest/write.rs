@@ -197,9 +197,9 @@ fn user_values(user: &DesiredUser) -> impl Iterator<Item = (&'static str, Value<
         let value = match field {
             Field::EmailVerified => profile.email_verified.map(Value::Flag),
             Field::Blocked => profile.blocked.map(Value::Flag),
-            _ => profile.get(field).and_then(|value| match value {
-                crate::model::FieldRef::Text(text) => Some(Value::Text(text)),
-                crate::model::FieldRef::Bool(flag) => Some(Value::Flag(flag)),
+            _ => profile.get(field).map(|value| match value {
+                crate::model::FieldRef::Text(text) => Value::Text(text),
+                crate::model::FieldRef::Bool(flag) => Value::Flag(flag),
             }),
         };
         value.map(|value| (field.name(), value))
@@ -249,4 +249,412 @@ fn quote(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+    use crate::manifest::load_with;
+    use crate::model::{
+        DesiredWhitelist, MatchOn, MaxDeletes, Origin, Password, Pattern, Phone, Profile, UserKey,
+    };
+    use crate::secret::Secret;
+
+    /// The variables the generated passwords come from.
+    fn env() -> HashMap<String, String> {
+        HashMap::from([
+            ("PW_A".to_string(), "s3cret A".to_string()),
+            ("PW_B".to_string(), "p@ss $ {word}".to_string()),
+            ("ALICE_PW".to_string(), "hunter2".to_string()),
+        ])
+    }
+
+    fn nowhere() -> Origin {
+        Origin::new(Arc::from(Path::new("")), 0)
+    }
+
+    /// The state without what a round trip cannot keep: origins and source digests.
+    fn comparable(mut state: DesiredState) -> DesiredState {
+        for user in &mut state.users {
+            user.origin = nowhere();
+        }
+        if let Some(whitelist) = &mut state.whitelist {
+            if let Some((_, origin)) = &mut whitelist.enabled {
+                *origin = nowhere();
+            }
+            for (_, origin) in whitelist.phones.iter_mut().flatten() {
+                *origin = nowhere();
+            }
+        }
+        state.prune.origin = None;
+        state.sources.clear();
+        state
+    }
+
+    fn load_text(name: &str, text: &str) -> DesiredState {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        match load_with(&[path], &env()) {
+            Ok(loaded) => {
+                // A CSV of no users is a header alone, which is worth a warning.
+                let unexpected: Vec<_> = loaded
+                    .warnings
+                    .iter()
+                    .filter(|warning| warning.code() != crate::manifest::Code::NoRows)
+                    .collect();
+                assert!(unexpected.is_empty(), "{unexpected:?}");
+                loaded.state
+            }
+            Err(err) => panic!("{:?}\n{text}", miette::Report::new(err)),
+        }
+    }
+
+    /// Text that is valid but hard to write: YAML and CSV syntax, `$`, numbers, unicode.
+    fn tricky() -> impl Strategy<Value = String> {
+        let fragments = select(vec![
+            "Alice",
+            "Liu",
+            "O'Brien",
+            "\"quoted\"",
+            "a: b",
+            "#",
+            "# not a comment",
+            "- dash",
+            "{x}",
+            "[y]",
+            "100%",
+            "$HOME",
+            "${NOT_A_VAR}",
+            "$$",
+            "$",
+            "true",
+            "no",
+            "null",
+            "~",
+            "0123",
+            "1.50",
+            "1e3",
+            "李雷",
+            "Zoë",
+            "🙂",
+            "tab\there",
+            "line\nbreak",
+            "back\\slash",
+            "&anchor",
+            "*alias",
+            "!tag",
+            "@",
+            "`tick`",
+            ",",
+            ";",
+            "|",
+            ">",
+            "...",
+            "---",
+            "=x",
+        ]);
+        proptest::collection::vec(fragments, 1..4)
+            .prop_map(|parts| parts.join(" ").trim().to_string())
+    }
+
+    fn email() -> impl Strategy<Value = String> {
+        (
+            "[a-zA-Z0-9][a-zA-Z0-9._+'-]{0,7}",
+            select(vec!["example.com", "Corp.Example", "b.cn", "münchen.de"]),
+        )
+            .prop_map(|(local, domain)| format!("{local}@{domain}"))
+    }
+
+    fn phone() -> impl Strategy<Value = Phone> {
+        (
+            "[0-9]{8}",
+            select(vec![
+                "138{}",
+                "+86 138-{}",
+                "0086 138 {}",
+                "+1 (4{})",
+                "0{}",
+                "+44 {}",
+            ]),
+        )
+            .prop_map(|(digits, shape)| Phone::parse(&shape.replace("{}", &digits)).unwrap())
+    }
+
+    /// An optional text field: absent, empty ("managed, should be empty") when allowed, or set.
+    fn text_field(
+        value: impl Strategy<Value = String>,
+        empty: bool,
+    ) -> impl Strategy<Value = Option<String>> {
+        let empty = if empty { 1 } else { 0 };
+        prop_oneof![
+            3 => Just(None),
+            empty => Just(Some(String::new())),
+            4 => value.prop_map(Some),
+        ]
+    }
+
+    fn password() -> impl Strategy<Value = Option<Password>> {
+        prop_oneof![
+            Just(None),
+            select(vec!["PW_A", "PW_B"]).prop_map(|name| {
+                Some(Password {
+                    secret: Secret::from(env()[name].trim()),
+                    source: PasswordSource::Env(name.to_string()),
+                })
+            }),
+        ]
+    }
+
+    fn users(match_on: MatchOn, empty: bool) -> impl Strategy<Value = Vec<DesiredUser>> {
+        let user = (
+            text_field(email(), empty),
+            text_field(tricky(), empty),
+            text_field(tricky(), empty),
+            text_field(tricky(), empty),
+            text_field(tricky(), empty),
+            text_field(phone().prop_map(|phone| phone.to_string()), empty),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+            password(),
+            (email(), tricky()),
+        );
+        proptest::collection::vec(user, 0..8).prop_map(move |users| {
+            let mut seen = std::collections::HashSet::new();
+            let mut out = Vec::new();
+            for (
+                email,
+                username,
+                nickname,
+                company,
+                photo,
+                phone,
+                email_verified,
+                blocked,
+                mfa,
+                password,
+                (key_email, key_username),
+            ) in users
+            {
+                let mut profile = Profile {
+                    email,
+                    username,
+                    nickname,
+                    company,
+                    photo,
+                    phone,
+                    email_verified,
+                    blocked,
+                };
+                match match_on {
+                    MatchOn::Email => profile.email = Some(key_email),
+                    MatchOn::Username => profile.username = Some(key_username),
+                }
+                let Some(key) = UserKey::of(&profile, match_on) else {
+                    continue;
+                };
+                if seen.insert(key.clone()) {
+                    out.push(DesiredUser {
+                        key,
+                        profile,
+                        mfa,
+                        password,
+                        origin: nowhere(),
+                    });
+                }
+            }
+            out
+        })
+    }
+
+    fn phones() -> impl Strategy<Value = Vec<(Phone, Origin)>> {
+        proptest::collection::vec(phone(), 0..5).prop_map(|phones| {
+            let mut seen = std::collections::HashSet::new();
+            phones
+                .into_iter()
+                .filter(|phone| seen.insert(phone.clone()))
+                .map(|phone| (phone, nowhere()))
+                .collect()
+        })
+    }
+
+    fn prune() -> impl Strategy<Value = PruneSettings> {
+        let limit = prop_oneof![
+            Just(None),
+            (0u64..1000).prop_map(|count| Some(MaxDeletes::Count(count))),
+            (0u32..=400).prop_map(|quarters| Some(MaxDeletes::Percent(f64::from(quarters) / 4.0))),
+        ];
+        let patterns = vec!["admin@example.com", "*@corp.example", "root", "ops-*", "$x"];
+        (
+            any::<bool>(),
+            limit,
+            proptest::sample::subsequence(patterns.clone(), 0..3),
+            proptest::option::of(select(patterns)),
+        )
+            .prop_map(|(enabled, max_deletes, protect, scope)| PruneSettings {
+                enabled,
+                max_deletes,
+                protect: protect
+                    .into_iter()
+                    .map(|pattern| Pattern::parse(pattern).unwrap())
+                    .collect(),
+                scope: scope.map(|pattern| Pattern::parse(pattern).unwrap()),
+                origin: None,
+            })
+    }
+
+    fn whitelist() -> impl Strategy<Value = Option<DesiredWhitelist>> {
+        (
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(phones()),
+        )
+            .prop_map(|(enabled, phones)| {
+                (enabled.is_some() || phones.is_some()).then(|| DesiredWhitelist {
+                    enabled: enabled.map(|enabled| (enabled, nowhere())),
+                    phones,
+                })
+            })
+    }
+
+    /// Any valid desired state.
+    fn state() -> impl Strategy<Value = DesiredState> {
+        prop_oneof![Just(MatchOn::Email), Just(MatchOn::Username)].prop_flat_map(move |match_on| {
+            (users(match_on, true), whitelist(), prune()).prop_map(
+                move |(users, whitelist, prune)| DesiredState {
+                    match_on,
+                    users,
+                    whitelist,
+                    prune,
+                    sources: Vec::new(),
+                },
+            )
+        })
+    }
+
+    /// A state that CSV can say: users without empty values, whitelist phones.
+    fn csv_state() -> impl Strategy<Value = DesiredState> {
+        let whitelist = proptest::option::of(phones().prop_filter("non-empty", |p| !p.is_empty()))
+            .prop_map(|phones| {
+                phones.map(|phones| DesiredWhitelist {
+                    enabled: None,
+                    phones: Some(phones),
+                })
+            });
+        (users(MatchOn::Email, false), whitelist).prop_map(|(users, whitelist)| DesiredState {
+            match_on: MatchOn::Email,
+            users,
+            whitelist,
+            prune: PruneSettings::default(),
+            sources: Vec::new(),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_state_reads_back_from_yaml(state in state()) {
+            let text = to_yaml(&state);
+            prop_assert_eq!(comparable(load_text("m.yaml", &text)), comparable(state), "{}", text);
+        }
+
+        #[test]
+        fn any_csv_state_reads_back_from_csv(state in csv_state()) {
+            let text = to_csv(&state).unwrap();
+            prop_assert_eq!(comparable(load_text("m.csv", &text)), comparable(state), "{}", text);
+        }
+    }
+
+    fn small_state() -> DesiredState {
+        let user = DesiredUser {
+            key: UserKey::from_email("alice@example.com"),
+            profile: Profile {
+                email: Some("Alice@Example.com".to_string()),
+                nickname: Some("Alice \"Al\" Liu: $5".to_string()),
+                phone: Some("13800000000".to_string()),
+                blocked: Some(false),
+                ..Profile::default()
+            },
+            mfa: Some(true),
+            password: Some(Password {
+                secret: Secret::from("hunter2"),
+                source: PasswordSource::Env("ALICE_PW".to_string()),
+            }),
+            origin: nowhere(),
+        };
+        DesiredState {
+            users: vec![user],
+            whitelist: Some(DesiredWhitelist {
+                enabled: None,
+                phones: Some(vec![(
+                    Phone::parse("+86 139 0000 0000").unwrap(),
+                    nowhere(),
+                )]),
+            }),
+            ..DesiredState::default()
+        }
+    }
+
+    #[test]
+    fn yaml_output_is_plain_and_quoted() {
+        assert_eq!(
+            to_yaml(&small_state()),
+            "version: 1\nmatch_on: email\nusers:\n  - email: \"Alice@Example.com\"\n    nickname: \"Alice \\\"Al\\\" Liu: $$5\"\n    phone: \"13800000000\"\n    blocked: false\n    mfa: true\n    password: \"${ALICE_PW}\"\nwhitelist:\n  phones:\n    - \"13900000000\"\n"
+        );
+    }
+
+    #[test]
+    fn csv_output_has_the_columns_in_use_and_a_row_per_phone() {
+        assert_eq!(
+            to_csv(&small_state()).unwrap(),
+            "email,nickname,phone,blocked,mfa,password,whitelist_phone\nAlice@Example.com,\"Alice \"\"Al\"\" Liu: $$5\",13800000000,false,true,${ALICE_PW},\n,,,,,,13900000000\n"
+        );
+    }
+
+    #[test]
+    fn literal_passwords_are_never_written() {
+        let mut state = small_state();
+        if let Some(password) = &mut state.users[0].password {
+            password.source = PasswordSource::Manifest;
+        }
+        assert!(!to_yaml(&state).contains("password"));
+        assert!(!to_csv(&state).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn csv_refuses_what_it_cannot_say() {
+        let mut state = small_state();
+        state.prune.enabled = true;
+        assert!(matches!(to_csv(&state), Err(WriteError::NotCsv(_))));
+        let mut state = small_state();
+        state.users[0].profile.company = Some(String::new());
+        assert!(matches!(to_csv(&state), Err(WriteError::NotCsv(_))));
+        let mut state = small_state();
+        state.whitelist = Some(DesiredWhitelist {
+            enabled: Some((true, nowhere())),
+            phones: None,
+        });
+        assert!(matches!(to_csv(&state), Err(WriteError::NotCsv(_))));
+    }
+
+    #[test]
+    fn written_samples_read_back() {
+        let state = small_state();
+        assert_eq!(
+            comparable(load_text("m.yaml", &to_yaml(&state))),
+            comparable(state.clone())
+        );
+        assert_eq!(
+            comparable(load_text("m.csv", &to_csv(&state).unwrap())),
+            comparable(state)
+        );
+    }
 }

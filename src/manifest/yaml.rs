@@ -312,7 +312,8 @@ impl Slow<'_> {
             return true;
         };
         let name = key.as_str().unwrap_or_default();
-        if let Value::Sequence(items) = value {
+        let is_list = alone(Value::Sequence(Vec::new())).is_ok();
+        if let (true, Value::Sequence(items)) = (is_list, &mut *value) {
             let mut bad = Vec::new();
             for (at, item) in items.iter().enumerate() {
                 if let Err(err) = alone(Value::Sequence(vec![item.clone()])) {

@@ -1,6 +1,7 @@
-//! The integration tests: one binary. `support` starts the real `authing-sync emulator` and
-//! talks GraphQL to it; `conformance` holds the wire-level cases (runnable against a real pool,
-//! see `conformance::target`).
+//! The integration tests: one binary that runs the real `authing-sync` against the real
+//! emulator over HTTP on an ephemeral loopback port. `support` starts both; one module per
+//! command or concern.
 
 mod conformance;
 mod support;
+mod validate;
