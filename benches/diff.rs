@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use authing_sync::diff::{Policy, diff};
-use authing_sync::model::{DesiredState, DesiredUser, LiveState, LiveUser, Origin, Profile, UserId, UserKey};
+use authing_sync::model::{
+    DesiredState, DesiredUser, LiveState, LiveUser, Origin, Profile, UserId, UserKey,
+};
 
 fn profile(i: usize, nickname: String) -> Profile {
     Profile {
@@ -28,7 +30,10 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 fn main() {
-    let users: usize = std::env::var("DIFF_BENCH_USERS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+    let users: usize = std::env::var("DIFF_BENCH_USERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
     let differing = users / 20;
     let origin = Origin::new(Arc::from(Path::new("bench.csv")), 1);
 
@@ -49,8 +54,16 @@ fn main() {
         users: (0..users)
             .map(|i| {
                 // Every twentieth user has another nickname in the pool.
-                let nickname = if i % 20 == 0 { format!("Old {i}") } else { format!("User {i}") };
-                LiveUser { id: UserId::new(format!("{i:024x}")), profile: profile(i, nickname), mfa: None }
+                let nickname = if i % 20 == 0 {
+                    format!("Old {i}")
+                } else {
+                    format!("User {i}")
+                };
+                LiveUser {
+                    id: UserId::new(format!("{i:024x}")),
+                    profile: profile(i, nickname),
+                    mfa: None,
+                }
             })
             .collect(),
         ..LiveState::default()
@@ -80,6 +93,9 @@ fn main() {
     if let (Some(inputs), Some(peak)) = (rss_inputs, peak_rss_mib()) {
         println!("| peak RSS with both states built | {inputs:.0} MiB |");
         println!("| peak RSS after diffing | {peak:.0} MiB |");
-        println!("| memory the diff added at its peak | {:.0} MiB |", peak - inputs);
+        println!(
+            "| memory the diff added at its peak | {:.0} MiB |",
+            peak - inputs
+        );
     }
 }

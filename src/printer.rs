@@ -74,6 +74,11 @@ impl Printer {
         self.stderr_color
     }
 
+    /// Whether stderr is a terminal (else it is a pipe or a log file).
+    pub fn stderr_terminal(&self) -> bool {
+        self.stderr_terminal
+    }
+
     /// Whether progress bars may be drawn on stderr.
     pub fn progress(&self) -> bool {
         self.stderr_terminal && !self.quiet && self.log_format == LogFormat::Text

@@ -21,11 +21,14 @@ pub use session::{LOCAL_DIR, LOCAL_POOL};
 /// Installs the error-report style (colour, unicode) and the diagnostics log (`RUST_LOG`).
 pub fn init_diagnostics(printer: &Printer) {
     let color = printer.stderr_color();
+    // Lines are wrapped for a terminal only: a log keeps each message on one line for grep.
+    let wrap = printer.stderr_terminal();
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(
             miette::MietteHandlerOpts::new()
                 .color(color)
                 .unicode(color)
+                .wrap_lines(wrap)
                 .terminal_links(false)
                 .context_lines(1)
                 .build(),

@@ -4,4 +4,5 @@
 
 mod conformance;
 mod support;
+mod sync;
 mod validate;

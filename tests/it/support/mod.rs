@@ -18,6 +18,12 @@ use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::RandomizedEncryptor;
 use serde_json::{Value, json};
 
+mod cli;
+pub mod pool;
+
+pub use cli::{Sync, write_file};
+pub use pool::{operation_count, read as read_pool, writes};
+
 /// The pool id and secret the emulator uses unless told otherwise.
 pub const CLIENT_ID: &str = authing_sync::emulator::DEFAULT_CLIENT_ID;
 pub const SECRET: &str = authing_sync::emulator::DEFAULT_SECRET;

@@ -1,0 +1,119 @@
+//! Running the real `authing-sync` binary in a temp working directory, connected to a test
+//! emulator (endpoint, client id, the secret through `AUTHING_SECRET`, the emulator's public key
+//! URL), with `NO_COLOR` set and no terminal.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use super::{CLIENT_ID, Emulator, SECRET};
+
+/// What a finished run left.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with the run's output unless it exited with `code`.
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// One invocation being built.
+#[derive(Debug, Clone)]
+pub struct Sync {
+    dir: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    connection: Vec<String>,
+}
+
+impl Sync {
+    /// A command run in `dir`, connected to nothing.
+    pub fn new(dir: &Path) -> Sync {
+        Sync {
+            dir: dir.to_path_buf(),
+            args: Vec::new(),
+            env: Vec::new(),
+            connection: Vec::new(),
+        }
+    }
+
+    /// A command run in `dir` that talks to `emulator`.
+    pub fn on(emulator: &Emulator, dir: &Path) -> Sync {
+        let mut sync = Sync::new(dir);
+        sync.connection = vec![
+            "--endpoint".into(),
+            emulator.url().into(),
+            "--client-id".into(),
+            CLIENT_ID.into(),
+            "--public-key".into(),
+            format!("{}/__emulator/public-key", emulator.base_url()),
+        ];
+        sync.env.push(("AUTHING_SECRET".into(), SECRET.into()));
+        sync
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Sync {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Sync {
+        self.env.retain(|(existing, _)| existing != key);
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_authing-sync"));
+        command
+            .args(&self.args)
+            .args(&self.connection)
+            .current_dir(&self.dir)
+            .env("NO_COLOR", "1")
+            .env_remove("AUTHING_SECRET")
+            .env_remove("AUTHING_ENDPOINT")
+            .env_remove("AUTHING_CLIENT_ID")
+            .env_remove("AUTHING_PUBLIC_KEY")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command
+    }
+
+    /// Runs to the end.
+    pub fn run(&self) -> Run {
+        let output = self.command().output().expect("run authing-sync");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Starts without waiting; stdout and stderr are piped.
+    pub fn spawn(&self) -> Child {
+        self.command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn authing-sync")
+    }
+}
+
+/// Writes a file into `dir` and returns its name (relative to `dir`).
+pub fn write_file(dir: &Path, name: &str, text: &str) -> String {
+    std::fs::write(dir.join(name), text).expect("write test file");
+    name.to_string()
+}

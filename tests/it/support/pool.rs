@@ -1,0 +1,152 @@
+//! Reading a test emulator's whole pool with plain GraphQL, independently of the client under
+//! test, so that assertions compare with what the server really holds.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::{CLIENT_ID, Emulator, Gql, SECRET};
+
+/// One user as the pool holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolUser {
+    pub id: String,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub nickname: Option<String>,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub email_verified: bool,
+    pub blocked: bool,
+    /// Read only when asked.
+    pub mfa: Option<bool>,
+}
+
+/// The pool: users by lower-case email (or id when they have none), and the whitelist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    pub users: BTreeMap<String, PoolUser>,
+    pub whitelist_enabled: bool,
+    pub whitelist: Vec<String>,
+}
+
+impl Pool {
+    pub fn user(&self, email: &str) -> &PoolUser {
+        self.users
+            .get(&email.to_lowercase())
+            .unwrap_or_else(|| panic!("no user {email} in the pool"))
+    }
+
+    pub fn has(&self, email: &str) -> bool {
+        self.users.contains_key(&email.to_lowercase())
+    }
+}
+
+/// An owner-token client for the emulator.
+pub async fn owner(emulator: &Emulator) -> Gql {
+    let gql = emulator.gql();
+    let response = gql
+        .query(
+            "query ($secret: String, $clientId: String) { getClientWhenSdkInit(secret: $secret, clientId: $clientId) { accessToken } }",
+            json!({"secret": SECRET, "clientId": CLIENT_ID}),
+        )
+        .await;
+    let token = response.ok("getClientWhenSdkInit")["accessToken"]
+        .as_str()
+        .expect("owner token")
+        .to_string();
+    gql.with_token(&token)
+}
+
+/// Reads every user (and, with `with_mfa`, each user's MFA switch) and the whitelist.
+pub async fn read(emulator: &Emulator, with_mfa: bool) -> Pool {
+    let owner = owner(emulator).await;
+    let mut users = BTreeMap::new();
+    let mut page = 1;
+    loop {
+        let response = owner
+            .query(
+                "query ($page: Int, $count: Int) { users(page: $page, count: $count) { totalCount list { _id email username nickname company phone emailVerified blocked } } }",
+                json!({"page": page, "count": 200}),
+            )
+            .await;
+        let data = response.ok("users").clone();
+        let list = data["list"].as_array().cloned().unwrap_or_default();
+        for user in &list {
+            let text = |field: &str| user[field].as_str().map(str::to_string);
+            let mut entry = PoolUser {
+                id: text("_id").expect("_id"),
+                email: text("email"),
+                username: text("username"),
+                nickname: text("nickname"),
+                company: text("company"),
+                phone: text("phone"),
+                email_verified: user["emailVerified"].as_bool().unwrap_or(false),
+                blocked: user["blocked"].as_bool().unwrap_or(false),
+                mfa: None,
+            };
+            if with_mfa {
+                let mfa = owner
+                    .query(
+                        "query ($userId: String, $userPoolId: String) { queryMFA(userId: $userId, userPoolId: $userPoolId) { enable } }",
+                        json!({"userId": entry.id, "userPoolId": CLIENT_ID}),
+                    )
+                    .await;
+                entry.mfa = Some(mfa.ok("queryMFA")["enable"].as_bool().unwrap_or(false));
+            }
+            let key = entry
+                .email
+                .clone()
+                .map_or_else(|| entry.id.clone(), |email| email.to_lowercase());
+            assert!(
+                users.insert(key.clone(), entry).is_none(),
+                "two users with the email {key}"
+            );
+        }
+        let total = data["totalCount"].as_u64().unwrap_or(0) as usize;
+        if list.is_empty() || page * 200 >= total {
+            break;
+        }
+        page += 1;
+    }
+    let state = owner
+        .query(
+            "query ($client: String!) { queryInvitationState(client: $client) { enablePhone } }",
+            json!({"client": CLIENT_ID}),
+        )
+        .await;
+    let list = owner
+        .query(
+            "query ($client: String!) { queryInvitation(client: $client) { phone } }",
+            json!({"client": CLIENT_ID}),
+        )
+        .await;
+    let mut whitelist: Vec<String> = list
+        .ok("queryInvitation")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|entry| entry["phone"].as_str().map(str::to_string))
+        .collect();
+    whitelist.sort();
+    Pool {
+        users,
+        whitelist_enabled: state.ok("queryInvitationState")["enablePhone"]
+            .as_bool()
+            .unwrap_or(false),
+        whitelist,
+    }
+}
+
+/// `stats.operations.<name>`, 0 when absent.
+pub fn operation_count(stats: &Value, name: &str) -> u64 {
+    stats["operations"][name].as_u64().unwrap_or(0)
+}
+
+/// The mutations the emulator executed.
+pub fn writes(stats: &Value) -> u64 {
+    stats["writes"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no `writes` in {stats}"))
+}
