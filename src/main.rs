@@ -8,7 +8,19 @@ use authing_sync::commands;
 use authing_sync::printer::Printer;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and --version go to stdout and succeed; a usage error exits 1, not clap's 2,
+        // which means "changes present" to `plan --detailed-exitcode` users.
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                authing_sync::exit::ExitCode::Error.into()
+            } else {
+                authing_sync::exit::ExitCode::Success.into()
+            };
+        }
+    };
     let printer = Printer::new(&cli.global);
     commands::init_diagnostics(&printer);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

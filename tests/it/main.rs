@@ -3,6 +3,8 @@
 //! command or concern.
 
 mod conformance;
+mod remote;
+mod resilience;
 mod support;
 mod sync;
 mod validate;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{CLIENT_ID, Emulator, Gql, SECRET};
+use super::{CLIENT_ID, Emulator, Gql, GqlResponse, SECRET};
 
 /// One user as the pool holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +42,24 @@ impl Pool {
     }
 }
 
+/// A query that is retried while the emulator answers with an injected fault (a 5xx, a 429, a
+/// dropped connection), so that the pool can be read under `--fault-rate`.
+pub async fn query(gql: &Gql, document: &str, variables: Value) -> GqlResponse {
+    let body = json!({"query": document, "variables": variables});
+    for _ in 0..30 {
+        match gql.send(body.clone()).await {
+            Ok(response) if response.status == 200 => return response,
+            _ => continue,
+        }
+    }
+    panic!("the emulator kept failing {document}");
+}
+
 /// An owner-token client for the emulator.
 pub async fn owner(emulator: &Emulator) -> Gql {
     let gql = emulator.gql();
-    let response = gql
-        .query(
+    let response = query(
+            &gql,
             "query ($secret: String, $clientId: String) { getClientWhenSdkInit(secret: $secret, clientId: $clientId) { accessToken } }",
             json!({"secret": SECRET, "clientId": CLIENT_ID}),
         )
@@ -64,8 +77,8 @@ pub async fn read(emulator: &Emulator, with_mfa: bool) -> Pool {
     let mut users = BTreeMap::new();
     let mut page = 1;
     loop {
-        let response = owner
-            .query(
+        let response = query(
+                &owner,
                 "query ($page: Int, $count: Int) { users(page: $page, count: $count) { totalCount list { _id email username nickname company phone emailVerified blocked } } }",
                 json!({"page": page, "count": 200}),
             )
@@ -86,8 +99,8 @@ pub async fn read(emulator: &Emulator, with_mfa: bool) -> Pool {
                 mfa: None,
             };
             if with_mfa {
-                let mfa = owner
-                    .query(
+                let mfa = query(
+                        &owner,
                         "query ($userId: String, $userPoolId: String) { queryMFA(userId: $userId, userPoolId: $userPoolId) { enable } }",
                         json!({"userId": entry.id, "userPoolId": CLIENT_ID}),
                     )
@@ -109,18 +122,18 @@ pub async fn read(emulator: &Emulator, with_mfa: bool) -> Pool {
         }
         page += 1;
     }
-    let state = owner
-        .query(
-            "query ($client: String!) { queryInvitationState(client: $client) { enablePhone } }",
-            json!({"client": CLIENT_ID}),
-        )
-        .await;
-    let list = owner
-        .query(
-            "query ($client: String!) { queryInvitation(client: $client) { phone } }",
-            json!({"client": CLIENT_ID}),
-        )
-        .await;
+    let state = query(
+        &owner,
+        "query ($client: String!) { queryInvitationState(client: $client) { enablePhone } }",
+        json!({"client": CLIENT_ID}),
+    )
+    .await;
+    let list = query(
+        &owner,
+        "query ($client: String!) { queryInvitation(client: $client) { phone } }",
+        json!({"client": CLIENT_ID}),
+    )
+    .await;
     let mut whitelist: Vec<String> = list
         .ok("queryInvitation")
         .as_array()

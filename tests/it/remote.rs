@@ -1,0 +1,426 @@
+//! The client against servers that misbehave or refuse: a scripted HTTP server on loopback that
+//! records what it is sent and answers with oversized, malicious or plain wrong responses; and
+//! the emulator refusing credentials or expiring the owner token.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use crate::support::{CLIENT_ID, Emulator, Sync, operation_count, temp_dir, write_file};
+
+/// One request as the scripted server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    request_line: String,
+    headers: Vec<String>,
+    body: String,
+}
+
+/// How the scripted server answers a `users` request (the auth request is always answered with
+/// a token).
+#[derive(Debug, Clone, Copy)]
+enum Users {
+    /// Announces a 2 GiB body.
+    HugeLength,
+    /// Streams chunks without end.
+    EndlessChunks,
+    /// A page of a million users in one body.
+    MillionUsers,
+    /// A page with more users than asked for, small enough to read.
+    OversizedPage,
+    /// An error message nested a hundred thousand arrays deep.
+    DeepNesting,
+}
+
+struct Scripted {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Scripted {
+    fn start(users: Users) -> Scripted {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let url = format!("http://{}/graphql", listener.local_addr().expect("address"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let record = Arc::clone(&record);
+                std::thread::spawn(move || serve(stream, users, &record));
+            }
+        });
+        Scripted { url, seen }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("records").clone()
+    }
+}
+
+fn serve(stream: TcpStream, users: Users, record: &Mutex<Vec<Seen>>) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut stream = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut headers = Vec::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end().to_string();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            headers.push(line);
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let is_auth = body.contains("getClientWhenSdkInit");
+        record.lock().expect("records").push(Seen {
+            request_line: request_line.trim_end().into(),
+            headers,
+            body,
+        });
+        let result = if is_auth {
+            respond(
+                &mut stream,
+                r#"{"data":{"getClientWhenSdkInit":{"accessToken":"scripted-owner-token"}}}"#,
+            )
+        } else {
+            misbehave(&mut stream, users)
+        };
+        if result.is_err() {
+            return;
+        }
+    }
+}
+
+fn respond(stream: &mut TcpStream, body: &str) -> std::io::Result<()> {
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn user(i: usize) -> String {
+    format!(
+        r#"{{"_id":"{i:024x}","email":"user{i}@example.com","username":"user{i}","nickname":"User {i}"}}"#
+    )
+}
+
+fn misbehave(stream: &mut TcpStream, users: Users) -> std::io::Result<()> {
+    match users {
+        Users::HugeLength => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2147483648\r\n\r\n"
+            )?;
+            let chunk = vec![b' '; 64 * 1024];
+            for _ in 0..32_768 {
+                stream.write_all(&chunk)?;
+            }
+            Ok(())
+        }
+        Users::EndlessChunks => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )?;
+            let chunk = vec![b' '; 64 * 1024];
+            loop {
+                write!(stream, "{:x}\r\n", chunk.len())?;
+                stream.write_all(&chunk)?;
+                stream.write_all(b"\r\n")?;
+            }
+        }
+        Users::MillionUsers => {
+            let list: Vec<String> = (0..1_000_000).map(user).collect();
+            respond(
+                stream,
+                &format!(
+                    r#"{{"data":{{"users":{{"totalCount":1000000,"list":[{}]}}}}}}"#,
+                    list.join(",")
+                ),
+            )
+        }
+        Users::OversizedPage => {
+            let list: Vec<String> = (0..201).map(user).collect();
+            respond(
+                stream,
+                &format!(
+                    r#"{{"data":{{"users":{{"totalCount":201,"list":[{}]}}}}}}"#,
+                    list.join(",")
+                ),
+            )
+        }
+        Users::DeepNesting => {
+            // In the error `message`, which the client reads as free-form JSON.
+            let depth = 100_000;
+            respond(
+                stream,
+                &format!(
+                    r#"{{"errors":[{{"message":{}{}}}]}}"#,
+                    "[".repeat(depth),
+                    "]".repeat(depth)
+                ),
+            )
+        }
+    }
+}
+
+fn plan_against(url: &str, dir: &std::path::Path) -> crate::support::Sync {
+    let manifest = write_file(
+        dir,
+        "one.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n",
+    );
+    Sync::new(dir)
+        .args([
+            "plan",
+            "-f",
+            &manifest,
+            "--endpoint",
+            url,
+            "--client-id",
+            "scripted",
+            "--retries",
+            "1",
+        ])
+        .env("AUTHING_SECRET", "scripted-pool-secret-0x5eed")
+}
+
+#[test]
+fn the_secret_travels_only_in_a_post_body_and_the_token_as_a_bearer_header() {
+    let server = Scripted::start(Users::OversizedPage);
+    let dir = temp_dir();
+    plan_against(&server.url, dir.path()).run().expect(1);
+    let seen = server.seen();
+    assert!(seen.len() >= 2, "{seen:?}");
+    for request in &seen {
+        assert_eq!(request.request_line, "POST /graphql HTTP/1.1");
+        assert!(
+            !request
+                .headers
+                .iter()
+                .any(|header| header.contains("scripted-pool-secret")),
+            "{request:?}"
+        );
+    }
+    assert!(
+        seen[0].body.contains("scripted-pool-secret-0x5eed"),
+        "the secret is sent in the auth body"
+    );
+    assert!(
+        seen[1]
+            .headers
+            .iter()
+            .any(|header| header == "authorization: Bearer scripted-owner-token"),
+        "{:?}",
+        seen[1]
+    );
+    assert!(
+        !seen[1].body.contains("scripted-pool-secret"),
+        "only the auth call carries the secret"
+    );
+}
+
+#[test]
+fn a_two_gigabyte_body_is_refused_before_it_is_read() {
+    let server = Scripted::start(Users::HugeLength);
+    let dir = temp_dir();
+    let run = plan_against(&server.url, dir.path()).run().expect(1);
+    assert!(
+        run.stderr
+            .contains("response larger than 33554432 bytes, refused"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_endless_body_is_cut_off_at_the_limit() {
+    let server = Scripted::start(Users::EndlessChunks);
+    let dir = temp_dir();
+    let run = plan_against(&server.url, dir.path()).run().expect(1);
+    assert!(
+        run.stderr.contains("larger than 33554432 bytes"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_page_of_a_million_users_is_refused() {
+    let server = Scripted::start(Users::MillionUsers);
+    let dir = temp_dir();
+    let run = plan_against(&server.url, dir.path()).run().expect(1);
+    assert!(run.stderr.contains("larger than"), "{}", run.stderr);
+}
+
+#[test]
+fn a_page_with_more_users_than_asked_for_is_refused() {
+    let server = Scripted::start(Users::OversizedPage);
+    let dir = temp_dir();
+    let run = plan_against(&server.url, dir.path()).run().expect(1);
+    assert!(
+        run.stderr
+            .contains("holds 201 users, more than the 200 asked for"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn deeply_nested_json_is_refused_with_a_clear_error() {
+    let server = Scripted::start(Users::DeepNesting);
+    let dir = temp_dir();
+    let run = plan_against(&server.url, dir.path()).run().expect(1);
+    assert!(run.stderr.contains("unreadable response"), "{}", run.stderr);
+    assert!(run.stderr.contains("recursion limit"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_fails_at_once_with_a_hint_and_no_retries() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "one.yaml",
+        "version: 1\nusers:\n  - email: a@example.com\n",
+    );
+    let run = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest])
+        .env("AUTHING_SECRET", "not-the-secret")
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr.contains("authentication failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("AUTHING_SECRET or --secret-file"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("not-the-secret"), "{}", run.stderr);
+    assert!(!run.stderr.contains("retr"), "no retries: {}", run.stderr);
+    let stats = emulator.stats().await;
+    assert_eq!(operation_count(&stats, "getClientWhenSdkInit"), 1);
+    assert_eq!(stats["total"].as_u64(), Some(1), "nothing else was sent");
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused_unless_allowed() {
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "one.yaml",
+        "version: 1\nusers:\n  - email: a@example.com\n",
+    );
+    let run = Sync::new(dir.path())
+        .args([
+            "plan",
+            "-f",
+            &manifest,
+            "--endpoint",
+            "http://users.authing.example/graphql",
+            "--client-id",
+            CLIENT_ID,
+        ])
+        .env("AUTHING_SECRET", "s")
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("refusing plain http:// to users.authing.example"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--allow-insecure-http"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn missing_credentials_are_named() {
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "one.yaml",
+        "version: 1\nusers:\n  - email: a@example.com\n",
+    );
+    let no_id = Sync::new(dir.path())
+        .args(["plan", "-f", &manifest])
+        .run()
+        .expect(1);
+    assert!(
+        no_id.stderr.contains("no user pool id given"),
+        "{}",
+        no_id.stderr
+    );
+    let no_secret = Sync::new(dir.path())
+        .args(["plan", "-f", &manifest, "--client-id", CLIENT_ID])
+        .run()
+        .expect(1);
+    assert!(
+        no_secret.stderr.contains("no pool secret given"),
+        "{}",
+        no_secret.stderr
+    );
+    let secret_flag = Sync::new(dir.path())
+        .args(["plan", "-f", &manifest, "--secret", "x"])
+        .run();
+    assert_eq!(
+        secret_flag.code, 1,
+        "a --secret flag is a usage error: {}",
+        secret_flag.stderr
+    );
+    assert!(
+        secret_flag
+            .stderr
+            .contains("unexpected argument '--secret'"),
+        "{}",
+        secret_flag.stderr
+    );
+}
+
+#[tokio::test]
+async fn an_expired_owner_token_is_renewed_once() {
+    let emulator = Emulator::builder()
+        .generate(1200)
+        .arg("--token-ttl")
+        .arg("2")
+        .start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "one.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n",
+    );
+    // At two requests a second the two-second token expires while the seven pages are read.
+    let run = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--rate", "2"])
+        .run()
+        .expect(0);
+    assert!(run.stdout.contains("Read 1200 users"), "{}", run.stdout);
+    let stats = emulator.stats().await;
+    assert!(
+        operation_count(&stats, "getClientWhenSdkInit") >= 2,
+        "the token was renewed: {stats}"
+    );
+}

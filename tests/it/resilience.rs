@@ -1,0 +1,281 @@
+//! Faults, rate limits and interruptions: under injected errors, 429s and dropped connections
+//! (before and after the server acted), an apply converges with no duplicate user and nothing
+//! outside the plan touched; the client never exceeds its rate; a killed apply is finished by
+//! running it again.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{Emulator, Sync, operation_count, read_pool, temp_dir, write_file, writes};
+
+/// A manifest over a generated pool of `pool` users: users 1..=keep declared (every third
+/// renamed, every tenth with MFA on), `hires` new users, the rest pruned; and a whitelist.
+fn manifest(keep: usize, hires: usize) -> String {
+    let mut yaml = String::from(
+        "version: 1\nprune:\n  enabled: true\n  max_deletes: 50%\nwhitelist:\n  enabled: true\n  phones: [\"13800000001\", \"13800000002\", \"13800000003\"]\nusers:\n",
+    );
+    for i in 1..=keep {
+        yaml.push_str(&format!("  - email: user{i}@example.com\n"));
+        if i % 3 == 0 {
+            yaml.push_str(&format!("    nickname: Renamed {i}\n"));
+        }
+        if i % 10 == 0 {
+            yaml.push_str("    mfa: true\n");
+        }
+    }
+    for i in 1..=hires {
+        yaml.push_str(&format!(
+            "  - email: hire{i}@example.com\n    nickname: Hire {i}\n"
+        ));
+        if i % 4 == 0 {
+            yaml.push_str("    mfa: true\n    email_verified: true\n");
+        }
+    }
+    yaml
+}
+
+/// Checks the pool against [`manifest`]: every declared field, no duplicates, the undeclared
+/// fields of kept users untouched.
+async fn assert_converged(emulator: &Emulator, keep: usize, hires: usize) {
+    // `read_pool` fails on two users with one email, so a duplicate cannot slip through.
+    let pool = read_pool(emulator, true).await;
+    assert_eq!(
+        pool.users.len(),
+        keep + hires,
+        "exactly the declared users remain"
+    );
+    for i in 1..=keep {
+        let user = pool.user(&format!("user{i}@example.com"));
+        let nickname = if i % 3 == 0 {
+            format!("Renamed {i}")
+        } else {
+            format!("User {i}")
+        };
+        assert_eq!(user.nickname.as_deref(), Some(nickname.as_str()), "user{i}");
+        assert_eq!(
+            user.company.as_deref(),
+            Some("Example"),
+            "user{i} company untouched"
+        );
+        assert_eq!(user.mfa, Some(i % 10 == 0), "user{i} MFA");
+        assert!(
+            !user.email_verified && !user.blocked,
+            "user{i} flags untouched"
+        );
+    }
+    for i in 1..=hires {
+        let user = pool.user(&format!("hire{i}@example.com"));
+        assert_eq!(user.nickname.as_deref(), Some(format!("Hire {i}").as_str()));
+        assert_eq!(user.mfa, Some(i % 4 == 0), "hire{i} MFA");
+        assert_eq!(user.email_verified, i % 4 == 0, "hire{i} email_verified");
+    }
+    assert!(pool.whitelist_enabled);
+    assert_eq!(
+        pool.whitelist,
+        ["13800000001", "13800000002", "13800000003"]
+    );
+}
+
+#[tokio::test]
+async fn under_injected_faults_apply_converges_without_duplicates_and_within_the_rate() {
+    let emulator = Emulator::builder().generate(150).faults(0.2, 7).start();
+    let dir = temp_dir();
+    let manifest = write_file(dir.path(), "pool.yaml", &manifest(120, 20));
+    let rate = 40;
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let run = Sync::on(&emulator, dir.path())
+            .args(["apply", "-f", &manifest, "--auto-approve", "--retries", "8"])
+            .args(["--rate", &rate.to_string(), "--concurrency", "8"])
+            .run();
+        match run.code {
+            0 => break,
+            4 if runs < 3 => continue,
+            code => panic!("apply exited {code}\n{}\n{}", run.stdout, run.stderr),
+        }
+    }
+    let stats = emulator.stats().await;
+    assert!(
+        stats["faults"].as_u64().unwrap_or(0) > 20,
+        "faults were injected: {stats}"
+    );
+    assert!(
+        stats["max_requests_per_second"]
+            .as_u64()
+            .unwrap_or(u64::MAX)
+            <= 2 * rate,
+        "the client kept to --rate {rate} plus one second's burst: {stats}"
+    );
+    assert_converged(&emulator, 120, 20).await;
+    Sync::on(&emulator, dir.path())
+        .args([
+            "plan",
+            "-f",
+            &manifest,
+            "--detailed-exitcode",
+            "--retries",
+            "8",
+            "--rate",
+            "100",
+        ])
+        .run()
+        .expect(0);
+}
+
+#[tokio::test]
+async fn a_killed_apply_is_finished_by_running_it_again() {
+    let emulator = Emulator::builder()
+        .generate(100)
+        .arg("--latency-ms")
+        .arg("15")
+        .start();
+    let dir = temp_dir();
+    let manifest = write_file(dir.path(), "pool.yaml", &manifest(80, 40));
+    let mut apply = Sync::on(&emulator, dir.path())
+        .args([
+            "apply",
+            "-f",
+            &manifest,
+            "--auto-approve",
+            "--rate",
+            "60",
+            "--concurrency",
+            "4",
+        ])
+        .spawn();
+    // Wait until the apply is part-way through its writes, then kill it without warning.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let written = writes(&emulator.stats().await);
+        if written >= 15 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the apply never started writing");
+        assert!(
+            apply.try_wait().expect("poll apply").is_none(),
+            "the apply ended before it could be killed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    apply.kill().expect("kill -9 the apply");
+    let _ = apply.wait();
+    // The kill landed mid-apply: there is still work to do.
+    Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(2);
+
+    Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve", "--rate", "200"])
+        .run()
+        .expect(0);
+    assert_converged(&emulator, 80, 40).await;
+    Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+}
+
+#[tokio::test]
+async fn paging_over_thousands_of_users_is_exact_even_under_faults() {
+    let users = 2345;
+    let emulator = Emulator::builder().generate(users).faults(0.2, 11).start();
+    let dir = temp_dir();
+    let mut csv = String::from("email,username,nickname,company\n");
+    for i in 1..=users {
+        csv.push_str(&format!("user{i}@example.com,user{i},User {i},Example\n"));
+    }
+    let manifest = write_file(dir.path(), "all.csv", &csv);
+    // No user missed (it would be created) and none doubled (the plan would be ambiguous).
+    let run = Sync::on(&emulator, dir.path())
+        .args([
+            "plan",
+            "-f",
+            &manifest,
+            "--prune",
+            "--detailed-exitcode",
+            "--retries",
+            "10",
+            "--rate",
+            "200",
+        ])
+        .run()
+        .expect(0);
+    assert!(run.stdout.starts_with("No changes."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("Read {users} users")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn reads_cost_exactly_the_calls_the_api_needs_and_keep_to_the_rate() {
+    let users = 4000;
+    let emulator = Emulator::builder().generate(users).start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "some.yaml",
+        "version: 1\nwhitelist:\n  phones: []\nusers:\n  - email: user1@example.com\n    mfa: true\n  - email: user2@example.com\n    mfa: false\n  - email: user3@example.com\n    mfa: true\n",
+    );
+    let rate = 8;
+    Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--rate", &rate.to_string()])
+        .run()
+        .expect(0);
+    let stats = emulator.stats().await;
+    assert_eq!(
+        operation_count(&stats, "getClientWhenSdkInit"),
+        1,
+        "{stats}"
+    );
+    assert_eq!(
+        operation_count(&stats, "users"),
+        users.div_ceil(200),
+        "{stats}"
+    );
+    assert_eq!(operation_count(&stats, "queryMFA"), 3, "{stats}");
+    assert_eq!(
+        operation_count(&stats, "queryInvitation")
+            + operation_count(&stats, "queryInvitationState"),
+        2
+    );
+    assert_eq!(
+        stats["total"].as_u64(),
+        Some(1 + users.div_ceil(200) + 3 + 2),
+        "nothing else was sent: {stats}"
+    );
+    let max = stats["max_requests_per_second"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    assert!(
+        max <= 2 * rate,
+        "{max} requests in one second at --rate {rate}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_rate_limits_is_waited_for() {
+    let emulator = Emulator::builder()
+        .generate(1200)
+        .arg("--rate-limit")
+        .arg("5")
+        .start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "one.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n",
+    );
+    let run = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--rate", "50", "--retries", "10"])
+        .run()
+        .expect(0);
+    assert!(run.stdout.contains("Read 1200 users"), "{}", run.stdout);
+    let stats = emulator.stats().await;
+    assert!(
+        stats["rate_limited"].as_u64().unwrap_or(0) > 0,
+        "the server did answer 429: {stats}"
+    );
+}
