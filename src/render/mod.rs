@@ -15,3 +15,6 @@ pub use human::{HumanOptions, PlanCost};
 pub use markdown::MarkdownOptions;
 pub use mask::Masker;
 pub use style::Style;
+
+#[cfg(test)]
+mod tests;
