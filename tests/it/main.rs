@@ -8,3 +8,4 @@ mod resilience;
 mod support;
 mod sync;
 mod validate;
+mod workflows;

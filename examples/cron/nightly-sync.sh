@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Nightly HR sync: applies tonight's HR export (CSV) to the Authing user pool, with the deletion
+# guard of policy.yaml, JSON logs for the log collector, and exit codes mapped to alerts.
+#
+# Expects, in the environment:
+#   HR_CSV              path of tonight's export (columns as in authing-sync's CSV manifest)
+#   AUTHING_CLIENT_ID   the user pool id;  AUTHING_SECRET  the pool secret (from your vault)
+# Optional:
+#   POLICY              a YAML manifest with the prune settings (default: policy.yaml beside
+#                       this script): which users may be deleted, and how many at most
+#   MAX_DELETES         overrides prune.max_deletes for one night (N or N%)
+#   LOG_DIR             where logs go (default /var/log/authing-sync)
+#   ALERT_COMMAND       run with one argument, the alert text, when the night did not go well
+#                       (e.g. a script that posts to your chat or pager)
+#   AUTHING_SYNC_BIN    the authing-sync binary (default: authing-sync on PATH)
+#   AUTHING_ENDPOINT, AUTHING_PUBLIC_KEY, AUTHING_SYNC_RATE, AUTHING_SYNC_CONCURRENCY
+#                       passed through to authing-sync
+#
+# Exit codes are authing-sync's: 0 applied (or nothing to do), 1 error, 3 refused by the
+# deletion guard (nothing written), 4 some operations failed (the rest applied; the next night
+# retries them). Example crontab line:
+#   15 2 * * *  HR_CSV=/srv/hr/export.csv /opt/authing-sync/nightly-sync.sh
+
+set -uo pipefail
+
+: "${HR_CSV:?set HR_CSV to the path of the HR export}"
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="${AUTHING_SYNC_BIN:-authing-sync}"
+policy="${POLICY:-$here/policy.yaml}"
+log_dir="${LOG_DIR:-/var/log/authing-sync}"
+night="$(date +%Y-%m-%d)"
+
+mkdir -p "$log_dir"
+events="$log_dir/$night.jsonl"
+plan="$log_dir/$night.plan.txt"
+
+alert() {
+  echo "authing-sync nightly: $1" >&2
+  if [ -n "${ALERT_COMMAND:-}" ]; then
+    "$ALERT_COMMAND" "$1" || echo "authing-sync nightly: the alert command failed" >&2
+  fi
+}
+
+args=(apply -f "$HR_CSV" -f "$policy" --auto-approve --log-format json)
+if [ -n "${MAX_DELETES:-}" ]; then
+  args+=(--max-deletes "$MAX_DELETES")
+fi
+
+"$bin" "${args[@]}" >"$plan" 2>>"$events"
+code=$?
+
+case "$code" in
+  0) ;;
+  3) alert "the deletion guard refused tonight's sync; nothing was written. Check $HR_CSV (a truncated export?) and $events" ;;
+  4) alert "some operations failed tonight; the rest were applied and tomorrow's run retries them. Failures are in $events" ;;
+  *) alert "the sync did not run (exit $code); see $events" ;;
+esac
+exit "$code"
