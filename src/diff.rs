@@ -57,10 +57,10 @@ impl Policy {
             .as_deref()
             .map(str::trim)
             .filter(|email| !email.is_empty());
-        if let Some(scope) = &self.scope {
-            if !email.is_some_and(|email| scope.matches(email)) {
-                return false;
-            }
+        if let Some(scope) = &self.scope
+            && !email.is_some_and(|email| scope.matches(email))
+        {
+            return false;
         }
         let names = [
             email,
@@ -165,18 +165,18 @@ pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result
                         fingerprint: Fingerprint::of_user(have),
                     }));
                 }
-                if let Some(enable) = wanted.mfa {
-                    if have.mfa.unwrap_or(false) != enable {
-                        mfa.push(Change::Mfa(MfaChange {
-                            key: wanted.key.clone(),
-                            target: MfaTarget::Existing {
-                                id: have.id.clone(),
-                                fingerprint: Fingerprint::of_user(have),
-                            },
-                            enable,
-                            origin: wanted.origin.clone(),
-                        }));
-                    }
+                if let Some(enable) = wanted.mfa
+                    && have.mfa.unwrap_or(false) != enable
+                {
+                    mfa.push(Change::Mfa(MfaChange {
+                        key: wanted.key.clone(),
+                        target: MfaTarget::Existing {
+                            id: have.id.clone(),
+                            fingerprint: Fingerprint::of_user(have),
+                        },
+                        enable,
+                        origin: wanted.origin.clone(),
+                    }));
                 }
             }
         }
@@ -287,14 +287,14 @@ fn whitelist(desired: &DesiredState, live: &LiveState) -> (Vec<Change>, Option<F
     };
     let have = live.whitelist.clone().unwrap_or_default();
     let mut changes = Vec::new();
-    if let Some((enabled, origin)) = &wanted.enabled {
-        if *enabled != have.enabled {
-            changes.push(Change::WhitelistSwitch(WhitelistSwitch {
-                from: have.enabled,
-                to: *enabled,
-                origin: origin.clone(),
-            }));
-        }
+    if let Some((enabled, origin)) = &wanted.enabled
+        && *enabled != have.enabled
+    {
+        changes.push(Change::WhitelistSwitch(WhitelistSwitch {
+            from: have.enabled,
+            to: *enabled,
+            origin: origin.clone(),
+        }));
     }
     if let Some(phones) = &wanted.phones {
         let present: HashSet<&str> = have

@@ -427,10 +427,11 @@ impl<'a, P: PoolApi> Run<'a, P> {
         if !after.is_empty() {
             self.pool.update_user(id, after, key).await?;
         }
-        if generated && self.options.send_reset_email {
-            if let Some(email) = create.profile.email.as_deref() {
-                self.pool.send_reset_password_email(email).await?;
-            }
+        if generated
+            && self.options.send_reset_email
+            && let Some(email) = create.profile.email.as_deref()
+        {
+            self.pool.send_reset_password_email(email).await?;
         }
         Ok(())
     }

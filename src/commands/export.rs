@@ -48,10 +48,10 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<Outcome, Error>
     let text = match args.format {
         ExportFormat::Yaml => manifest::to_yaml(&desired),
         ExportFormat::Csv => {
-            if let Some(whitelist) = desired.whitelist.as_mut() {
-                if whitelist.enabled.take().is_some() {
-                    printer.warn("CSV cannot hold the whitelist switch; it was left out (export YAML to keep it)");
-                }
+            if let Some(whitelist) = desired.whitelist.as_mut()
+                && whitelist.enabled.take().is_some()
+            {
+                printer.warn("CSV cannot hold the whitelist switch; it was left out (export YAML to keep it)");
             }
             manifest::to_csv(&desired).map_err(|err| Error::Export(Box::new(err)))?
         }

@@ -74,19 +74,19 @@ impl FetchReporter for FetchProgress {
     }
 
     fn mfa_read(&self) {
-        if let Ok(slot) = self.mfa.lock() {
-            if let Some(mfa) = slot.as_ref() {
-                mfa.inc(1);
-            }
+        if let Ok(slot) = self.mfa.lock()
+            && let Some(mfa) = slot.as_ref()
+        {
+            mfa.inc(1);
         }
     }
 
     fn finished(&self) {
         self.pages.finish_and_clear();
-        if let Ok(slot) = self.mfa.lock() {
-            if let Some(mfa) = slot.as_ref() {
-                mfa.finish_and_clear();
-            }
+        if let Ok(slot) = self.mfa.lock()
+            && let Some(mfa) = slot.as_ref()
+        {
+            mfa.finish_and_clear();
         }
     }
 }

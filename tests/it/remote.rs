@@ -19,13 +19,13 @@ struct Seen {
 /// How the scripted server answers a `users` request (the auth request is always answered with
 /// a token).
 #[derive(Debug, Clone, Copy)]
-enum Users {
+enum UsersAnswer {
     /// Announces a 2 GiB body.
     HugeLength,
     /// Streams chunks without end.
     EndlessChunks,
     /// A page of a million users in one body.
-    MillionUsers,
+    AMillion,
     /// A page with more users than asked for, small enough to read.
     OversizedPage,
     /// An error message nested a hundred thousand arrays deep.
@@ -38,7 +38,7 @@ struct Scripted {
 }
 
 impl Scripted {
-    fn start(users: Users) -> Scripted {
+    fn start(users: UsersAnswer) -> Scripted {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let url = format!("http://{}/graphql", listener.local_addr().expect("address"));
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -57,7 +57,7 @@ impl Scripted {
     }
 }
 
-fn serve(stream: TcpStream, users: Users, record: &Mutex<Vec<Seen>>) {
+fn serve(stream: TcpStream, users: UsersAnswer, record: &Mutex<Vec<Seen>>) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut stream = stream;
     loop {
@@ -120,9 +120,9 @@ fn user(i: usize) -> String {
     )
 }
 
-fn misbehave(stream: &mut TcpStream, users: Users) -> std::io::Result<()> {
+fn misbehave(stream: &mut TcpStream, users: UsersAnswer) -> std::io::Result<()> {
     match users {
-        Users::HugeLength => {
+        UsersAnswer::HugeLength => {
             write!(
                 stream,
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2147483648\r\n\r\n"
@@ -133,7 +133,7 @@ fn misbehave(stream: &mut TcpStream, users: Users) -> std::io::Result<()> {
             }
             Ok(())
         }
-        Users::EndlessChunks => {
+        UsersAnswer::EndlessChunks => {
             write!(
                 stream,
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -145,7 +145,7 @@ fn misbehave(stream: &mut TcpStream, users: Users) -> std::io::Result<()> {
                 stream.write_all(b"\r\n")?;
             }
         }
-        Users::MillionUsers => {
+        UsersAnswer::AMillion => {
             let list: Vec<String> = (0..1_000_000).map(user).collect();
             respond(
                 stream,
@@ -155,7 +155,7 @@ fn misbehave(stream: &mut TcpStream, users: Users) -> std::io::Result<()> {
                 ),
             )
         }
-        Users::OversizedPage => {
+        UsersAnswer::OversizedPage => {
             let list: Vec<String> = (0..201).map(user).collect();
             respond(
                 stream,
@@ -165,7 +165,7 @@ fn misbehave(stream: &mut TcpStream, users: Users) -> std::io::Result<()> {
                 ),
             )
         }
-        Users::DeepNesting => {
+        UsersAnswer::DeepNesting => {
             // In the error `message`, which the client reads as free-form JSON.
             let depth = 100_000;
             respond(
@@ -203,7 +203,7 @@ fn plan_against(url: &str, dir: &std::path::Path) -> crate::support::Sync {
 
 #[test]
 fn the_secret_travels_only_in_a_post_body_and_the_token_as_a_bearer_header() {
-    let server = Scripted::start(Users::OversizedPage);
+    let server = Scripted::start(UsersAnswer::OversizedPage);
     let dir = temp_dir();
     plan_against(&server.url, dir.path()).run().expect(1);
     let seen = server.seen();
@@ -238,7 +238,7 @@ fn the_secret_travels_only_in_a_post_body_and_the_token_as_a_bearer_header() {
 
 #[test]
 fn a_two_gigabyte_body_is_refused_before_it_is_read() {
-    let server = Scripted::start(Users::HugeLength);
+    let server = Scripted::start(UsersAnswer::HugeLength);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(
@@ -251,7 +251,7 @@ fn a_two_gigabyte_body_is_refused_before_it_is_read() {
 
 #[test]
 fn an_endless_body_is_cut_off_at_the_limit() {
-    let server = Scripted::start(Users::EndlessChunks);
+    let server = Scripted::start(UsersAnswer::EndlessChunks);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(
@@ -263,7 +263,7 @@ fn an_endless_body_is_cut_off_at_the_limit() {
 
 #[test]
 fn a_page_of_a_million_users_is_refused() {
-    let server = Scripted::start(Users::MillionUsers);
+    let server = Scripted::start(UsersAnswer::AMillion);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(run.stderr.contains("larger than"), "{}", run.stderr);
@@ -271,7 +271,7 @@ fn a_page_of_a_million_users_is_refused() {
 
 #[test]
 fn a_page_with_more_users_than_asked_for_is_refused() {
-    let server = Scripted::start(Users::OversizedPage);
+    let server = Scripted::start(UsersAnswer::OversizedPage);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(
@@ -284,7 +284,7 @@ fn a_page_with_more_users_than_asked_for_is_refused() {
 
 #[test]
 fn deeply_nested_json_is_refused_with_a_clear_error() {
-    let server = Scripted::start(Users::DeepNesting);
+    let server = Scripted::start(UsersAnswer::DeepNesting);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(run.stderr.contains("unreadable response"), "{}", run.stderr);
