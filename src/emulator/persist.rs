@@ -141,9 +141,11 @@ impl Persistence {
             None => (new_keys(), Store::default(), 0, true),
         };
         let (seq, good_len) = replay(&journal_path, snapshot_seq, &mut store)?;
-        let journal = OpenOptions::new()
-            .create(true)
-            .append(true)
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let journal = options
             .open(&journal_path)
             .map_err(|source| PersistError::Write {
                 path: journal_path.clone(),
