@@ -392,11 +392,13 @@ fn rewrite_error(error: &mut Value) {
 fn log_line(outcome: &Outcome, latency: Duration) {
     use std::io::Write;
     let fault = outcome.fault.map_or("-", Fault::name);
+    let status = match outcome.fault {
+        Some(Fault::DropBefore | Fault::DropAfter) => "dropped".to_string(),
+        _ => outcome.status.to_string(),
+    };
     let line = format!(
-        "emulator: POST /graphql ops={} status={} fault={} latency_ms={}\n",
+        "emulator: POST /graphql ops={} status={status} fault={fault} latency_ms={}\n",
         outcome.ops,
-        outcome.status,
-        fault,
         latency.as_millis()
     );
     let _ = std::io::stderr().lock().write_all(line.as_bytes());

@@ -128,6 +128,12 @@ impl Persistence {
     /// `new_keys` makes and is written at once, so the keys are durable before any token exists.
     pub fn open(path: &Path, new_keys: impl FnOnce() -> SavedKeys) -> Result<Opened, PersistError> {
         let journal_path = journal_path(path);
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| PersistError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
         let (keys, mut store, snapshot_seq, fresh) = match read_snapshot(path)? {
             Some(snapshot) => (
                 SavedKeys {
@@ -397,6 +403,16 @@ mod tests {
         let again = Persistence::open(&path, keys).expect("reopen");
         assert_eq!(again.store.user_count(), 3);
         assert_eq!(again.store.mailbox().len(), 1);
+    }
+
+    #[test]
+    fn creates_missing_directories() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(".authing-sync").join("local-pool.json");
+        let mut opened = Persistence::open(&path, keys).expect("open");
+        opened.persistence.record(&[put("a")]).expect("record");
+        assert!(path.exists());
+        assert!(journal_path(&path).exists());
     }
 
     #[test]
