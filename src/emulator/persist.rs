@@ -104,6 +104,7 @@ pub struct Persistence {
     journal_path: PathBuf,
     journal: File,
     journal_bytes: u64,
+    compact_at: u64,
     seq: u64,
     keys: SavedKeys,
 }
@@ -168,6 +169,7 @@ impl Persistence {
             journal_path,
             journal,
             journal_bytes: good_len,
+            compact_at: COMPACT_AT_BYTES,
             seq: seq.max(snapshot_seq),
             keys,
         };
@@ -210,7 +212,7 @@ impl Persistence {
     }
 
     pub fn compaction_due(&self) -> bool {
-        self.journal_bytes >= COMPACT_AT_BYTES
+        self.journal_bytes >= self.compact_at
     }
 
     /// Writes a new snapshot atomically, then empties the journal.
@@ -403,6 +405,30 @@ mod tests {
         let again = Persistence::open(&path, keys).expect("reopen");
         assert_eq!(again.store.user_count(), 3);
         assert_eq!(again.store.mailbox().len(), 1);
+    }
+
+    #[test]
+    fn compaction_becomes_due_as_the_journal_grows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pool.json");
+        let opened = Persistence::open(&path, keys).expect("open");
+        let (mut persistence, mut store) = (opened.persistence, opened.store);
+        persistence.compact_at = 200;
+        let mut written = 0;
+        while !persistence.compaction_due() {
+            let event = put(&format!("u{written}"));
+            persistence
+                .record(std::slice::from_ref(&event))
+                .expect("record");
+            store.apply(&event);
+            written += 1;
+        }
+        assert!(written > 1);
+        persistence.snapshot(&store).expect("snapshot");
+        assert!(!persistence.compaction_due());
+        drop(persistence);
+        let again = Persistence::open(&path, keys).expect("reopen");
+        assert_eq!(again.store.user_count(), written);
     }
 
     #[test]
