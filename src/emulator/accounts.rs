@@ -146,49 +146,36 @@ fn fill_register_profile(
     input: &UserRegisterInput,
     unionid: Option<String>,
 ) {
+    if let Some(unionid) = unionid {
+        user.profile_mut().unionid = Some(unionid);
+    }
     let fields = [
-        (unionid, ProfileField::Unionid),
-        (non_empty(input.openid.clone()), ProfileField::Openid),
-        (non_empty(input.oauth.clone()), ProfileField::Oauth),
-        (non_empty(input.browser.clone()), ProfileField::Browser),
-        (non_empty(input.device.clone()), ProfileField::Device),
-        (non_empty(input.name.clone()), ProfileField::Name),
-        (non_empty(input.given_name.clone()), ProfileField::GivenName),
-        (
-            non_empty(input.family_name.clone()),
-            ProfileField::FamilyName,
-        ),
-        (
-            non_empty(input.middle_name.clone()),
-            ProfileField::MiddleName,
-        ),
-        (non_empty(input.profile.clone()), ProfileField::Profile),
-        (
-            non_empty(input.preferred_username.clone()),
-            ProfileField::PreferredUsername,
-        ),
-        (non_empty(input.website.clone()), ProfileField::Website),
-        (non_empty(input.gender.clone()), ProfileField::Gender),
-        (non_empty(input.birthdate.clone()), ProfileField::Birthdate),
-        (non_empty(input.zoneinfo.clone()), ProfileField::Zoneinfo),
-        (non_empty(input.locale.clone()), ProfileField::Locale),
-        (non_empty(input.address.clone()), ProfileField::Address),
-        (non_empty(input.formatted.clone()), ProfileField::Formatted),
-        (
-            non_empty(input.street_address.clone()),
-            ProfileField::StreetAddress,
-        ),
-        (non_empty(input.locality.clone()), ProfileField::Locality),
-        (non_empty(input.region.clone()), ProfileField::Region),
-        (
-            non_empty(input.postal_code.clone()),
-            ProfileField::PostalCode,
-        ),
-        (non_empty(input.country.clone()), ProfileField::Country),
+        (ProfileField::Openid, &input.openid),
+        (ProfileField::Oauth, &input.oauth),
+        (ProfileField::Browser, &input.browser),
+        (ProfileField::Device, &input.device),
+        (ProfileField::Name, &input.name),
+        (ProfileField::GivenName, &input.given_name),
+        (ProfileField::FamilyName, &input.family_name),
+        (ProfileField::MiddleName, &input.middle_name),
+        (ProfileField::Profile, &input.profile),
+        (ProfileField::PreferredUsername, &input.preferred_username),
+        (ProfileField::Website, &input.website),
+        (ProfileField::Gender, &input.gender),
+        (ProfileField::Birthdate, &input.birthdate),
+        (ProfileField::Zoneinfo, &input.zoneinfo),
+        (ProfileField::Locale, &input.locale),
+        (ProfileField::Address, &input.address),
+        (ProfileField::Formatted, &input.formatted),
+        (ProfileField::StreetAddress, &input.street_address),
+        (ProfileField::Locality, &input.locality),
+        (ProfileField::Region, &input.region),
+        (ProfileField::PostalCode, &input.postal_code),
+        (ProfileField::Country, &input.country),
     ];
-    for (value, slot) in fields {
-        if let Some(value) = value {
-            *user.profile_mut().field_mut(slot) = Some(value);
+    for (field, value) in fields {
+        if let Some(value) = non_empty(value.clone()) {
+            *user.profile_mut().field_mut(field) = Some(value);
         }
     }
 }
@@ -435,9 +422,9 @@ fn apply_update(user: &mut UserRecord, options: UserUpdateInput) {
         (options.postal_code, ProfileField::PostalCode),
         (options.country, ProfileField::Country),
     ];
-    for (value, slot) in profile {
+    for (value, field) in profile {
         if value.is_some() {
-            set(user.profile_mut().field_mut(slot), value);
+            set(user.profile_mut().field_mut(field), value);
         }
     }
 }

@@ -67,12 +67,12 @@ impl Shared {
         for event in &events {
             pool.store.apply(event);
         }
+        // The change is applied and journaled: a failed compaction must not report it as
+        // failed. The journal stays, and compaction is tried again after the next change.
         if let Some(persistence) = pool.persistence.as_mut()
             && persistence.compaction_due()
         {
-            persistence
-                .snapshot(&pool.store)
-                .map_err(|_| ApiError::SystemBusy)?;
+            let _ = persistence.snapshot(&pool.store);
         }
         Ok(value)
     }

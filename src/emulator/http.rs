@@ -5,13 +5,13 @@
 //! `data: {"<field>": null}`; a body that is not a GraphQL request, or a document that does not
 //! parse or validate, is HTTP 400 with plain GraphQL errors (string messages).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+use async_graphql::parser::types::{
+    DocumentOperations, OperationDefinition, OperationType, Selection,
 };
-use async_graphql::{ServerResult, Value as GqlValue, Variables};
+use async_graphql::{Value as GqlValue, Variables};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -59,54 +59,6 @@ async fn public_key(State(state): State<Arc<AppState>>) -> Response {
 async fn mailbox(State(state): State<Arc<AppState>>) -> Response {
     let mails = state.shared.read(|store| store.mailbox().to_vec());
     axum::Json(mails).into_response()
-}
-
-/// Root fields executed by one request, in order (filled by [`OperationCounter`]).
-#[derive(Debug, Default)]
-struct RequestOps(Mutex<Vec<String>>);
-
-impl RequestOps {
-    fn names(&self) -> String {
-        let names = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
-        if names.is_empty() {
-            "-".to_string()
-        } else {
-            names.join(",")
-        }
-    }
-}
-
-/// Counts each executed root field in the stats (and in the request's [`RequestOps`]).
-pub struct OperationCounter;
-
-impl ExtensionFactory for OperationCounter {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationCounter)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for OperationCounter {
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<GqlValue>> {
-        if info.path_node.parent.is_none() && !info.is_for_introspection {
-            let is_mutation = info.parent_type == "Mutation";
-            if let Some(shared) = ctx.data_opt::<Arc<Shared>>() {
-                shared.stats.operation(info.name, is_mutation);
-            }
-            if let Some(ops) = ctx.data_opt::<Arc<RequestOps>>() {
-                ops.0
-                    .lock()
-                    .unwrap_or_else(|poison| poison.into_inner())
-                    .push(info.name.to_string());
-            }
-        }
-        next.run(ctx, info).await
-    }
 }
 
 /// What the log line says about one request.
@@ -158,20 +110,24 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Bytes) -> (Response
             return (bad_request(&message), outcome);
         }
     };
-    if let Some(message) = missing_required_variable(&request) {
-        outcome.status = 400;
-        return (bad_request(&message), outcome);
-    }
+    let root = match RootFields::of(&request) {
+        Ok(root) => root,
+        Err(message) => {
+            outcome.status = 400;
+            return (bad_request(&message), outcome);
+        }
+    };
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
     let caller = Caller::from_header(auth, &state.shared);
-    let ops = Arc::new(RequestOps::default());
-    let response = state
-        .schema
-        .execute(request.data(caller).data(ops.clone()))
-        .await;
-    outcome.ops = ops.names();
+    let response = state.schema.execute(request.data(caller)).await;
+    if executed(&response) {
+        for name in &root.names {
+            state.shared.stats.operation(name, root.is_mutation);
+        }
+        outcome.ops = root.label();
+    }
     let (status, body) = to_wire(response);
     outcome.status = status.as_u16();
     if fault == Some(Fault::DropAfter) {
@@ -268,21 +224,70 @@ fn parse_body(body: &[u8]) -> Result<async_graphql::Request, String> {
     Ok(request.variables(Variables::from_json(variables)))
 }
 
-/// graphql-js refuses a request whose non-null variable without a default is absent or null
-/// before executing anything (HTTP 400); async-graphql would report it as a field error.
-fn missing_required_variable(request: &async_graphql::Request) -> Option<String> {
-    use async_graphql::parser::types::DocumentOperations;
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
-    let operation = match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(operation), _) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next()?
+/// The root fields of the operation a request runs, read from its document before execution
+/// (for the stats and the request log).
+#[derive(Debug, Default)]
+struct RootFields {
+    names: Vec<String>,
+    is_mutation: bool,
+}
+
+impl RootFields {
+    /// The operation's root fields. `Err` is the HTTP 400 graphql-js gives before executing
+    /// anything when a non-null variable without a default is absent or `null` (async-graphql
+    /// would report it as a field error). A document that does not parse is left to the
+    /// executor, which reports it.
+    fn of(request: &async_graphql::Request) -> Result<RootFields, String> {
+        let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+            return Ok(RootFields::default());
+        };
+        let operation = match (&document.operations, request.operation_name.as_deref()) {
+            (DocumentOperations::Single(operation), _) => Some(&operation.node),
+            (DocumentOperations::Multiple(operations), Some(name)) => {
+                operations.get(name).map(|operation| &operation.node)
+            }
+            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+                operations.values().next().map(|operation| &operation.node)
+            }
+            _ => None,
+        };
+        let Some(operation) = operation else {
+            return Ok(RootFields::default());
+        };
+        if let Some(message) = missing_required_variable(operation, &request.variables) {
+            return Err(message);
         }
-        _ => return None,
-    };
+        let names = operation
+            .selection_set
+            .node
+            .items
+            .iter()
+            .filter_map(|selection| match &selection.node {
+                Selection::Field(field) => Some(field.node.name.node.to_string()),
+                _ => None,
+            })
+            .filter(|name| !name.starts_with("__"))
+            .collect();
+        Ok(RootFields {
+            names,
+            is_mutation: operation.ty == OperationType::Mutation,
+        })
+    }
+
+    fn label(&self) -> String {
+        if self.names.is_empty() {
+            "-".to_string()
+        } else {
+            self.names.join(",")
+        }
+    }
+}
+
+fn missing_required_variable(
+    operation: &OperationDefinition,
+    variables: &Variables,
+) -> Option<String> {
     operation
-        .node
         .variable_definitions
         .iter()
         .find(|definition| {
@@ -290,7 +295,7 @@ fn missing_required_variable(request: &async_graphql::Request) -> Option<String>
             !definition.var_type.node.nullable
                 && definition.default_value.is_none()
                 && matches!(
-                    request.variables.get(&definition.name.node),
+                    variables.get(&definition.name.node),
                     None | Some(GqlValue::Null)
                 )
         })
@@ -300,6 +305,11 @@ fn missing_required_variable(request: &async_graphql::Request) -> Option<String>
                 definition.node.name.node, definition.node.var_type.node
             )
         })
+}
+
+/// Whether the executor got as far as running fields (it did unless the document was refused).
+fn executed(response: &async_graphql::Response) -> bool {
+    response.errors.is_empty() || response.errors.iter().any(|error| !error.path.is_empty())
 }
 
 /// The body of a GraphQL answer: errors first, as Apollo server writes them, then `data` in
@@ -382,11 +392,13 @@ fn rewrite_error(error: &mut Value) {
 fn log_line(outcome: &Outcome, latency: Duration) {
     use std::io::Write;
     let fault = outcome.fault.map_or("-", Fault::name);
+    let status = match outcome.fault {
+        Some(Fault::DropBefore | Fault::DropAfter) => "dropped".to_string(),
+        _ => outcome.status.to_string(),
+    };
     let line = format!(
-        "emulator: POST /graphql ops={} status={} fault={} latency_ms={}\n",
+        "emulator: POST /graphql ops={} status={status} fault={fault} latency_ms={}\n",
         outcome.ops,
-        outcome.status,
-        fault,
         latency.as_millis()
     );
     let _ = std::io::stderr().lock().write_all(line.as_bytes());

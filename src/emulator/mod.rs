@@ -169,7 +169,6 @@ impl Emulator {
             })?;
         let schema = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
             .data(shared.clone())
-            .extension(http::OperationCounter)
             .finish();
         let state = Arc::new(http::AppState {
             shared: shared.clone(),

@@ -104,6 +104,7 @@ pub struct Persistence {
     journal_path: PathBuf,
     journal: File,
     journal_bytes: u64,
+    compact_at: u64,
     seq: u64,
     keys: SavedKeys,
 }
@@ -128,6 +129,12 @@ impl Persistence {
     /// `new_keys` makes and is written at once, so the keys are durable before any token exists.
     pub fn open(path: &Path, new_keys: impl FnOnce() -> SavedKeys) -> Result<Opened, PersistError> {
         let journal_path = journal_path(path);
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| PersistError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
         let (keys, mut store, snapshot_seq, fresh) = match read_snapshot(path)? {
             Some(snapshot) => (
                 SavedKeys {
@@ -141,9 +148,11 @@ impl Persistence {
             None => (new_keys(), Store::default(), 0, true),
         };
         let (seq, good_len) = replay(&journal_path, snapshot_seq, &mut store)?;
-        let journal = OpenOptions::new()
-            .create(true)
-            .append(true)
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let journal = options
             .open(&journal_path)
             .map_err(|source| PersistError::Write {
                 path: journal_path.clone(),
@@ -160,6 +169,7 @@ impl Persistence {
             journal_path,
             journal,
             journal_bytes: good_len,
+            compact_at: COMPACT_AT_BYTES,
             seq: seq.max(snapshot_seq),
             keys,
         };
@@ -202,7 +212,7 @@ impl Persistence {
     }
 
     pub fn compaction_due(&self) -> bool {
-        self.journal_bytes >= COMPACT_AT_BYTES
+        self.journal_bytes >= self.compact_at
     }
 
     /// Writes a new snapshot atomically, then empties the journal.
@@ -395,6 +405,40 @@ mod tests {
         let again = Persistence::open(&path, keys).expect("reopen");
         assert_eq!(again.store.user_count(), 3);
         assert_eq!(again.store.mailbox().len(), 1);
+    }
+
+    #[test]
+    fn compaction_becomes_due_as_the_journal_grows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pool.json");
+        let opened = Persistence::open(&path, keys).expect("open");
+        let (mut persistence, mut store) = (opened.persistence, opened.store);
+        persistence.compact_at = 200;
+        let mut written = 0;
+        while !persistence.compaction_due() {
+            let event = put(&format!("u{written}"));
+            persistence
+                .record(std::slice::from_ref(&event))
+                .expect("record");
+            store.apply(&event);
+            written += 1;
+        }
+        assert!(written > 1);
+        persistence.snapshot(&store).expect("snapshot");
+        assert!(!persistence.compaction_due());
+        drop(persistence);
+        let again = Persistence::open(&path, keys).expect("reopen");
+        assert_eq!(again.store.user_count(), written);
+    }
+
+    #[test]
+    fn creates_missing_directories() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(".authing-sync").join("local-pool.json");
+        let mut opened = Persistence::open(&path, keys).expect("open");
+        opened.persistence.record(&[put("a")]).expect("record");
+        assert!(path.exists());
+        assert!(journal_path(&path).exists());
     }
 
     #[test]

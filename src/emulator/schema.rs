@@ -640,3 +640,106 @@ pub struct UserUpdateInput {
     pub updated_at: Option<String>,
     pub old_password: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    //! The schema against Authing's 2020 SDL subset (`shared/spec/authing-v1-schema-2020.graphql`
+    //! beside the repository): every type, field and argument there exists here with the same
+    //! type.
+
+    use std::collections::BTreeMap;
+
+    use async_graphql::parser::types::{ServiceDocument, TypeKind, TypeSystemDefinition};
+    use async_graphql::{EmptySubscription, Schema};
+
+    use crate::emulator::{mutation::MutationRoot, query::QueryRoot};
+
+    /// type → field → (type, argument → type).
+    type Shape = BTreeMap<String, BTreeMap<String, (String, BTreeMap<String, String>)>>;
+
+    fn shape(document: &ServiceDocument) -> Shape {
+        let mut shape = Shape::new();
+        for definition in &document.definitions {
+            let TypeSystemDefinition::Type(definition) = definition else {
+                continue;
+            };
+            let fields = shape
+                .entry(definition.node.name.node.to_string())
+                .or_default();
+            match &definition.node.kind {
+                TypeKind::Object(object) => {
+                    for field in &object.fields {
+                        let args = field
+                            .node
+                            .arguments
+                            .iter()
+                            .map(|arg| {
+                                (arg.node.name.node.to_string(), arg.node.ty.node.to_string())
+                            })
+                            .collect();
+                        fields.insert(
+                            field.node.name.node.to_string(),
+                            (field.node.ty.node.to_string(), args),
+                        );
+                    }
+                }
+                TypeKind::InputObject(input) => {
+                    for field in &input.fields {
+                        fields.insert(
+                            field.node.name.node.to_string(),
+                            (field.node.ty.node.to_string(), BTreeMap::new()),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        shape
+    }
+
+    #[test]
+    fn covers_the_2020_sdl_subset() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/spec/authing-v1-schema-2020.graphql"
+        );
+        let Ok(spec) = std::fs::read_to_string(path) else {
+            eprintln!("skipped: {path} is not there");
+            return;
+        };
+        let spec = shape(&async_graphql::parser::parse_schema(spec).expect("spec SDL"));
+        let ours = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+            .finish()
+            .sdl();
+        let ours = shape(&async_graphql::parser::parse_schema(ours).expect("our SDL"));
+        let mut problems = Vec::new();
+        for (type_name, fields) in &spec {
+            let Some(our_fields) = ours.get(type_name) else {
+                problems.push(format!("type {type_name} missing"));
+                continue;
+            };
+            for (field, (ty, args)) in fields {
+                match our_fields.get(field) {
+                    None => problems.push(format!("{type_name}.{field} missing")),
+                    Some((our_ty, our_args)) => {
+                        if our_ty != ty {
+                            problems.push(format!("{type_name}.{field}: {our_ty}, not {ty}"));
+                        }
+                        for (arg, arg_ty) in args {
+                            match our_args.get(arg) {
+                                None => {
+                                    problems.push(format!("{type_name}.{field}({arg}) missing"))
+                                }
+                                Some(our) if our != arg_ty => problems.push(format!(
+                                    "{type_name}.{field}({arg}): {our}, not {arg_ty}"
+                                )),
+                                Some(_) => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}

@@ -135,3 +135,38 @@ async fn removing_a_user_removes_its_mfa_record() {
         .await
         .expect_code("queryMFA", 2004);
 }
+
+/// How a pool owner (a sync tool) changes a user's MFA without the user's password: an owner
+/// `refreshToken` gives a login token for the user, and that token may call `changeMFA`.
+#[tokio::test]
+async fn owner_changes_mfa_through_a_refreshed_user_token() {
+    let target = Target::new().await;
+    let (id, _, _) = target.register(PASSWORD).await;
+    let owner = target.owner().await;
+    let refreshed = owner
+        .query(
+            super::documents::REFRESH_TOKEN,
+            json!({"client": target.client_id, "user": id}),
+        )
+        .await;
+    let token = refreshed.ok("refreshToken")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let changed = target
+        .anonymous()
+        .with_token(&token)
+        .query(
+            CHANGE_MFA,
+            json!({"userId": id, "userPoolId": target.client_id, "enable": true}),
+        )
+        .await;
+    assert_eq!(changed.ok("changeMFA")["enable"], true);
+    let queried = owner
+        .query(
+            QUERY_MFA_SDK,
+            json!({"userId": id, "userPoolId": target.client_id}),
+        )
+        .await;
+    assert_eq!(queried.ok("queryMFA")["enable"], true);
+}

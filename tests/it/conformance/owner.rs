@@ -133,15 +133,17 @@ async fn browser_mode_init_is_refused_by_the_emulator() {
 
 #[tokio::test]
 async fn owner_token_expires_after_token_ttl() {
-    let emulator = Emulator::builder().arg("--token-ttl").arg("1").start();
+    // Three seconds: long enough to be used at once even on a loaded machine.
+    let emulator = Emulator::builder().arg("--token-ttl").arg("3").start();
     let target = Target::on(emulator).await;
     let owner = target.owner().await;
     owner
         .query("query { users { totalCount } }", json!({}))
         .await
         .ok("users");
-    // Let the one-second token lifetime run out (this waits for time, not for another task).
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // Let the token lifetime run out (this waits for time to pass, not for another task; JWT
+    // times are whole seconds, so wait one more).
+    tokio::time::sleep(std::time::Duration::from_millis(4200)).await;
     let response = owner
         .query("query { users { totalCount } }", json!({}))
         .await;

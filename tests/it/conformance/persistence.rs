@@ -207,3 +207,63 @@ async fn generate_fills_only_an_empty_pool() {
             .all(|user| user["email"] != "user3@example.com")
     );
 }
+
+#[tokio::test]
+async fn sigterm_right_after_the_address_line_is_a_graceful_stop() {
+    let dir = temp_dir();
+    let state = path_in(&dir, "pool.json");
+    let emulator = Emulator::builder().state(&state).generate(3).start();
+    let status = emulator.stop();
+    assert!(status.success(), "{status:?}");
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).expect("state file")).expect("JSON");
+    assert_eq!(
+        snapshot["pool"]["users"]
+            .as_object()
+            .map(|users| users.len()),
+        Some(3)
+    );
+}
+
+#[tokio::test]
+async fn the_emulator_runs_in_process_too() {
+    use authing_sync::emulator::{Config, Emulator as InProcess};
+    let dir = temp_dir();
+    let state = path_in(&dir, "local-pool.json");
+    let config = Config {
+        state: Some(state.clone()),
+        generate: Some(4),
+        ..Config::default()
+    };
+    let emulator = InProcess::start(config.clone()).await.expect("start");
+    assert!(emulator.graphql_url().starts_with("http://127.0.0.1:"));
+    let target = crate::support::Gql::new(&emulator.graphql_url());
+    let init = target
+        .query(
+            &super::documents::init_sdk(crate::support::SECRET, crate::support::CLIENT_ID),
+            json!({}),
+        )
+        .await;
+    let token = init.ok("getClientWhenSdkInit")["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let users = target
+        .with_token(&token)
+        .query(USERS_SDK, json!({"page": 1, "count": 10}))
+        .await;
+    assert_eq!(users.ok("users")["totalCount"], 4);
+    assert_eq!(emulator.stats().operations.get("users"), Some(&1));
+    emulator.shutdown().await.expect("shutdown");
+    let again = InProcess::start(config).await.expect("restart");
+    let users = crate::support::Gql::new(&again.graphql_url())
+        .with_token(&token)
+        .query(USERS_SDK, json!({"page": 1, "count": 10}))
+        .await;
+    assert_eq!(
+        users.ok("users")["totalCount"],
+        4,
+        "the same pool, the same token key"
+    );
+    again.shutdown().await.expect("shutdown");
+}
