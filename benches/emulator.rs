@@ -7,10 +7,11 @@
 //! reads the emulator's peak resident memory (VmHWM). Traffic goes to 127.0.0.1 only and every
 //! loop is bounded. `EMULATOR_BENCH_USERS` overrides the pool size.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{Server, peak_rss_mib};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -26,47 +27,6 @@ const USERS_SDK: &str = "query users($registerInClient: String, $page: Int, $cou
     totalCount list { _id email emailVerified username nickname phone unionid oauth company photo browser password registerInClient registerMethod token tokenExpiredAt loginsCount lastLogin lastIP signedUp blocked isDeleted userLocation { _id when where } userLoginHistory { totalCount list { _id when success ip result } } }
   }
 }";
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(users: u64) -> (Server, Duration) {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authing-sync"))
-        .args(["emulator", "--listen", "127.0.0.1:0", "--generate"])
-        .arg(users.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the emulator");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("read the address line");
-    let ready = started.elapsed();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening on ...")
-        .to_string();
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    (Server { child, url }, ready)
-}
-
-fn peak_rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
 
 async fn owner_token(http: &reqwest::Client, url: &str) -> String {
     let query = format!(
@@ -148,8 +108,8 @@ fn main() {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(1_000_000);
-    let (server, ready) = start(pool);
-    let pid = server.child.id();
+    let (server, ready) = Server::start(&["--generate".into(), pool.to_string()]);
+    let pid = server.pid();
     let rss_at_ready = peak_rss_mib(pid);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
