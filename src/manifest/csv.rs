@@ -23,6 +23,7 @@ use super::interpolate::whole_reference;
 use super::validate::{
     At, Builder, PendingUser, Rejection, Site, expand, parse_flag, password, set_text,
 };
+use super::yaml::looks_secret;
 use crate::model::{Field, Origin, Phone};
 
 /// A column a CSV manifest may have.
@@ -419,7 +420,8 @@ fn trim_span(text: &str, span: Range<usize>) -> Range<usize> {
 }
 
 /// Where literal passwords are in a CSV text, for masking in snippets: the cells of the
-/// `password` column, except those that are exactly one `${NAME}` reference.
+/// `password` column (and of any column whose name looks like a secret, a misspelt one
+/// included), except those that are exactly one `${NAME}` reference.
 pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -429,25 +431,31 @@ pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
     if !reader.read_byte_record(&mut record).unwrap_or(false) {
         return Vec::new();
     }
-    let Some(column) = record.iter().position(|cell| {
-        str::from_utf8(cell).is_ok_and(|name| name.trim().eq_ignore_ascii_case("password"))
-    }) else {
+    let columns: Vec<usize> = record
+        .iter()
+        .enumerate()
+        .filter(|(_, cell)| str::from_utf8(cell).is_ok_and(|name| looks_secret(name.trim())))
+        .map(|(at, _)| at)
+        .collect();
+    if columns.is_empty() {
         return Vec::new();
-    };
+    }
     let mut spans = Vec::new();
     while reader.read_byte_record(&mut record).unwrap_or(false) {
         let Some(start) = record.position().map(|at| to_usize(at.byte())) else {
             continue;
         };
-        let value = record
-            .get(column)
-            .and_then(|cell| str::from_utf8(cell).ok())
-            .map(str::trim)
-            .unwrap_or_default();
-        if value.is_empty() || whole_reference(value).is_some() {
-            continue;
+        for &column in &columns {
+            let value = record
+                .get(column)
+                .and_then(|cell| str::from_utf8(cell).ok())
+                .map(str::trim)
+                .unwrap_or_default();
+            if value.is_empty() || whole_reference(value).is_some() {
+                continue;
+            }
+            spans.push(cell_span(text, start, column));
         }
-        spans.push(cell_span(text, start, column));
     }
     spans
 }
@@ -486,11 +494,11 @@ mod tests {
 
     #[test]
     fn password_cells_are_masked_unless_references() {
-        let text = "email,password\na@b.cn,hunter2\nc@d.cn,${PW}\ne@f.cn,\"x,y\"\n";
+        let text = "email,password,Passwrd\na@b.cn,hunter2,\nc@d.cn,${PW},\ne@f.cn,\"x,y\",typo\n";
         let found: Vec<&str> = password_spans(text)
             .into_iter()
             .map(|span| &text[span])
             .collect();
-        assert_eq!(found, ["hunter2", "\"x,y\""]);
+        assert_eq!(found, ["hunter2", "\"x,y\"", "typo"]);
     }
 }

@@ -437,52 +437,55 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// Where literal password values are in a YAML text, for masking in snippets. A heuristic over
-/// lines (it must work on text that does not parse): the value after a `password:` key, up to the
-/// end of the line, or to the next `,`/`}` in a flow mapping. A value that is exactly one
-/// `${NAME}` reference is not a secret and stays visible.
+/// lines (it must work on text that does not parse): the value after any key that looks like a
+/// secret (`password`, a misspelt `passwrod`, `pwd`, `secret`), up to the end of the line, or to
+/// the next `,`/`}` in a flow mapping. A value that is exactly one `${NAME}` reference is not a
+/// secret and stays visible.
 pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
-    const KEY: &str = "password";
     let mut spans = Vec::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
         let content = line.trim_end_matches(['\n', '\r']);
-        let mut search = 0;
-        while let Some(found) = content[search..].find(KEY) {
-            let at = search + found;
-            search = at + KEY.len();
-            let boundary = content[..at]
-                .chars()
-                .next_back()
-                .is_none_or(|c| c.is_whitespace() || matches!(c, '-' | '{' | ',' | '"' | '\''));
-            if !boundary {
+        let mut from = 0;
+        while let Some(found) = content[from..].find(':') {
+            let colon = from + found;
+            from = colon + 1;
+            let before = content[..colon].trim_end_matches([' ', '\t']);
+            let before = before.strip_suffix(['"', '\'']).unwrap_or(before);
+            let key_start = before
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '-'))
+                .map_or(0, |(at, c)| at + c.len_utf8());
+            if !looks_secret(&before[key_start..]) {
                 continue;
             }
-            let rest = &content[search..];
-            let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
-            let Some(after_colon) = rest.trim_start_matches([' ', '\t']).strip_prefix(':') else {
-                continue;
-            };
-            let value_start = content.len() - after_colon.len();
-            let value_end = if content[..at].contains('{') {
-                content[value_start..]
+            let value_end = if content[..colon].contains('{') {
+                content[from..]
                     .find([',', '}'])
-                    .map_or(content.len(), |end| value_start + end)
+                    .map_or(content.len(), |end| from + end)
             } else {
                 content.len()
             };
-            let raw = &content[value_start..value_end];
+            let raw = &content[from..value_end];
             let value = raw.trim();
-            if value.is_empty() || whole_reference(value.trim_matches(['"', '\''])).is_some() {
-                continue;
+            if !value.is_empty() && whole_reference(value.trim_matches(['"', '\''])).is_none() {
+                let start = line_start + from + (raw.len() - raw.trim_start().len());
+                spans.push(start..start + value.len());
             }
-            let leading = raw.len() - raw.trim_start().len();
-            let start = line_start + value_start + leading;
-            spans.push(start..start + value.len());
-            search = value_end.max(search);
+            from = value_end.max(from);
         }
         line_start += line.len();
     }
     spans
+}
+
+/// Whether a key or column name looks like it holds a secret.
+pub(crate) fn looks_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["pass", "pwd", "secret"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 #[cfg(test)]
@@ -491,10 +494,10 @@ mod tests {
 
     #[test]
     fn password_values_are_found_but_references_are_not() {
-        let text = "users:\n  - email: a@b.cn\n    password: hunter2 # x\n  - password: ${PW}\n  - {email: c@d.cn, password: 's3cret', mfa: true}\n";
+        let text = "users:\n  - email: a@b.cn\n    password: hunter2 # x\n  - password: ${PW}\n  - {email: c@d.cn, password: 's3cret', mfa: true}\n  - photo: https://x.cn/a.png\n    passwrd: typo:d\n";
         let spans = password_spans(text);
         let found: Vec<&str> = spans.iter().map(|span| &text[span.clone()]).collect();
-        assert_eq!(found, ["hunter2 # x", "'s3cret'"]);
+        assert_eq!(found, ["hunter2 # x", "'s3cret'", "typo:d"]);
     }
 
     #[test]

@@ -318,6 +318,28 @@ fn an_unset_variable_is_located_and_a_password_is_never_shown() {
 }
 
 #[test]
+fn passwords_never_show_in_snippets_even_under_a_misspelt_key() {
+    let run = Case::new()
+        .file(
+            "a.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    passwrd: Hunter2-typo\n    password: Hunter2-literal\n    nickname: [x]\n",
+        )
+        .file(
+            "b.csv",
+            "email,password,mfa\nb@example.com,Csv-secret-1,maybe\n",
+        )
+        .validate(&["a.yaml", "b.csv"]);
+    run.fails_with(&[
+        "unknown field `passwrd`, did you mean `password`?",
+        "a.yaml:4:5",
+        "wrong type for `nickname`",
+        "invalid boolean `maybe` for `mfa`",
+        "b.csv:2:28",
+    ]);
+    run.never_mentions("Hunter2").never_mentions("Csv-secret-1");
+}
+
+#[test]
 fn a_csv_row_with_the_wrong_number_of_cells_names_its_line() {
     Case::new()
         .file(
