@@ -279,7 +279,7 @@ impl<'a> Builder<'a> {
         self.problems.push(diagnostic);
     }
 
-    /// Adds a user whose values were all accepted; reports a missing key unless `quiet`.
+    /// Adds a user whose values were all accepted, or reports that it has no key.
     pub fn add_user(&mut self, user: PendingUser, origin: Origin, site: Site, key_site: Site) {
         let Some(key) = UserKey::of(&user.profile, self.match_on) else {
             let field = self.match_on.as_str();

@@ -181,6 +181,17 @@ fn bad_boolean_in_csv_names_line_and_column() {
 }
 
 #[test]
+fn a_spreadsheet_csv_with_bom_and_crlf_lines_is_located_right() {
+    Case::new()
+        .bytes(
+            "excel.csv",
+            b"\xef\xbb\xbfEmail,Nickname,MFA\r\na@example.com,Al,yes\r\n\r\nb@example.com,Bo,maybe\r\n",
+        )
+        .validate(&["excel.csv"])
+        .fails_with(&["invalid boolean `maybe` for `mfa`", "[excel.csv:4:18]"]);
+}
+
+#[test]
 fn malformed_emails_are_located_in_yaml_and_csv() {
     Case::new()
         .file(
