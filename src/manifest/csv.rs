@@ -88,8 +88,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             return;
         }
     }
-    let header_start = record_start(text, &record);
-    let mut lines = Lines::new(text);
+    let (header_start, _) = record_start(text, &record);
     let Some(header) = Header::read(builder, position, &record, header_start) else {
         return;
     };
@@ -105,8 +104,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
                 break;
             }
         }
-        let start = record_start(text, &record);
-        let line = lines.at(start);
+        let (start, line) = record_start(text, &record);
         if record.len() != width {
             if record.len() == 1
                 && record
@@ -442,7 +440,7 @@ pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
     }
     let mut spans = Vec::new();
     while reader.read_byte_record(&mut record).unwrap_or(false) {
-        let start = record_start(text, &record);
+        let (start, _) = record_start(text, &record);
         for &column in &columns {
             let value = record
                 .get(column)
@@ -458,49 +456,23 @@ pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
     spans
 }
 
-/// Where a record starts. The csv crate places a record that follows a CRLF line break on the
-/// break's `\n`; a record never starts with a line break (blank lines are skipped), so any is
-/// stepped over.
-fn record_start(text: &str, record: &csv::ByteRecord) -> usize {
-    let reported = record.position().map_or(0, |at| to_usize(at.byte()));
+/// Where a record starts, and its 1-based line. The csv crate places a record that follows a
+/// CRLF line break on the break's `\n`, and counts its line one short; a record never starts
+/// with a line break (blank lines are skipped), so any is stepped over and counted.
+fn record_start(text: &str, record: &csv::ByteRecord) -> (usize, u32) {
+    let (reported, line) = record
+        .position()
+        .map_or((0, 1), |at| (to_usize(at.byte()), to_u32(at.line())));
     let bytes = text.as_bytes();
     let mut start = reported.min(bytes.len());
-    while matches!(bytes.get(start), Some(b'\n' | b'\r')) {
+    let mut line = line;
+    while let Some(byte @ (b'\n' | b'\r')) = bytes.get(start) {
+        if *byte == b'\n' {
+            line = line.saturating_add(1);
+        }
         start += 1;
     }
-    start
-}
-
-/// Line numbers of record starts, counted as the reader moves forward (the csv crate's own count
-/// is one short after each CRLF line).
-struct Lines<'t> {
-    bytes: &'t [u8],
-    at: usize,
-    line: u32,
-}
-
-impl<'t> Lines<'t> {
-    fn new(text: &'t str) -> Self {
-        Self {
-            bytes: text.as_bytes(),
-            at: 0,
-            line: 1,
-        }
-    }
-
-    /// The 1-based line of a byte offset at or after the previous one.
-    fn at(&mut self, offset: usize) -> u32 {
-        let offset = offset.min(self.bytes.len());
-        if offset > self.at {
-            let breaks = self.bytes[self.at..offset]
-                .iter()
-                .filter(|&&byte| byte == b'\n')
-                .count();
-            self.line = self.line.saturating_add(to_u32(breaks as u64));
-            self.at = offset;
-        }
-        self.line
-    }
+    (start, line)
 }
 
 fn to_usize(value: u64) -> usize {
@@ -543,11 +515,10 @@ mod tests {
             .flexible(true)
             .from_reader(text.as_bytes());
         let mut record = csv::ByteRecord::new();
-        let mut lines = Lines::new(text);
         let mut found = Vec::new();
         while reader.read_byte_record(&mut record).unwrap() {
-            let start = record_start(text, &record);
-            found.push((lines.at(start), &text[cell_span(text, start, 1)]));
+            let (start, line) = record_start(text, &record);
+            found.push((line, &text[cell_span(text, start, 1)]));
         }
         assert_eq!(found, [(1, "mfa"), (2, "yes"), (4, "maybe")]);
     }
