@@ -23,6 +23,7 @@ use super::interpolate::whole_reference;
 use super::validate::{
     At, Builder, PendingUser, Rejection, Site, expand, parse_flag, password, set_text,
 };
+use super::yaml::looks_secret;
 use crate::model::{Field, Origin, Phone};
 
 /// A column a CSV manifest may have.
@@ -87,7 +88,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             return;
         }
     }
-    let header_start = record.position().map_or(0, |at| to_usize(at.byte()));
+    let (header_start, _) = record_start(text, &record);
     let Some(header) = Header::read(builder, position, &record, header_start) else {
         return;
     };
@@ -103,9 +104,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
                 break;
             }
         }
-        let (start, line) = record
-            .position()
-            .map_or((0, 0), |at| (to_usize(at.byte()), to_u32(at.line())));
+        let (start, line) = record_start(text, &record);
         if record.len() != width {
             if record.len() == 1
                 && record
@@ -419,7 +418,8 @@ fn trim_span(text: &str, span: Range<usize>) -> Range<usize> {
 }
 
 /// Where literal passwords are in a CSV text, for masking in snippets: the cells of the
-/// `password` column, except those that are exactly one `${NAME}` reference.
+/// `password` column (and of any column whose name looks like a secret, a misspelt one
+/// included), except those that are exactly one `${NAME}` reference.
 pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -429,27 +429,50 @@ pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
     if !reader.read_byte_record(&mut record).unwrap_or(false) {
         return Vec::new();
     }
-    let Some(column) = record.iter().position(|cell| {
-        str::from_utf8(cell).is_ok_and(|name| name.trim().eq_ignore_ascii_case("password"))
-    }) else {
+    let columns: Vec<usize> = record
+        .iter()
+        .enumerate()
+        .filter(|(_, cell)| str::from_utf8(cell).is_ok_and(|name| looks_secret(name.trim())))
+        .map(|(at, _)| at)
+        .collect();
+    if columns.is_empty() {
         return Vec::new();
-    };
+    }
     let mut spans = Vec::new();
     while reader.read_byte_record(&mut record).unwrap_or(false) {
-        let Some(start) = record.position().map(|at| to_usize(at.byte())) else {
-            continue;
-        };
-        let value = record
-            .get(column)
-            .and_then(|cell| str::from_utf8(cell).ok())
-            .map(str::trim)
-            .unwrap_or_default();
-        if value.is_empty() || whole_reference(value).is_some() {
-            continue;
+        let (start, _) = record_start(text, &record);
+        for &column in &columns {
+            let value = record
+                .get(column)
+                .and_then(|cell| str::from_utf8(cell).ok())
+                .map(str::trim)
+                .unwrap_or_default();
+            if value.is_empty() || whole_reference(value).is_some() {
+                continue;
+            }
+            spans.push(cell_span(text, start, column));
         }
-        spans.push(cell_span(text, start, column));
     }
     spans
+}
+
+/// Where a record starts, and its 1-based line. The csv crate places a record that follows a
+/// CRLF line break on the break's `\n`, and counts its line one short; a record never starts
+/// with a line break (blank lines are skipped), so any is stepped over and counted.
+fn record_start(text: &str, record: &csv::ByteRecord) -> (usize, u32) {
+    let (reported, line) = record
+        .position()
+        .map_or((0, 1), |at| (to_usize(at.byte()), to_u32(at.line())));
+    let bytes = text.as_bytes();
+    let mut start = reported.min(bytes.len());
+    let mut line = line;
+    while let Some(byte @ (b'\n' | b'\r')) = bytes.get(start) {
+        if *byte == b'\n' {
+            line = line.saturating_add(1);
+        }
+        start += 1;
+    }
+    (start, line)
 }
 
 fn to_usize(value: u64) -> usize {
@@ -485,12 +508,28 @@ mod tests {
     }
 
     #[test]
+    fn records_after_crlf_breaks_are_placed_right() {
+        let text = "email,mfa\r\na@b.cn,yes\r\n\r\nb@b.cn,maybe\r\n";
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut record = csv::ByteRecord::new();
+        let mut found = Vec::new();
+        while reader.read_byte_record(&mut record).unwrap() {
+            let (start, line) = record_start(text, &record);
+            found.push((line, &text[cell_span(text, start, 1)]));
+        }
+        assert_eq!(found, [(1, "mfa"), (2, "yes"), (4, "maybe")]);
+    }
+
+    #[test]
     fn password_cells_are_masked_unless_references() {
-        let text = "email,password\na@b.cn,hunter2\nc@d.cn,${PW}\ne@f.cn,\"x,y\"\n";
+        let text = "email,password,Passwrd\na@b.cn,hunter2,\nc@d.cn,${PW},\ne@f.cn,\"x,y\",typo\n";
         let found: Vec<&str> = password_spans(text)
             .into_iter()
             .map(|span| &text[span])
             .collect();
-        assert_eq!(found, ["hunter2", "\"x,y\""]);
+        assert_eq!(found, ["hunter2", "\"x,y\"", "typo"]);
     }
 }

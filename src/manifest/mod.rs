@@ -6,6 +6,22 @@
 //! `positions`) and `csv` read them, `interpolate` expands `${NAME}`, `validate` turns raw values
 //! into the model and merges the files, `diagnostic` is what problems look like, `write` goes
 //! back to text.
+//!
+//! The formats in short (each module says more):
+//!
+//! - Paths: files (`.yaml`, `.yml`, `.csv`) and directories, whose direct manifest children are
+//!   read in sorted order (not recursively; hidden files skipped). A file given twice is read
+//!   once. Files must be UTF-8 (a byte order mark is fine) and not empty.
+//! - YAML: `version: 1` (required), `match_on: email|username` (default `email`), `users`,
+//!   `whitelist: {enabled, phones}`, `prune: {enabled, max_deletes, protect, scope}`. A user has
+//!   `email`, `username`, `nickname`, `company`, `photo`, `phone`, `email_verified`, `blocked`,
+//!   `mfa`, `password`. Booleans also take `yes`/`no`/`1`/`0` and `${VAR}`.
+//! - CSV: a header row of user fields and `whitelist_phone`, any order and case; one user a row;
+//!   a row with only a `whitelist_phone` is a whitelist entry. No `match_on`, `prune` or switch.
+//! - Not managed: an omitted key, a YAML `null`, an empty CSV cell, an empty boolean or password.
+//!   An empty YAML text (`nickname: ""`) means "managed, should be empty".
+//! - `${NAME}`, `${NAME:-default}` and `$$` (a literal `$`) in every value, after parsing. A
+//!   password is a `Secret` from the moment it is read; a literal one is a warning.
 
 use std::path::PathBuf;
 

@@ -279,7 +279,7 @@ impl<'a> Builder<'a> {
         self.problems.push(diagnostic);
     }
 
-    /// Adds a user whose values were all accepted; reports a missing key unless `quiet`.
+    /// Adds a user whose values were all accepted, or reports that it has no key.
     pub fn add_user(&mut self, user: PendingUser, origin: Origin, site: Site, key_site: Site) {
         let Some(key) = UserKey::of(&user.profile, self.match_on) else {
             let field = self.match_on.as_str();
@@ -332,7 +332,7 @@ impl<'a> Builder<'a> {
             };
             let input = &self.inputs[position];
             let root = document.index.root();
-            let node = root.and_then(|root| root.get(&document.index, "match_on"));
+            let node = root.and_then(|root| root.get("match_on"));
             let site = Site {
                 input: position,
                 at: At::Span(node.or(root).map_or(0..0, Node::span)),
@@ -404,13 +404,13 @@ impl<'a> Builder<'a> {
             at: At::Span(span),
         };
         if let Some(users) = raw.users {
-            let users_node = root.and_then(|root| root.get(&index, "users"));
+            let users_node = root.and_then(|root| root.get("users"));
             self.users.reserve(users.len());
             for (at, user) in users.into_iter().enumerate() {
                 let node = users_node.and_then(|users| users.item(at)).or(users_node);
-                let line = node.map_or(1, |node| node.line);
+                let line = node.map_or(1, |node| node.line());
                 let user_site = site(node.map_or(whole.clone(), |node| head(input, node)));
-                let field = |name: &str| node.and_then(|node| node.get(&index, name));
+                let field = |name: &str| node.and_then(|node| node.get(name));
                 let field_site = |name: &str| {
                     field(name).map_or_else(|| user_site.clone(), |node| site(node.span()))
                 };
@@ -428,16 +428,15 @@ impl<'a> Builder<'a> {
             }
         }
         if let Some(whitelist) = raw.whitelist {
-            let node = root.and_then(|root| root.get(&index, "whitelist"));
-            self.yaml_whitelist(position, whitelist, node, &index, whole.clone());
+            let node = root.and_then(|root| root.get("whitelist"));
+            self.yaml_whitelist(position, whitelist, node, whole.clone());
         }
         if let Some(prune) = raw.prune {
-            let entry = root.and_then(|root| root.entry(&index, "prune"));
+            let entry = root.and_then(|root| root.entry("prune"));
             self.yaml_prune(
                 position,
                 prune,
-                entry.map(|entry| (&entry.key, &entry.value)),
-                &index,
+                entry.map(|entry| (entry.key, entry.value)),
                 whole,
             );
         }
@@ -448,7 +447,7 @@ impl<'a> Builder<'a> {
         &mut self,
         position: usize,
         user: RawUser,
-        field: &dyn Fn(&str) -> Option<&'n Node>,
+        field: &dyn Fn(&str) -> Option<Node<'n>>,
         field_site: &dyn Fn(&str) -> Site,
     ) -> Option<PendingUser> {
         let input = &self.inputs[position];
@@ -464,7 +463,9 @@ impl<'a> Builder<'a> {
         ];
         for (name, raw) in texts {
             let Some(raw) = raw else { continue };
-            let text = yaml_text(input, &raw, field(name.name()));
+            // The node is looked up only for a number, whose spelling it holds.
+            let node = if raw.number { field(name.name()) } else { None };
+            let text = yaml_text(input, &raw, node);
             let result = expand(&text, name.name(), self.env)
                 .and_then(|value| set_text(&mut pending, name, &value));
             if let Err(rejection) = result {
@@ -514,7 +515,7 @@ impl<'a> Builder<'a> {
         &self,
         input: &Input,
         raw: &RawPassword,
-        node: Option<&Node>,
+        node: Option<Node<'_>>,
     ) -> Result<Option<(Password, bool)>, Rejection> {
         match node.filter(|node| raw.number && node.is_plain_scalar()) {
             Some(node) => password(&input.text[node.span()], self.env),
@@ -563,22 +564,21 @@ impl<'a> Builder<'a> {
         &mut self,
         position: usize,
         whitelist: RawWhitelist,
-        node: Option<&Node>,
-        index: &super::positions::PositionIndex,
+        node: Option<Node<'_>>,
         whole: Range<usize>,
     ) {
         let input = &self.inputs[position];
-        let site_of = |node: Option<&Node>| Site {
+        let site_of = |node: Option<Node<'_>>| Site {
             input: position,
             at: At::Span(node.map_or_else(|| whole.clone(), Node::span)),
         };
         if let Some(raw) = whitelist.enabled {
-            let enabled_node = node.and_then(|node| node.get(index, "enabled"));
+            let enabled_node = node.and_then(|node| node.get("enabled"));
             let site = site_of(enabled_node.or(node));
             match self.flag(&raw, "enabled") {
                 Ok(None) => {}
                 Ok(Some(enabled)) => {
-                    let line = enabled_node.or(node).map_or(1, |node| node.line);
+                    let line = enabled_node.or(node).map_or(1, |node| node.line());
                     let origin = Origin::new(input.path.clone(), line);
                     self.set_whitelist_enabled(enabled, origin, site);
                 }
@@ -587,7 +587,7 @@ impl<'a> Builder<'a> {
         }
         if let Some(phones) = whitelist.phones {
             self.manage_phones();
-            let list = node.and_then(|node| node.get(index, "phones"));
+            let list = node.and_then(|node| node.get("phones"));
             for (at, raw) in phones.into_iter().enumerate() {
                 let Some(raw) = raw else { continue };
                 let item = list.and_then(|list| list.item(at)).or(list).or(node);
@@ -605,7 +605,7 @@ impl<'a> Builder<'a> {
                 });
                 match parsed {
                     Ok(phone) => {
-                        let line = item.map_or(1, |item| item.line);
+                        let line = item.map_or(1, |item| item.line());
                         self.add_phone(phone, Origin::new(input.path.clone(), line), site);
                     }
                     Err(rejection) => self.reject(&site, rejection),
@@ -642,8 +642,7 @@ impl<'a> Builder<'a> {
         &mut self,
         position: usize,
         prune: RawPrune,
-        nodes: Option<(&Node, &Node)>,
-        index: &super::positions::PositionIndex,
+        nodes: Option<(Node<'_>, Node<'_>)>,
         whole: Range<usize>,
     ) {
         let input = &self.inputs[position];
@@ -651,8 +650,8 @@ impl<'a> Builder<'a> {
             Some((key, node)) => (Some(key), Some(node)),
             None => (None, None),
         };
-        let field = |name: &str| node.and_then(|node| node.get(index, name));
-        let site_of = |node: Option<&Node>| Site {
+        let field = |name: &str| node.and_then(|node| node.get(name));
+        let site_of = |node: Option<Node<'_>>| Site {
             input: position,
             at: At::Span(node.map_or_else(|| whole.clone(), Node::span)),
         };
@@ -660,7 +659,7 @@ impl<'a> Builder<'a> {
         let mut settings = PruneSettings {
             origin: Some(Origin::new(
                 input.path.clone(),
-                key.or(node).map_or(1, |node| node.line),
+                key.or(node).map_or(1, |node| node.line()),
             )),
             ..PruneSettings::default()
         };
@@ -748,7 +747,7 @@ impl<'a> Builder<'a> {
         &self,
         input: &Input,
         raw: &RawText,
-        node: Option<&Node>,
+        node: Option<Node<'_>>,
         field: &str,
     ) -> Result<Pattern, Rejection> {
         let text = yaml_text(input, raw, node);
@@ -888,7 +887,7 @@ impl<'a> Builder<'a> {
 }
 
 /// The text of a YAML value: for a number, its spelling in the source.
-fn yaml_text<'t>(input: &'t Input, raw: &'t RawText, node: Option<&Node>) -> Cow<'t, str> {
+fn yaml_text<'t>(input: &'t Input, raw: &'t RawText, node: Option<Node<'_>>) -> Cow<'t, str> {
     match node.filter(|node| raw.number && node.is_plain_scalar()) {
         Some(node) => Cow::Borrowed(input.text[node.span()].trim()),
         None => Cow::Borrowed(raw.value.as_str()),

@@ -40,8 +40,14 @@ pub(crate) struct YamlDocument {
 /// Reads a YAML manifest; `None` (with problems reported) when nothing of it can be used.
 pub(crate) fn parse(input: &Input, problems: &mut Problems) -> Option<YamlDocument> {
     let text = input.text.as_str();
-    let index = PositionIndex::build(text);
-    let (raw, damaged_users) = match serde_norway::from_str::<RawManifest>(text) {
+    // The two passes are independent: the position index is built beside the typed parse.
+    let (index, typed) = std::thread::scope(|scope| {
+        let index = scope.spawn(|| PositionIndex::build(text));
+        let typed = serde_norway::from_str::<RawManifest>(text);
+        // A panic in the index pass costs positions, not the load.
+        (index.join().unwrap_or_default(), typed)
+    });
+    let (raw, damaged_users) = match typed {
         Ok(raw) => {
             let version = raw.version.as_ref().map(|version| version.0.as_str());
             if version.is_none() && index.root().is_none_or(is_null) {
@@ -138,8 +144,8 @@ fn only_comments(input: &Input) -> ManifestDiagnostic {
 }
 
 /// Whether a document's root is an empty scalar (`~`, `null`, or nothing at all).
-fn is_null(root: &Node) -> bool {
-    root.is_plain_scalar() && root.start == root.end
+fn is_null(root: Node<'_>) -> bool {
+    root.is_plain_scalar() && root.start() == root.end()
 }
 
 /// `true` when the version is the supported one; else reports why not.
@@ -154,7 +160,7 @@ fn check_version(
         Some(SUPPORTED_VERSION) => true,
         Some(other) => {
             let span = root
-                .and_then(|root| root.get(index, "version"))
+                .and_then(|root| root.get("version"))
                 .or(root)
                 .map_or(0..0, Node::span);
             problems.push(
@@ -191,13 +197,13 @@ struct Slow<'a> {
 }
 
 impl Slow<'_> {
-    fn version(&mut self, map: &Mapping, root: Option<&Node>) -> bool {
+    fn version(&mut self, map: &Mapping, root: Option<Node<'_>>) -> bool {
         let version = match map.get("version") {
             None | Some(Value::Null) => None,
             Some(value) => match serde_norway::from_value::<RawVersion>(value.clone()) {
                 Ok(version) => Some(version.0),
                 Err(err) => {
-                    let node = root.and_then(|root| root.get(self.index, "version"));
+                    let node = root.and_then(|root| root.get("version"));
                     self.wrong_type("version", &err, node.or(root));
                     return false;
                 }
@@ -206,15 +212,15 @@ impl Slow<'_> {
         check_version(self.input, self.index, version.as_deref(), self.problems)
     }
 
-    fn manifest(&mut self, map: &mut Mapping, root: Option<&Node>) {
+    fn manifest(&mut self, map: &mut Mapping, root: Option<Node<'_>>) {
         let fields = field_names::<RawManifest>();
         for key in map.keys().cloned().collect::<Vec<_>>() {
             let entry = key
                 .as_str()
-                .and_then(|name| root.and_then(|root| root.entry(self.index, name)));
-            let value_node = entry.map(|entry| &entry.value);
+                .and_then(|name| root.and_then(|root| root.entry(name)));
+            let value_node = entry.map(|entry| entry.value);
             let Some(name) = key.as_str().filter(|name| fields.contains(name)) else {
-                self.unknown_field(&key, fields, entry.map(|entry| &entry.key).or(root));
+                self.unknown_field(&key, fields, entry.map(|entry| entry.key).or(root));
                 map.remove(&key);
                 continue;
             };
@@ -235,7 +241,7 @@ impl Slow<'_> {
                     self.structure::<RawPrune>(prune, value_node.or(root));
                 }
                 _ => {
-                    if !self.entry::<RawManifest>(&key, map, entry.map(|e| &e.value).or(root)) {
+                    if !self.entry::<RawManifest>(&key, map, entry.map(|e| e.value).or(root)) {
                         map.remove(&key);
                     }
                 }
@@ -243,7 +249,7 @@ impl Slow<'_> {
         }
     }
 
-    fn user(&mut self, at: usize, user: &mut Value, node: Option<&Node>) {
+    fn user(&mut self, at: usize, user: &mut Value, node: Option<Node<'_>>) {
         match &mut *user {
             Value::Mapping(fields) => {
                 if self.structure::<RawUser>(fields, node) {
@@ -270,17 +276,21 @@ impl Slow<'_> {
 
     /// Checks every key of a mapping against the raw struct `T`, dropping those that do not
     /// fit. `true` when something was dropped.
-    fn structure<T: DeserializeOwned>(&mut self, map: &mut Mapping, node: Option<&Node>) -> bool {
+    fn structure<T: DeserializeOwned>(
+        &mut self,
+        map: &mut Mapping,
+        node: Option<Node<'_>>,
+    ) -> bool {
         let fields = field_names::<T>();
         let mut dropped = false;
         for key in map.keys().cloned().collect::<Vec<_>>() {
             let entry = key
                 .as_str()
-                .and_then(|name| node.and_then(|node| node.entry(self.index, name)));
+                .and_then(|name| node.and_then(|node| node.entry(name)));
             let fits = if key.as_str().is_some_and(|name| fields.contains(&name)) {
-                self.entry::<T>(&key, map, entry.map(|e| &e.value).or(node))
+                self.entry::<T>(&key, map, entry.map(|e| e.value).or(node))
             } else {
-                self.unknown_field(&key, fields, entry.map(|entry| &entry.key).or(node));
+                self.unknown_field(&key, fields, entry.map(|entry| entry.key).or(node));
                 false
             };
             if !fits {
@@ -298,7 +308,7 @@ impl Slow<'_> {
         &mut self,
         key: &Value,
         map: &mut Mapping,
-        node: Option<&Node>,
+        node: Option<Node<'_>>,
     ) -> bool {
         let Some(value) = map.get_mut(key) else {
             return true;
@@ -335,7 +345,7 @@ impl Slow<'_> {
         false
     }
 
-    fn unknown_field(&mut self, key: &Value, fields: &[&str], node: Option<&Node>) {
+    fn unknown_field(&mut self, key: &Value, fields: &[&str], node: Option<Node<'_>>) {
         let name = match key {
             Value::String(name) => name.clone(),
             Value::Number(number) => number.to_string(),
@@ -358,7 +368,7 @@ impl Slow<'_> {
         );
     }
 
-    fn wrong_type(&mut self, field: &str, err: &serde_norway::Error, node: Option<&Node>) {
+    fn wrong_type(&mut self, field: &str, err: &serde_norway::Error, node: Option<Node<'_>>) {
         let detail = err.to_string();
         let detail = detail
             .strip_prefix("invalid type: ")
@@ -408,10 +418,10 @@ fn strip_first_mark(message: &str) -> String {
 }
 
 /// The first line of a node: what a label on a whole mapping points at.
-pub(crate) fn head(input: &Input, node: &Node) -> Range<usize> {
-    let start = node.start as usize;
-    let line_end = input.line_span(node.line).end.max(start);
-    start..line_end.min((node.end as usize).max(start))
+pub(crate) fn head(input: &Input, node: Node<'_>) -> Range<usize> {
+    let start = node.start();
+    let line_end = input.line_span(node.line()).end.max(start);
+    start..line_end.min(node.end().max(start))
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -427,52 +437,55 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// Where literal password values are in a YAML text, for masking in snippets. A heuristic over
-/// lines (it must work on text that does not parse): the value after a `password:` key, up to the
-/// end of the line, or to the next `,`/`}` in a flow mapping. A value that is exactly one
-/// `${NAME}` reference is not a secret and stays visible.
+/// lines (it must work on text that does not parse): the value after any key that looks like a
+/// secret (`password`, a misspelt `passwrod`, `pwd`, `secret`), up to the end of the line, or to
+/// the next `,`/`}` in a flow mapping. A value that is exactly one `${NAME}` reference is not a
+/// secret and stays visible.
 pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
-    const KEY: &str = "password";
     let mut spans = Vec::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
         let content = line.trim_end_matches(['\n', '\r']);
-        let mut search = 0;
-        while let Some(found) = content[search..].find(KEY) {
-            let at = search + found;
-            search = at + KEY.len();
-            let boundary = content[..at]
-                .chars()
-                .next_back()
-                .is_none_or(|c| c.is_whitespace() || matches!(c, '-' | '{' | ',' | '"' | '\''));
-            if !boundary {
+        let mut from = 0;
+        while let Some(found) = content[from..].find(':') {
+            let colon = from + found;
+            from = colon + 1;
+            let before = content[..colon].trim_end_matches([' ', '\t']);
+            let before = before.strip_suffix(['"', '\'']).unwrap_or(before);
+            let key_start = before
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '-'))
+                .map_or(0, |(at, c)| at + c.len_utf8());
+            if !looks_secret(&before[key_start..]) {
                 continue;
             }
-            let rest = &content[search..];
-            let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
-            let Some(after_colon) = rest.trim_start_matches([' ', '\t']).strip_prefix(':') else {
-                continue;
-            };
-            let value_start = content.len() - after_colon.len();
-            let value_end = if content[..at].contains('{') {
-                content[value_start..]
+            let value_end = if content[..colon].contains('{') {
+                content[from..]
                     .find([',', '}'])
-                    .map_or(content.len(), |end| value_start + end)
+                    .map_or(content.len(), |end| from + end)
             } else {
                 content.len()
             };
-            let raw = &content[value_start..value_end];
+            let raw = &content[from..value_end];
             let value = raw.trim();
-            if value.is_empty() || whole_reference(value.trim_matches(['"', '\''])).is_some() {
-                continue;
+            if !value.is_empty() && whole_reference(value.trim_matches(['"', '\''])).is_none() {
+                let start = line_start + from + (raw.len() - raw.trim_start().len());
+                spans.push(start..start + value.len());
             }
-            let leading = raw.len() - raw.trim_start().len();
-            let start = line_start + value_start + leading;
-            spans.push(start..start + value.len());
-            search = value_end.max(search);
+            from = value_end.max(from);
         }
         line_start += line.len();
     }
     spans
+}
+
+/// Whether a key or column name looks like it holds a secret.
+pub(crate) fn looks_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["pass", "pwd", "secret"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 #[cfg(test)]
@@ -481,10 +494,10 @@ mod tests {
 
     #[test]
     fn password_values_are_found_but_references_are_not() {
-        let text = "users:\n  - email: a@b.cn\n    password: hunter2 # x\n  - password: ${PW}\n  - {email: c@d.cn, password: 's3cret', mfa: true}\n";
+        let text = "users:\n  - email: a@b.cn\n    password: hunter2 # x\n  - password: ${PW}\n  - {email: c@d.cn, password: 's3cret', mfa: true}\n  - photo: https://x.cn/a.png\n    passwrd: typo:d\n";
         let spans = password_spans(text);
         let found: Vec<&str> = spans.iter().map(|span| &text[span.clone()]).collect();
-        assert_eq!(found, ["hunter2 # x", "'s3cret'"]);
+        assert_eq!(found, ["hunter2 # x", "'s3cret'", "typo:d"]);
     }
 
     #[test]

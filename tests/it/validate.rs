@@ -181,6 +181,17 @@ fn bad_boolean_in_csv_names_line_and_column() {
 }
 
 #[test]
+fn a_spreadsheet_csv_with_bom_and_crlf_lines_is_located_right() {
+    Case::new()
+        .bytes(
+            "excel.csv",
+            b"\xef\xbb\xbfEmail,Nickname,MFA\r\na@example.com,Al,yes\r\n\r\nb@example.com,Bo,maybe\r\n",
+        )
+        .validate(&["excel.csv"])
+        .fails_with(&["invalid boolean `maybe` for `mfa`", "[excel.csv:4:18]"]);
+}
+
+#[test]
 fn malformed_emails_are_located_in_yaml_and_csv() {
     Case::new()
         .file(
@@ -315,6 +326,28 @@ fn an_unset_variable_is_located_and_a_password_is_never_shown() {
             "manifest::literal_password",
         ])
         .never_mentions("Hunter2-literal");
+}
+
+#[test]
+fn passwords_never_show_in_snippets_even_under_a_misspelt_key() {
+    let run = Case::new()
+        .file(
+            "a.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    passwrd: Hunter2-typo\n    password: Hunter2-literal\n    nickname: [x]\n",
+        )
+        .file(
+            "b.csv",
+            "email,password,mfa\nb@example.com,Csv-secret-1,maybe\n",
+        )
+        .validate(&["a.yaml", "b.csv"]);
+    run.fails_with(&[
+        "unknown field `passwrd`, did you mean `password`?",
+        "a.yaml:4:5",
+        "wrong type for `nickname`",
+        "invalid boolean `maybe` for `mfa`",
+        "b.csv:2:28",
+    ]);
+    run.never_mentions("Hunter2").never_mentions("Csv-secret-1");
 }
 
 #[test]
