@@ -187,6 +187,7 @@ pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result
 
     let deletes = deletes(desired, live, policy, &index, &mut notices);
     let (whitelist, whitelist_fingerprint) = whitelist(desired, live);
+    notices.extend(unlisted_phones(&creates, desired, live));
 
     let mut changes = deletes;
     changes.extend(creates);
@@ -332,6 +333,44 @@ fn whitelist(desired: &DesiredState, live: &LiveState) -> (Vec<Change>, Option<F
     }
     let fingerprint = (!changes.is_empty()).then(|| Fingerprint::of_whitelist(&have));
     (changes, fingerprint)
+}
+
+/// Creations with a phone that the whitelist, as it will be after the plan, does not list
+/// while it is switched on.
+fn unlisted_phones(creates: &[Change], desired: &DesiredState, live: &LiveState) -> Vec<Notice> {
+    let have = live.whitelist.clone().unwrap_or_default();
+    let wanted = desired.whitelist.as_ref();
+    let enabled = wanted
+        .and_then(|wanted| wanted.enabled.as_ref())
+        .map_or(have.enabled, |(enabled, _)| *enabled);
+    if !enabled {
+        return Vec::new();
+    }
+    let listed: HashSet<String> = match wanted.and_then(|wanted| wanted.phones.as_ref()) {
+        Some(phones) => phones
+            .iter()
+            .map(|(phone, _)| phone.as_str().to_string())
+            .collect(),
+        None => have
+            .phones
+            .iter()
+            .map(|phone| phone.normalized.clone())
+            .collect(),
+    };
+    creates
+        .iter()
+        .filter_map(|change| match change {
+            Change::Create(create) => {
+                let phone = create.profile.phone.as_deref()?;
+                (!listed.contains(&normalize_phone(phone))).then(|| Notice::PhoneNotWhitelisted {
+                    key: create.key.clone(),
+                    phone: phone.to_string(),
+                    origin: create.origin.clone(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Live users by key.

@@ -268,6 +268,33 @@ fn whitelist_changes_compare_normalised_phones_and_remove_the_stored_spelling() 
 }
 
 #[test]
+fn registering_a_phone_the_whitelist_will_not_list_is_a_notice() {
+    let mut listed = desired_user("listed@example.com", 1);
+    listed.profile.phone = Some("13800000001".into());
+    let mut unlisted = desired_user("unlisted@example.com", 2);
+    unlisted.profile.phone = Some("+86 139 0000 0009".into());
+    let mut desired = state(vec![listed, unlisted]);
+    desired.whitelist = Some(DesiredWhitelist {
+        enabled: Some((true, origin(8))),
+        phones: Some(vec![(Phone::parse("13800000001").unwrap(), origin(9))]),
+    });
+    let plan = diff(&desired, &live(vec![]), &Policy::default()).unwrap();
+    assert!(
+        matches!(&plan.notices[..], [Notice::PhoneNotWhitelisted { key, .. }] if key.as_str() == "unlisted@example.com"),
+        "{:?}",
+        plan.notices
+    );
+    // With the switch off, any phone may register.
+    desired.whitelist.as_mut().unwrap().enabled = Some((false, origin(8)));
+    assert!(
+        diff(&desired, &live(vec![]), &Policy::default())
+            .unwrap()
+            .notices
+            .is_empty()
+    );
+}
+
+#[test]
 fn changes_come_in_review_order() {
     let mut desired = state(vec![
         desired_user("new@example.com", 1),

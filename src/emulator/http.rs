@@ -71,6 +71,7 @@ struct Outcome {
 async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
     state.shared.stats.request(started);
+    let _in_flight = state.shared.stats.enter();
     let (response, outcome) = handle(&state, &headers, body).await;
     if !state.latency.is_zero() {
         tokio::time::sleep(state.latency).await;

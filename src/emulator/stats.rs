@@ -1,6 +1,6 @@
 //! `GET /__emulator/stats`: what tests assert on. Counts POST /graphql requests (faults
 //! included), executions per root field, executed mutations, injected faults, rate-limited
-//! requests, and the most requests seen in any sliding one-second window.
+//! requests, the most requests seen in any sliding one-second window, and the most in flight at once.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -25,12 +25,15 @@ pub struct StatsSnapshot {
     pub rate_limited: u64,
     /// The most requests seen in any one-second sliding window.
     pub max_requests_per_second: u64,
+    /// The most POST /graphql requests being answered at the same time.
+    pub max_in_flight: u64,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     snapshot: StatsSnapshot,
     window: VecDeque<Instant>,
+    in_flight: u64,
 }
 
 /// The live counters.
@@ -67,6 +70,15 @@ impl Stats {
         });
     }
 
+    /// Marks a request as being answered until the guard is dropped.
+    pub fn enter(&self) -> InFlight<'_> {
+        self.with(|inner| {
+            inner.in_flight += 1;
+            inner.snapshot.max_in_flight = inner.snapshot.max_in_flight.max(inner.in_flight);
+        });
+        InFlight { stats: self }
+    }
+
     pub fn fault(&self, kind: &str) {
         self.with(|inner| {
             inner.snapshot.faults += 1;
@@ -101,6 +113,18 @@ impl Stats {
     }
 }
 
+/// A request being answered; see [`Stats::enter`].
+pub struct InFlight<'a> {
+    stats: &'a Stats,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.stats
+            .with(|inner| inner.in_flight = inner.in_flight.saturating_sub(1));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +140,17 @@ mod tests {
         assert_eq!(snapshot.total, 8);
         // 900, 1100, 1200, 1300 (the window ending at 1300) or 1100..1950.
         assert_eq!(snapshot.max_requests_per_second, 4);
+    }
+
+    #[test]
+    fn the_most_requests_in_flight_are_remembered() {
+        let stats = Stats::default();
+        let first = stats.enter();
+        let second = stats.enter();
+        drop(first);
+        let third = stats.enter();
+        drop((second, third));
+        let _fourth = stats.enter();
+        assert_eq!(stats.snapshot().max_in_flight, 2);
     }
 }

@@ -361,6 +361,12 @@ fn notice_entry(notice: &Notice) -> NoticeEntry {
             kind: "deletes_suppressed".into(),
             message: format!("no deletions planned: {reason}"),
         },
+        Notice::PhoneNotWhitelisted { key, phone, origin } => NoticeEntry {
+            kind: "phone_not_whitelisted".into(),
+            message: format!(
+                "{key} registers with the phone {phone} ({origin}), which the whitelist will not list while it is on; Authing will refuse the registration"
+            ),
+        },
     }
 }
 

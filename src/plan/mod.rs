@@ -194,6 +194,13 @@ pub enum Notice {
     },
     /// Deletions were not planned because the live state may be incomplete.
     DeletesSuppressed { reason: String },
+    /// A user will register with a phone that is not on the whitelist while the whitelist is on:
+    /// Authing will refuse the registration.
+    PhoneNotWhitelisted {
+        key: UserKey,
+        phone: String,
+        origin: Origin,
+    },
 }
 
 /// The plan and the facts it was made from.

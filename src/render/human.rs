@@ -132,6 +132,11 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
                 quote(&options.masker.value(*field, wanted)),
             ),
             Notice::DeletesSuppressed { reason } => format!("no deletions planned: {reason}"),
+            Notice::PhoneNotWhitelisted { key, phone, origin } => format!(
+                "{}: registers with the phone {} ({origin}), which the whitelist will not list while it is on; Authing will refuse the registration",
+                options.masker.user(key.as_str(), plan.match_on),
+                quote(&options.masker.phone(phone)),
+            ),
         })
         .collect();
     lines.extend(options.warnings.iter().cloned());

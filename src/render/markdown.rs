@@ -88,6 +88,11 @@ pub fn render(plan: &Plan, options: &MarkdownOptions) -> String {
             Notice::DeletesSuppressed { reason } => {
                 format!("no deletions planned: {}", escape(reason))
             }
+            Notice::PhoneNotWhitelisted { key, phone, .. } => format!(
+                "{} registers with the phone {}, which the whitelist will not list while it is on: Authing will refuse it",
+                code(&options.masker.user(key.as_str(), plan.match_on)),
+                code(&options.masker.phone(phone))
+            ),
         })
         .chain(options.warnings.iter().map(|warning| escape(warning)))
         .collect();

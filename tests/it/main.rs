@@ -7,5 +7,6 @@ mod remote;
 mod resilience;
 mod support;
 mod sync;
+mod terminal;
 mod validate;
 mod workflows;
