@@ -493,7 +493,7 @@ fn validate_sample(path: &str) -> Run {
 #[test]
 fn the_example_manifest_is_valid_without_any_variable() {
     validate_sample("example.yaml")
-        .succeeds_with("valid: 4 users, 2 whitelist phones, 3 MFA flags, 1 file");
+        .succeeds_with("valid: 4 users, 3 whitelist phones, 3 MFA flags, 1 file");
 }
 
 #[test]
