@@ -3,6 +3,7 @@
 //! command or concern.
 
 mod conformance;
+mod hygiene;
 mod remote;
 mod resilience;
 mod support;
