@@ -24,6 +24,8 @@ pub mod commands;
 pub mod diff;
 pub mod emulator;
 pub mod exit;
+#[cfg(test)]
+mod fuzz;
 pub mod manifest;
 pub mod model;
 pub mod plan;

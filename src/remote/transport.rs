@@ -389,7 +389,7 @@ mod fuzz {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        #![proptest_config(crate::fuzz::config())]
 
         #[test]
         fn arbitrary_bytes_decode_to_a_value_or_an_error(status in prop_oneof![Just(200u16), Just(400u16), 100u16..600], bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
