@@ -15,18 +15,6 @@ use proptest::sample::select;
 use super::interpolate::{escape, interpolate};
 use super::{ManifestErrors, load_with};
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("AUTHING_SYNC_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(256);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 /// Loads `bytes` as a manifest with the given extension and renders every diagnostic.
 fn load_bytes(extension: &str, bytes: &[u8]) {
     let dir = tempfile::tempdir().expect("temp dir");
