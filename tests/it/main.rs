@@ -6,6 +6,7 @@ mod conformance;
 mod hygiene;
 mod remote;
 mod resilience;
+mod soak;
 mod support;
 mod sync;
 mod terminal;

@@ -36,6 +36,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct EmulatorBuilder {
     args: Vec<String>,
     capture_stderr: bool,
+    listen: Option<String>,
 }
 
 impl EmulatorBuilder {
@@ -48,6 +49,13 @@ impl EmulatorBuilder {
     /// `--generate N`.
     pub fn generate(self, count: u64) -> Self {
         self.arg("--generate").arg(count.to_string())
+    }
+
+    /// Listens on this loopback address instead of an ephemeral port (to restart an emulator
+    /// on the port it had).
+    pub fn listen(mut self, address: &str) -> Self {
+        self.listen = Some(address.to_string());
+        self
     }
 
     /// `--state FILE`.
@@ -81,7 +89,7 @@ impl EmulatorBuilder {
         let mut child = Command::new(env!("CARGO_BIN_EXE_authing-sync"))
             .arg("emulator")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(self.listen.as_deref().unwrap_or("127.0.0.1:0"))
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
