@@ -113,8 +113,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ManifestArgs {
-    /// Manifest files (.yaml, .yml, .csv) or directories of them; repeatable, all together form
-    /// one desired state
+    /// Manifest files (.yaml, .yml, .csv) or directories (their .yaml, .yml and .csv files, in
+    /// sorted order, not recursive); repeatable, all together form one desired state
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
     pub files: Vec<PathBuf>,
 }
@@ -206,7 +206,8 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Manifest files or directories (not with --plan)
+    /// Manifest files or directories (their .yaml, .yml and .csv files, not recursive); not with
+    /// --plan
     #[arg(
         short = 'f',
         long = "file",
