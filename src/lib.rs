@@ -19,6 +19,7 @@
 //! Imports point down: `commands → {render, apply, plan, diff, manifest, remote} → model`.
 
 pub mod apply;
+pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod diff;

@@ -58,7 +58,11 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<Outcome, Error>
     };
     match &args.out {
         Some(path) => {
-            write_atomically(path, &text)?;
+            crate::atomic::write(path, text.as_bytes()).map_err(|source| Error::Io {
+                action: "write",
+                path: path.clone(),
+                source,
+            })?;
             printer.status(format!(
                 "Exported {} users to {}",
                 desired.users.len(),
@@ -153,21 +157,4 @@ fn to_desired(
         prune: PruneSettings::default(),
         sources: Vec::new(),
     }
-}
-
-fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
-    let io = |source| Error::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(io)?;
-    temp.as_file().sync_all().map_err(io)?;
-    temp.persist(path).map_err(|err| io(err.error))?;
-    Ok(())
 }

@@ -164,19 +164,12 @@ impl PlanFile {
 
     /// Writes the file atomically (a temporary file renamed into place).
     pub fn save(&self, path: &Path) -> Result<(), PlanFileError> {
-        let write = |source| PlanFileError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
-        let dir = path
-            .parent()
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(write)?;
-        std::io::Write::write_all(&mut temp, self.to_json().as_bytes()).map_err(write)?;
-        temp.as_file().sync_all().map_err(write)?;
-        temp.persist(path).map_err(|err| write(err.error))?;
-        Ok(())
+        crate::atomic::write(path, self.to_json().as_bytes()).map_err(|source| {
+            PlanFileError::Write {
+                path: path.to_path_buf(),
+                source,
+            }
+        })
     }
 
     pub fn load(path: &Path) -> Result<PlanFile, PlanFileError> {

@@ -84,7 +84,7 @@ async fn list_users(
     for attempt in 1..=READ_ATTEMPTS {
         if attempt > 1 {
             reporter.relisting(&reason);
-            tracing::warn!(
+            tracing::debug!(
                 attempt,
                 reason = reason.as_str(),
                 "the pool changed while it was read; reading it again"

@@ -3,9 +3,7 @@
 //! outside the plan touched; the client never exceeds its rate; a killed apply is finished by
 //! running it again.
 
-use std::time::{Duration, Instant};
-
-use crate::support::{Emulator, Sync, operation_count, read_pool, temp_dir, write_file, writes};
+use crate::support::{Emulator, Sync, operation_count, pool, read_pool, temp_dir, write_file};
 
 /// A manifest over a generated pool of `pool` users: users 1..=keep declared (every third
 /// renamed, every tenth with MFA on), `hires` new users, the rest pruned; and a whitelist.
@@ -144,19 +142,10 @@ async fn a_killed_apply_is_finished_by_running_it_again() {
         ])
         .spawn();
     // Wait until the apply is part-way through its writes, then kill it without warning.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let written = writes(&emulator.stats().await);
-        if written >= 15 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the apply never started writing");
-        assert!(
-            apply.try_wait().expect("poll apply").is_none(),
-            "the apply ended before it could be killed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        pool::wait_for_writes(&emulator, 0, 15, &mut apply).await,
+        "the apply ended before it could be killed"
+    );
     apply.kill().expect("kill -9 the apply");
     let _ = apply.wait();
     // The kill landed mid-apply: there is still work to do.

@@ -13,13 +13,13 @@
 //! `AUTHING_SYNC_SOAK_SEED` moves the seeds; each run prints a line of the report.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::Value;
 
-use crate::support::{Emulator, Sync, read_pool, temp_dir, write_file};
+use crate::support::{Emulator, Sync, pool, read_pool, temp_dir, write_file};
 
 /// One seeded scenario.
 #[derive(Debug, Clone)]
@@ -92,7 +92,7 @@ impl Scenario {
             fault_rate: [0.1, 0.2, 0.3][rng.random_range(0..3)],
             latency_ms: rng.random_range(0..15),
             rate,
-            rate_limit: rng.random_bool(0.3).then(|| rate / 2),
+            rate_limit: rng.random_bool(0.3).then_some(rate / 2),
             concurrency: rng.random_range(2..9),
             events,
         }
@@ -287,24 +287,8 @@ async fn run(scenario: &Scenario) -> Outcome {
     outcome.applies += 1;
     let mut writes_before = 0;
     for (threshold, event) in &scenario.events {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let mut client_done = false;
-        loop {
-            let stats = emulator.stats().await;
-            if writes_before + stats["writes"].as_u64().unwrap_or(0) >= *threshold {
-                break;
-            }
-            if client.try_wait().expect("poll the client").is_some() {
-                client_done = true;
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "seed {}: no progress",
-                scenario.seed
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let client_done =
+            !pool::wait_for_writes(&emulator, writes_before, *threshold, &mut client).await;
         if client_done {
             break;
         }

@@ -4,47 +4,9 @@
 use serde_json::{Value, json};
 
 use crate::support::{
-    CLIENT_ID, Emulator, Sync, encrypt_password, operation_count, read_pool, temp_dir, write_file,
-    writes,
+    CLIENT_ID, Emulator, Sync, encrypt_password, operation_count, pool, read_pool, temp_dir,
+    write_file, writes,
 };
-
-/// Turns MFA on for a user the way an app would: a user token from `refreshToken`, then
-/// `changeMFA`.
-async fn enable_mfa(emulator: &Emulator, email: &str) {
-    let owner = crate::support::pool::owner(emulator).await;
-    let pool = read_pool(emulator, false).await;
-    let id = pool.user(email).id.clone();
-    let token = owner
-        .query(
-            "mutation ($client: String!, $user: String!) { refreshToken(client: $client, user: $user) { token } }",
-            json!({"client": CLIENT_ID, "user": id}),
-        )
-        .await;
-    let token = token.ok("refreshToken")["token"]
-        .as_str()
-        .expect("user token")
-        .to_string();
-    emulator
-        .gql()
-        .with_token(&token)
-        .query(
-            "mutation ($userId: String, $userPoolId: String, $enable: Boolean!) { changeMFA(userId: $userId, userPoolId: $userPoolId, enable: $enable) { enable } }",
-            json!({"userId": id, "userPoolId": CLIENT_ID, "enable": true}),
-        )
-        .await
-        .ok("changeMFA");
-}
-
-async fn add_to_whitelist(emulator: &Emulator, phone: &str) {
-    crate::support::pool::owner(emulator)
-        .await
-        .query(
-            "mutation ($client: String!, $phone: String) { addToInvitation(client: $client, phone: $phone) { phone } }",
-            json!({"client": CLIENT_ID, "phone": phone}),
-        )
-        .await
-        .ok("addToInvitation");
-}
 
 const FULL_MANIFEST: &str = r#"version: 1
 users:
@@ -86,8 +48,8 @@ prune:
 #[tokio::test]
 async fn apply_creates_updates_deletes_toggles_mfa_and_edits_the_whitelist_then_plans_no_changes() {
     let emulator = Emulator::builder().generate(12).start();
-    enable_mfa(&emulator, "user5@example.com").await;
-    add_to_whitelist(&emulator, "13700000000").await;
+    pool::enable_mfa(&emulator, "user5@example.com").await;
+    pool::whitelist_add(&emulator, "13700000000").await;
     let dir = temp_dir();
     let manifest = write_file(dir.path(), "pool.yaml", FULL_MANIFEST);
 

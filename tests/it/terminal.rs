@@ -4,9 +4,10 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use crate::support::{CLIENT_ID, Emulator, SECRET, Sync, read_pool, temp_dir, write_file, writes};
+use crate::support::{
+    CLIENT_ID, Emulator, SECRET, Sync, pool, read_pool, temp_dir, write_file, writes,
+};
 
 /// Runs `authing-sync <args>` in `dir` on a pseudo-terminal, typing `input`; returns the exit
 /// code and everything the terminal showed.
@@ -146,7 +147,7 @@ async fn ctrl_c_finishes_what_is_in_flight_reports_and_exits_4_then_a_rerun_conv
         ));
     }
     let manifest = write_file(dir.path(), "pool.yaml", &yaml);
-    let apply = Sync::on(&emulator, dir.path())
+    let mut apply = Sync::on(&emulator, dir.path())
         .args([
             "apply",
             "-f",
@@ -158,11 +159,10 @@ async fn ctrl_c_finishes_what_is_in_flight_reports_and_exits_4_then_a_rerun_conv
             "4",
         ])
         .spawn();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while writes(&emulator.stats().await) < 10 {
-        assert!(Instant::now() < deadline, "the apply never started writing");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        pool::wait_for_writes(&emulator, 0, 10, &mut apply).await,
+        "the apply ended too soon"
+    );
     let status = Command::new("kill")
         .args(["-INT", &apply.id().to_string()])
         .status()

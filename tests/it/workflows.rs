@@ -8,43 +8,19 @@ use std::process::Command;
 use clap::Parser;
 use serde_json::{Value, json};
 
-use crate::support::{CLIENT_ID, Emulator, SECRET, Sync, read_pool, temp_dir, write_file, writes};
+use crate::support::{
+    CLIENT_ID, Emulator, SECRET, Sync, pool, read_pool, temp_dir, write_file, writes,
+};
 
 /// Puts MFA and whitelist state into a generated pool through plain GraphQL.
 async fn decorate(emulator: &Emulator) {
-    let owner = crate::support::pool::owner(emulator).await;
-    let pool = read_pool(emulator, false).await;
     for i in [2, 5, 7] {
-        let id = pool.user(&format!("user{i}@example.com")).id.clone();
-        let token = owner
-            .query(
-                "mutation ($client: String!, $user: String!) { refreshToken(client: $client, user: $user) { token } }",
-                json!({"client": CLIENT_ID, "user": id}),
-            )
-            .await;
-        let token = token.ok("refreshToken")["token"]
-            .as_str()
-            .expect("token")
-            .to_string();
-        emulator
-            .gql()
-            .with_token(&token)
-            .query(
-                "mutation ($userId: String, $userPoolId: String) { changeMFA(userId: $userId, userPoolId: $userPoolId, enable: true) { enable } }",
-                json!({"userId": id, "userPoolId": CLIENT_ID}),
-            )
-            .await
-            .ok("changeMFA");
+        pool::enable_mfa(emulator, &format!("user{i}@example.com")).await;
     }
     for phone in ["13800000001", "+86 139-0000-0002"] {
-        owner
-            .query(
-                "mutation ($client: String!, $phone: String) { addToInvitation(client: $client, phone: $phone) { phone } }",
-                json!({"client": CLIENT_ID, "phone": phone}),
-            )
-            .await
-            .ok("addToInvitation");
+        pool::whitelist_add(emulator, phone).await;
     }
+    let owner = pool::owner(emulator).await;
     owner
         .query(
             "mutation ($client: String!) { setInvitationState(client: $client, enablePhone: true) { enablePhone } }",
@@ -52,7 +28,11 @@ async fn decorate(emulator: &Emulator) {
         )
         .await
         .ok("setInvitationState");
-    let id = pool.user("user3@example.com").id.clone();
+    let id = read_pool(emulator, false)
+        .await
+        .user("user3@example.com")
+        .id
+        .clone();
     owner
         .query(
             "mutation ($_id: String!) { updateUser(options: {_id: $_id, blocked: true, emailVerified: true, phone: \"13700000003\"}) { _id } }",

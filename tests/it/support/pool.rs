@@ -46,10 +46,12 @@ impl Pool {
 /// dropped connection), so that the pool can be read under `--fault-rate`.
 pub async fn query(gql: &Gql, document: &str, variables: Value) -> GqlResponse {
     let body = json!({"query": document, "variables": variables});
-    for _ in 0..30 {
+    for attempt in 1..=60u64 {
         match gql.send(body.clone()).await {
             Ok(response) if response.status == 200 => return response,
-            _ => continue,
+            // A 429 from `--rate-limit` asks for a pause; faults need none, but a short one costs
+            // nothing.
+            _ => tokio::time::sleep(std::time::Duration::from_millis(50 * attempt.min(10))).await,
         }
     }
     panic!("the emulator kept failing {document}");
@@ -162,4 +164,64 @@ pub fn writes(stats: &Value) -> u64 {
     stats["writes"]
         .as_u64()
         .unwrap_or_else(|| panic!("no `writes` in {stats}"))
+}
+
+/// Turns MFA on for a user the way an app would: a user token from `refreshToken`, then
+/// `changeMFA` with it.
+pub async fn enable_mfa(emulator: &Emulator, email: &str) {
+    let owner = owner(emulator).await;
+    let id = read(emulator, false).await.user(email).id.clone();
+    let token = query(
+        &owner,
+        "mutation ($client: String!, $user: String!) { refreshToken(client: $client, user: $user) { token } }",
+        json!({"client": CLIENT_ID, "user": id}),
+    )
+    .await;
+    let token = token.ok("refreshToken")["token"]
+        .as_str()
+        .expect("user token")
+        .to_string();
+    query(
+        &emulator.gql().with_token(&token),
+        "mutation ($userId: String, $userPoolId: String) { changeMFA(userId: $userId, userPoolId: $userPoolId, enable: true) { enable } }",
+        json!({"userId": id, "userPoolId": CLIENT_ID}),
+    )
+    .await
+    .ok("changeMFA");
+}
+
+/// Adds a phone to the whitelist with the owner token.
+pub async fn whitelist_add(emulator: &Emulator, phone: &str) {
+    query(
+        &owner(emulator).await,
+        "mutation ($client: String!, $phone: String) { addToInvitation(client: $client, phone: $phone) { phone } }",
+        json!({"client": CLIENT_ID, "phone": phone}),
+    )
+    .await
+    .ok("addToInvitation");
+}
+
+/// Waits until the emulator has executed at least `writes` mutations (counting `before` from an
+/// earlier emulator process), while `process` is still running. `false` when the process ended
+/// first; panics after a minute without progress.
+pub async fn wait_for_writes(
+    emulator: &Emulator,
+    before: u64,
+    writes: u64,
+    process: &mut std::process::Child,
+) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if before + self::writes(&emulator.stats().await) >= writes {
+            return true;
+        }
+        if process.try_wait().expect("poll the process").is_some() {
+            return false;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no write within a minute"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
