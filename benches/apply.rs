@@ -93,7 +93,11 @@ async fn run(users: u64, latency_ms: u64) -> Run {
     )
     .await;
     let seconds = started.elapsed().as_secs_f64();
-    assert!(report.is_complete(), "{}", report.render());
+    assert!(
+        report.is_complete(),
+        "{}",
+        authing_sync::render::summary::text(&report)
+    );
     let stats: Value = reqwest::get(format!("{}/__emulator/stats", server.base()))
         .await
         .expect("stats")

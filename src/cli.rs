@@ -202,6 +202,11 @@ pub struct PlanArgs {
     /// Plan deletions of live users that no manifest declares (as `prune.enabled: true`)
     #[arg(long)]
     pub prune: bool,
+
+    /// The deletion limit apply will enforce (N or N% of the live pool; default: the manifests'
+    /// prune.max_deletes, else 10): the plan warns when it is exceeded, and a saved plan keeps it
+    #[arg(long, value_name = "N|N%")]
+    pub max_deletes: Option<String>,
 }
 
 #[derive(Debug, Args)]

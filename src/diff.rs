@@ -5,7 +5,8 @@
 //! with a match gets the fields it manages that differ (a field the v1 API cannot change becomes
 //! a notice); its MFA flag is switched if it differs. Live users that no manifest declares are
 //! deleted only under prune, only inside `prune.scope`, never when `prune.protect` covers them,
-//! and never when the live state may be incomplete. A declared key that matches two live users
+//! never when they have no `match_on` key (no manifest could declare them), and never when the
+//! live state may be incomplete. A declared key that matches two live users
 //! is an error naming both, never a guess.
 
 use std::collections::{HashMap, HashSet};
@@ -14,8 +15,8 @@ use std::fmt;
 use miette::Diagnostic;
 
 use crate::model::{
-    Completeness, DesiredState, DesiredUser, LiveState, LiveUser, MatchOn, Origin, Pattern, UserId,
-    UserKey, field_matches, normalize_phone,
+    Completeness, DesiredState, DesiredUser, LiveState, LiveUser, MatchOn, Origin, Pattern,
+    Profile, UserId, UserKey, field_matches, normalize_phone,
 };
 use crate::plan::{
     Change, Create, Delete, FieldChange, Fingerprint, MfaChange, MfaTarget, Notice, PasswordPlan,
@@ -199,6 +200,10 @@ pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result
         notices,
         match_on: desired.match_on,
         live_users: live.users.len(),
+        live_phones: live
+            .whitelist
+            .as_ref()
+            .map_or(0, |whitelist| whitelist.phones.len()),
         whitelist_fingerprint,
     })
 }
@@ -218,32 +223,36 @@ fn create(wanted: &DesiredUser) -> Create {
     }
 }
 
+/// The managed fields of `wanted` whose values `have` does not hold, each with the value it
+/// holds now. Apply uses it too, for a user found under a key it tried to create.
+pub fn differences<'a>(
+    wanted: &'a Profile,
+    have: &'a Profile,
+) -> impl Iterator<Item = FieldChange> + 'a {
+    wanted.fields().filter_map(move |(field, value)| {
+        let current = have.get(field);
+        (!field_matches(field, value, current)).then(|| FieldChange {
+            field,
+            before: current.map(|current| current.to_owned()),
+            after: value.to_owned(),
+        })
+    })
+}
+
 /// The managed fields that differ, and notices for those the API cannot change.
 fn compare(wanted: &DesiredUser, have: &LiveUser) -> (Vec<FieldChange>, Vec<Notice>) {
-    let mut changes = Vec::new();
-    let mut notices = Vec::new();
-    for (field, value) in wanted.profile.fields() {
-        let current = have.profile.get(field);
-        if field_matches(field, value, current) {
-            continue;
-        }
-        let before = current.map(|current| current.to_owned());
-        if field.updatable() {
-            changes.push(FieldChange {
-                field,
-                before,
-                after: value.to_owned(),
-            });
-        } else {
-            notices.push(Notice::Unchangeable {
-                key: wanted.key.clone(),
-                field,
-                live: before,
-                wanted: value.to_owned(),
-                origin: wanted.origin.clone(),
-            });
-        }
-    }
+    let (changes, unchangeable): (Vec<FieldChange>, Vec<FieldChange>) =
+        differences(&wanted.profile, &have.profile).partition(|change| change.field.updatable());
+    let notices = unchangeable
+        .into_iter()
+        .map(|change| Notice::Unchangeable {
+            key: wanted.key.clone(),
+            field: change.field,
+            live: change.before,
+            wanted: change.after,
+            origin: wanted.origin.clone(),
+        })
+        .collect();
     (changes, notices)
 }
 
@@ -264,14 +273,23 @@ fn deletes(
         return Vec::new();
     }
     let declared: HashSet<&UserKey> = desired.users.iter().map(|user| &user.key).collect();
+    let unkeyed = index.keys.iter().filter(|key| key.is_none()).count();
+    if unkeyed > 0 {
+        notices.push(Notice::Unkeyed {
+            users: unkeyed,
+            match_on: desired.match_on,
+        });
+    }
     let mut deletes: Vec<Delete> = live
         .users
         .iter()
         .zip(&index.keys)
-        .filter(|(_, key)| !key.as_ref().is_some_and(|key| declared.contains(key)))
+        .filter_map(|(user, key)| Some((user, key.as_ref()?)))
+        .filter(|(_, key)| !declared.contains(key))
         .filter(|(user, _)| policy.may_delete(user))
-        .map(|(user, _)| Delete {
+        .map(|(user, key)| Delete {
             id: user.id.clone(),
+            key: key.clone(),
             label: user.label().to_string(),
             origin: policy.origin.clone(),
             fingerprint: Fingerprint::of_user(user),

@@ -7,6 +7,7 @@
 //! | 2 | `plan --detailed-exitcode`: changes present |
 //! | 3 | refused by a safety guard or a stale saved plan: nothing was written |
 //! | 4 | apply finished with some operations failed; the rest were applied; running again converges |
+//! | 130 | a second interrupt during apply quit at once (operations in flight may or may not have landed; running again converges) |
 
 use std::io;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ pub enum ExitCode {
     Changes = 2,
     Refused = 3,
     Partial = 4,
+    Interrupted = 130,
 }
 
 impl From<ExitCode> for std::process::ExitCode {
@@ -99,6 +101,16 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    #[error("another authing-sync is using the local pool in {}", path.display())]
+    #[diagnostic(help("wait for it to finish: two runs would write the same pool file"))]
+    LocalPoolBusy { path: PathBuf },
+
+    #[error("refusing to export an incomplete pool: {reason}")]
+    #[diagnostic(help(
+        "run export again when the pool is quiet: a manifest that misses users would delete them under prune"
+    ))]
+    IncompleteRead { reason: String },
 
     #[error("apply needs confirmation, and there is no terminal to ask on")]
     #[diagnostic(help("pass --auto-approve to apply without asking (cron, CI)"))]

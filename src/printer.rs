@@ -89,12 +89,14 @@ impl Printer {
         self.stdin_terminal && self.stderr_terminal
     }
 
-    /// Writes data to stdout.
+    /// Writes data to stdout. A reader that went away (`authing-sync plan | head`) is not an
+    /// error: the rest of the data is dropped and the command goes on to its real outcome.
     pub fn data(&self, text: &str) -> Result<(), Error> {
         let mut out = io::stdout().lock();
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(Error::Output)
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(err)),
+            _ => Ok(()),
+        }
     }
 
     /// Asks a question on stderr and reads one line of answer from stdin (blocking).
@@ -128,6 +130,14 @@ impl Printer {
                 };
                 eprintln!("{label}: {message}");
             }
+        }
+    }
+
+    /// A rendered diagnostic (a manifest warning) on stderr, or a `warning` event in JSON mode.
+    pub fn diagnostic(&self, rendered: &str) {
+        match self.log_format {
+            LogFormat::Json => self.event("warning", [("message", Value::from(rendered))]),
+            LogFormat::Text => eprintln!("{rendered}"),
         }
     }
 

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use futures::{StreamExt, TryStreamExt, stream};
+
 use crate::model::UserId;
 use crate::plan::{Change, Fingerprint, MfaTarget, Plan};
 use crate::remote::{self, AuthingClient, RemoteError};
@@ -58,8 +60,15 @@ pub async fn check_drift(
             Some(_) => {}
         }
     }
-    for (id, enable, label) in mfa {
-        if client.mfa_enabled(id, label).await? == enable {
+    let switched: Vec<(bool, bool, &str)> = stream::iter(mfa)
+        .map(|(id, enable, label)| async move {
+            Ok::<_, RemoteError>((client.mfa_enabled(id, label).await?, enable, label))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    for (now, enable, label) in switched {
+        if now == enable {
             drifted.push(format!(
                 "{label}: MFA is already {}",
                 if enable { "on" } else { "off" }

@@ -7,7 +7,7 @@
 //!
 //! There is no dry-run branch here: the dry run is the plan.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, stream};
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{Field, FieldRef, FieldValue, MatchOn, Profile, UserId, UserKey, field_matches};
+use crate::model::{Field, FieldRef, FieldValue, MatchOn, Profile, UserId, UserKey};
 use crate::plan::{
     Action, Change, Create, MfaChange, MfaTarget, Plan, Update, WhitelistPhone, WhitelistSwitch,
 };
@@ -36,6 +36,10 @@ pub struct ExecuteOptions {
     pub send_reset_email: bool,
     /// Users per `removeUsers` call.
     pub delete_batch: usize,
+    /// When `register` answers "user exists" (2026), find the user with that key and update it
+    /// to what the manifest declares (a registration whose answer was lost). Off for a saved
+    /// plan: a user that appeared after the review is drift, and the create fails.
+    pub take_over_existing: bool,
 }
 
 impl Default for ExecuteOptions {
@@ -44,6 +48,7 @@ impl Default for ExecuteOptions {
             concurrency: 8,
             send_reset_email: false,
             delete_batch: 50,
+            take_over_existing: true,
         }
     }
 }
@@ -399,7 +404,9 @@ impl<'a, P: PoolApi> Run<'a, P> {
                 self.finish_create(create, &user.id, &after, generated)
                     .await
             }
-            Err(err) if err.authing_code() == Some(USER_EXISTS) => {
+            Err(err)
+                if err.authing_code() == Some(USER_EXISTS) && self.options.take_over_existing =>
+            {
                 // Perhaps our own registration whose answer was lost: decided once the pool is
                 // read again, at the end of the phase.
                 if let Ok(mut existing) = self.existing.lock() {
@@ -425,7 +432,17 @@ impl<'a, P: PoolApi> Run<'a, P> {
         }
         let key = create.key.as_str();
         if !after.is_empty() {
-            self.pool.update_user(id, after, key).await?;
+            self.pool
+                .update_user(id, after, key)
+                .await
+                .map_err(|mut err| {
+                    let fields: Vec<&str> = after.iter().map(|(field, _)| field.name()).collect();
+                    err.subject = Some(format!(
+                        "{key} (registered, but {} NOT set yet)",
+                        fields.join(" and ")
+                    ));
+                    err
+                })?;
         }
         if generated
             && self.options.send_reset_email
@@ -446,6 +463,15 @@ impl<'a, P: PoolApi> Run<'a, P> {
             .map(|mut pending| std::mem::take(&mut *pending))
             .unwrap_or_default();
         if pending.is_empty() {
+            return;
+        }
+        if let Some(reason) = self.stop_reason() {
+            for (create, _) in pending {
+                self.record(
+                    Phase::Create,
+                    Outcome::skipped(Action::Create, create.key.as_str(), reason),
+                );
+            }
             return;
         }
         tracing::info!(
@@ -542,29 +568,48 @@ impl<'a, P: PoolApi> Run<'a, P> {
     async fn delete(&self, batch: Vec<(UserId, String)>, started: Instant) -> Vec<Outcome> {
         let ids: Vec<UserId> = batch.iter().map(|(id, _)| id.clone()).collect();
         let subject = format!("{} users", ids.len());
-        match self.pool.remove_users(&ids, &subject).await {
-            Ok(removed) => {
-                let removed: std::collections::HashSet<&UserId> = removed.iter().collect();
-                batch
+        let removed = match self.pool.remove_users(&ids, &subject).await {
+            Ok(removed) => removed.into_iter().collect::<HashSet<UserId>>(),
+            Err(err) => {
+                return batch
                     .iter()
-                    .map(|(id, label)| {
-                        // An id the server does not report was not there to remove: the delete
-                        // has converged either way.
-                        if !removed.contains(id) {
-                            tracing::debug!(
-                                id = id.as_str(),
-                                "removeUsers did not report the user; it was already gone"
-                            );
-                        }
-                        Outcome::of(Action::Delete, label, Ok(()), started)
-                    })
-                    .collect()
+                    .map(|(_, label)| Outcome::of(Action::Delete, label, Err(err.clone()), started))
+                    .collect();
             }
-            Err(err) => batch
-                .iter()
-                .map(|(_, label)| Outcome::of(Action::Delete, label, Err(err.clone()), started))
-                .collect(),
-        }
+        };
+        // An id the server did not report may have been gone already, or refused in silence:
+        // read those again, and whoever is still there was not deleted.
+        let unconfirmed: Vec<UserId> = ids
+            .iter()
+            .filter(|id| !removed.contains(*id))
+            .cloned()
+            .collect();
+        let still_there: Result<HashSet<UserId>, RemoteError> = if unconfirmed.is_empty() {
+            Ok(HashSet::new())
+        } else {
+            self.pool
+                .users_by_id(&unconfirmed)
+                .await
+                .map(|users| users.into_iter().map(|user| user.id).collect())
+        };
+        batch
+            .iter()
+            .map(|(id, label)| {
+                let result = match &still_there {
+                    _ if removed.contains(id) => Ok(()),
+                    Ok(present) if present.contains(id) => Err(RemoteError::new(
+                        crate::remote::Operation::RemoveUsers,
+                        crate::remote::ErrorKind::Decode(
+                            "the server answered, but the user is still there".into(),
+                        ),
+                    )
+                    .with_subject(label.clone())),
+                    Ok(_) => Ok(()),
+                    Err(err) => Err(err.clone()),
+                };
+                Outcome::of(Action::Delete, label, result, started)
+            })
+            .collect()
     }
 }
 
@@ -586,12 +631,9 @@ pub(super) fn split_create(profile: &Profile) -> (Profile, Vec<(Field, FieldValu
 
 /// The declared fields an existing user does not yet have, that `updateUser` can write.
 fn differing_fields(wanted: &Profile, have: &Profile) -> Vec<(Field, FieldValue)> {
-    wanted
-        .fields()
-        .filter(|(field, value)| {
-            field.updatable() && !field_matches(*field, *value, have.get(*field))
-        })
-        .map(|(field, value)| (field, value.to_owned()))
+    crate::diff::differences(wanted, have)
+        .filter(|change| change.field.updatable())
+        .map(|change| (change.field, change.after))
         .collect()
 }
 

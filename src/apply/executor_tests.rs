@@ -24,6 +24,8 @@ struct FakePool {
     refuse_register: HashMap<String, i64>,
     /// Fail every update with a fatal error.
     fatal_updates: bool,
+    /// Ids `removeUsers` silently does not remove (and does not report).
+    keep_on_remove: HashSet<String>,
     next_id: Mutex<u32>,
 }
 
@@ -131,12 +133,15 @@ impl PoolApi for FakePool {
         let subject = ids.iter().map(UserId::as_str).collect::<Vec<_>>().join(",");
         self.busy(&subject, "remove", || {
             let mut users = self.users.lock().unwrap();
+            let gone = |user: &LiveUser| {
+                ids.contains(&user.id) && !self.keep_on_remove.contains(user.id.as_str())
+            };
             let removed: Vec<UserId> = users
                 .iter()
-                .filter(|user| ids.contains(&user.id))
+                .filter(|user| gone(user))
                 .map(|user| user.id.clone())
                 .collect();
-            users.retain(|user| !ids.contains(&user.id));
+            users.retain(|user| !gone(user));
             Ok(removed)
         })
         .await
@@ -194,6 +199,18 @@ impl PoolApi for FakePool {
 
     async fn send_reset_password_email(&self, email: &str) -> Result<(), RemoteError> {
         self.busy(email, "reset_email", || Ok(())).await
+    }
+
+    async fn users_by_id(&self, ids: &[UserId]) -> Result<Vec<LiveUser>, RemoteError> {
+        self.log.lock().unwrap().push("patch".into());
+        Ok(self
+            .users
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|user| ids.contains(&user.id))
+            .cloned()
+            .collect())
     }
 
     async fn list_users(&self, _concurrency: usize) -> Result<Vec<LiveUser>, RemoteError> {
@@ -257,6 +274,7 @@ fn mfa_new(email: &str) -> Change {
 fn delete(user: &LiveUser) -> Change {
     Change::Delete(Delete {
         id: user.id.clone(),
+        key: UserKey::from_email(user.profile.email.as_deref().unwrap()),
         label: user.label().to_string(),
         origin: None,
         fingerprint: Fingerprint::of_user(user),
@@ -275,6 +293,7 @@ async fn run(plan: &Plan, pool: &FakePool, cancel: &CancellationToken) -> ApplyR
         concurrency: 4,
         send_reset_email: true,
         delete_batch: 2,
+        take_over_existing: true,
     };
     execute(
         plan,
@@ -320,7 +339,11 @@ async fn phases_run_in_the_safe_order_and_everything_lands() {
     };
 
     let report = run(&plan, &pool, &CancellationToken::new()).await;
-    assert!(report.is_complete(), "{}", report.render());
+    assert!(
+        report.is_complete(),
+        "{}",
+        crate::render::summary::text(&report)
+    );
     assert_eq!(report.applied_total(), plan.changes.len());
 
     let add = pool.position("whitelist_add 13800000000");
@@ -385,7 +408,11 @@ async fn user_exists_after_a_lost_answer_is_resolved_without_a_second_user() {
     };
 
     let report = run(&plan, &pool, &CancellationToken::new()).await;
-    assert!(report.is_complete(), "{}", report.render());
+    assert!(
+        report.is_complete(),
+        "{}",
+        crate::render::summary::text(&report)
+    );
     let users = pool.users.lock().unwrap().clone();
     assert_eq!(users.len(), 1, "no second user");
     assert_eq!(
@@ -442,9 +469,7 @@ async fn one_failure_does_not_stop_the_others() {
     assert_eq!(report.applied.get(&Action::Create), Some(&1));
     assert!(pool.user("good@example.com").is_some());
     assert!(
-        report
-            .render()
-            .contains("Running the same apply again converges")
+        crate::render::summary::text(&report).contains("Running the same apply again converges")
     );
 }
 
@@ -486,13 +511,82 @@ async fn a_fatal_error_stops_new_operations() {
         "at most the operations in flight fail: {}",
         report.failures.len()
     );
-    assert!(report.skipped.len() >= 17, "{}", report.render());
+    assert!(
+        report.skipped.len() >= 17,
+        "{}",
+        crate::render::summary::text(&report)
+    );
     assert!(
         !pool
             .log()
             .iter()
             .any(|line| line.starts_with("whitelist_remove"))
     );
+}
+
+#[tokio::test]
+async fn a_delete_the_server_does_not_confirm_is_checked_and_reported() {
+    let kept = live("u1", "kept@example.com");
+    let gone = live("u2", "gone@example.com");
+    let pool = FakePool {
+        keep_on_remove: HashSet::from(["u1".to_string()]),
+        ..FakePool::default()
+    };
+    pool.users
+        .lock()
+        .unwrap()
+        .extend([kept.clone(), gone.clone()]);
+    let plan = Plan {
+        changes: vec![delete(&kept), delete(&gone)],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert_eq!(report.applied.get(&Action::Delete), Some(&1));
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!(report.failures[0].target, "kept@example.com");
+    assert!(
+        report.failures[0].message.contains("still there"),
+        "{}",
+        report.failures[0].message
+    );
+    assert!(
+        pool.log().contains(&"patch".to_string()),
+        "the unconfirmed id was read again"
+    );
+}
+
+#[tokio::test]
+async fn a_saved_plan_does_not_take_over_a_user_that_appeared_since() {
+    let pool = FakePool::default();
+    pool.users
+        .lock()
+        .unwrap()
+        .push(live("u9", "appeared@example.com"));
+    let plan = Plan {
+        changes: vec![create("appeared@example.com")],
+        ..Plan::default()
+    };
+    let options = ExecuteOptions {
+        take_over_existing: false,
+        ..ExecuteOptions::default()
+    };
+    let report = execute(
+        &plan,
+        &pool,
+        &PasswordBook::default(),
+        &options,
+        &Silent,
+        &CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].code, Some(USER_EXISTS));
+    assert_eq!(
+        pool.user("appeared@example.com").unwrap().profile.nickname,
+        None,
+        "not touched"
+    );
+    assert!(!pool.log().contains(&"list".to_string()));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::model::{MaxDeletes, Origin};
-use crate::plan::Plan;
+use crate::plan::{Change, Plan};
 
 use super::Refusal;
 
@@ -58,16 +58,33 @@ impl fmt::Display for DeleteLimit {
     }
 }
 
-/// Refuses a plan whose deletions exceed the limit.
+/// Refuses a plan whose user deletions, or whose whitelist removals, exceed the limit (a
+/// percentage is of the users, or of the phones, the pool holds).
 pub fn check_deletes(plan: &Plan, limit: &DeleteLimit) -> Result<(), Refusal> {
-    let count = plan.deletes().count();
+    let deletes = plan.deletes().count();
     let allowed = limit.allowed(plan.live_users);
-    if count as u64 > allowed {
+    if deletes as u64 > allowed {
         return Err(Refusal::TooManyDeletes {
-            count,
+            what: "deletions",
+            count: deletes,
             allowed,
             limit: limit.to_string(),
-            live_users: plan.live_users,
+            held: format!("the pool holds {} users", plan.live_users),
+        });
+    }
+    let removals = plan
+        .changes
+        .iter()
+        .filter(|change| matches!(change, Change::WhitelistRemove(_)))
+        .count();
+    let allowed = limit.allowed(plan.live_phones);
+    if removals as u64 > allowed {
+        return Err(Refusal::TooManyDeletes {
+            what: "whitelist removals",
+            count: removals,
+            allowed,
+            limit: limit.to_string(),
+            held: format!("the whitelist holds {} phones", plan.live_phones),
         });
     }
     Ok(())
@@ -84,6 +101,7 @@ mod tests {
             .map(|i| {
                 Change::Delete(Delete {
                     id: UserId::new(format!("u{i}")),
+                    key: crate::model::UserKey::from_email(&format!("u{i}@example.com")),
                     label: format!("u{i}@example.com"),
                     origin: None,
                     fingerprint: Fingerprint::of_whitelist(&Default::default()),
@@ -106,6 +124,34 @@ mod tests {
                 .contains("11 deletions exceed the limit of 10"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn whitelist_removals_have_the_same_guard() {
+        let changes = (0..11)
+            .map(|i| {
+                Change::WhitelistRemove(crate::plan::WhitelistPhone {
+                    phone: format!("1380000{i:04}"),
+                    origin: None,
+                })
+            })
+            .collect();
+        let plan = Plan {
+            changes,
+            live_phones: 40,
+            ..Plan::default()
+        };
+        let err = check_deletes(&plan, &DeleteLimit::Default).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("11 whitelist removals exceed the limit of 10"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("the whitelist holds 40 phones"),
+            "{err}"
+        );
+        assert!(check_deletes(&plan, &DeleteLimit::Flag(MaxDeletes::Percent(30.0))).is_ok());
     }
 
     #[test]

@@ -21,9 +21,7 @@ pub use pool::PoolApi;
 /// Why an apply was refused before anything was written (exit 3).
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum Refusal {
-    #[error(
-        "refusing to apply: {count} deletions exceed the limit of {allowed} ({limit}; the pool holds {live_users} users)"
-    )]
+    #[error("refusing to apply: {count} {what} exceed the limit of {allowed} ({limit}; {held})")]
     #[diagnostic(
         code(apply::max_deletes),
         help(
@@ -31,10 +29,11 @@ pub enum Refusal {
         )
     )]
     TooManyDeletes {
+        what: &'static str,
         count: usize,
         allowed: u64,
         limit: String,
-        live_users: usize,
+        held: String,
     },
 
     #[error("refusing to apply a stale plan: {} changed since the plan was made:\n  {}", count(.drifted.len()), .drifted.join("\n  "))]

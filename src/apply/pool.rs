@@ -33,6 +33,8 @@ pub trait PoolApi {
     async fn send_reset_password_email(&self, email: &str) -> Result<(), RemoteError>;
     /// Every user of the pool (to find users whose registration answer was lost).
     async fn list_users(&self, concurrency: usize) -> Result<Vec<LiveUser>, RemoteError>;
+    /// The users with these ids that exist (to check deletions the server did not confirm).
+    async fn users_by_id(&self, ids: &[UserId]) -> Result<Vec<LiveUser>, RemoteError>;
 }
 
 impl PoolApi for AuthingClient {
@@ -90,5 +92,9 @@ impl PoolApi for AuthingClient {
     async fn list_users(&self, concurrency: usize) -> Result<Vec<LiveUser>, RemoteError> {
         let live = remote::fetch(self, &FetchScope::default(), concurrency, &Silent).await?;
         Ok(live.users)
+    }
+
+    async fn users_by_id(&self, ids: &[UserId]) -> Result<Vec<LiveUser>, RemoteError> {
+        remote::users_by_id(self, ids, 1).await
     }
 }

@@ -14,15 +14,16 @@ use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
 use crate::cli::{ApplyArgs, PlanFormat};
 use crate::exit::{Error, Outcome};
 use crate::manifest;
-use crate::model::MaxDeletes;
 use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
-use crate::render::PlanCost;
+use crate::render::{self, PlanCost};
 use crate::report::ApplyReporter;
 use crate::secret::Secret;
 use crate::settings::{Connection, SettingsError};
 
-use super::planning::{self, apply_reporter, delete_limit, render_plan, show_warnings};
+use super::planning::{
+    self, apply_reporter, delete_limit, parse_limit, render_plan, show_warnings,
+};
 use super::session::Session;
 
 pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<Outcome, Error> {
@@ -58,12 +59,15 @@ async fn apply_manifests(
             &passwords,
             args,
             printer,
+            false,
         )
         .await
     }
     .await;
-    session.close().await?;
-    result
+    let closed = session.close().await;
+    let outcome = result?;
+    closed?;
+    Ok(outcome)
 }
 
 async fn apply_saved(
@@ -74,24 +78,8 @@ async fn apply_saved(
 ) -> Result<Outcome, Error> {
     let file = PlanFile::load(path)?;
     let plan = file.to_plan(path)?;
-    let flag = args
-        .max_deletes
-        .as_deref()
-        .map(MaxDeletes::parse)
-        .transpose();
-    let flag = flag.map_err(|err| SettingsError::InvalidFlag {
-        flag: "--max-deletes",
-        reason: err.to_string(),
-    })?;
-    let saved = file
-        .max_deletes
-        .as_deref()
-        .map(MaxDeletes::parse)
-        .transpose()
-        .map_err(|err| SettingsError::InvalidFlag {
-            flag: "max_deletes in the plan file",
-            reason: err.to_string(),
-        })?;
+    let flag = parse_limit(args.max_deletes.as_deref(), "--max-deletes")?;
+    let saved = parse_limit(file.max_deletes.as_deref(), "max_deletes in the plan file")?;
     let limit = DeleteLimit::new(flag, saved, None);
     let passwords = saved_passwords(&plan, &file)?;
     let session = Session::open(connection, printer).await?;
@@ -109,13 +97,15 @@ async fn apply_saved(
         apply::check_deletes(&plan, &limit)?;
         apply::check_drift(&plan, &session.client, session.concurrency).await??;
         carry_out(
-            &session, &plan, &file, None, &limit, &passwords, args, printer,
+            &session, &plan, &file, None, &limit, &passwords, args, printer, true,
         )
         .await
     }
     .await;
-    session.close().await?;
-    result
+    let closed = session.close().await;
+    let outcome = result?;
+    closed?;
+    Ok(outcome)
 }
 
 /// The passwords a saved plan names: environment variables read now, and manifest passwords
@@ -169,9 +159,15 @@ fn saved_passwords(plan: &Plan, file: &PlanFile) -> Result<PasswordBook, Error> 
         }
         let book = PasswordBook::from_desired(&loaded.state);
         for key in from_manifests {
-            if let Some(secret) = book.declared(key) {
-                declared.insert(key.clone(), secret.clone());
-            }
+            let Some(secret) = book.declared(key) else {
+                return Err(Refusal::Stale {
+                    drifted: vec![format!(
+                        "the manifests no longer declare the password of {key}"
+                    )],
+                }
+                .into());
+            };
+            declared.insert(key.clone(), secret.clone());
         }
     }
     Ok(PasswordBook::new(declared))
@@ -187,6 +183,7 @@ async fn carry_out(
     passwords: &PasswordBook,
     args: &ApplyArgs,
     printer: &Printer,
+    saved: bool,
 ) -> Result<Outcome, Error> {
     apply::check_deletes(plan, limit)?;
     if !printer.quiet() || plan.is_empty() {
@@ -200,17 +197,25 @@ async fn carry_out(
             Vec::new(),
         ))?;
     }
+    let suppressed = plan.deletes_suppressed();
     if plan.is_empty() {
+        if let Some(reason) = suppressed {
+            report_suppressed(reason, printer);
+            return Ok(Outcome::Partial);
+        }
         return Ok(Outcome::NoChanges);
     }
     confirm(args.auto_approve, printer).await?;
 
     let reporter: Arc<dyn ApplyReporter> = Arc::from(apply_reporter(printer));
     let cancel = CancellationToken::new();
-    let watcher = watch_signals(cancel.clone(), Arc::clone(&reporter));
+    let watcher = watch_signals(cancel.clone(), Arc::clone(&reporter), printer.clone());
     let options = ExecuteOptions {
         concurrency: session.concurrency,
         send_reset_email: args.send_reset_email,
+        // A saved plan was reviewed as it is: a user that appeared under a key it creates is
+        // drift, not something to take over.
+        take_over_existing: !saved,
         ..ExecuteOptions::default()
     };
     let report = apply::execute(
@@ -225,47 +230,26 @@ async fn carry_out(
     watcher.abort();
     drop(reporter);
 
-    if printer.json_events() {
-        let failures: Vec<Value> = report
-            .failures
-            .iter()
-            .map(|failure| {
-                serde_json::json!({
-                    "action": failure.action.name(),
-                    "target": failure.target,
-                    "code": failure.code,
-                    "message": failure.message,
-                })
-            })
-            .collect();
-        let applied: serde_json::Map<String, Value> = report
-            .applied
-            .iter()
-            .map(|(action, count)| (action.name().to_string(), Value::from(*count)))
-            .collect();
-        printer.event(
-            "apply_finished",
-            [
-                ("complete", Value::from(report.is_complete())),
-                ("applied", Value::Object(applied)),
-                ("failed", Value::from(report.failures.len())),
-                ("skipped", Value::from(report.skipped.len())),
-                ("interrupted", Value::from(report.interrupted)),
-                ("failures", Value::from(failures)),
-                ("elapsed_ms", Value::from(report.elapsed.as_millis() as u64)),
-            ],
-        );
-    } else {
-        printer.status(report.render());
+    render::summary::apply_finished(&report, printer);
+    if let Some(reason) = suppressed {
+        report_suppressed(reason, printer);
     }
     if let Some(fatal) = report.fatal {
         return Err(fatal.into());
     }
-    Ok(if report.is_complete() {
+    Ok(if report.is_complete() && suppressed.is_none() {
         Outcome::Success
     } else {
         Outcome::Partial
     })
+}
+
+/// Deletions the plan left out are work not done: said loudly, and the exit code is 4.
+fn report_suppressed(reason: &str, printer: &Printer) {
+    printer.warn(format!(
+        "deletions were not applied: {reason}. Run apply again when the pool is quiet"
+    ));
+    printer.event("deletes_suppressed", [("reason", Value::from(reason))]);
 }
 
 /// Asks on the terminal, unless `--auto-approve`; with no terminal, refuses.
@@ -293,6 +277,7 @@ async fn confirm(auto_approve: bool, printer: &Printer) -> Result<(), Error> {
 fn watch_signals(
     cancel: CancellationToken,
     reporter: Arc<dyn ApplyReporter>,
+    printer: Printer,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if !interrupted().await {
@@ -301,9 +286,10 @@ fn watch_signals(
         cancel.cancel();
         reporter.interrupted();
         if interrupted().await {
-            eprintln!("interrupted again: quitting without waiting for the operations in flight");
+            printer
+                .warn("interrupted again: quitting without waiting for the operations in flight");
             // The operations in flight are idempotent: running apply again converges.
-            std::process::exit(130);
+            std::process::exit(crate::exit::ExitCode::Interrupted as i32);
         }
     })
 }

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use crate::apply::DeleteLimit;
 use crate::cli::PlanArgs;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
@@ -25,12 +26,21 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
     let (plan, cost) = result?;
 
     let mut file = PlanFile::new(&plan, pool, &loaded.state.sources);
-    file.max_deletes = loaded
-        .state
-        .prune
-        .max_deletes
-        .map(|limit| limit.to_string());
-    let limit = delete_limit(None, Some(&loaded.state))?;
+    let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
+    // The limit apply will enforce for a saved plan: the flag, else the manifests'.
+    file.max_deletes = match &limit {
+        DeleteLimit::Flag(max) | DeleteLimit::Manifest(max, _) => Some(max.to_string()),
+        DeleteLimit::Default => None,
+    };
+    // The file first: what happens to stdout must not cost the saved plan.
+    if let Some(path) = &args.out {
+        file.save(path)?;
+        printer.status(format!(
+            "Saved the plan to {}; apply it with `authing-sync apply --plan {}`",
+            path.display(),
+            path.display()
+        ));
+    }
     let warnings = guard_warning(&plan, &limit).into_iter().collect();
     printer.data(&render_plan(
         &plan,
@@ -41,19 +51,13 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
         Some(cost),
         warnings,
     ))?;
-    if let Some(path) = &args.out {
-        file.save(path)?;
-        printer.status(format!(
-            "Saved the plan to {}; apply it with `authing-sync apply --plan {}`",
-            path.display(),
-            path.display()
-        ));
-    }
-    Ok(if plan.is_empty() {
-        Outcome::NoChanges
-    } else {
+    // Deletions left out of the plan are changes still pending.
+    let pending = !plan.is_empty() || plan.deletes_suppressed().is_some();
+    Ok(if pending {
         Outcome::Changes {
             detailed: args.detailed_exitcode,
         }
+    } else {
+        Outcome::NoChanges
     })
 }

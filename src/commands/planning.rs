@@ -50,12 +50,7 @@ pub fn apply_reporter(printer: &Printer) -> Box<dyn ApplyReporter> {
 /// Prints what loading the manifests noticed, as miette renders it.
 pub fn show_warnings(loaded: &Loaded, printer: &Printer) {
     for warning in &loaded.warnings {
-        let rendered = format!("{:?}", miette::Report::new(warning.clone()));
-        if printer.json_events() {
-            printer.warn(rendered);
-        } else {
-            eprintln!("{rendered}");
-        }
+        printer.diagnostic(&format!("{:?}", miette::Report::new(warning.clone())));
     }
 }
 
@@ -93,18 +88,25 @@ pub async fn make_plan(
     Ok((plan, cost))
 }
 
+/// A deletion limit written as text (`N` or `N%`), named by `what` in errors.
+pub fn parse_limit(
+    text: Option<&str>,
+    what: &'static str,
+) -> Result<Option<MaxDeletes>, SettingsError> {
+    text.map(MaxDeletes::parse)
+        .transpose()
+        .map_err(|err| SettingsError::InvalidFlag {
+            flag: what,
+            reason: err.to_string(),
+        })
+}
+
 /// The deletion limit: the flag, else the manifest, else the default.
 pub fn delete_limit(
     flag: Option<&str>,
     desired: Option<&DesiredState>,
 ) -> Result<DeleteLimit, Error> {
-    let flag =
-        flag.map(MaxDeletes::parse)
-            .transpose()
-            .map_err(|err| SettingsError::InvalidFlag {
-                flag: "--max-deletes",
-                reason: err.to_string(),
-            })?;
+    let flag = parse_limit(flag, "--max-deletes")?;
     let (manifest, origin) = match desired {
         Some(desired) => (desired.prune.max_deletes, desired.prune.origin.clone()),
         None => (None, None),

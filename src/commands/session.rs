@@ -27,119 +27,174 @@ pub struct Session {
     pub concurrency: usize,
     /// The pool, as saved plans name it (`local` for the embedded emulator).
     pub pool: PoolRef,
-    local: Option<Emulator>,
+    local: Option<LocalPool>,
 }
 
 impl Session {
     pub async fn open(connection: &Connection, printer: &Printer) -> Result<Session, Error> {
-        let (endpoint, client_id, secret, local, pool_endpoint) = match &connection.endpoint {
+        match &connection.endpoint {
             Endpoint::Remote(url) => {
                 let credentials = connection
                     .credentials
                     .as_ref()
                     .ok_or(SettingsError::MissingClientId)?;
-                (
+                let pem = key_pem(connection, None).await?;
+                let client_id = credentials.client_id.clone();
+                let client = connect(
+                    connection,
                     url.clone(),
-                    credentials.client_id.clone(),
+                    &client_id,
                     credentials.secret.clone(),
-                    None,
-                    url.to_string(),
+                    &pem,
                 )
+                .await?;
+                let pool = PoolRef {
+                    endpoint: url.to_string(),
+                    client_id,
+                };
+                Ok(Session {
+                    client,
+                    concurrency: connection.concurrency,
+                    pool,
+                    local: None,
+                })
             }
             Endpoint::Local => {
-                let emulator = start_local(printer).await?;
-                let url = reqwest::Url::parse(&emulator.graphql_url()).map_err(|err| {
-                    SettingsError::InvalidEndpoint {
-                        value: emulator.graphql_url(),
-                        reason: err.to_string(),
-                    }
-                })?;
-                let secret = Secret::new(emulator::DEFAULT_SECRET);
-                (
-                    url,
-                    emulator::DEFAULT_CLIENT_ID.to_string(),
-                    secret,
-                    Some(emulator),
-                    "local".to_string(),
-                )
-            }
-        };
-        let pem = match (&connection.public_key, &local) {
-            (PublicKeySource::Pem(pem), _) => pem.clone(),
-            (PublicKeySource::Url(url), _) => fetch_key(url.clone(), connection.timeout).await?,
-            (PublicKeySource::Default, Some(emulator)) => {
-                let url = format!("http://{}/__emulator/public-key", emulator.addr());
-                let url = reqwest::Url::parse(&url).map_err(|err| SettingsError::PublicKey {
-                    origin: url.clone(),
-                    reason: err.to_string(),
-                })?;
-                fetch_key(url, connection.timeout).await?
-            }
-            (PublicKeySource::Default, None) => AUTHING_PUBLIC_KEY.to_string(),
-        };
-        let encryptor =
-            PasswordEncryptor::from_pem(&pem).map_err(|err| SettingsError::PublicKey {
-                origin: "--public-key".into(),
-                reason: err.to_string(),
-            })?;
-        let mut transport = TransportConfig::new(endpoint);
-        transport.rate = connection.rate;
-        transport.concurrency = connection.concurrency;
-        transport.retries = connection.retries;
-        transport.timeout = connection.timeout;
-        let config = ClientConfig {
-            transport,
-            client_id: client_id.clone(),
-            secret,
-            encryptor,
-        };
-        let client = match AuthingClient::connect(config).await {
-            Ok(client) => client,
-            Err(err) => {
-                if let Some(emulator) = local {
-                    let _ = emulator.shutdown().await;
+                let local = LocalPool::start(printer).await?;
+                let attempt = async {
+                    let url =
+                        reqwest::Url::parse(&local.emulator.graphql_url()).map_err(|err| {
+                            SettingsError::InvalidEndpoint {
+                                value: local.emulator.graphql_url(),
+                                reason: err.to_string(),
+                            }
+                        })?;
+                    let pem = key_pem(connection, Some(&local.emulator)).await?;
+                    let secret = Secret::new(emulator::DEFAULT_SECRET);
+                    connect(connection, url, emulator::DEFAULT_CLIENT_ID, secret, &pem).await
                 }
-                return Err(err.into());
+                .await;
+                match attempt {
+                    Ok(client) => Ok(Session {
+                        client,
+                        concurrency: connection.concurrency,
+                        pool: PoolRef {
+                            endpoint: "local".into(),
+                            client_id: emulator::DEFAULT_CLIENT_ID.into(),
+                        },
+                        local: Some(local),
+                    }),
+                    Err(err) => {
+                        // The pool file is written whatever went wrong after the start.
+                        let _ = local.close().await;
+                        Err(err)
+                    }
+                }
             }
-        };
-        Ok(Session {
-            client,
-            concurrency: connection.concurrency,
-            pool: PoolRef {
-                endpoint: pool_endpoint,
-                client_id,
-            },
-            local,
-        })
+        }
     }
 
     /// Ends the session; the embedded emulator writes its pool file.
     pub async fn close(self) -> Result<(), Error> {
-        if let Some(emulator) = self.local {
-            emulator.shutdown().await?;
+        match self.local {
+            Some(local) => local.close().await,
+            None => Ok(()),
         }
+    }
+}
+
+/// The embedded emulator of `--endpoint local`, and the lock that keeps a second authing-sync in
+/// the same directory from writing the same pool file at the same time.
+struct LocalPool {
+    emulator: Emulator,
+    _lock: std::fs::File,
+}
+
+impl LocalPool {
+    async fn start(printer: &Printer) -> Result<LocalPool, Error> {
+        let dir = PathBuf::from(LOCAL_DIR);
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            action: "create",
+            path: dir.clone(),
+            source,
+        })?;
+        let lock_path = dir.join("lock");
+        let lock = std::fs::File::create(&lock_path).map_err(|source| Error::Io {
+            action: "create",
+            path: lock_path.clone(),
+            source,
+        })?;
+        lock.try_lock().map_err(|err| match err {
+            std::fs::TryLockError::WouldBlock => Error::LocalPoolBusy { path: dir.clone() },
+            std::fs::TryLockError::Error(source) => Error::Io {
+                action: "lock",
+                path: lock_path.clone(),
+                source,
+            },
+        })?;
+        let state = dir.join(LOCAL_POOL);
+        let config = emulator::Config {
+            state: Some(state.clone()),
+            ..emulator::Config::default()
+        };
+        let emulator = Emulator::start(config).await?;
+        printer.status(format!(
+            "Using the local emulator; its pool is kept in {}",
+            state.display()
+        ));
+        Ok(LocalPool {
+            emulator,
+            _lock: lock,
+        })
+    }
+
+    async fn close(self) -> Result<(), Error> {
+        self.emulator.shutdown().await?;
         Ok(())
     }
 }
 
-async fn start_local(printer: &Printer) -> Result<Emulator, Error> {
-    let dir = PathBuf::from(LOCAL_DIR);
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
-        action: "create",
-        path: dir.clone(),
-        source,
+/// The PEM passwords are encrypted with.
+async fn key_pem(connection: &Connection, local: Option<&Emulator>) -> Result<String, Error> {
+    Ok(match (&connection.public_key, local) {
+        (PublicKeySource::Pem(pem), _) => pem.clone(),
+        (PublicKeySource::Url(url), _) => fetch_key(url.clone(), connection.timeout).await?,
+        (PublicKeySource::Default, Some(emulator)) => {
+            let url = format!("http://{}/__emulator/public-key", emulator.addr());
+            let url = reqwest::Url::parse(&url).map_err(|err| SettingsError::PublicKey {
+                origin: url.clone(),
+                reason: err.to_string(),
+            })?;
+            fetch_key(url, connection.timeout).await?
+        }
+        (PublicKeySource::Default, None) => AUTHING_PUBLIC_KEY.to_string(),
+    })
+}
+
+/// The client, authenticated.
+async fn connect(
+    connection: &Connection,
+    endpoint: reqwest::Url,
+    client_id: &str,
+    secret: Secret,
+    pem: &str,
+) -> Result<AuthingClient, Error> {
+    let encryptor = PasswordEncryptor::from_pem(pem).map_err(|err| SettingsError::PublicKey {
+        origin: "--public-key".into(),
+        reason: err.to_string(),
     })?;
-    let state = dir.join(LOCAL_POOL);
-    let config = emulator::Config {
-        state: Some(state.clone()),
-        ..emulator::Config::default()
+    let mut transport = TransportConfig::new(endpoint);
+    transport.rate = connection.rate;
+    transport.concurrency = connection.concurrency;
+    transport.retries = connection.retries;
+    transport.timeout = connection.timeout;
+    let config = ClientConfig {
+        transport,
+        client_id: client_id.to_string(),
+        secret,
+        encryptor,
     };
-    let emulator = Emulator::start(config).await?;
-    printer.status(format!(
-        "Using the local emulator; its pool is kept in {}",
-        state.display()
-    ));
-    Ok(emulator)
+    Ok(AuthingClient::connect(config).await?)
 }
 
 async fn fetch_key(url: reqwest::Url, timeout: Duration) -> Result<String, SettingsError> {
@@ -149,6 +204,8 @@ async fn fetch_key(url: reqwest::Url, timeout: Duration) -> Result<String, Setti
     };
     let client = reqwest::Client::builder()
         .timeout(timeout)
+        // A redirect could lead to plain HTTP on another host: the key's origin is checked once.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|err| failed(err.to_string()))?;
     let mut response = client

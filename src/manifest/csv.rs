@@ -4,8 +4,11 @@
 //!   `phone`, `email_verified`, `blocked`, `mfa`, `password`) plus `whitelist_phone`, in any
 //!   order, any subset; header names are trimmed and compared case-insensitively. An unknown or
 //!   repeated column is an error at the header.
-//! - Every cell is trimmed and interpolated (`${NAME}`); an empty cell means "not managed".
-//!   Booleans are `true`/`false`, `yes`/`no`, `1`/`0`.
+//! - Every cell is trimmed; an empty cell means "not managed". Booleans are `true`/`false`,
+//!   `yes`/`no`, `1`/`0`.
+//! - Only the `password` column is interpolated (`${NAME}`). Every other cell is data, taken
+//!   literally: CSV files usually come from another system (an HR export), and a `${...}` typed
+//!   into a name there must not pull values out of the environment of the job that syncs it.
 //! - A row whose only value is a `whitelist_phone` is a pure whitelist entry; a row with user
 //!   values and a `whitelist_phone` declares both. A row of empty cells is skipped.
 //! - A row with more or fewer cells than the header is an error naming its line.
@@ -20,9 +23,7 @@ use std::str;
 
 use super::diagnostic::{Code, ManifestDiagnostic, one_of, suggest};
 use super::interpolate::whole_reference;
-use super::validate::{
-    At, Builder, PendingUser, Rejection, Site, expand, parse_flag, password, set_text,
-};
+use super::validate::{At, Builder, PendingUser, Rejection, Site, parse_flag, password, set_text};
 use super::yaml::looks_secret;
 use crate::model::{Field, Origin, Phone};
 
@@ -153,7 +154,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
                 },
             };
             let result = match column {
-                Column::WhitelistPhone => match phone(cell, builder) {
+                Column::WhitelistPhone => match phone(cell) {
                     Ok(phone) => {
                         builder.add_phone(phone, Origin::new(input.path.clone(), line), site());
                         Ok(())
@@ -173,20 +174,19 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
                 }
                 Column::Mfa => {
                     declares_user = true;
-                    flag(cell, column, builder).map(|value| pending.mfa = value)
+                    flag(cell, column).map(|value| pending.mfa = value)
                 }
                 Column::Field(Field::EmailVerified) => {
                     declares_user = true;
-                    flag(cell, column, builder).map(|value| pending.profile.email_verified = value)
+                    flag(cell, column).map(|value| pending.profile.email_verified = value)
                 }
                 Column::Field(Field::Blocked) => {
                     declares_user = true;
-                    flag(cell, column, builder).map(|value| pending.profile.blocked = value)
+                    flag(cell, column).map(|value| pending.profile.blocked = value)
                 }
                 Column::Field(field) => {
                     declares_user = true;
-                    expand(cell, field.name(), builder.env)
-                        .and_then(|value| set_text(&mut pending, field, &value))
+                    set_text(&mut pending, field, cell)
                 }
             };
             if let Err(rejection) = result {
@@ -236,9 +236,8 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
     }
 }
 
-fn phone(cell: &str, builder: &Builder<'_>) -> Result<Phone, Rejection> {
-    let value = expand(cell, "whitelist_phone", builder.env)?;
-    Phone::parse(&value).map_err(|err| Rejection {
+fn phone(cell: &str) -> Result<Phone, Rejection> {
+    Phone::parse(cell).map_err(|err| Rejection {
         code: Code::MalformedPhone,
         message: format!("malformed phone in column `whitelist_phone`: {err}"),
         label: "not a phone number".to_string(),
@@ -247,8 +246,8 @@ fn phone(cell: &str, builder: &Builder<'_>) -> Result<Phone, Rejection> {
     })
 }
 
-fn flag(cell: &str, column: Column, builder: &Builder<'_>) -> Result<Option<bool>, Rejection> {
-    parse_flag(&expand(cell, column.name(), builder.env)?, column.name())
+fn flag(cell: &str, column: Column) -> Result<Option<bool>, Rejection> {
+    parse_flag(cell, column.name())
 }
 
 fn broken(builder: &mut Builder<'_>, position: usize, err: &csv::Error) {

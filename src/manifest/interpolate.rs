@@ -12,7 +12,8 @@
 //! - `$$` is a literal `$`. A `$` followed by anything but `{` or `$` is kept as it is, so
 //!   `price: 5$` needs no escaping.
 //!
-//! `NAME` is a letter or `_` followed by letters, digits and `_`.
+//! `NAME` is a letter or `_` followed by letters, digits and `_`. `AUTHING_SECRET`, the pool
+//! secret, can never be referenced: a manifest value may end up in a profile, a plan or a log.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -55,7 +56,12 @@ pub(crate) enum InterpolationErrorKind {
     NotUnicode(String),
     BadName(String),
     Unterminated,
+    /// A variable manifests may not read (the pool secret).
+    Forbidden(String),
 }
+
+/// Variables no manifest may reference.
+const FORBIDDEN: [&str; 1] = [crate::settings::SECRET_ENV];
 
 impl InterpolationError {
     /// A message that names the variable but never echoes the value it sits in, so it is safe
@@ -74,6 +80,9 @@ impl InterpolationError {
             InterpolationErrorKind::Unterminated => {
                 format!("unterminated `${{` in `{field}`")
             }
+            InterpolationErrorKind::Forbidden(name) => {
+                format!("`{field}` may not reference `{name}`, the pool secret")
+            }
         }
     }
 
@@ -83,6 +92,7 @@ impl InterpolationError {
             InterpolationErrorKind::NotUnicode(_) => "not valid unicode",
             InterpolationErrorKind::BadName(_) => "expected `${NAME}` or `${NAME:-default}`",
             InterpolationErrorKind::Unterminated => "no closing `}`",
+            InterpolationErrorKind::Forbidden(_) => "the pool secret",
         }
     }
 
@@ -98,6 +108,9 @@ impl InterpolationError {
             InterpolationErrorKind::Unterminated => {
                 Some("close the reference with `}`, or write `$$` for a literal `$`".to_string())
             }
+            InterpolationErrorKind::Forbidden(_) => Some(
+                "the secret reaches authing-sync only through AUTHING_SECRET or --secret-file; a manifest value could end up in a profile, a plan or a log".to_string(),
+            ),
             InterpolationErrorKind::NotUnicode(_) => None,
         }
     }
@@ -135,6 +148,12 @@ pub(crate) fn interpolate<'a>(
             if !is_name(name) {
                 return Err(InterpolationError {
                     kind: InterpolationErrorKind::BadName(name.to_string()),
+                    reference: reference.to_string(),
+                });
+            }
+            if FORBIDDEN.contains(&name) {
+                return Err(InterpolationError {
+                    kind: InterpolationErrorKind::Forbidden(name.to_string()),
                     reference: reference.to_string(),
                 });
             }
@@ -218,6 +237,19 @@ fn is_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pool_secret_can_never_be_referenced() {
+        let env = HashMap::from([("AUTHING_SECRET".to_string(), "s3cret".to_string())]);
+        for text in ["${AUTHING_SECRET}", "x ${AUTHING_SECRET:-y}"] {
+            let err = interpolate(text, &env).unwrap_err();
+            assert_eq!(
+                err.kind,
+                InterpolationErrorKind::Forbidden("AUTHING_SECRET".into())
+            );
+            assert!(!err.message("nickname").contains("s3cret"));
+        }
+    }
 
     fn env() -> HashMap<String, String> {
         HashMap::from([

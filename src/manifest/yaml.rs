@@ -439,13 +439,29 @@ fn kind(value: &Value) -> &'static str {
 /// Where literal password values are in a YAML text, for masking in snippets. A heuristic over
 /// lines (it must work on text that does not parse): the value after any key that looks like a
 /// secret (`password`, a misspelt `passwrod`, `pwd`, `secret`), up to the end of the line, or to
-/// the next `,`/`}` in a flow mapping. A value that is exactly one `${NAME}` reference is not a
-/// secret and stays visible.
+/// the next `,`/`}` in a flow mapping; and when that value is empty or a block scalar (`|`, `>`),
+/// every following line indented deeper than the key, where the value continues. A value that is
+/// exactly one `${NAME}` reference is not a secret and stays visible.
 pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
     let mut line_start = 0;
+    // The column of a secret key whose value continues on the following lines.
+    let mut continuing: Option<usize> = None;
     for line in text.split_inclusive('\n') {
         let content = line.trim_end_matches(['\n', '\r']);
+        let indent = content.len() - content.trim_start().len();
+        if let Some(key_indent) = continuing {
+            if content.trim().is_empty() {
+                line_start += line.len();
+                continue;
+            }
+            if indent > key_indent {
+                spans.push(line_start + indent..line_start + content.len());
+                line_start += line.len();
+                continue;
+            }
+            continuing = None;
+        }
         let mut from = 0;
         while let Some(found) = content[from..].find(':') {
             let colon = from + found;
@@ -469,7 +485,11 @@ pub(crate) fn password_spans(text: &str) -> Vec<Range<usize>> {
             };
             let raw = &content[from..value_end];
             let value = raw.trim();
-            if !value.is_empty() && whole_reference(value.trim_matches(['"', '\''])).is_none() {
+            let block = value.is_empty() || value.starts_with(['|', '>']);
+            if block {
+                // The key's own column: after `- ` in a sequence item, not the line's indent.
+                continuing = Some(key_start);
+            } else if whole_reference(value.trim_matches(['"', '\''])).is_none() {
                 let start = line_start + from + (raw.len() - raw.trim_start().len());
                 spans.push(start..start + value.len());
             }
@@ -498,6 +518,14 @@ mod tests {
         let spans = password_spans(text);
         let found: Vec<&str> = spans.iter().map(|span| &text[span.clone()]).collect();
         assert_eq!(found, ["hunter2 # x", "'s3cret'", "typo:d"]);
+    }
+
+    #[test]
+    fn passwords_that_continue_on_the_next_lines_are_masked_too() {
+        let text = "users:\n  - email: a@b.cn\n    password: |\n      line one\n\n      line two\n    nickname: shown\n  - password:\n      next-line-secret\n    mfa: true\n";
+        let spans = password_spans(text);
+        let found: Vec<&str> = spans.iter().map(|span| &text[span.clone()]).collect();
+        assert_eq!(found, ["line one", "line two", "next-line-secret"]);
     }
 
     #[test]

@@ -56,6 +56,9 @@ pub struct ChangeEntry {
     pub key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// How a deleted user is shown (email, else username, else id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
@@ -85,6 +88,9 @@ pub struct PlanFile {
     pub pool: PoolRef,
     pub match_on: MatchOn,
     pub live_users: usize,
+    /// How many phones the whitelist held (when it was read).
+    #[serde(default)]
+    pub live_phones: usize,
     pub summary: Summary,
     pub changes: Vec<ChangeEntry>,
     #[serde(default)]
@@ -140,6 +146,7 @@ impl PlanFile {
             pool,
             match_on: plan.match_on,
             live_users: plan.live_users,
+            live_phones: plan.live_phones,
             summary: plan.summary(),
             changes: plan.changes.iter().map(entry).collect(),
             notices: plan.notices.iter().map(notice_entry).collect(),
@@ -208,6 +215,7 @@ impl PlanFile {
             notices: Vec::new(),
             match_on: self.match_on,
             live_users: self.live_users,
+            live_phones: self.live_phones,
             whitelist_fingerprint: self.whitelist_fingerprint.clone(),
         })
     }
@@ -253,6 +261,7 @@ fn entry(change: &Change) -> ChangeEntry {
         action: change.action(),
         key: None,
         id: None,
+        label: None,
         phone: None,
         fields: IndexMap::new(),
         password_source: None,
@@ -299,7 +308,8 @@ fn entry(change: &Change) -> ChangeEntry {
             }
         }
         Change::Delete(delete) => {
-            entry.key = Some(delete.label.clone());
+            entry.key = Some(delete.key.to_string());
+            entry.label = Some(delete.label.clone());
             entry.id = Some(delete.id.to_string());
             entry.fingerprint = Some(delete.fingerprint.clone());
         }
@@ -353,6 +363,12 @@ fn notice_entry(notice: &Notice) -> NoticeEntry {
         Notice::DeletesSuppressed { reason } => NoticeEntry {
             kind: "deletes_suppressed".into(),
             message: format!("no deletions planned: {reason}"),
+        },
+        Notice::Unkeyed { users, match_on } => NoticeEntry {
+            kind: "unkeyed_users".into(),
+            message: format!(
+                "{users} live users have no {match_on}: no manifest can declare them, and prune leaves them alone"
+            ),
         },
         Notice::PhoneNotWhitelisted { key, phone, origin } => NoticeEntry {
             kind: "phone_not_whitelisted".into(),
@@ -452,7 +468,12 @@ fn change(entry: &ChangeEntry) -> Result<Change, String> {
         }
         Action::Delete => Change::Delete(Delete {
             id: id()?,
-            label: entry.key.clone().unwrap_or_default(),
+            key: key()?,
+            label: entry
+                .label
+                .clone()
+                .or_else(|| entry.key.clone())
+                .unwrap_or_default(),
             origin,
             fingerprint: fingerprint()?,
         }),

@@ -88,6 +88,8 @@ pub struct Update {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delete {
     pub id: UserId,
+    /// The user's key under `match_on`.
+    pub key: UserKey,
     /// Email, else username, else id: how the user is shown.
     pub label: String,
     /// The `prune` declaration that allowed it, when it came from a manifest.
@@ -201,6 +203,9 @@ pub enum Notice {
         phone: String,
         origin: Origin,
     },
+    /// Live users with no value for the `match_on` key: no manifest can declare them, so prune
+    /// leaves them alone.
+    Unkeyed { users: usize, match_on: MatchOn },
 }
 
 /// The plan and the facts it was made from.
@@ -213,6 +218,8 @@ pub struct Plan {
     pub match_on: MatchOn,
     /// How many users the pool held when the plan was made (`N%` deletion limits use it).
     pub live_users: usize,
+    /// How many phones the whitelist held, when it was read (`N%` limits on removals use it).
+    pub live_phones: usize,
     /// The whitelist as it was read, when a whitelist change depends on it.
     pub whitelist_fingerprint: Option<Fingerprint>,
 }
@@ -269,6 +276,15 @@ impl Plan {
 
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// Why deletions were left out of the plan, if they were: the work is then not complete even
+    /// when every planned change is applied.
+    pub fn deletes_suppressed(&self) -> Option<&str> {
+        self.notices.iter().find_map(|notice| match notice {
+            Notice::DeletesSuppressed { reason } => Some(reason.as_str()),
+            _ => None,
+        })
     }
 
     pub fn deletes(&self) -> impl Iterator<Item = &Delete> {

@@ -23,6 +23,9 @@ use super::wire::{self, WireUser};
 pub const PAGE_SIZE: u64 = 200;
 /// Ids per `userPatch` call: more is error 2030.
 pub const PATCH_BATCH: usize = 80;
+/// The largest `totalCount` believed: a larger one is a broken or hostile server, and would
+/// make the client schedule that many page requests.
+pub const MAX_POOL_USERS: u64 = 100_000_000;
 
 mod documents {
     pub const AUTH: &str = include_str!("queries/get_client_when_sdk_init.graphql");
@@ -156,6 +159,14 @@ impl AuthingClient {
             .filter(|total| *total >= 0)
             .map(|total| total as u64);
         let total = total.ok_or_else(|| decode(Operation::Users, "`totalCount` is missing"))?;
+        if total > MAX_POOL_USERS {
+            return Err(decode(
+                Operation::Users,
+                &format!(
+                    "`totalCount` {total} is not believable (more than {MAX_POOL_USERS} users)"
+                ),
+            ));
+        }
         let users = paged
             .list
             .into_iter()

@@ -156,7 +156,8 @@ impl Listing {
     /// The users in page order, each id once.
     fn into_users(self) -> Vec<LiveUser> {
         let mut seen = HashSet::new();
-        let mut users = Vec::with_capacity(self.total as usize);
+        // Sized from what was read, never from what the server claims.
+        let mut users = Vec::with_capacity(self.pages.iter().map(|(_, page)| page.len()).sum());
         for (_, page) in self.pages {
             for user in page {
                 if seen.insert(user.id.clone()) {
@@ -178,7 +179,7 @@ async fn read_all_pages(
     let page_count = total.div_ceil(PAGE_SIZE).max(1);
     reporter.listing(total, page_count);
     reporter.page_read(first.users.len());
-    let mut pages = Vec::with_capacity(page_count as usize);
+    let mut pages = Vec::new();
     pages.push((first.total, first.users));
     let rest: Vec<(u64, Vec<LiveUser>)> = stream::iter(2..=page_count)
         .map(|page| async move {

@@ -57,8 +57,8 @@ impl TransportConfig {
 }
 
 /// One request: which operation, the document, its variables, the token it carries and whom it
-/// concerns (for error messages).
-#[derive(Debug)]
+/// concerns (for error messages). Its `Debug` leaves the variables out: the authentication
+/// call's hold the pool secret.
 pub struct Call<'a> {
     pub operation: Operation,
     pub query: &'a str,
@@ -66,6 +66,17 @@ pub struct Call<'a> {
     pub variables: Value,
     pub token: Option<&'a Secret>,
     pub subject: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Call<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("operation", &self.operation)
+            .field("operation_name", &self.operation_name)
+            .field("token", &self.token)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Call<'a> {
@@ -113,6 +124,8 @@ impl Transport {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(config.concurrency)
+            // A redirect could take the secret or a token to another host, or to plain HTTP.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| {
                 RemoteError::new(Operation::Auth, ErrorKind::Connection(err.to_string()))
@@ -188,12 +201,14 @@ impl Transport {
         call: &Call<'_>,
     ) -> Result<Option<T>, RemoteError> {
         let fail = |kind| RemoteError::new(call.operation, kind);
-        self.limiter.until_ready().await;
+        // The in-flight permit first, then the rate: a request spends its slot in the quota
+        // only when it can be sent at once.
         let _permit = self
             .in_flight
             .acquire()
             .await
             .map_err(|_| fail(ErrorKind::Connection("the client is shutting down".into())))?;
+        self.limiter.until_ready().await;
         self.calls.request(call.operation);
         let body = wire::Request {
             query: call.query,

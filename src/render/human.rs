@@ -132,6 +132,9 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
                 quote(&options.masker.value(*field, wanted)),
             ),
             Notice::DeletesSuppressed { reason } => format!("no deletions planned: {reason}"),
+            Notice::Unkeyed { users, match_on } => format!(
+                "{users} live users have no {match_on}: no manifest can declare them, and prune leaves them alone"
+            ),
             Notice::PhoneNotWhitelisted { key, phone, origin } => format!(
                 "{}: registers with the phone {} ({origin}), which the whitelist will not list while it is on; Authing will refuse the registration",
                 options.masker.user(key.as_str(), plan.match_on),

@@ -1,5 +1,5 @@
-//! Progress for pipes and log files in text mode: one line when a phase starts, one when it
-//! ends with its counts, and one per failure as it happens.
+//! Progress for pipes and log files in text mode: one line when an apply phase starts, one when
+//! it ends with its counts, and one per failure as it happens. Reading the pool stays quiet.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -28,21 +28,13 @@ impl LineReporter {
     }
 }
 
+/// Reading the pool shows nothing on a pipe, but a pool that moves while it is read is worth a
+/// warning.
 impl FetchReporter for LineReporter {
-    fn listing(&self, users: u64, pages: u64) {
-        self.printer
-            .status(format!("reading {users} users ({pages} pages)"));
-    }
-
     fn relisting(&self, reason: &str) {
         self.printer.warn(format!(
             "the pool changed while it was read ({reason}); reading it again"
         ));
-    }
-
-    fn mfa_reading(&self, users: u64) {
-        self.printer
-            .status(format!("reading MFA switches of {users} users"));
     }
 }
 

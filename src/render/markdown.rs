@@ -88,6 +88,9 @@ pub fn render(plan: &Plan, options: &MarkdownOptions) -> String {
             Notice::DeletesSuppressed { reason } => {
                 format!("no deletions planned: {}", escape(reason))
             }
+            Notice::Unkeyed { users, match_on } => format!(
+                "{users} live users have no {match_on}: no manifest can declare them, and prune leaves them alone"
+            ),
             Notice::PhoneNotWhitelisted { key, phone, .. } => format!(
                 "{} registers with the phone {}, which the whitelist will not list while it is on: Authing will refuse it",
                 code(&options.masker.user(key.as_str(), plan.match_on)),
@@ -243,14 +246,21 @@ fn origin(origin: &crate::model::Origin) -> String {
     code(&origin.to_string())
 }
 
-/// Inline code that survives backticks in the value.
+/// Inline code that survives backticks in the value: the fence is one backtick longer than the
+/// longest run inside, as CommonMark allows.
 fn code(text: &str) -> String {
     let text = text.replace(['\n', '\r'], " ");
-    if text.contains('`') {
-        format!("`` {text} ``")
-    } else {
-        format!("`{text}`")
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
     }
+    if longest == 0 {
+        return format!("`{text}`");
+    }
+    let fence = "`".repeat(longest + 1);
+    format!("{fence} {text} {fence}")
 }
 
 /// Text with the characters Markdown would interpret escaped.
@@ -266,4 +276,15 @@ fn escape(text: &str) -> String {
         escaped.push(c);
     }
     escaped
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn code_spans_cannot_be_broken_out_of() {
+        assert_eq!(super::code("plain"), "`plain`");
+        assert_eq!(super::code("a`b"), "`` a`b ``");
+        assert_eq!(super::code("x``y"), "``` x``y ```");
+        assert_eq!(super::code("two\nlines"), "`two lines`");
+    }
 }

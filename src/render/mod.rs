@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod mask;
 pub mod progress;
 pub mod style;
+pub mod summary;
 
 pub use human::{HumanOptions, PlanCost};
 pub use markdown::MarkdownOptions;

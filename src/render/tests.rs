@@ -34,6 +34,7 @@ fn realistic_plan() -> Plan {
     let changes = vec![
         Change::Delete(Delete {
             id: UserId::new("5f0000000000000000000011"),
+            key: UserKey::from_email("leaver@corp.example"),
             label: "leaver@corp.example".into(),
             origin: Some(origin("manifests/policy.yaml", 12)),
             fingerprint: fingerprint("5f0000000000000000000011"),
@@ -126,6 +127,7 @@ fn realistic_plan() -> Plan {
         }],
         match_on: MatchOn::Email,
         live_users: 120,
+        live_phones: 1,
         whitelist_fingerprint: None,
     }
 }

@@ -155,3 +155,105 @@ async fn no_secret_token_or_password_reaches_any_output_or_log() {
         "RUST_LOG=trace produced no trace"
     );
 }
+
+#[tokio::test]
+async fn a_manifest_cannot_pull_the_secret_into_a_profile() {
+    let emulator = Emulator::builder()
+        .generate(3)
+        .arg("--secret")
+        .arg(POOL_SECRET)
+        .start();
+    let dir = temp_dir();
+    let yaml = write_file(
+        dir.path(),
+        "pool.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n    nickname: ${AUTHING_SECRET}\n",
+    );
+    let csv = write_file(
+        dir.path(),
+        "hr.csv",
+        "email,nickname\nuser2@example.com,${AUTHING_SECRET}\n",
+    );
+    let sync = |args: &[&str]| {
+        Sync::on(&emulator, dir.path())
+            .args(args.iter().copied())
+            .env("AUTHING_SECRET", POOL_SECRET)
+            .env("RUST_LOG", "trace")
+    };
+
+    // YAML may interpolate, but never the pool secret: refused before anything is sent.
+    let refused = sync(&["plan", "-f", &yaml]).run().expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("may not reference `AUTHING_SECRET`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        leaks(&refused.stdout).is_empty() && leaks(&refused.stderr).is_empty(),
+        "{}",
+        refused.stderr
+    );
+
+    // A CSV cell is data: `${AUTHING_SECRET}` is the literal text, in text logs too.
+    let applied = sync(&["apply", "-f", &csv, "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(
+        applied.stdout.contains("\"${AUTHING_SECRET}\""),
+        "{}",
+        applied.stdout
+    );
+    for text in [&applied.stdout, &applied.stderr] {
+        assert!(leaks(text).is_empty(), "leaks {:?}:\n{text}", leaks(text));
+    }
+    // The literal landed: planning the same file again finds nothing to change.
+    let again = sync(&["plan", "-f", &csv, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+}
+
+#[tokio::test]
+async fn a_saved_plan_with_a_literal_manifest_password_holds_no_secret() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "pool.yaml",
+        "version: 1\nusers:\n  - email: literal@example.com\n    password: Literal-Password-5a0c42-DoNotLeak\n",
+    );
+    let plan = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--out", "plan.json"])
+        .run()
+        .expect(0);
+    let saved = std::fs::read_to_string(dir.path().join("plan.json")).expect("plan");
+    assert!(
+        saved.contains("\"password_source\": \"manifest\""),
+        "{saved}"
+    );
+    let apply = Sync::on(&emulator, dir.path())
+        .args(["apply", "--plan", "plan.json", "--auto-approve"])
+        .run()
+        .expect(0);
+    for text in [
+        &plan.stdout,
+        &plan.stderr,
+        &saved,
+        &apply.stdout,
+        &apply.stderr,
+    ] {
+        assert!(leaks(text).is_empty(), "leaks {:?}:\n{text}", leaks(text));
+    }
+    // The password set is the one the manifest declares.
+    let key = emulator.public_key().await;
+    let login = emulator
+        .gql()
+        .query(
+            "mutation ($email: String, $password: String, $registerInClient: String!) { login(email: $email, password: $password, registerInClient: $registerInClient) { _id } }",
+            serde_json::json!({"email": "literal@example.com", "password": crate::support::encrypt_password(&key, LITERAL_PASSWORD), "registerInClient": crate::support::CLIENT_ID}),
+        )
+        .await;
+    assert!(login.ok("login")["_id"].is_string());
+}

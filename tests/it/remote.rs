@@ -28,6 +28,8 @@ enum UsersAnswer {
     AMillion,
     /// A page with more users than asked for, small enough to read.
     OversizedPage,
+    /// A first page that claims nine quintillion users.
+    AbsurdTotal,
     /// An error message nested a hundred thousand arrays deep.
     DeepNesting,
 }
@@ -165,6 +167,13 @@ fn misbehave(stream: &mut TcpStream, users: UsersAnswer) -> std::io::Result<()> 
                 ),
             )
         }
+        UsersAnswer::AbsurdTotal => respond(
+            stream,
+            &format!(
+                r#"{{"data":{{"users":{{"totalCount":9000000000000000000,"list":[{}]}}}}}}"#,
+                user(1)
+            ),
+        ),
         UsersAnswer::DeepNesting => {
             // In the error `message`, which the client reads as free-form JSON.
             let depth = 100_000;
@@ -279,6 +288,24 @@ fn a_page_with_more_users_than_asked_for_is_refused() {
             .contains("holds 201 users, more than the 200 asked for"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn an_absurd_total_count_is_refused_before_it_sizes_anything() {
+    let server = Scripted::start(UsersAnswer::AbsurdTotal);
+    let dir = temp_dir();
+    let run = plan_against(&server.url, dir.path()).run().expect(1);
+    assert!(
+        run.stderr
+            .contains("`totalCount` 9000000000000000000 is not believable"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        server.seen().len(),
+        2,
+        "no page beyond the first was asked for"
     );
 }
 

@@ -126,8 +126,8 @@ async fn progress_bars_show_on_a_terminal_and_not_on_a_pipe() {
         piped.stderr
     );
     assert!(
-        piped.stderr.contains("reading 4000 users (20 pages)"),
-        "one line instead: {}",
+        !piped.stderr.contains("reading"),
+        "nothing about the fetch on a pipe: {}",
         piped.stderr
     );
 }
