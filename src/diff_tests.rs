@@ -400,6 +400,8 @@ fn email() -> impl Strategy<Value = String> {
         })
 }
 
+/// A profile around an email; the username is the email's local part (its case included), or
+/// missing, so that matching on usernames meets users without a key.
 fn profile(email: String) -> impl Strategy<Value = Profile> {
     (
         text(),
@@ -408,57 +410,77 @@ fn profile(email: String) -> impl Strategy<Value = Profile> {
         flag(),
         flag(),
         proptest::option::of(phone()),
+        proptest::bool::weighted(0.8),
     )
         .prop_map(
-            move |(nickname, company, photo, email_verified, blocked, phone)| Profile {
-                email: Some(email.clone()),
-                username: None,
-                nickname,
-                company,
-                photo,
-                phone,
-                email_verified,
-                blocked,
+            move |(nickname, company, photo, email_verified, blocked, phone, has_username)| {
+                Profile {
+                    email: Some(email.clone()),
+                    username: has_username
+                        .then(|| email.split('@').next().unwrap_or_default().to_string()),
+                    nickname,
+                    company,
+                    photo,
+                    phone,
+                    email_verified,
+                    blocked,
+                }
             },
         )
 }
 
-fn desired_users() -> impl Strategy<Value = Vec<DesiredUser>> {
-    proptest::collection::vec((email().prop_flat_map(profile), flag()), 0..10).prop_map(|users| {
-        let mut seen = HashSet::new();
-        users
-            .into_iter()
-            .enumerate()
-            .filter_map(|(line, (profile, mfa))| {
-                let key = UserKey::of(&profile, MatchOn::Email)?;
-                seen.insert(key.clone()).then(|| DesiredUser {
-                    key,
-                    profile,
-                    mfa,
-                    password: None,
-                    origin: origin(line as u32 + 1),
-                })
-            })
-            .collect()
-    })
+fn match_on() -> impl Strategy<Value = MatchOn> {
+    prop_oneof![Just(MatchOn::Email), Just(MatchOn::Username)]
 }
 
-fn live_users() -> impl Strategy<Value = Vec<LiveUser>> {
-    proptest::collection::vec((email().prop_flat_map(profile), any::<bool>()), 0..10).prop_map(
-        |users| {
+fn desired_users(match_on: MatchOn) -> impl Strategy<Value = Vec<DesiredUser>> {
+    proptest::collection::vec((email().prop_flat_map(profile), flag()), 0..10).prop_map(
+        move |users| {
             let mut seen = HashSet::new();
             users
                 .into_iter()
                 .enumerate()
-                .filter(|(_, (profile, _))| seen.insert(UserKey::of(profile, MatchOn::Email)))
-                .map(|(index, (profile, mfa))| LiveUser {
-                    id: UserId::new(format!("live{index}")),
-                    profile,
-                    mfa: Some(mfa),
+                .filter_map(|(line, (profile, mfa))| {
+                    let key = UserKey::of(&profile, match_on)?;
+                    seen.insert(key.clone()).then(|| DesiredUser {
+                        key,
+                        profile,
+                        mfa,
+                        password: None,
+                        origin: origin(line as u32 + 1),
+                    })
                 })
                 .collect()
         },
     )
+}
+
+/// Live users with distinct keys under `match_on` (some without a key at all), MFA read for
+/// some and not for others.
+fn live_users(match_on: MatchOn) -> impl Strategy<Value = Vec<LiveUser>> {
+    proptest::collection::vec(
+        (
+            email().prop_flat_map(profile),
+            proptest::option::of(any::<bool>()),
+        ),
+        0..10,
+    )
+    .prop_map(move |users| {
+        let mut seen = HashSet::new();
+        users
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (profile, _))| match UserKey::of(profile, match_on) {
+                Some(key) => seen.insert(key),
+                None => true,
+            })
+            .map(|(index, (profile, mfa))| LiveUser {
+                id: UserId::new(format!("live{index}")),
+                profile,
+                mfa,
+            })
+            .collect()
+    })
 }
 
 fn whitelists() -> impl Strategy<Value = (Option<DesiredWhitelist>, LiveWhitelist)> {
@@ -513,15 +535,20 @@ fn patterns() -> impl Strategy<Value = (Option<Pattern>, Vec<Pattern>)> {
 
 proptest! {
     #[test]
-    fn diff_of_a_pool_against_itself_is_empty(users in live_users(), (_, whitelist) in whitelists(), prune: bool) {
+    fn diff_of_a_pool_against_itself_is_empty(
+        (match_on, users) in match_on().prop_flat_map(|m| (Just(m), live_users(m))),
+        (_, whitelist) in whitelists(),
+        prune: bool,
+    ) {
         let desired = DesiredState {
-            users: users.iter().map(|user| DesiredUser {
-                key: user.key(MatchOn::Email).expect("generated users have emails"),
+            match_on,
+            users: users.iter().filter_map(|user| Some(DesiredUser {
+                key: user.key(match_on)?,
                 profile: user.profile.clone(),
                 mfa: user.mfa,
                 password: None,
                 origin: origin(1),
-            }).collect(),
+            })).collect(),
             whitelist: Some(DesiredWhitelist {
                 enabled: Some((whitelist.enabled, origin(2))),
                 phones: Some(whitelist.phones.iter().map(|phone| (Phone::parse(&phone.raw).expect("valid"), origin(3))).collect()),
@@ -535,29 +562,27 @@ proptest! {
 
     #[test]
     fn applying_a_plan_then_diffing_again_is_empty(
-        users in desired_users(),
-        pool_users in live_users(),
+        (match_on, users, pool_users) in match_on().prop_flat_map(|m| (Just(m), desired_users(m), live_users(m))),
         (wanted_whitelist, live_whitelist) in whitelists(),
         prune: bool,
         (scope, protect) in patterns(),
     ) {
-        let desired = DesiredState { users, whitelist: wanted_whitelist, ..DesiredState::default() };
+        let desired = DesiredState { match_on, users, whitelist: wanted_whitelist, ..DesiredState::default() };
         let pool = LiveState { users: pool_users, whitelist: Some(live_whitelist), ..LiveState::default() };
         let policy = Policy { prune, scope, protect, origin: None };
         let plan = diff(&desired, &pool, &policy).expect("keys are unique");
-        let after = simulate(&plan, &pool, MatchOn::Email);
+        let after = simulate(&plan, &pool, match_on);
         let again = diff(&desired, &after, &policy).expect("keys are unique");
         prop_assert!(again.changes.is_empty(), "first plan {:?}\nsecond plan {:?}", plan.changes, again.changes);
     }
 
     #[test]
     fn no_delete_outside_scope_inside_protect_or_without_prune(
-        users in desired_users(),
-        pool_users in live_users(),
+        (match_on, users, pool_users) in match_on().prop_flat_map(|m| (Just(m), desired_users(m), live_users(m))),
         prune: bool,
         (scope, protect) in patterns(),
     ) {
-        let desired = DesiredState { users, prune: PruneSettings::default(), ..DesiredState::default() };
+        let desired = DesiredState { match_on, users, prune: PruneSettings::default(), ..DesiredState::default() };
         let pool = LiveState { users: pool_users, ..LiveState::default() };
         let policy = Policy { prune, scope: scope.clone(), protect: protect.clone(), origin: None };
         let plan = diff(&desired, &pool, &policy).expect("keys are unique");
@@ -570,7 +595,9 @@ proptest! {
                 prop_assert!(scope.matches(email), "{email} is outside the scope {scope}");
             }
             prop_assert!(!protect.iter().any(|pattern| pattern.matches(email)), "{email} is protected");
-            prop_assert!(!user.key(MatchOn::Email).is_some_and(|key| declared.contains(&key)), "{email} is declared");
+            let key = user.key(match_on);
+            prop_assert!(key.is_some(), "{email} has no key: no manifest could declare it");
+            prop_assert!(!key.is_some_and(|key| declared.contains(&key)), "{email} is declared");
         }
     }
 }
