@@ -516,13 +516,24 @@ impl<'a, P: PoolApi> Run<'a, P> {
                             if let Ok(mut created) = self.created.lock() {
                                 created.insert(create.key.clone(), user.id.clone());
                             }
-                            if changes.is_empty() {
+                            let updated = if changes.is_empty() {
                                 Ok(())
                             } else {
                                 self.pool
                                     .update_user(&user.id, &changes, create.key.as_str())
                                     .await
                                     .map(drop)
+                            };
+                            // Registered by an earlier attempt with a generated password nobody
+                            // knows: the person still needs the email to set their own.
+                            match (updated, create.profile.email.as_deref()) {
+                                (Ok(()), Some(email))
+                                    if self.options.send_reset_email
+                                        && self.passwords.declared(&create.key).is_none() =>
+                                {
+                                    self.pool.send_reset_password_email(email).await
+                                }
+                                (result, _) => result,
                             }
                         }
                         _ => Err(refusal),

@@ -431,6 +431,12 @@ async fn user_exists_after_a_lost_answer_is_resolved_without_a_second_user() {
         1,
         "the pool is read once"
     );
+    assert!(
+        pool.log()
+            .contains(&"reset_email lost@example.com".to_string()),
+        "a user created with a generated password still gets the reset email: {:?}",
+        pool.log()
+    );
 }
 
 #[tokio::test]
