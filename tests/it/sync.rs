@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::support::{
-    CLIENT_ID, Emulator, Sync, encrypt_password, operation_count, pool, read_pool, temp_dir,
-    write_file, writes,
+    CLIENT_ID, Emulator, Sync, encrypt_password, operation_count, pool, read_pool,
+    renaming_manifest, temp_dir, write_file, writes,
 };
 
 const FULL_MANIFEST: &str = r#"version: 1
@@ -205,12 +205,10 @@ async fn plan_json_reports_exactly_the_changes_a_manifest_makes() {
 async fn deletions_above_the_limit_refuse_the_whole_apply_before_any_write() {
     let emulator = Emulator::builder().generate(50).start();
     let dir = temp_dir();
-    let mut yaml = String::from("version: 1\nprune:\n  enabled: true\nusers:\n");
-    for i in 1..=30 {
-        yaml.push_str(&format!(
-            "  - email: user{i}@example.com\n    nickname: Changed {i}\n"
-        ));
-    }
+    let yaml = format!(
+        "{}prune:\n  enabled: true\n",
+        renaming_manifest(1..=30, "Changed")
+    );
     let manifest = write_file(dir.path(), "pool.yaml", &yaml);
 
     let refused = Sync::on(&emulator, dir.path())

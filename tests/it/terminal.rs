@@ -6,7 +6,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::support::{
-    CLIENT_ID, Emulator, SECRET, Sync, pool, read_pool, temp_dir, write_file, writes,
+    CLIENT_ID, Emulator, SECRET, Sync, pool, read_pool, renaming_manifest, temp_dir, write_file,
+    writes,
 };
 
 /// Runs `authing-sync <args>` in `dir` on a pseudo-terminal, typing `input`; returns the exit
@@ -95,12 +96,7 @@ async fn on_a_terminal_apply_asks_and_only_yes_applies() {
 async fn progress_bars_show_on_a_terminal_and_not_on_a_pipe() {
     let emulator = Emulator::builder().generate(4000).start();
     let dir = temp_dir();
-    let mut yaml = String::from("version: 1\nusers:\n");
-    for i in 1..=40 {
-        yaml.push_str(&format!(
-            "  - email: user{i}@example.com\n    nickname: Barred {i}\n"
-        ));
-    }
+    let yaml = renaming_manifest(1..=40, "Barred");
     let manifest = write_file(dir.path(), "pool.yaml", &yaml);
     let (code, screen) = on_terminal(
         &emulator,
@@ -140,12 +136,7 @@ async fn ctrl_c_finishes_what_is_in_flight_reports_and_exits_4_then_a_rerun_conv
         .arg("10")
         .start();
     let dir = temp_dir();
-    let mut yaml = String::from("version: 1\nusers:\n");
-    for i in 1..=200 {
-        yaml.push_str(&format!(
-            "  - email: user{i}@example.com\n    nickname: Interrupted {i}\n"
-        ));
-    }
+    let yaml = renaming_manifest(1..=200, "Interrupted");
     let manifest = write_file(dir.path(), "pool.yaml", &yaml);
     let mut apply = Sync::on(&emulator, dir.path())
         .args([
@@ -282,12 +273,7 @@ async fn requests_in_flight_never_exceed_concurrency() {
         .arg("20")
         .start();
     let dir = temp_dir();
-    let mut yaml = String::from("version: 1\nusers:\n");
-    for i in 1..=60 {
-        yaml.push_str(&format!(
-            "  - email: user{i}@example.com\n    nickname: Bounded {i}\n"
-        ));
-    }
+    let yaml = renaming_manifest(1..=60, "Bounded");
     let manifest = write_file(dir.path(), "pool.yaml", &yaml);
     Sync::on(&emulator, dir.path())
         .args([

@@ -117,3 +117,15 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(dir.join(name), text).expect("write test file");
     name.to_string()
 }
+
+/// A YAML manifest declaring generated users `user{i}@example.com` for `users`, each with the
+/// nickname `"{nickname} {i}"`.
+pub fn renaming_manifest(users: std::ops::RangeInclusive<usize>, nickname: &str) -> String {
+    let mut yaml = String::from("version: 1\nusers:\n");
+    for i in users {
+        yaml.push_str(&format!(
+            "  - email: user{i}@example.com\n    nickname: {nickname} {i}\n"
+        ));
+    }
+    yaml
+}

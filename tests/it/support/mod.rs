@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 mod cli;
 pub mod pool;
 
-pub use cli::{Run, Sync, write_file};
+pub use cli::{Run, Sync, renaming_manifest, write_file};
 pub use pool::{operation_count, read as read_pool, writes};
 
 /// The pool id and secret the emulator uses unless told otherwise.
