@@ -62,7 +62,7 @@ pub fn report_error(printer: &Printer, err: Error) {
             [("message", plain.into()), ("detail", detail.into())],
         );
     } else {
-        eprintln!("{report:?}");
+        printer.diagnostic(&format!("{report:?}"));
     }
 }
 
