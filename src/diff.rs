@@ -157,23 +157,28 @@ pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result
                 let have = &live.users[index];
                 let (fields, unchangeable) = compare(wanted, have);
                 notices.extend(unchangeable);
+                let switch = wanted
+                    .mfa
+                    .filter(|enable| have.mfa.unwrap_or(false) != *enable);
+                if fields.is_empty() && switch.is_none() {
+                    continue;
+                }
+                let fingerprint = Fingerprint::of_user(have);
                 if !fields.is_empty() {
                     updates.push(Change::Update(Update {
                         key: wanted.key.clone(),
                         id: have.id.clone(),
                         fields,
                         origin: wanted.origin.clone(),
-                        fingerprint: Fingerprint::of_user(have),
+                        fingerprint: fingerprint.clone(),
                     }));
                 }
-                if let Some(enable) = wanted.mfa
-                    && have.mfa.unwrap_or(false) != enable
-                {
+                if let Some(enable) = switch {
                     mfa.push(Change::Mfa(MfaChange {
                         key: wanted.key.clone(),
                         target: MfaTarget::Existing {
                             id: have.id.clone(),
-                            fingerprint: Fingerprint::of_user(have),
+                            fingerprint,
                         },
                         enable,
                         origin: wanted.origin.clone(),
@@ -330,15 +335,13 @@ fn whitelist(desired: &DesiredState, live: &LiveState) -> (Vec<Change>, Option<F
                 }));
             }
         }
-        let declared: HashSet<String> = phones
-            .iter()
-            .map(|(phone, _)| normalize_phone(phone.as_str()))
-            .collect();
+        // A `Phone` is already in normalised form.
+        let declared: HashSet<&str> = phones.iter().map(|(phone, _)| phone.as_str()).collect();
         let first_origin = phones.first().map(|(_, origin)| origin.clone());
         let mut removals: Vec<&str> = have
             .phones
             .iter()
-            .filter(|phone| !declared.contains(&phone.normalized))
+            .filter(|phone| !declared.contains(phone.normalized.as_str()))
             .map(|phone| phone.raw.as_str())
             .collect();
         removals.sort_unstable();

@@ -130,9 +130,4 @@ impl Error {
             _ => ExitCode::Error,
         }
     }
-
-    /// A closed stdout (`authing-sync plan | head`) is not a failure.
-    pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, Error::Output(err) if err.kind() == io::ErrorKind::BrokenPipe)
-    }
 }

@@ -39,7 +39,6 @@ fn main() -> std::process::ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(outcome) => outcome.exit_code().into(),
-        Err(err) if err.is_broken_pipe() => authing_sync::exit::ExitCode::Success.into(),
         Err(err) => {
             let code = err.exit_code();
             commands::report_error(&printer, err);

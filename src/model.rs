@@ -92,11 +92,6 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// The case-folded form used for matching.
-    pub fn normalized(&self) -> String {
-        normalize_email(&self.0)
-    }
 }
 
 /// The case-folded form of an email address as it is stored or declared.

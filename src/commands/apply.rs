@@ -11,18 +11,18 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
-use crate::cli::{ApplyArgs, PlanFormat};
+use crate::cli::ApplyArgs;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
 use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
-use crate::render::{self, PlanCost};
+use crate::render::{self, Masker, PlanCost};
 use crate::report::ApplyReporter;
 use crate::secret::Secret;
 use crate::settings::{Connection, SettingsError};
 
 use super::planning::{
-    self, apply_reporter, delete_limit, parse_limit, render_plan, show_warnings,
+    self, apply_reporter, delete_limit, parse_limit, render_human, show_warnings,
 };
 use super::session::Session;
 
@@ -49,11 +49,9 @@ async fn apply_manifests(
         let (plan, cost) =
             planning::make_plan(&session, &loaded.state, args.prune, printer, started).await?;
         let passwords = PasswordBook::from_desired(&loaded.state);
-        let file = PlanFile::new(&plan, session.pool.clone(), &loaded.state.sources);
         carry_out(
             &session,
             &plan,
-            &file,
             Some(cost),
             &limit,
             &passwords,
@@ -94,10 +92,9 @@ async fn apply_saved(
             }
             .into());
         }
-        apply::check_deletes(&plan, &limit)?;
         apply::check_drift(&plan, &session.client, session.concurrency).await??;
         carry_out(
-            &session, &plan, &file, None, &limit, &passwords, args, printer, true,
+            &session, &plan, None, &limit, &passwords, args, printer, true,
         )
         .await
     }
@@ -177,7 +174,6 @@ fn saved_passwords(plan: &Plan, file: &PlanFile) -> Result<PasswordBook, Error> 
 async fn carry_out(
     session: &Session,
     plan: &Plan,
-    file: &PlanFile,
     cost: Option<PlanCost>,
     limit: &DeleteLimit,
     passwords: &PasswordBook,
@@ -187,12 +183,10 @@ async fn carry_out(
 ) -> Result<Outcome, Error> {
     apply::check_deletes(plan, limit)?;
     if !printer.quiet() || plan.is_empty() {
-        printer.data(&render_plan(
+        printer.data(&render_human(
             plan,
-            file,
-            PlanFormat::Human,
             printer,
-            false,
+            Masker::off(),
             cost,
             Vec::new(),
         ))?;

@@ -121,7 +121,24 @@ pub fn guard_warning(plan: &Plan, limit: &DeleteLimit) -> Option<String> {
         .map(|refusal| format!("apply would refuse this plan: {refusal}"))
 }
 
-/// The plan in the asked format, for stdout.
+/// The plan as people read it, for stdout.
+pub fn render_human(
+    plan: &Plan,
+    printer: &Printer,
+    masker: Masker,
+    cost: Option<PlanCost>,
+    warnings: Vec<String>,
+) -> String {
+    let options = HumanOptions {
+        style: Style::new(printer.stdout_color()),
+        masker,
+        cost,
+        warnings,
+    };
+    render::human::render(plan, &options)
+}
+
+/// The plan in the asked format, for stdout; the JSON is the saved-plan file.
 pub fn render_plan(
     plan: &Plan,
     file: &PlanFile,
@@ -133,15 +150,7 @@ pub fn render_plan(
 ) -> String {
     let masker = Masker::new(mask);
     match format {
-        PlanFormat::Human => render::human::render(
-            plan,
-            &HumanOptions {
-                style: Style::new(printer.stdout_color()),
-                masker,
-                cost,
-                warnings,
-            },
-        ),
+        PlanFormat::Human => render_human(plan, printer, masker, cost, warnings),
         PlanFormat::Json => render::json::render(file, masker),
         PlanFormat::Markdown => render::markdown::render(
             plan,

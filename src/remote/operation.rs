@@ -88,21 +88,6 @@ impl Operation {
         self.token() == TokenKind::Owner
     }
 
-    /// Whether the operation changes the pool.
-    pub fn is_write(self) -> bool {
-        matches!(
-            self,
-            Operation::Register
-                | Operation::UpdateUser
-                | Operation::RemoveUsers
-                | Operation::ChangeMfa
-                | Operation::SetInvitationState
-                | Operation::AddToInvitation
-                | Operation::RemoveFromInvitation
-                | Operation::SendResetPasswordEmail
-        )
-    }
-
     fn index(self) -> usize {
         self as usize
     }
@@ -159,26 +144,5 @@ pub struct CallStats {
 impl CallStats {
     pub fn total(&self) -> u64 {
         self.by_operation.iter().map(|(_, count)| count).sum()
-    }
-
-    pub fn count(&self, operation: Operation) -> u64 {
-        self.by_operation
-            .iter()
-            .find(|(op, _)| *op == operation)
-            .map_or(0, |(_, count)| *count)
-    }
-
-    /// The requests made since `earlier`.
-    pub fn since(&self, earlier: &CallStats) -> CallStats {
-        let by_operation = self
-            .by_operation
-            .iter()
-            .map(|(operation, count)| (*operation, count - earlier.count(*operation)))
-            .filter(|(_, count)| *count > 0)
-            .collect();
-        CallStats {
-            by_operation,
-            retries: self.retries - earlier.retries,
-        }
     }
 }
