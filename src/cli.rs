@@ -273,6 +273,11 @@ pub struct ExportArgs {
     #[arg(long)]
     pub with_whitelist: bool,
 
+    /// Include each user's Authing id (`id:`), so that a later change of the key (email or
+    /// username) keeps the user
+    #[arg(long)]
+    pub with_ids: bool,
+
     /// Key the exported users by email or username
     #[arg(long, value_enum, default_value_t = MatchOnArg::Email)]
     pub match_on: MatchOnArg,

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::model::{
     DesiredWhitelist, Field, FieldValue, LivePhone, LiveWhitelist, Password, PasswordSource, Phone,
-    Profile, PruneSettings,
+    Profile, ProfileBuilder, PruneSettings,
 };
 use crate::plan::Action;
 use crate::secret::Secret;
@@ -20,25 +20,17 @@ fn origin(line: u32) -> Origin {
 }
 
 fn desired_user(email: &str, line: u32) -> DesiredUser {
-    DesiredUser {
-        key: UserKey::from_email(email),
-        profile: Profile {
-            email: Some(email.to_string()),
-            ..Profile::default()
-        },
-        mfa: None,
-        password: None,
-        origin: origin(line),
-    }
+    DesiredUser::new(
+        UserKey::from_email(email),
+        Profile::default().with(Field::Email, email),
+        origin(line),
+    )
 }
 
 fn live_user(id: &str, email: &str) -> LiveUser {
     LiveUser {
         id: UserId::new(id),
-        profile: Profile {
-            email: Some(email.to_string()),
-            ..Profile::default()
-        },
+        profile: Profile::default().with(Field::Email, email),
         mfa: None,
     }
 }
@@ -85,7 +77,7 @@ fn a_new_user_is_created_with_its_password_source_and_mfa() {
     };
     assert_eq!(create.password, PasswordPlan::Env("ALICE_PW".into()));
     assert_eq!(
-        create.profile.email.as_deref(),
+        create.profile.text(Field::Email),
         Some("Alice@Example.com"),
         "the declared spelling is written"
     );
@@ -95,13 +87,14 @@ fn a_new_user_is_created_with_its_password_source_and_mfa() {
 #[test]
 fn only_managed_fields_that_differ_are_updated() {
     let mut wanted = desired_user("bob@example.com", 7);
-    wanted.profile.nickname = Some("Bob".into());
-    wanted.profile.company = Some("Example".into());
-    wanted.profile.blocked = Some(false);
-    let mut have = live_user("u1", "BOB@example.com");
-    have.profile.nickname = Some("Bobby".into());
-    have.profile.company = Some("Example".into());
-    have.profile.photo = Some("https://example.com/bob.png".into());
+    wanted.profile.set(Field::Nickname, Some("Bob".into()));
+    wanted.profile.set(Field::Company, Some("Example".into()));
+    wanted.profile.set(Field::Blocked, Some(false.into()));
+    let mut have = live_user("u1", "bob@example.com");
+    have.profile.set(Field::Nickname, Some("Bobby".into()));
+    have.profile.set(Field::Company, Some("Example".into()));
+    have.profile
+        .set(Field::Photo, Some("https://example.com/bob.png".into()));
     let plan = diff(
         &state(vec![wanted]),
         &live(vec![have.clone()]),
@@ -126,20 +119,55 @@ fn only_managed_fields_that_differ_are_updated() {
 }
 
 #[test]
-fn a_phone_the_api_cannot_change_is_a_notice_not_a_change() {
-    let mut wanted = desired_user("carol@example.com", 2);
-    wanted.profile.phone = Some("13900000000".into());
-    let mut have = live_user("u1", "carol@example.com");
-    have.profile.phone = Some("+86 138 0000 0000".into());
+fn an_email_whose_case_changes_is_written_under_the_same_key() {
+    let wanted = desired_user("Bob.Chen@Example.com", 3);
+    let have = live_user("u1", "bob.chen@example.com");
     let plan = diff(&state(vec![wanted]), &live(vec![have]), &Policy::default()).unwrap();
-    assert!(plan.changes.is_empty());
-    assert!(matches!(
-        &plan.notices[..],
-        [Notice::Unchangeable {
-            field: Field::Phone,
-            ..
+    let [Change::Update(update)] = &plan.changes[..] else {
+        panic!("one update expected: {:?}", plan.changes)
+    };
+    assert_eq!(update.key, UserKey::from_email("bob.chen@example.com"));
+    assert_eq!(update.renamed_from, None, "the key stays: no rename");
+    assert_eq!(
+        update.fields,
+        [FieldChange {
+            field: Field::Email,
+            before: Some("bob.chen@example.com".into()),
+            after: "Bob.Chen@Example.com".into(),
         }]
-    ));
+    );
+}
+
+#[test]
+fn a_changed_phone_is_updated_and_a_differently_spelt_one_is_not() {
+    let mut wanted = desired_user("carol@example.com", 2);
+    wanted.profile.set(Field::Phone, Some("13900000000".into()));
+    let mut have = live_user("u1", "carol@example.com");
+    have.profile
+        .set(Field::Phone, Some("+86 138 0000 0000".into()));
+    let plan = diff(
+        &state(vec![wanted.clone()]),
+        &live(vec![have.clone()]),
+        &Policy::default(),
+    )
+    .unwrap();
+    assert!(plan.notices.is_empty(), "{:?}", plan.notices);
+    let [Change::Update(update)] = &plan.changes[..] else {
+        panic!("one update expected: {:?}", plan.changes)
+    };
+    assert_eq!(
+        update.fields,
+        [FieldChange {
+            field: Field::Phone,
+            before: Some("+86 138 0000 0000".into()),
+            after: "13900000000".into(),
+        }]
+    );
+    wanted
+        .profile
+        .set(Field::Phone, Some("138-0000-0000".into()));
+    let same = diff(&state(vec![wanted]), &live(vec![have]), &Policy::default()).unwrap();
+    assert!(same.changes.is_empty(), "{:?}", same.changes);
 }
 
 #[test]
@@ -270,9 +298,11 @@ fn whitelist_changes_compare_normalised_phones_and_remove_the_stored_spelling() 
 #[test]
 fn registering_a_phone_the_whitelist_will_not_list_is_a_notice() {
     let mut listed = desired_user("listed@example.com", 1);
-    listed.profile.phone = Some("13800000001".into());
+    listed.profile.set(Field::Phone, Some("13800000001".into()));
     let mut unlisted = desired_user("unlisted@example.com", 2);
-    unlisted.profile.phone = Some("+86 139 0000 0009".into());
+    unlisted
+        .profile
+        .set(Field::Phone, Some("+86 139 0000 0009".into()));
     let mut desired = state(vec![listed, unlisted]);
     desired.whitelist = Some(DesiredWhitelist {
         enabled: Some((true, origin(8))),
@@ -300,7 +330,9 @@ fn changes_come_in_review_order() {
         desired_user("new@example.com", 1),
         desired_user("old@example.com", 2),
     ]);
-    desired.users[1].profile.nickname = Some("Old".into());
+    desired.users[1]
+        .profile
+        .set(Field::Nickname, Some("Old".into()));
     let pool = live(vec![
         live_user("u1", "old@example.com"),
         live_user("u2", "gone@example.com"),
@@ -400,33 +432,43 @@ fn email() -> impl Strategy<Value = String> {
         })
 }
 
-/// A profile around an email; the username is the email's local part (its case included), or
-/// missing, so that matching on usernames meets users without a key.
+/// A profile around an email, with every field of the table: the username is the email's local
+/// part (its case included), or missing, so that matching on usernames meets users without a
+/// key; a phone from a small set; other texts and flags at random.
 fn profile(email: String) -> impl Strategy<Value = Profile> {
     (
-        text(),
-        text(),
-        text(),
-        flag(),
-        flag(),
+        proptest::collection::vec((text(), flag()), Field::COUNT),
         proptest::option::of(phone()),
         proptest::bool::weighted(0.8),
     )
-        .prop_map(
-            move |(nickname, company, photo, email_verified, blocked, phone, has_username)| {
-                Profile {
-                    email: Some(email.clone()),
-                    username: has_username
-                        .then(|| email.split('@').next().unwrap_or_default().to_string()),
-                    nickname,
-                    company,
-                    photo,
-                    phone,
-                    email_verified,
-                    blocked,
+        .prop_map(move |(values, phone, has_username)| {
+            let mut profile = ProfileBuilder::default();
+            for (field, (text, flag)) in Field::ALL.into_iter().zip(values) {
+                match field {
+                    Field::Email => profile.text(field, &email),
+                    Field::Username if has_username => {
+                        profile.text(field, email.split('@').next().unwrap_or_default())
+                    }
+                    Field::Username => {}
+                    Field::Phone => {
+                        if let Some(phone) = &phone {
+                            profile.text(field, phone);
+                        }
+                    }
+                    _ if field.is_bool() => {
+                        if let Some(flag) = flag {
+                            profile.flag(field, flag);
+                        }
+                    }
+                    _ => {
+                        if let Some(text) = &text {
+                            profile.text(field, text);
+                        }
+                    }
                 }
-            },
-        )
+            }
+            profile.build()
+        })
 }
 
 fn match_on() -> impl Strategy<Value = MatchOn> {
@@ -443,11 +485,8 @@ fn desired_users(match_on: MatchOn) -> impl Strategy<Value = Vec<DesiredUser>> {
                 .filter_map(|(line, (profile, mfa))| {
                     let key = UserKey::of(&profile, match_on)?;
                     seen.insert(key.clone()).then(|| DesiredUser {
-                        key,
-                        profile,
                         mfa,
-                        password: None,
-                        origin: origin(line as u32 + 1),
+                        ..DesiredUser::new(key, profile, origin(line as u32 + 1))
                     })
                 })
                 .collect()
@@ -543,11 +582,8 @@ proptest! {
         let desired = DesiredState {
             match_on,
             users: users.iter().filter_map(|user| Some(DesiredUser {
-                key: user.key(match_on)?,
-                profile: user.profile.clone(),
                 mfa: user.mfa,
-                password: None,
-                origin: origin(1),
+                ..DesiredUser::new(user.key(match_on)?, user.profile.clone(), origin(1))
             })).collect(),
             whitelist: Some(DesiredWhitelist {
                 enabled: Some((whitelist.enabled, origin(2))),
@@ -590,7 +626,7 @@ proptest! {
         for delete in plan.deletes() {
             prop_assert!(prune, "a delete without prune");
             let user = pool.users.iter().find(|user| user.id == delete.id).expect("deleted user is live");
-            let email = user.profile.email.as_deref().unwrap_or_default();
+            let email = user.profile.text(Field::Email).unwrap_or_default();
             if let Some(scope) = &scope {
                 prop_assert!(scope.matches(email), "{email} is outside the scope {scope}");
             }

@@ -8,7 +8,6 @@ use std::io::{self, IsTerminal, Write};
 use serde_json::{Map, Value};
 
 use crate::cli::{ColorChoice, GlobalArgs, LogFormat};
-use crate::exit::Error;
 
 #[derive(Debug, Clone)]
 pub struct Printer {
@@ -91,10 +90,10 @@ impl Printer {
 
     /// Writes data to stdout. A reader that went away (`authing-sync plan | head`) is not an
     /// error: the rest of the data is dropped and the command goes on to its real outcome.
-    pub fn data(&self, text: &str) -> Result<(), Error> {
+    pub fn data(&self, text: &str) -> io::Result<()> {
         let mut out = io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-            Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(err)),
+            Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err),
             _ => Ok(()),
         }
     }

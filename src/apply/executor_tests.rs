@@ -60,7 +60,7 @@ impl FakePool {
             .lock()
             .unwrap()
             .iter()
-            .find(|user| user.profile.email.as_deref() == Some(email))
+            .find(|user| user.profile.text(Field::Email) == Some(email))
             .cloned()
     }
 }
@@ -84,7 +84,7 @@ impl PoolApi for FakePool {
             let mut users = self.users.lock().unwrap();
             if users
                 .iter()
-                .any(|live| live.profile.email == user.profile.email)
+                .any(|live| live.profile.text(Field::Email) == user.profile.text(Field::Email))
             {
                 return Err(authing(Operation::Register, USER_EXISTS));
             }
@@ -226,10 +226,7 @@ fn origin() -> Origin {
 fn live(id: &str, email: &str) -> LiveUser {
     LiveUser {
         id: UserId::new(id),
-        profile: Profile {
-            email: Some(email.into()),
-            ..Profile::default()
-        },
+        profile: Profile::default().with(Field::Email, email),
         mfa: None,
     }
 }
@@ -237,12 +234,10 @@ fn live(id: &str, email: &str) -> LiveUser {
 fn create(email: &str) -> Change {
     Change::Create(Create {
         key: UserKey::from_email(email),
-        profile: Profile {
-            email: Some(email.into()),
-            nickname: Some(format!("N {email}")),
-            email_verified: Some(true),
-            ..Profile::default()
-        },
+        profile: Profile::default()
+            .with(Field::Email, email)
+            .with(Field::Nickname, format!("N {email}"))
+            .with(Field::EmailVerified, true),
         password: crate::plan::PasswordPlan::Generated,
         origin: origin(),
     })
@@ -250,13 +245,14 @@ fn create(email: &str) -> Change {
 
 fn update(user: &LiveUser, nickname: &str) -> Change {
     Change::Update(Update {
-        key: UserKey::from_email(user.profile.email.as_deref().unwrap()),
+        key: UserKey::from_email(user.profile.text(Field::Email).unwrap()),
         id: user.id.clone(),
         fields: vec![FieldChange {
             field: Field::Nickname,
             before: None,
             after: FieldValue::Text(nickname.into()),
         }],
+        renamed_from: None,
         origin: origin(),
         fingerprint: Fingerprint::of_user(user),
     })
@@ -274,7 +270,7 @@ fn mfa_new(email: &str) -> Change {
 fn delete(user: &LiveUser) -> Change {
     Change::Delete(Delete {
         id: user.id.clone(),
-        key: UserKey::from_email(user.profile.email.as_deref().unwrap()),
+        key: UserKey::from_email(user.profile.text(Field::Email).unwrap()),
         label: user.label().to_string(),
         origin: None,
         fingerprint: Fingerprint::of_user(user),
@@ -368,7 +364,7 @@ async fn phases_run_in_the_safe_order_and_everything_lands() {
 
     let new = pool.user("new@example.com").expect("created");
     assert_eq!(
-        new.profile.email_verified,
+        new.profile.flag(Field::EmailVerified),
         Some(true),
         "set by an update right after register"
     );
@@ -377,8 +373,7 @@ async fn phases_run_in_the_safe_order_and_everything_lands() {
         pool.user("old@example.com")
             .unwrap()
             .profile
-            .nickname
-            .as_deref(),
+            .text(Field::Nickname),
         Some("Old")
     );
     assert!(pool.user("gone1@example.com").is_none() && pool.user("gone3@example.com").is_none());
@@ -416,11 +411,11 @@ async fn user_exists_after_a_lost_answer_is_resolved_without_a_second_user() {
     let users = pool.users.lock().unwrap().clone();
     assert_eq!(users.len(), 1, "no second user");
     assert_eq!(
-        users[0].profile.nickname.as_deref(),
+        users[0].profile.text(Field::Nickname),
         Some("N lost@example.com"),
         "followed by the update it needs"
     );
-    assert_eq!(users[0].profile.email_verified, Some(true));
+    assert_eq!(users[0].profile.flag(Field::EmailVerified), Some(true));
     assert_eq!(
         pool.mfa.lock().unwrap().get(&UserId::new("u9")),
         Some(&true),
@@ -588,7 +583,10 @@ async fn a_saved_plan_does_not_take_over_a_user_that_appeared_since() {
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].code, Some(USER_EXISTS));
     assert_eq!(
-        pool.user("appeared@example.com").unwrap().profile.nickname,
+        pool.user("appeared@example.com")
+            .unwrap()
+            .profile
+            .text(Field::Nickname),
         None,
         "not touched"
     );
@@ -597,15 +595,13 @@ async fn a_saved_plan_does_not_take_over_a_user_that_appeared_since() {
 
 #[test]
 fn register_cannot_set_email_verified_or_blocked() {
-    let profile = Profile {
-        email: Some("a@example.com".into()),
-        email_verified: Some(true),
-        blocked: Some(false),
-        ..Profile::default()
-    };
+    let profile = Profile::default()
+        .with(Field::Email, "a@example.com")
+        .with(Field::EmailVerified, true)
+        .with(Field::Blocked, false);
     let (registered, after) = split_create(&profile);
-    assert_eq!(registered.email_verified, None);
-    assert_eq!(registered.blocked, None);
+    assert_eq!(registered.flag(Field::EmailVerified), None);
+    assert_eq!(registered.flag(Field::Blocked), None);
     assert_eq!(
         after,
         [(Field::EmailVerified, FieldValue::Bool(true))],

@@ -2,10 +2,11 @@
 //! reported at once with its file, line and column; and the way back, a desired state written
 //! out as a manifest ([`to_yaml`], [`to_csv`]).
 //!
-//! The pipeline, one file each: `source` finds and reads the files, `yaml` (with `schema` and
-//! `positions`) and `csv` read them, `interpolate` expands `${NAME}`, `validate` turns raw values
-//! into the model and merges the files, `diagnostic` is what problems look like, `write` goes
-//! back to text.
+//! The pipeline, one file each: `source` finds and reads the files; `yaml` (with `schema` and
+//! `positions`) parses YAML and `yaml_read` interprets it, `csv` reads CSV; `interpolate`
+//! expands `${NAME}`; `validate` holds the format-neutral rules (what a value means, how files
+//! merge); `diagnostic` is what problems look like; `write` goes back to text, and `from_live`
+//! makes the desired state that declares what a pool holds (`export`).
 //!
 //! The formats in short (each module says more):
 //!
@@ -14,8 +15,8 @@
 //!   once. Files must be UTF-8 (a byte order mark is fine) and not empty.
 //! - YAML: `version: 1` (required), `match_on: email|username` (default `email`), `users`,
 //!   `whitelist: {enabled, phones}`, `prune: {enabled, max_deletes, protect, scope}`. A user has
-//!   `email`, `username`, `nickname`, `company`, `photo`, `phone`, `email_verified`, `blocked`,
-//!   `mfa`, `password`. Booleans also take `yes`/`no`/`1`/`0` and `${VAR}`.
+//!   the fields of the field table (`model::Field`: `email`, `username`, ..., `country`), and
+//!   `mfa`, `password`, `id`, `renamed_from`. Booleans also take `yes`/`no`/`1`/`0` and `${VAR}`.
 //! - CSV: a header row of user fields and `whitelist_phone`, any order and case; one user a row;
 //!   a row with only a `whitelist_phone` is a whitelist entry. No `match_on`, `prune` or switch.
 //! - Not managed: an omitted key, a YAML `null`, an empty CSV cell, an empty boolean or password.
@@ -29,6 +30,7 @@ use crate::model::DesiredState;
 
 mod csv;
 mod diagnostic;
+mod from_live;
 mod interpolate;
 mod positions;
 mod schema;
@@ -36,8 +38,10 @@ mod source;
 mod validate;
 mod write;
 mod yaml;
+mod yaml_read;
 
 pub use diagnostic::{Code, ManifestDiagnostic, Place};
+pub use from_live::{ExportOptions, Omissions, from_live};
 pub use interpolate::{Environment, ProcessEnvironment};
 pub use write::{WriteError, to_csv, to_yaml};
 
@@ -99,12 +103,12 @@ pub fn load_with(paths: &[PathBuf], env: &dyn Environment) -> Result<Loaded, Man
         })
         .collect();
     let mut builder = Builder::new(&inputs, env, &mut problems);
-    builder.settle_match_on(&documents);
+    yaml_read::settle_match_on(&mut builder, &documents);
     for (position, input) in inputs.iter().enumerate() {
         match input.format {
             Format::Yaml => {
                 if let Some(document) = documents[position].take() {
-                    builder.yaml(position, document);
+                    yaml_read::read(&mut builder, position, document);
                 }
             }
             Format::Csv => csv::read(&mut builder, position),
@@ -128,7 +132,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::model::{MatchOn, PasswordSource};
+    use crate::model::{Field, MatchOn, PasswordSource};
 
     fn load_files(files: &[(&str, &[u8])], env: &[(&str, &str)]) -> Result<Loaded, ManifestErrors> {
         let dir = tempfile::tempdir().unwrap();
@@ -150,8 +154,8 @@ mod tests {
         let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    phone: 0013800000000\n    nickname: 1.50\n    password: 0123\nwhitelist:\n  phones: [13800000000, 08612345]\n";
         let loaded = load_files(&[("a.yaml", yaml)], &[]).unwrap();
         let user = &loaded.state.users[0];
-        assert_eq!(user.profile.phone.as_deref(), Some("0013800000000"));
-        assert_eq!(user.profile.nickname.as_deref(), Some("1.50"));
+        assert_eq!(user.profile.text(Field::Phone), Some("0013800000000"));
+        assert_eq!(user.profile.text(Field::Nickname), Some("1.50"));
         let password = user.password.as_ref().unwrap();
         assert_eq!(password.secret.expose(), "0123");
         assert_eq!(password.source, PasswordSource::Manifest);
@@ -194,7 +198,7 @@ mod tests {
         assert_eq!(state.users[0].mfa, Some(true));
         assert_eq!(state.users[2].mfa, Some(false));
         assert_eq!(
-            state.users[2].profile.email.as_deref(),
+            state.users[2].profile.text(Field::Email),
             Some("Bob@Example.com")
         );
         let lines: Vec<u32> = state.users.iter().map(|user| user.origin.line).collect();
@@ -219,11 +223,11 @@ mod tests {
         let [yaml_user, csv_user] = &loaded.state.users[..] else {
             panic!("two users expected");
         };
-        assert_eq!(yaml_user.profile.nickname.as_deref(), Some(""));
-        assert_eq!(yaml_user.profile.company, None);
+        assert_eq!(yaml_user.profile.text(Field::Nickname), Some(""));
+        assert_eq!(yaml_user.profile.text(Field::Company), None);
         assert_eq!(yaml_user.mfa, None);
         assert!(yaml_user.password.is_none());
-        assert_eq!(csv_user.profile.nickname, None);
+        assert_eq!(csv_user.profile.text(Field::Nickname), None);
         assert_eq!(csv_user.mfa, None);
     }
 

@@ -81,8 +81,15 @@ pub fn render(plan: &Plan, options: &MarkdownOptions) -> String {
         .notices
         .iter()
         .map(|notice| match notice {
-            Notice::Unchangeable { key, field, .. } => format!(
-                "{}: `{field}` cannot be changed through Authing's v1 API; left as it is",
+            Notice::RenameNotFound {
+                key, renamed_from, ..
+            } => format!(
+                "{} is renamed from {}, which no live user has: it will be created",
+                code(&options.masker.user(key.as_str(), plan.match_on)),
+                code(&options.masker.user(renamed_from.as_str(), plan.match_on))
+            ),
+            Notice::EmailUnverified { key, .. } => format!(
+                "{}: the email changes, which clears its verification, and `email_verified` is not managed",
                 code(&options.masker.user(key.as_str(), plan.match_on))
             ),
             Notice::DeletesSuppressed { reason } => {
@@ -180,6 +187,13 @@ impl Sections<'_> {
                         .fields
                         .iter()
                         .map(|change| {
+                            if change.before.as_ref() == Some(&change.after) {
+                                return format!(
+                                    "{}: {} (kept: the email change would clear it)",
+                                    change.field,
+                                    self.value(change.field, &change.after)
+                                );
+                            }
                             let before = change.before.as_ref().map_or_else(
                                 || "_none_".into(),
                                 |value| self.value(change.field, value),
@@ -191,8 +205,13 @@ impl Sections<'_> {
                             )
                         })
                         .collect();
+                    let renamed = update
+                        .renamed_from
+                        .as_ref()
+                        .map(|old| format!(" (renamed from {})", self.user(old.as_str())))
+                        .unwrap_or_default();
                     updates.push(format!(
-                        "{} — {} · {}",
+                        "{}{renamed} — {} · {}",
                         self.user(update.key.as_str()),
                         fields.join(", "),
                         origin(&update.origin)
