@@ -6,6 +6,7 @@ mod conformance;
 mod fields;
 mod hygiene;
 mod remote;
+mod renames;
 mod resilience;
 mod soak;
 mod support;
