@@ -24,6 +24,8 @@ struct FakePool {
     refuse_register: HashMap<String, i64>,
     /// Fail every update with a fatal error.
     fatal_updates: bool,
+    /// Subjects whose updates fail with this Authing code.
+    refuse_update: HashMap<String, i64>,
     /// Ids `removeUsers` silently does not remove (and does not report).
     keep_on_remove: HashSet<String>,
     next_id: Mutex<u32>,
@@ -111,6 +113,9 @@ impl PoolApi for FakePool {
         self.busy(subject, "update", || {
             if self.fatal_updates {
                 return Err(authing(Operation::UpdateUser, 2207));
+            }
+            if let Some(code) = self.refuse_update.get(subject) {
+                return Err(authing(Operation::UpdateUser, *code));
             }
             let mut users = self.users.lock().unwrap();
             let user = users
@@ -431,6 +436,117 @@ async fn user_exists_after_a_lost_answer_is_resolved_without_a_second_user() {
             .contains(&"reset_email lost@example.com".to_string()),
         "a user created with a generated password still gets the reset email: {:?}",
         pool.log()
+    );
+}
+
+/// `user` renamed to `email` (its email changed, the old one freed).
+fn rename(user: &LiveUser, email: &str) -> Change {
+    let old = user.profile.text(Field::Email).unwrap();
+    Change::Update(Update {
+        key: UserKey::from_email(email),
+        id: user.id.clone(),
+        fields: vec![FieldChange {
+            field: Field::Email,
+            before: Some(FieldValue::Text(old.into())),
+            after: FieldValue::Text(email.into()),
+        }],
+        renamed_from: Some(UserKey::from_email(old)),
+        origin: origin(),
+        fingerprint: Fingerprint::of_user(user),
+    })
+}
+
+#[tokio::test]
+async fn a_rename_runs_before_the_creation_that_takes_its_old_key() {
+    let bob = live("u1", "bob@example.com");
+    let pool = FakePool::default();
+    pool.users.lock().unwrap().push(bob.clone());
+    // In plan order the creation comes first; apply runs the rename first.
+    let plan = Plan {
+        changes: vec![
+            create("bob@example.com"),
+            rename(&bob, "bob.chen@example.com"),
+            update(&bob, "Bob Chen"),
+        ],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert!(
+        report.is_complete(),
+        "{}",
+        crate::render::summary::text(&report)
+    );
+    assert!(
+        pool.position("update bob.chen@example.com") < pool.position("register bob@example.com"),
+        "{:?}",
+        pool.log()
+    );
+    let renamed = pool.user("bob.chen@example.com").expect("renamed");
+    assert_eq!(renamed.id, UserId::new("u1"));
+    assert_ne!(pool.user("bob@example.com").expect("created").id, renamed.id);
+}
+
+#[tokio::test]
+async fn a_creation_whose_key_a_failed_rename_was_to_free_is_skipped_and_takes_nobody_over() {
+    let bob = live("u1", "bob@example.com");
+    let pool = FakePool {
+        refuse_update: HashMap::from([("bob.chen@example.com".to_string(), 2200)]),
+        ..FakePool::default()
+    };
+    pool.users.lock().unwrap().push(bob.clone());
+    let plan = Plan {
+        changes: vec![
+            create("bob@example.com"),
+            rename(&bob, "bob.chen@example.com"),
+            mfa_new("bob@example.com"),
+        ],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert_eq!(report.failures.len(), 1, "the rename failed");
+    let skipped: Vec<(&Action, &str)> = report
+        .skipped
+        .iter()
+        .map(|(action, target, _)| (action, target.as_str()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            (&Action::Create, "bob@example.com"),
+            (&Action::MfaEnable, "bob@example.com")
+        ]
+    );
+    assert!(report.skipped[0].2.contains("rename"), "{:?}", report.skipped);
+    assert!(
+        !pool.log().iter().any(|line| line.starts_with("register")),
+        "{:?}",
+        pool.log()
+    );
+    let users = pool.users.lock().unwrap().clone();
+    assert_eq!(users, [bob], "the live user is untouched");
+}
+
+#[tokio::test]
+async fn a_registration_that_finds_a_user_the_plan_changes_does_not_take_it_over() {
+    // An inconsistent plan (a saved one, edited): the creation's key belongs to a user that
+    // another change of the plan is about.
+    let held = live("u1", "held@example.com");
+    let pool = FakePool::default();
+    pool.users.lock().unwrap().push(held.clone());
+    let plan = Plan {
+        changes: vec![create("held@example.com"), update(&held, "Kept")],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!(report.failures[0].target, "held@example.com");
+    assert_eq!(report.failures[0].code, Some(USER_EXISTS));
+    let user = pool.user("held@example.com").unwrap();
+    assert_eq!(user.profile.text(Field::Nickname), Some("Kept"));
+    assert_eq!(
+        user.profile.flag(Field::EmailVerified),
+        None,
+        "the creation's fields were not written to it"
     );
 }
 
