@@ -232,6 +232,103 @@ mod tests {
     }
 
     #[test]
+    fn every_field_of_the_table_reads_alike_from_yaml_and_csv() {
+        let value = |field: Field| match field.normalizer() {
+            None => "yes".to_string(),
+            Some(crate::model::Normalizer::Email) => "Someone@Example.com".to_string(),
+            Some(crate::model::Normalizer::Phone) => "+86 138-0000-0001".to_string(),
+            Some(crate::model::Normalizer::Trim) => format!(" {} value ", field.name()),
+        };
+        let mut yaml = String::from("version: 1\nusers:\n  - password: ${PW}\n");
+        let mut header = vec!["password".to_string()];
+        let mut row = vec!["${PW}".to_string()];
+        for field in Field::ALL {
+            yaml.push_str(&format!("    {}: \"{}\"\n", field.name(), value(field)));
+            header.push(field.name().to_uppercase());
+            row.push(value(field));
+        }
+        let csv = format!("{}\n{}\n", header.join(","), row.join(","));
+        let from_yaml = load_files(&[("a.yaml", yaml.as_bytes())], &[("PW", "pw")]).unwrap();
+        let from_csv = load_files(&[("a.csv", csv.as_bytes())], &[("PW", "pw")]).unwrap();
+        let (yaml_user, csv_user) = (&from_yaml.state.users[0], &from_csv.state.users[0]);
+        assert_eq!(yaml_user.profile, csv_user.profile);
+        assert_eq!(yaml_user.key, csv_user.key);
+        for field in Field::ALL {
+            let expected = match field.normalizer() {
+                None => crate::model::FieldRef::Bool(true),
+                Some(crate::model::Normalizer::Email) => {
+                    crate::model::FieldRef::Text("Someone@Example.com")
+                }
+                Some(crate::model::Normalizer::Phone) => {
+                    crate::model::FieldRef::Text("13800000001")
+                }
+                Some(crate::model::Normalizer::Trim) => {
+                    assert_eq!(
+                        yaml_user.profile.text(field),
+                        Some(format!("{} value", field.name()).as_str())
+                    );
+                    continue;
+                }
+            };
+            assert_eq!(yaml_user.profile.get(field), Some(expected), "{field}");
+        }
+    }
+
+    #[test]
+    fn ids_and_earlier_keys_are_read_normalised_and_checked() {
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    renamed_from: Old.A@Example.com\n  - email: b@example.com\n    id: \" 5f0b \"\n";
+        let loaded = load_files(&[("a.yaml", yaml)], &[]).unwrap();
+        let users = &loaded.state.users;
+        assert_eq!(
+            users[0].renamed_from.as_ref().map(|old| old.as_str()),
+            Some("old.a@example.com")
+        );
+        assert_eq!(users[1].id.as_ref().map(|id| id.as_str()), Some("5f0b"));
+        assert_eq!(
+            loaded
+                .state
+                .managed_mfa()
+                .keys
+                .len(),
+            0,
+            "no MFA managed"
+        );
+
+        let bad = b"version: 1\nusers:\n  - email: a@example.com\n    renamed_from: not-an-email\n  - email: b@example.com\n    id: two words\n  - email: c@example.com\n    id: 5f0c\n    renamed_from: x@example.com\n  - email: d@example.com\n    renamed_from: D@example.com\n";
+        let errors = load_files(&[("a.yaml", bad)], &[]).unwrap_err();
+        let found: Vec<(Code, Option<u32>, String)> = errors
+            .diagnostics
+            .iter()
+            .map(|d| (d.code(), d.line(), d.message().to_string()))
+            .collect();
+        let codes: Vec<(Code, Option<u32>)> =
+            found.iter().map(|(code, line, _)| (*code, *line)).collect();
+        assert_eq!(
+            codes,
+            [
+                (Code::MalformedEmail, Some(4)),
+                (Code::InvalidValue, Some(6)),
+                (Code::Conflict, Some(9)),
+                (Code::InvalidValue, Some(11)),
+            ],
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn renamed_users_have_their_mfa_read_under_the_earlier_key_and_the_id() {
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    renamed_from: old@example.com\n    mfa: true\n  - email: b@example.com\n    id: 5f0b\n    mfa: false\n  - email: c@example.com\n";
+        let managed = load_files(&[("a.yaml", yaml)], &[])
+            .unwrap()
+            .state
+            .managed_mfa();
+        let mut keys: Vec<&str> = managed.keys.iter().map(|key| key.as_str()).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["a@example.com", "b@example.com", "old@example.com"]);
+        assert!(managed.ids.contains(&crate::model::UserId::new("5f0b")));
+    }
+
+    #[test]
     fn diagnostics_carry_file_line_and_column() {
         let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    nicknme: x\n";
         let errors = load_files(&[("a.yaml", yaml)], &[]).unwrap_err();
