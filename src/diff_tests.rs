@@ -407,7 +407,10 @@ fn once_renamed_the_user_is_matched_by_its_new_key() {
         &prune(),
     )
     .unwrap();
-    assert!(plan.changes.is_empty() && plan.notices.is_empty(), "{plan:?}");
+    assert!(
+        plan.changes.is_empty() && plan.notices.is_empty(),
+        "{plan:?}"
+    );
 }
 
 #[test]
@@ -501,8 +504,20 @@ fn what_cannot_be_decided_is_an_error_naming_the_place_and_the_users() {
     let lines: Vec<String> = err.problems.iter().map(ToString::to_string).collect();
     assert_eq!(lines.len(), 4, "{lines:#?}");
     assert!(lines[0].starts_with("users.yaml:3: `bob.chen@example.com` is renamed from `bob@example.com`, but both are live users: bob.chen@example.com (id u2) and bob@example.com (id u1)"), "{}", lines[0]);
-    assert!(lines[1].starts_with("users.yaml:5: `ghost@example.com` has `id: nope`, and no live user has that id"), "{}", lines[1]);
-    assert!(lines[2].starts_with("users.yaml:9: carol@example.com (id u3) is also claimed by the user at users.yaml:7"), "{}", lines[2]);
+    assert!(
+        lines[1].starts_with(
+            "users.yaml:5: `ghost@example.com` has `id: nope`, and no live user has that id"
+        ),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(
+            "users.yaml:9: carol@example.com (id u3) is also claimed by the user at users.yaml:7"
+        ),
+        "{}",
+        lines[2]
+    );
     assert!(lines[3].starts_with("users.yaml:11: the user cannot be renamed to `dan@example.com`: dan@example.com (id u4) holds it"), "{}", lines[3]);
     assert!(err.to_string().contains("4 problems"), "{err}");
 }

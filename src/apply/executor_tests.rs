@@ -483,7 +483,10 @@ async fn a_rename_runs_before_the_creation_that_takes_its_old_key() {
     );
     let renamed = pool.user("bob.chen@example.com").expect("renamed");
     assert_eq!(renamed.id, UserId::new("u1"));
-    assert_ne!(pool.user("bob@example.com").expect("created").id, renamed.id);
+    assert_ne!(
+        pool.user("bob@example.com").expect("created").id,
+        renamed.id
+    );
 }
 
 #[tokio::test]
@@ -516,7 +519,11 @@ async fn a_creation_whose_key_a_failed_rename_was_to_free_is_skipped_and_takes_n
             (&Action::MfaEnable, "bob@example.com")
         ]
     );
-    assert!(report.skipped[0].2.contains("rename"), "{:?}", report.skipped);
+    assert!(
+        report.skipped[0].2.contains("rename"),
+        "{:?}",
+        report.skipped
+    );
     assert!(
         !pool.log().iter().any(|line| line.starts_with("register")),
         "{:?}",

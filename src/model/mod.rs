@@ -285,6 +285,17 @@ impl fmt::Display for UserId {
     }
 }
 
+/// Whether a character is never shown as itself: a control (ESC starts terminal escape
+/// sequences) or a bidirectional-text control (U+202E and friends make text read differently
+/// than it is). Renderers and the plan file escape them.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|value| !value.is_empty())
 }

@@ -12,6 +12,7 @@ use crate::model::{Field, FieldValue, MatchOn};
 use crate::plan::{Change, MfaTarget, Notice, Plan, Summary};
 use crate::secret::REDACTED;
 
+use super::escape::visible;
 use super::mask::Masker;
 use super::style::Style;
 
@@ -151,13 +152,14 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
     }
     let _ = writeln!(out, "{}", options.style.change("Warnings:"));
     for line in lines {
-        let _ = writeln!(out, "  ! {line}");
+        let _ = writeln!(out, "  ! {}", visible(&line));
     }
     out.push('\n');
 }
 
+/// A value in double quotes, every control and bidi character escaped.
 fn quote(text: &str) -> String {
-    format!("{text:?}")
+    visible(&format!("{text:?}")).into_owned()
 }
 
 struct Blocks<'a> {
@@ -301,7 +303,7 @@ impl Blocks<'_> {
     }
 
     fn user(&self, name: &str) -> String {
-        self.masker.user(name, self.match_on).into_owned()
+        visible(&self.masker.user(name, self.match_on)).into_owned()
     }
 
     fn value(&self, field: Field, value: &FieldValue) -> String {

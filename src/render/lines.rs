@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::printer::Printer;
+
+use super::escape::visible;
 use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -55,8 +57,10 @@ impl ApplyReporter for LineReporter {
         }
         if let OpStatus::Failed { message, .. } = report.status {
             self.printer.status(format!(
-                "  failed: {} {}: {message}",
-                report.action, report.target
+                "  failed: {} {}: {}",
+                report.action,
+                visible(report.target),
+                visible(message)
             ));
         }
     }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use crate::model::{Field, FieldValue, MatchOn};
 use crate::plan::{Change, MfaTarget, Notice, Plan};
 
+use super::escape::visible;
 use super::human::{PlanCost, summary_line};
 use super::mask::Masker;
 
@@ -268,7 +269,7 @@ fn origin(origin: &crate::model::Origin) -> String {
 /// Inline code that survives backticks in the value: the fence is one backtick longer than the
 /// longest run inside, as CommonMark allows.
 fn code(text: &str) -> String {
-    let text = text.replace(['\n', '\r'], " ");
+    let text = visible(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -284,6 +285,7 @@ fn code(text: &str) -> String {
 
 /// Text with the characters Markdown would interpret escaped.
 fn escape(text: &str) -> String {
+    let text = visible(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(
@@ -305,5 +307,9 @@ mod tests {
         assert_eq!(super::code("a`b"), "`` a`b ``");
         assert_eq!(super::code("x``y"), "``` x``y ```");
         assert_eq!(super::code("two\nlines"), "`two lines`");
+        assert_eq!(
+            super::code("a\u{1b}[2Jb\u{202e}"),
+            "`a\\u{1b}[2Jb\\u{202e}`"
+        );
     }
 }

@@ -10,6 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
 
+use super::escape::visible;
+
 fn bar(template: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(template)
@@ -145,8 +147,10 @@ impl ApplyReporter for ApplyProgress {
         if let OpStatus::Failed { message, .. } = report.status {
             self.failures.fetch_add(1, Ordering::Relaxed);
             self.bar.println(format!(
-                "failed: {} {}: {message}",
-                report.action, report.target
+                "failed: {} {}: {}",
+                report.action,
+                visible(report.target),
+                visible(message)
             ));
             self.refresh();
         }

@@ -306,3 +306,43 @@ fn markdown_masked_and_cut() {
     );
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn control_and_bidi_characters_never_reach_any_format_raw() {
+    let hostile = "Mallory\u{1b}[2J\u{202e}gnp.exe\u{7f}";
+    let plan = Plan {
+        changes: vec![Change::Create(Create {
+            key: UserKey::from_username(hostile),
+            profile: Profile::default()
+                .with(Field::Username, hostile)
+                .with(Field::Nickname, hostile),
+            password: PasswordPlan::Generated,
+            origin: origin("users.yaml", 3),
+        })],
+        match_on: MatchOn::Username,
+        ..Plan::default()
+    };
+    let pool = PoolRef {
+        endpoint: "local".into(),
+        client_id: "pool".into(),
+    };
+    let file = PlanFile::new(&plan, pool, &[]);
+    let hidden = |text: &str| {
+        text.chars()
+            .any(|c| crate::model::is_hidden(c) && c != '\n')
+    };
+    for (format, text) in [
+        ("human", human::render(&plan, &HumanOptions::default())),
+        (
+            "markdown",
+            markdown::render(&plan, &MarkdownOptions::default()),
+        ),
+        ("json", json::render(&file, Masker::off())),
+    ] {
+        assert!(!hidden(&text), "{format}: {text:?}");
+        assert!(text.contains("gnp.exe"), "{format}: the rest is shown");
+    }
+    // The plan file reads back with the value as it was.
+    let reread: PlanFile = serde_json::from_str(&file.to_json()).unwrap();
+    assert_eq!(reread.changes[0].key.as_deref(), Some(hostile));
+}

@@ -191,8 +191,8 @@ async fn every_field_of_the_table_goes_through_yaml_csv_plan_apply_export_and_ba
         .collect();
     let (yaml, _) = manifests(2);
     let yaml_file = write_file(dir.path(), "users.yaml", &yaml);
-    let planned: Value = serde_json::from_str(&plan_json(&emulator, dir.path(), &yaml_file))
-        .expect("JSON plan");
+    let planned: Value =
+        serde_json::from_str(&plan_json(&emulator, dir.path(), &yaml_file)).expect("JSON plan");
     assert_eq!(planned["summary"]["create"], 0, "{planned}");
     assert_eq!(
         planned["summary"]["update"],

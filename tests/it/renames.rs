@@ -64,9 +64,9 @@ async fn an_email_change_with_renamed_from_keeps_the_user_its_mfa_and_frees_the_
         .run()
         .expect(0);
     assert!(
-        human
-            .stdout
-            .contains("user2.chen@example.com will be updated in place, renamed from user2@example.com"),
+        human.stdout.contains(
+            "user2.chen@example.com will be updated in place, renamed from user2@example.com"
+        ),
         "{}",
         human.stdout
     );
@@ -83,7 +83,11 @@ async fn an_email_change_with_renamed_from_keeps_the_user_its_mfa_and_frees_the_
         "the MFA enrolment stays"
     );
     let pool = read_pool(&emulator, false).await;
-    assert_eq!(pool.users.len(), 4, "three generated users and one new: {pool:?}");
+    assert_eq!(
+        pool.users.len(),
+        4,
+        "three generated users and one new: {pool:?}"
+    );
     let newcomer = pool.user("user2@example.com");
     assert_ne!(newcomer.id, old_id, "the old address went to a new user");
     assert_eq!(newcomer.nickname.as_deref(), Some("Someone New"));
@@ -113,12 +117,16 @@ async fn a_key_change_with_an_id_keeps_the_user_and_its_mfa() {
         .run()
         .expect(0);
     assert!(
-        apply.stdout.contains("Plan: 0 to create, 1 to update, 0 to delete"),
+        apply
+            .stdout
+            .contains("Plan: 0 to create, 1 to update, 0 to delete"),
         "{}",
         apply.stdout
     );
     assert!(
-        apply.stdout.contains("alice will be updated in place, renamed from user1"),
+        apply
+            .stdout
+            .contains("alice will be updated in place, renamed from user1"),
         "{}",
         apply.stdout
     );
@@ -146,7 +154,10 @@ async fn an_export_with_ids_lets_a_key_change_be_planned_as_a_rename() {
         .expect(0);
     let exported = std::fs::read_to_string(dir.path().join("pool.yaml")).unwrap();
     let id = id_of(&emulator, "user1@example.com").await;
-    assert!(exported.contains(&format!("  - id: \"{id}\"\n")), "{exported}");
+    assert!(
+        exported.contains(&format!("  - id: \"{id}\"\n")),
+        "{exported}"
+    );
     Sync::on(&emulator, dir.path())
         .args(["plan", "-f", "pool.yaml", "--detailed-exitcode"])
         .run()
@@ -246,7 +257,11 @@ async fn what_a_rename_cannot_decide_is_a_located_error_and_nothing_is_sent() {
     ] {
         assert!(run.stderr.contains(fragment), "{fragment}\n{}", run.stderr);
     }
-    assert_eq!(pool::writes(&emulator.stats().await), before, "nothing sent");
+    assert_eq!(
+        pool::writes(&emulator.stats().await),
+        before,
+        "nothing sent"
+    );
 }
 
 #[test]
