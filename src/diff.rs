@@ -419,7 +419,7 @@ fn match_users(
 
     // 1. By id.
     for (at, wanted) in users.iter().enumerate() {
-        let Some(id) = &wanted.id else { continue };
+        let Some(id) = wanted.id() else { continue };
         match index.by_id.get(id) {
             None => problems.push(Problem::UnknownId {
                 key: wanted.key.clone(),
@@ -446,13 +446,10 @@ fn match_users(
     let renaming: HashMap<usize, usize> = users
         .iter()
         .enumerate()
-        .filter(|(_, wanted)| wanted.id.is_none())
-        .filter_map(
-            |(at, wanted)| match index.find(wanted.renamed_from.as_ref()?) {
-                Match::One(live_at) => Some((live_at, at)),
-                _ => None,
-            },
-        )
+        .filter_map(|(at, wanted)| match index.find(wanted.renamed_from()?) {
+            Match::One(live_at) => Some((live_at, at)),
+            _ => None,
+        })
         .collect();
     // The declared user that takes this live user away from its key, if any (but `except`).
     let leaving = |owner: &HashMap<usize, usize>, live_at: usize, except: usize| {
@@ -465,7 +462,7 @@ fn match_users(
 
     // 2. By `renamed_from`.
     for (at, wanted) in users.iter().enumerate() {
-        let Some(old) = wanted.renamed_from.as_ref().filter(|_| wanted.id.is_none()) else {
+        let Some(old) = wanted.renamed_from() else {
             continue;
         };
         let holder = match index.find(&wanted.key) {
@@ -510,13 +507,13 @@ fn match_users(
 
     // 3. By key; a key whose holder was claimed above is free for a new user.
     for (at, wanted) in users.iter().enumerate() {
-        if claims[at].is_some() || wanted.id.is_some() {
+        if claims[at].is_some() || wanted.id().is_some() {
             continue;
         }
         match index.find(&wanted.key) {
             Match::None => {}
             // Reported in step 2 for a user with `renamed_from`.
-            Match::Many(_) if wanted.renamed_from.is_some() => {}
+            Match::Many(_) if wanted.renamed_from().is_some() => {}
             Match::Many(candidates) => problems.push(ambiguous(&wanted.key, wanted, candidates)),
             Match::One(live_at) if owner.contains_key(&live_at) => {}
             Match::One(live_at) => {
@@ -531,7 +528,7 @@ fn match_users(
             // Found by key, and the earlier key is a live user that no one else is: which one
             // is the person? Never a guess.
             Some(Claim::Key(current)) => {
-                let Some(old) = &wanted.renamed_from else {
+                let Some(old) = wanted.renamed_from() else {
                     continue;
                 };
                 if let Match::One(earlier) = index.find(old)

@@ -60,10 +60,10 @@ fn actions(plan: &Plan) -> Vec<(Action, String)> {
 fn a_new_user_is_created_with_its_password_source_and_mfa() {
     let mut alice = desired_user("Alice@Example.com", 3);
     alice.mfa = Some(true);
-    alice.password = Some(Password {
+    alice.password = Some(Box::new(Password {
         secret: Secret::new("s3cret!"),
         source: PasswordSource::Env("ALICE_PW".into()),
-    });
+    }));
     let plan = diff(&state(vec![alice]), &live(vec![]), &Policy::default()).unwrap();
     assert_eq!(
         actions(&plan),
@@ -351,17 +351,13 @@ fn changes_come_in_review_order() {
 }
 
 fn renamed(email: &str, from: &str, line: u32) -> DesiredUser {
-    DesiredUser {
-        renamed_from: Some(UserKey::from_email(from)),
-        ..desired_user(email, line)
-    }
+    desired_user(email, line).with_identity(crate::model::Identity::RenamedFrom(
+        UserKey::from_email(from),
+    ))
 }
 
 fn pinned(email: &str, id: &str, line: u32) -> DesiredUser {
-    DesiredUser {
-        id: Some(UserId::new(id)),
-        ..desired_user(email, line)
-    }
+    desired_user(email, line).with_identity(crate::model::Identity::Id(UserId::new(id)))
 }
 
 fn prune() -> Policy {
@@ -847,17 +843,21 @@ fn with_identities(
                     continue;
                 };
                 if old != user.key && taken.insert(format!("old {old}")) {
-                    user.renamed_from = Some(old);
+                    user.identity = Some(Box::new(crate::model::Identity::RenamedFrom(old)));
                 }
             }
             Identity::Id(at) => {
                 if let Some(live) = live.get(*at)
                     && taken.insert(format!("id {}", live.id))
                 {
-                    user.id = Some(live.id.clone());
+                    user.identity = Some(Box::new(crate::model::Identity::Id(live.id.clone())));
                 }
             }
-            Identity::UnknownId => user.id = Some(UserId::new("not-a-live-id")),
+            Identity::UnknownId => {
+                user.identity = Some(Box::new(crate::model::Identity::Id(UserId::new(
+                    "not-a-live-id",
+                ))))
+            }
         }
     }
     users
@@ -879,14 +879,14 @@ proptest! {
                 for problem in &err.problems {
                     prop_assert!(!matches!(problem, Problem::Unwritable { .. }), "{}", problem);
                 }
-                let unknown = desired.users.iter().any(|user| user.id.as_ref().is_some_and(|id| id.as_str() == "not-a-live-id"));
+                let unknown = desired.users.iter().any(|user| user.id().is_some_and(|id| id.as_str() == "not-a-live-id"));
                 if unknown {
                     prop_assert!(err.problems.iter().any(|problem| matches!(problem, Problem::UnknownId { .. })), "{err}");
                 }
             }
             Ok(plan) => {
                 prop_assert!(
-                    !desired.users.iter().any(|user| user.id.as_ref().is_some_and(|id| id.as_str() == "not-a-live-id")),
+                    !desired.users.iter().any(|user| user.id().is_some_and(|id| id.as_str() == "not-a-live-id")),
                     "an unknown id was planned: {:?}", plan.changes
                 );
                 let touched: HashSet<&UserId> = plan.changes.iter().filter_map(|change| match change {
@@ -896,12 +896,12 @@ proptest! {
                 }).collect();
                 for delete in plan.deletes() {
                     prop_assert!(!touched.contains(&delete.id), "{} is both changed and deleted", delete.id);
-                    prop_assert!(!desired.users.iter().any(|user| user.id.as_ref() == Some(&delete.id)), "a pinned user is deleted");
+                    prop_assert!(!desired.users.iter().any(|user| user.id() == Some(&delete.id)), "a pinned user is deleted");
                 }
                 for change in &plan.changes {
                     if let Change::Create(create) = change {
                         let wanted = desired.users.iter().find(|user| user.key == create.key).expect("declared");
-                        prop_assert!(wanted.id.is_none(), "a user with an id is created");
+                        prop_assert!(wanted.id().is_none(), "a user with an id is created");
                     }
                 }
                 let after = simulate(&plan, &pool, match_on);

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::model::{
-    DesiredState, DesiredUser, DesiredWhitelist, Email, Field, FieldRef, LiveState, MatchOn,
-    Normalizer, Origin, Phone, ProfileBuilder, PruneSettings, UserId,
+    DesiredState, DesiredUser, DesiredWhitelist, Email, Field, FieldRef, Identity, LiveState,
+    MatchOn, Normalizer, Origin, Phone, ProfileBuilder, PruneSettings,
 };
 
 /// What to declare besides the users' profiles.
@@ -85,7 +85,9 @@ pub fn from_live(live: &LiveState, options: ExportOptions) -> (DesiredState, Omi
         }
         let mut desired = DesiredUser::new(key, profile.build(), origin.clone());
         desired.mfa = options.with_mfa.then(|| user.mfa.unwrap_or(false));
-        desired.id = options.with_ids.then(|| UserId::new(user.id.as_str()));
+        if options.with_ids {
+            desired = desired.with_identity(Identity::Id(user.id.clone()));
+        }
         users.push(desired);
     }
     users.sort_by(|a, b| a.key.cmp(&b.key));
@@ -138,7 +140,7 @@ pub fn from_live(live: &LiveState, options: ExportOptions) -> (DesiredState, Omi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LivePhone, LiveUser, LiveWhitelist, Profile};
+    use crate::model::{LivePhone, LiveUser, LiveWhitelist, Profile, UserId};
 
     fn live_user(id: &str, profile: Profile) -> LiveUser {
         LiveUser {
@@ -202,7 +204,7 @@ mod tests {
         let keys: Vec<&str> = state.users.iter().map(|user| user.key.as_str()).collect();
         assert_eq!(keys, ["b@example.com", "full@example.com"]);
         let full = &state.users[1];
-        assert_eq!(full.id, Some(UserId::new("u1")));
+        assert_eq!(full.id(), Some(&UserId::new("u1")));
         assert_eq!(full.mfa, Some(true));
         for field in Field::ALL {
             let value = full.profile.get(field);

@@ -280,10 +280,10 @@ mod tests {
         let loaded = load_files(&[("a.yaml", yaml)], &[]).unwrap();
         let users = &loaded.state.users;
         assert_eq!(
-            users[0].renamed_from.as_ref().map(|old| old.as_str()),
+            users[0].renamed_from().map(|old| old.as_str()),
             Some("old.a@example.com")
         );
-        assert_eq!(users[1].id.as_ref().map(|id| id.as_str()), Some("5f0b"));
+        assert_eq!(users[1].id().map(|id| id.as_str()), Some("5f0b"));
         assert_eq!(loaded.state.managed_mfa().keys.len(), 0, "no MFA managed");
 
         let bad = b"version: 1\nusers:\n  - email: a@example.com\n    renamed_from: not-an-email\n  - email: b@example.com\n    id: two words\n  - email: c@example.com\n    id: 5f0c\n    renamed_from: x@example.com\n  - email: d@example.com\n    renamed_from: D@example.com\n";

@@ -37,8 +37,8 @@ use super::interpolate::{
 use super::schema::Attribute;
 use super::source::Input;
 use crate::model::{
-    DesiredState, DesiredUser, DesiredWhitelist, Email, Field, MatchOn, Normalizer, Origin,
-    Password, PasswordSource, Phone, ProfileBuilder, PruneSettings, UserId, UserKey,
+    DesiredState, DesiredUser, DesiredWhitelist, Email, Field, Identity, MatchOn, Normalizer,
+    Origin, Password, PasswordSource, Phone, ProfileBuilder, PruneSettings, UserId, UserKey,
 };
 use crate::secret::Secret;
 
@@ -492,13 +492,17 @@ impl<'a> Builder<'a> {
             self.identity_sites
                 .insert(self.users.len(), (sites.id, sites.renamed_from));
         }
+        let identity = match (id, renamed_from) {
+            (Some(id), _) => Some(Box::new(Identity::Id(id))),
+            (None, Some(old)) => Some(Box::new(Identity::RenamedFrom(old))),
+            (None, None) => None,
+        };
         self.users.push(DesiredUser {
             key,
             profile,
             mfa: user.mfa.take(),
-            password: user.password.take(),
-            id,
-            renamed_from,
+            password: user.password.take().map(Box::new),
+            identity,
             origin,
         });
         self.user_sites.push(sites.key);
@@ -629,14 +633,14 @@ impl<'a> Builder<'a> {
         let mut earlier_keys: HashMap<UserKey, usize> = HashMap::new();
         for at in positions {
             let user = &self.users[at];
-            if let Some(id) = &user.id
+            if let Some(id) = user.id()
                 && let Some(first) = ids.insert(id.clone(), at)
             {
                 let message = format!("duplicate `id`: `{id}` is declared for two users");
                 self.identity_twice(Code::DuplicateId, message, at, first, true);
             }
             let user = &self.users[at];
-            if let Some(old) = &user.renamed_from
+            if let Some(old) = user.renamed_from()
                 && let Some(first) = earlier_keys.insert(old.clone(), at)
             {
                 let message =
@@ -667,16 +671,7 @@ impl<'a> Builder<'a> {
     }
 
     fn drop_duplicate_users(&mut self) {
-        let mut first: HashMap<&str, usize> = HashMap::with_capacity(self.users.len());
-        let mut duplicates = Vec::new();
-        for (at, user) in self.users.iter().enumerate() {
-            if let Some(&earlier) = first.get(user.key.as_str()) {
-                duplicates.push((at, earlier));
-            } else {
-                first.insert(user.key.as_str(), at);
-            }
-        }
-        drop(first);
+        let duplicates = duplicate_keys(&self.users);
         if duplicates.is_empty() {
             return;
         }
@@ -767,6 +762,43 @@ impl<'a> Builder<'a> {
             });
         }
     }
+}
+
+/// Every user whose key an earlier user has: (position, position of the first). Found by
+/// sorting (hash, position) pairs, 16 bytes a user, rather than a map of every key, which for a
+/// million users would be the largest allocation of the whole load.
+fn duplicate_keys(users: &[DesiredUser]) -> Vec<(usize, usize)> {
+    use std::hash::BuildHasher;
+    let hasher = std::hash::RandomState::new();
+    let mut hashed: Vec<(u64, u32)> = users
+        .iter()
+        .enumerate()
+        .map(|(at, user)| {
+            (
+                hasher.hash_one(user.key.as_str()),
+                u32::try_from(at).unwrap_or(u32::MAX),
+            )
+        })
+        .collect();
+    hashed.sort_unstable();
+    let mut duplicates = Vec::new();
+    for group in hashed.chunk_by(|a, b| a.0 == b.0) {
+        if group.len() == 1 {
+            continue;
+        }
+        // Positions ascend within a group: each is compared with the earlier ones.
+        for (index, &(_, at)) in group.iter().enumerate() {
+            let key = &users[at as usize].key;
+            if let Some(&(_, first)) = group[..index]
+                .iter()
+                .find(|(_, earlier)| users[*earlier as usize].key == *key)
+            {
+                duplicates.push((at as usize, first as usize));
+            }
+        }
+    }
+    duplicates.sort_unstable();
+    duplicates
 }
 
 fn same_prune(a: &PruneSettings, b: &PruneSettings) -> bool {

@@ -199,15 +199,12 @@ fn user_values(user: &DesiredUser) -> impl Iterator<Item = (&'static str, Value<
     Attribute::ALL.into_iter().filter_map(move |attribute| {
         let value =
             match attribute {
-                Attribute::Id => user.id.as_ref().map(|id| Value::Text(id.as_str())),
+                Attribute::Id => user.id().map(|id| Value::Text(id.as_str())),
                 Attribute::Field(field) => user.profile.get(field).map(|value| match value {
                     FieldRef::Text(text) => Value::Text(text),
                     FieldRef::Bool(flag) => Value::Flag(flag),
                 }),
-                Attribute::RenamedFrom => user
-                    .renamed_from
-                    .as_ref()
-                    .map(|old| Value::Text(old.as_str())),
+                Attribute::RenamedFrom => user.renamed_from().map(|old| Value::Text(old.as_str())),
                 Attribute::Mfa => user.mfa.map(Value::Flag),
                 Attribute::Password => user.password.as_ref().and_then(|password| match &password
                     .source
@@ -268,8 +265,8 @@ mod tests {
     use super::*;
     use crate::manifest::load_with;
     use crate::model::{
-        DesiredWhitelist, Field, FieldValue, MatchOn, MaxDeletes, Normalizer, Origin, Password,
-        Pattern, Phone, Profile, UserId, UserKey,
+        DesiredWhitelist, Field, FieldValue, Identity, MatchOn, MaxDeletes, Normalizer, Origin,
+        Password, Pattern, Phone, Profile, UserId, UserKey,
     };
     use crate::secret::Secret;
 
@@ -407,14 +404,14 @@ mod tests {
         ]
     }
 
-    fn password() -> impl Strategy<Value = Option<Password>> {
+    fn password() -> impl Strategy<Value = Option<Box<Password>>> {
         prop_oneof![
             Just(None),
             select(vec!["PW_A", "PW_B"]).prop_map(|name| {
-                Some(Password {
+                Some(Box::new(Password {
                     secret: Secret::from(env()[name].trim()),
                     source: PasswordSource::Env(name.to_string()),
-                })
+                }))
             }),
         ]
     }
@@ -485,11 +482,15 @@ mod tests {
                         .iter()
                         .all(|old| identities.insert(format!("old {old}")));
                 if unique && seen.insert(key.clone()) {
+                    let identity = match (id, renamed_from) {
+                        (Some(id), _) => Some(Box::new(Identity::Id(UserId::new(id)))),
+                        (None, Some(old)) => Some(Box::new(Identity::RenamedFrom(old))),
+                        (None, None) => None,
+                    };
                     out.push(DesiredUser {
                         mfa,
                         password,
-                        id: id.map(UserId::new),
-                        renamed_from,
+                        identity,
                         ..DesiredUser::new(key, profile, nowhere())
                     });
                 }
@@ -631,10 +632,10 @@ mod tests {
     fn small_state() -> DesiredState {
         let user = DesiredUser {
             mfa: Some(true),
-            password: Some(Password {
+            password: Some(Box::new(Password {
                 secret: Secret::from("hunter2"),
                 source: PasswordSource::Env("ALICE_PW".to_string()),
-            }),
+            })),
             ..DesiredUser::new(
                 UserKey::from_email("alice@example.com"),
                 Profile::default()

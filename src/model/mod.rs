@@ -341,19 +341,25 @@ pub struct Password {
     pub source: PasswordSource,
 }
 
-/// One user as the manifests declare it.
+/// Who a declared user was, besides its key: a manifest gives at most one of the two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// `id:` the Authing user id that pins the user: matched by id first, so that every other
+    /// field, the key included, may change in place.
+    Id(UserId),
+    /// `renamed_from:` an earlier value of the `match_on` key. When no live user has the key
+    /// and one has this, that user is renamed in place (same id, MFA kept).
+    RenamedFrom(UserKey),
+}
+
+/// One user as the manifests declare it. Rare parts are boxed: a million of these may be held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredUser {
     pub key: UserKey,
     pub profile: Profile,
     pub mfa: Option<bool>,
-    pub password: Option<Password>,
-    /// `id:` the Authing user id that pins the user: matched by id first, so that every other
-    /// field, the key included, may change in place.
-    pub id: Option<UserId>,
-    /// `renamed_from:` an earlier value of the `match_on` key. When no live user has the key
-    /// and one has this, that user is renamed in place (same id, MFA kept).
-    pub renamed_from: Option<UserKey>,
+    pub password: Option<Box<Password>>,
+    pub identity: Option<Box<Identity>>,
     pub origin: Origin,
 }
 
@@ -365,9 +371,30 @@ impl DesiredUser {
             profile,
             mfa: None,
             password: None,
-            id: None,
-            renamed_from: None,
+            identity: None,
             origin,
+        }
+    }
+
+    /// The user with an `id` or a `renamed_from`.
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(Box::new(identity));
+        self
+    }
+
+    /// `id:`, if declared.
+    pub fn id(&self) -> Option<&UserId> {
+        match self.identity.as_deref()? {
+            Identity::Id(id) => Some(id),
+            Identity::RenamedFrom(_) => None,
+        }
+    }
+
+    /// `renamed_from:`, if declared.
+    pub fn renamed_from(&self) -> Option<&UserKey> {
+        match self.identity.as_deref()? {
+            Identity::RenamedFrom(old) => Some(old),
+            Identity::Id(_) => None,
         }
     }
 }
@@ -522,10 +549,10 @@ impl DesiredState {
         };
         for user in self.users.iter().filter(|user| user.mfa.is_some()) {
             managed.keys.insert(user.key.clone());
-            if let Some(old) = &user.renamed_from {
+            if let Some(old) = user.renamed_from() {
                 managed.keys.insert(old.clone());
             }
-            if let Some(id) = &user.id {
+            if let Some(id) = user.id() {
                 managed.ids.insert(id.clone());
             }
         }
