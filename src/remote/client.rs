@@ -1,7 +1,8 @@
 //! The typed Authing client: the owner token (fetched once with the pool secret, renewed once if
 //! the server stops accepting it), and one method per operation this tool sends. Documents are
-//! in `queries/`; `register` and `updateUser` are built per call, like the SDK builds them, so
-//! that only the fields being written are declared.
+//! in `queries/`, except those about users: `users` and `userPatch` select every field of the
+//! field table (`wire::user_selection`), and `register` and `updateUser` are built per call,
+//! like the SDK builds them, so that only the fields being written are declared.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
