@@ -285,7 +285,11 @@ impl Claim {
 
 /// Computes the changes that make `live` what `desired` declares.
 pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result<Plan, DiffError> {
-    let index = LiveIndex::new(&live.users, desired.match_on);
+    let index = LiveIndex::new(
+        &live.users,
+        desired.match_on,
+        desired.users.iter().any(|user| user.id().is_some()),
+    );
     let Matching {
         claims,
         claimed,
@@ -386,11 +390,39 @@ pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result
     })
 }
 
+/// Which declared user each live user is, by live position: one `u32` per live user.
+struct Owners(Vec<u32>);
+
+impl Owners {
+    const NONE: u32 = u32::MAX;
+
+    fn new(live_users: usize) -> Self {
+        Owners(vec![Owners::NONE; live_users])
+    }
+
+    fn get(&self, live_at: &usize) -> Option<usize> {
+        self.0
+            .get(*live_at)
+            .filter(|&&owner| owner != Owners::NONE)
+            .map(|&owner| owner as usize)
+    }
+
+    fn contains_key(&self, live_at: &usize) -> bool {
+        self.get(live_at).is_some()
+    }
+
+    fn insert(&mut self, live_at: usize, declared: usize) {
+        if let Some(slot) = self.0.get_mut(live_at) {
+            *slot = u32::try_from(declared).unwrap_or(Owners::NONE);
+        }
+    }
+}
+
 /// Who is who: per declared user, the live user it is (`None`: to be created).
 struct Matching {
     claims: Vec<Option<Claim>>,
     /// The live users some declared user is (never deleted).
-    claimed: HashSet<usize>,
+    claimed: Owners,
     notices: Vec<Notice>,
 }
 
@@ -401,12 +433,12 @@ struct Matching {
 fn match_users(
     desired: &DesiredState,
     live: &LiveState,
-    index: &LiveIndex,
+    index: &LiveIndex<'_>,
 ) -> Result<Matching, DiffError> {
     let users = &desired.users;
     let mut claims: Vec<Option<Claim>> = vec![None; users.len()];
     // Live user → the declared user that claimed it.
-    let mut owner: HashMap<usize, usize> = HashMap::new();
+    let mut owner = Owners::new(live.users.len());
     let mut problems = Vec::new();
     let mut notices = Vec::new();
     let live_ref = |at: usize| LiveRef::of(&live.users[at]);
@@ -420,7 +452,7 @@ fn match_users(
     // 1. By id.
     for (at, wanted) in users.iter().enumerate() {
         let Some(id) = wanted.id() else { continue };
-        match index.by_id.get(id) {
+        match index.by_id.get(id.as_str()) {
             None => problems.push(Problem::UnknownId {
                 key: wanted.key.clone(),
                 id: id.clone(),
@@ -429,7 +461,7 @@ fn match_users(
             Some(&live_at) => match owner.get(&live_at) {
                 // Ids are unique among declared users (the manifest reader sees to it), but a
                 // pool may answer one user twice.
-                Some(&first) => problems.push(Problem::Contested {
+                Some(first) => problems.push(Problem::Contested {
                     live: live_ref(live_at),
                     first: users[first].origin.clone(),
                     second: wanted.origin.clone(),
@@ -452,12 +484,11 @@ fn match_users(
         })
         .collect();
     // The declared user that takes this live user away from its key, if any (but `except`).
-    let leaving = |owner: &HashMap<usize, usize>, live_at: usize, except: usize| {
+    let leaving = |owner: &Owners, live_at: usize, except: usize| {
         owner
             .get(&live_at)
-            .or_else(|| renaming.get(&live_at))
-            .filter(|&&mover| mover != except)
-            .copied()
+            .or_else(|| renaming.get(&live_at).copied())
+            .filter(|&mover| mover != except)
     };
 
     // 2. By `renamed_from`.
@@ -483,7 +514,7 @@ fn match_users(
             }),
             Match::Many(candidates) => problems.push(ambiguous(old, wanted, candidates)),
             Match::One(live_at) => {
-                if let Some(&first) = owner.get(&live_at) {
+                if let Some(first) = owner.get(&live_at) {
                     problems.push(Problem::Contested {
                         live: live_ref(live_at),
                         first: users[first].origin.clone(),
@@ -573,7 +604,7 @@ fn match_users(
     }
     Ok(Matching {
         claims,
-        claimed: owner.into_keys().collect(),
+        claimed: owner,
         notices,
     })
 }
@@ -658,8 +689,8 @@ fn deletes(
     desired: &DesiredState,
     live: &LiveState,
     policy: &Policy,
-    index: &LiveIndex,
-    claimed: &HashSet<usize>,
+    index: &LiveIndex<'_>,
+    claimed: &Owners,
     notices: &mut Vec<Notice>,
 ) -> Vec<Change> {
     if !policy.prune {
@@ -683,7 +714,7 @@ fn deletes(
         .iter()
         .zip(&index.keys)
         .enumerate()
-        .filter(|(at, _)| !claimed.contains(at))
+        .filter(|(at, _)| !claimed.contains_key(at))
         .filter_map(|(_, (user, key))| Some((user, key.as_ref()?)))
         .filter(|(user, _)| policy.may_delete(user))
         .map(|(user, key)| Delete {
@@ -788,15 +819,16 @@ fn unlisted_phones(creates: &[Change], desired: &DesiredState, live: &LiveState)
         .collect()
 }
 
-/// Live users by key.
-struct LiveIndex {
+/// Live users by key (and by id, when some declared user has one).
+struct LiveIndex<'a> {
     /// The key of each live user, by position.
     keys: Vec<Option<UserKey>>,
     unique: HashMap<UserKey, usize>,
     /// Keys held by more than one live user.
     shared: HashMap<UserKey, Vec<usize>>,
-    /// Live users by id.
-    by_id: HashMap<UserId, usize>,
+    /// Live users by id; empty unless asked for (a million-user pool is not indexed twice
+    /// for nothing).
+    by_id: HashMap<&'a str, usize>,
 }
 
 enum Match<'a> {
@@ -805,8 +837,8 @@ enum Match<'a> {
     Many(&'a [usize]),
 }
 
-impl LiveIndex {
-    fn new(users: &[LiveUser], match_on: MatchOn) -> Self {
+impl<'a> LiveIndex<'a> {
+    fn new(users: &'a [LiveUser], match_on: MatchOn, by_id: bool) -> Self {
         let keys: Vec<Option<UserKey>> = users.iter().map(|user| user.key(match_on)).collect();
         let mut unique = HashMap::with_capacity(users.len());
         let mut shared: HashMap<UserKey, Vec<usize>> = HashMap::new();
@@ -819,11 +851,15 @@ impl LiveIndex {
                 shared.insert(key.clone(), vec![first, index]);
             }
         }
-        let by_id = users
-            .iter()
-            .enumerate()
-            .map(|(index, user)| (user.id.clone(), index))
-            .collect();
+        let by_id = if by_id {
+            users
+                .iter()
+                .enumerate()
+                .map(|(index, user)| (user.id.as_str(), index))
+                .collect()
+        } else {
+            HashMap::new()
+        };
         Self {
             keys,
             unique,
