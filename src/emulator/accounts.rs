@@ -118,7 +118,12 @@ pub fn register(
             photo: non_empty(input.photo.clone()),
             phone: phone.clone(),
             password: hash,
-            signed_up: now,
+            signed_up: input
+                .signed_up
+                .as_deref()
+                .and_then(parse_date)
+                .unwrap_or(now),
+            last_login: input.last_login.as_deref().and_then(parse_date),
             last_ip: non_empty(input.last_ip.clone()),
             register_method: Some(
                 non_empty(input.register_method.clone())
@@ -369,7 +374,13 @@ fn apply_update(user: &mut UserRecord, options: UserUpdateInput) {
     set(&mut user.nickname, options.nickname);
     set(&mut user.company, options.company);
     set(&mut user.photo, options.photo);
-    set(&mut user.phone, options.phone);
+    if let Some(phone) = options.phone {
+        let phone = non_empty(Some(phone));
+        if user.phone.as_deref().map(str::trim) != phone.as_deref() {
+            user.phone_verified = false;
+        }
+        user.phone = phone;
+    }
     set(&mut user.last_ip, options.last_ip);
     set(&mut user.register_method, options.register_method);
     if let Some(verified) = options.email_verified {

@@ -10,6 +10,7 @@ mod faults;
 mod mfa;
 mod owner;
 mod persistence;
+mod profile;
 mod protocol;
 mod session;
 mod target;
