@@ -2,6 +2,8 @@
 //! arrive RSA-encrypted, are decrypted with the emulator's key, and are kept only as salted
 //! hashes; every check that depends on the pool runs under the store's write lock.
 
+use std::net::IpAddr;
+
 use rand::RngExt;
 
 use super::context::{Caller, Shared};
@@ -61,14 +63,28 @@ fn user_token(shared: &Shared, id: &str, user: &UserRecord, kind: TokenKind, now
     shared.tokens.issue(kind, data, now, USER_TOKEN_TTL)
 }
 
-/// `register`: no token needed.
+/// How a user is being registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// `register`, from this client address (no token needed; subject to `--register-limit`).
+    Register(Option<IpAddr>),
+    /// `createUser` (owner token, checked by the caller; no register limit, no token returned).
+    CreateUser,
+}
+
+/// `register` and `createUser`: the same input, the same rules (the whitelist included), and a
+/// new user with a fresh id.
 pub fn register(
     shared: &Shared,
     input: UserRegisterInput,
     keep_password: bool,
+    channel: Channel,
     now: i64,
 ) -> ApiResult<ExtendUser> {
     shared.check_pool(Some(&input.register_in_client))?;
+    if let Channel::Register(ip) = channel {
+        shared.admit_register(ip)?;
+    }
     let email = non_empty(input.email.clone());
     let username = non_empty(input.username.clone());
     let phone = non_empty(input.phone.clone());
@@ -133,11 +149,13 @@ pub fn register(
         };
         fill_register_profile(&mut user, &input, unionid.clone());
         let mut out = ExtendUser::from_record(&id, &user, &shared.client_id);
-        out.fields.token = Some(
-            user_token(shared, &id, &user, TokenKind::Registered, now)
-                .expose()
-                .to_string(),
-        );
+        if let Channel::Register(_) = channel {
+            out.fields.token = Some(
+                user_token(shared, &id, &user, TokenKind::Registered, now)
+                    .expose()
+                    .to_string(),
+            );
+        }
         let event = Event::PutUser {
             id,
             user: Box::new(user),

@@ -5,6 +5,7 @@
 //! `data: {"<field>": null}`; a body that is not a GraphQL request, or a document that does not
 //! parse or validate, is HTTP 400 with plain GraphQL errors (string messages).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,21 +15,23 @@ use async_graphql::parser::types::{
 use async_graphql::{Value as GqlValue, Variables};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::context::{Caller, Shared};
+use super::context::{Caller, ClientIp, Shared};
+use super::dialect::ApiSchema;
 use super::errors::CODE_EXTENSION;
 use super::faults::{Fault, FaultPlan, RateLimit};
-use super::schema::EmulatorSchema;
 
 /// Everything the handlers need.
 pub struct AppState {
     pub shared: Arc<Shared>,
-    pub schema: EmulatorSchema,
+    pub schema: ApiSchema,
+    /// Validation errors as `{code, message}` objects (an older server's formatting).
+    pub wrap_validation_errors: bool,
     pub faults: FaultPlan,
     pub rate_limit: Option<RateLimit>,
     pub latency: Duration,
@@ -68,11 +71,16 @@ struct Outcome {
     ops: String,
 }
 
-async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let started = Instant::now();
     state.shared.stats.request(started);
     let _in_flight = state.shared.stats.enter();
-    let (response, outcome) = handle(&state, &headers, body).await;
+    let (response, outcome) = handle(&state, peer, &headers, body).await;
     if !state.latency.is_zero() {
         tokio::time::sleep(state.latency).await;
     }
@@ -82,7 +90,12 @@ async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     response
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: Bytes) -> (Response, Outcome) {
+async fn handle(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> (Response, Outcome) {
     let mut outcome = Outcome {
         status: 200,
         fault: None,
@@ -115,21 +128,30 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Bytes) -> (Response
         Ok(root) => root,
         Err(message) => {
             outcome.status = 400;
-            return (bad_request(&message), outcome);
+            let response = if state.wrap_validation_errors {
+                json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"errors": [wrapped_validation_error(json!({"message": message}))]}),
+                )
+            } else {
+                bad_request(&message)
+            };
+            return (response, outcome);
         }
     };
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
     let caller = Caller::from_header(auth, &state.shared);
-    let response = state.schema.execute(request.data(caller)).await;
+    let request = request.data(caller).data(ClientIp(Some(peer.ip())));
+    let response = state.schema.execute(request).await;
     if executed(&response) {
         for name in &root.names {
             state.shared.stats.operation(name, root.is_mutation);
         }
         outcome.ops = root.label();
     }
-    let (status, body) = to_wire(response);
+    let (status, body) = to_wire(response, state.wrap_validation_errors);
     outcome.status = status.as_u16();
     if fault == Some(Fault::DropAfter) {
         return (dropped_connection(), outcome);
@@ -326,14 +348,22 @@ struct WireResponse {
 /// Serialises an async-graphql response the way Authing's server answers: resolver errors get
 /// `message: {code, message}`, `extensions: {code: "INTERNAL_SERVER_ERROR"}` and their field
 /// `null` in `data` (HTTP 200); parse and validation errors (no field ran) are HTTP 400 with
-/// string messages and no `data`.
-pub fn to_wire(response: async_graphql::Response) -> (StatusCode, Vec<u8>) {
+/// string messages and no `data`, or, with `wrap_validation` (an older server), with
+/// `message: {code: 500, message}` and `extensions: {code: "GRAPHQL_VALIDATION_FAILED"}`.
+pub fn to_wire(response: async_graphql::Response, wrap_validation: bool) -> (StatusCode, Vec<u8>) {
     let in_resolver = response.errors.iter().any(|error| !error.path.is_empty());
     if !response.errors.is_empty() && !in_resolver {
         let errors = response
             .errors
             .iter()
             .map(|error| serde_json::to_value(error).unwrap_or(Value::Null))
+            .map(|error| {
+                if wrap_validation {
+                    wrapped_validation_error(error)
+                } else {
+                    error
+                }
+            })
             .collect();
         let body = WireResponse { errors, data: None };
         return (
@@ -363,6 +393,23 @@ pub fn to_wire(response: async_graphql::Response) -> (StatusCode, Vec<u8>) {
         StatusCode::OK,
         serde_json::to_vec(&body).unwrap_or_default(),
     )
+}
+
+/// A validation error as an older Authing server formats it: the message inside a
+/// `{code: 500, message}` object, as its resolver errors are.
+fn wrapped_validation_error(mut error: Value) -> Value {
+    if let Value::Object(fields) = &mut error {
+        let message = fields.remove("message").unwrap_or(Value::Null);
+        fields.insert(
+            "message".to_string(),
+            json!({"code": 500, "message": message}),
+        );
+        fields.insert(
+            "extensions".to_string(),
+            json!({"code": "GRAPHQL_VALIDATION_FAILED"}),
+        );
+    }
+    error
 }
 
 fn rewrite_error(error: &mut Value) {

@@ -4,6 +4,8 @@
 //! the emulator itself (faults, state, stats) skip on a real pool.
 
 mod accounts;
+mod create_user;
+mod dialects;
 mod documents;
 mod endpoints;
 mod faults;
