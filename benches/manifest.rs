@@ -160,7 +160,9 @@ fn measure(path: &Path, runs: usize) -> Result<Measured> {
 
 /// Given and family names, cycled through.
 const GIVEN: [&str; 8] = ["Wei", "Jing", "Alice", "Björn", "Lei", "Fang", "Zoë", "Min"];
-const FAMILY: [&str; 8] = ["Li", "Wang", "Liu", "Chen", "Zhang", "Müller", "O'Brien", "Huang"];
+const FAMILY: [&str; 8] = [
+    "Li", "Wang", "Liu", "Chen", "Zhang", "Müller", "O'Brien", "Huang",
+];
 
 /// A realistic HR export of nine columns: `email, username, nickname, company, phone,
 /// given_name, family_name, mfa, blocked` (a quoted company with a comma in every row, phones

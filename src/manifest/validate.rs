@@ -204,7 +204,7 @@ fn normalize(field: Field, value: &str) -> Result<Cow<'_, str>, Rejection> {
     }
 }
 
-pub(crate) const PHONE_HELP: &str = "a phone is 5 to 15 digits, optionally with a leading `+`; spaces, dashes and brackets are ignored";
+pub(crate) const PHONE_HELP: &str = "a phone is an 11-digit mainland mobile number, or `+`, the country code and the number (7 to 15 digits); spaces, dashes, dots and brackets are ignored";
 
 /// An `id`: one word of printable characters; `None` when empty.
 fn user_id(value: &str) -> Result<Option<UserId>, Rejection> {

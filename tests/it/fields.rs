@@ -24,7 +24,7 @@ fn value(field: Field, round: u32) -> Value {
         None => Value::from(round == 1),
         Some(Normalizer::Email) if round == 1 => Value::from("Fields-Email@Example.COM"),
         Some(Normalizer::Email) => Value::from(email_of(field)),
-        Some(Normalizer::Phone) => Value::from(format!("1{}8000{round:04}", 3 + round)),
+        Some(Normalizer::Phone) => Value::from(format!("1{}80000{round:04}", 3 + round)),
         Some(Normalizer::Trim) => Value::from(format!("{} ü {round}", field.name())),
     }
 }

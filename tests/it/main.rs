@@ -4,6 +4,7 @@
 
 mod conformance;
 mod fields;
+mod hardening;
 mod hygiene;
 mod remote;
 mod renames;
