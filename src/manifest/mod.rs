@@ -275,6 +275,39 @@ mod tests {
     }
 
     #[test]
+    fn misspelt_fields_are_refused_with_the_closest_name_in_yaml_and_csv() {
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    famly_name: Liu\n    renamed_frm: b@example.com\n";
+        let csv = b"email,postcode,streetaddress\nc@example.com,310000,x\n";
+        let errors = load_files(&[("a.yaml", yaml), ("b.csv", csv)], &[]).unwrap_err();
+        let messages: Vec<(Code, &str)> = errors
+            .diagnostics
+            .iter()
+            .map(|d| (d.code(), d.message()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    Code::UnknownField,
+                    "unknown field `famly_name`, did you mean `family_name`?"
+                ),
+                (
+                    Code::UnknownField,
+                    "unknown field `renamed_frm`, did you mean `renamed_from`?"
+                ),
+                (
+                    Code::UnknownColumn,
+                    "unknown column `postcode`, did you mean `postal_code`?"
+                ),
+                (
+                    Code::UnknownColumn,
+                    "unknown column `streetaddress`, did you mean `street_address`?"
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn ids_and_earlier_keys_are_read_normalised_and_checked() {
         let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    renamed_from: Old.A@Example.com\n  - email: b@example.com\n    id: \" 5f0b \"\n";
         let loaded = load_files(&[("a.yaml", yaml)], &[]).unwrap();
