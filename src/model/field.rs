@@ -2,7 +2,7 @@
 //! the manifest and on the wire, how values are normalised, compared and masked, what `register`
 //! and `updateUser` can write, and the compact [`Profile`] that holds a user's values.
 //!
-//! **Adding a field is one row** of [`user_fields!`] below (plus the README's field list): the
+//! **Adding a field is one row** of `user_fields!` below (plus the README's field list): the
 //! manifest readers (YAML keys, CSV columns), the writers (`export`), the wire decoding and the
 //! `users`/`userPatch`/`register`/`updateUser` documents, the plan's renderers and masks, the
 //! diff and the fingerprints all read the table. `tests/it/fields.rs` round-trips a value of
