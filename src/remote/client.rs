@@ -1,23 +1,28 @@
-//! The typed Authing client: the owner token (fetched once with the pool secret, renewed once if
-//! the server stops accepting it), and one method per operation this tool sends. Documents are
-//! in `queries/`; `register` and `updateUser` are built per call, like the SDK builds them, so
-//! that only the fields being written are declared.
+//! The typed Authing client: the owner token (fetched with the pool secret, renewed a minute
+//! before its `exp`, and once more if the server refuses it anyway), and one method per operation
+//! this tool sends. Users are created with `createUser` (the owner's copy of `register`, not
+//! subject to the per-IP registration limit), or with `register` where the server does not know
+//! `createUser`. Every mutation's answer is checked for an in-band failure. Documents are in
+//! `queries/`; `register`, `createUser` and `updateUser` are built per call, like the SDK builds
+//! them, so that only the fields being written are declared.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::{Mutex, OnceCell, RwLock};
 
 use crate::model::{Field, FieldValue, LivePhone, LiveUser, LiveWhitelist, Profile, UserId};
 use crate::secret::Secret;
 
 use super::crypto::PasswordEncryptor;
-use super::error::{ErrorKind, RemoteError};
+use super::error::{ErrorClass, ErrorKind, REGISTER_WINDOW, RemoteError};
 use super::operation::{CallStats, Operation};
+use super::token;
 use super::transport::{Call, Transport, TransportConfig};
-use super::wire::{self, WireUser};
+use super::wire::{self, Many, WireUser};
 
 /// Users per `users` page: the most the API allows.
 pub const PAGE_SIZE: u64 = 200;
@@ -30,6 +35,8 @@ pub const MAX_POOL_USERS: u64 = 100_000_000;
 mod documents {
     pub const AUTH: &str = include_str!("queries/get_client_when_sdk_init.graphql");
     pub const AUTH_LEGACY: &str = include_str!("queries/get_access_token_by_app_secret.graphql");
+    /// The pool's registration limit (`frequentRegisterCheck`), read only after a 2100.
+    pub const REGISTER_CHECK: &str = include_str!("queries/frequent_register_check.graphql");
     pub const USERS: &str = include_str!("queries/users.graphql");
     pub const USER_PATCH: &str = include_str!("queries/user_patch.graphql");
     pub const REMOVE_USERS: &str = include_str!("queries/remove_users.graphql");
@@ -89,11 +96,34 @@ pub struct NewUser<'a> {
 struct OwnerToken {
     token: Secret,
     generation: u64,
+    /// When to fetch a new one: a minute before the JWT's `exp` (`None`: not a JWT, or no `exp`).
+    renew_at: Option<Instant>,
+}
+
+impl OwnerToken {
+    fn new(token: Secret, generation: u64) -> Self {
+        let renew_at = token::renewal_deadline(&token);
+        Self {
+            token,
+            generation,
+            renew_at,
+        }
+    }
+
+    fn is_due(&self) -> bool {
+        self.renew_at.is_some_and(|at| Instant::now() >= at)
+    }
 }
 
 /// Which spelling of the whitelist arguments the server takes.
 const DIALECT_2020: u8 = 0;
 const DIALECT_2019: u8 = 1;
+
+/// How users are created: not known yet, `createUser`, or `register` (the server has no
+/// `createUser`).
+const CREATE_UNKNOWN: u8 = 0;
+const CREATE_WITH_CREATE_USER: u8 = 1;
+const CREATE_WITH_REGISTER: u8 = 2;
 
 pub struct AuthingClient {
     transport: Transport,
@@ -103,6 +133,11 @@ pub struct AuthingClient {
     owner: RwLock<Arc<OwnerToken>>,
     renewal: Mutex<()>,
     dialect: AtomicU8,
+    creation: AtomicU8,
+    /// Held by the first creation while it finds out whether the server has `createUser`.
+    creation_probe: Mutex<()>,
+    /// The pool's registration window, read once after the first 2100.
+    register_window: OnceCell<Option<Duration>>,
 }
 
 impl AuthingClient {
@@ -115,12 +150,12 @@ impl AuthingClient {
             client_id: config.client_id,
             secret: config.secret,
             encryptor: config.encryptor,
-            owner: RwLock::new(Arc::new(OwnerToken {
-                token,
-                generation: 0,
-            })),
+            owner: RwLock::new(Arc::new(OwnerToken::new(token, 0))),
             renewal: Mutex::new(()),
             dialect: AtomicU8::new(DIALECT_2020),
+            creation: AtomicU8::new(CREATE_UNKNOWN),
+            creation_probe: Mutex::new(()),
+            register_window: OnceCell::new(),
         })
     }
 
@@ -145,12 +180,12 @@ impl AuthingClient {
             .owner_call(Operation::Users, documents::USERS, None, variables, None)
             .await?
             .ok_or_else(|| decode(Operation::Users, "`users` is null"))?;
-        if paged.list.len() as u64 > PAGE_SIZE {
+        if paged.list.0.len() as u64 > PAGE_SIZE {
             return Err(decode(
                 Operation::Users,
                 &format!(
                     "page {page} holds {} users, more than the {PAGE_SIZE} asked for",
-                    paged.list.len()
+                    paged.list.0.len()
                 ),
             ));
         }
@@ -167,12 +202,7 @@ impl AuthingClient {
                 ),
             ));
         }
-        let users = paged
-            .list
-            .into_iter()
-            .flatten()
-            .map(WireUser::into_live)
-            .collect();
+        let users = paged.list.0.into_iter().map(WireUser::into_live).collect();
         Ok(UsersPage { total, users })
     }
 
@@ -190,15 +220,102 @@ impl AuthingClient {
             )
             .await?;
         Ok(paged
-            .map(|paged| {
-                paged
-                    .list
-                    .into_iter()
-                    .flatten()
-                    .map(WireUser::into_live)
-                    .collect()
-            })
+            .map(|paged| paged.list.0.into_iter().map(WireUser::into_live).collect())
             .unwrap_or_default())
+    }
+
+    /// Creates a user: with `createUser` and the owner token, or with `register` where the
+    /// server refuses `createUser` as unknown (found out by the first creation and kept for the
+    /// run). The password travels RSA-encrypted either way.
+    pub async fn create_user(
+        &self,
+        user: &NewUser<'_>,
+        subject: &str,
+    ) -> Result<LiveUser, RemoteError> {
+        loop {
+            match self.creation.load(Ordering::Acquire) {
+                CREATE_WITH_CREATE_USER => {
+                    return self.create_with_create_user(user, subject).await;
+                }
+                CREATE_WITH_REGISTER => return self.register(user, subject).await,
+                _ => {}
+            }
+            let _probe = self.creation_probe.lock().await;
+            if self.creation.load(Ordering::Acquire) != CREATE_UNKNOWN {
+                continue;
+            }
+            let result = self.create_with_create_user(user, subject).await;
+            match &result {
+                Err(err) if refuses_create_user(err) => {
+                    tracing::info!(
+                        "the server has no `createUser`; creating users with `register`, which the pool's per-IP registration limit applies to"
+                    );
+                    self.creation.store(CREATE_WITH_REGISTER, Ordering::Release);
+                    return self.register(user, subject).await;
+                }
+                // Any answer from the server that is not a refusal of the field shows it has it.
+                Ok(_) => self
+                    .creation
+                    .store(CREATE_WITH_CREATE_USER, Ordering::Release),
+                Err(err) if err.class() != ErrorClass::Transient => self
+                    .creation
+                    .store(CREATE_WITH_CREATE_USER, Ordering::Release),
+                Err(_) => {}
+            }
+            return result;
+        }
+    }
+
+    /// How long to wait after a registration was refused as too frequent (2100): what the
+    /// answer says (`Retry-After`, or a time in the message), else the pool's configured window
+    /// (`frequentRegisterCheck.timeInterval`, read once), else Authing's documented 300 s.
+    pub async fn register_wait(&self, refusal: &RemoteError) -> Duration {
+        if let Some(hint) = refusal.wait_hint() {
+            return hint;
+        }
+        let window = self
+            .register_window
+            .get_or_init(|| read_register_window(&self.transport, &self.client_id, &self.secret))
+            .await;
+        window.unwrap_or(REGISTER_WINDOW)
+    }
+
+    /// `createUser` with the owner token.
+    async fn create_with_create_user(
+        &self,
+        user: &NewUser<'_>,
+        subject: &str,
+    ) -> Result<LiveUser, RemoteError> {
+        let password = self.encryptor.encrypt(user.password).map_err(|err| {
+            RemoteError::new(Operation::CreateUser, ErrorKind::Decode(err.to_string()))
+                .with_subject(subject)
+        })?;
+        let mut info = Map::new();
+        info.insert(
+            "registerInClient".into(),
+            Value::from(self.client_id.as_str()),
+        );
+        info.insert("password".into(), Value::from(password));
+        for (field, value) in user
+            .profile
+            .fields()
+            .filter(|(field, _)| field.registrable())
+        {
+            info.insert(field.wire_name().into(), json_value(value.to_owned()));
+        }
+        let document = create_user_document();
+        let created: Option<WireUser> = self
+            .owner_call(
+                Operation::CreateUser,
+                &document,
+                Some("createUser"),
+                json!({ "userInfo": Value::Object(info) }),
+                Some(subject),
+            )
+            .await?;
+        created.map(WireUser::into_live).ok_or_else(|| {
+            decode(Operation::CreateUser, "`createUser` returned null").with_subject(subject)
+        })
     }
 
     /// Registers a user; the password travels RSA-encrypted.
@@ -228,8 +345,7 @@ impl AuthingClient {
         let document = register_document(&names);
         let call =
             Call::new(Operation::Register, &document, Value::Object(variables)).subject(subject);
-        self.transport
-            .call::<WireUser>(&call)
+        self.send::<WireUser>(&call)
             .await?
             .map(WireUser::into_live)
             .ok_or_else(|| {
@@ -281,7 +397,7 @@ impl AuthingClient {
     ) -> Result<Vec<UserId>, RemoteError> {
         let ids: Vec<&str> = ids.iter().map(UserId::as_str).collect();
         let variables = json!({ "ids": ids, "registerInClient": self.client_id });
-        let removed: Option<Vec<Option<wire::RemovedUser>>> = self
+        let removed: Option<Many<wire::RemovedUser>> = self
             .owner_call(
                 Operation::RemoveUsers,
                 documents::REMOVE_USERS,
@@ -292,8 +408,8 @@ impl AuthingClient {
             .await?;
         Ok(removed
             .unwrap_or_default()
+            .0
             .into_iter()
-            .flatten()
             .filter_map(|user| user.id)
             .map(UserId::new)
             .collect())
@@ -347,7 +463,7 @@ impl AuthingClient {
         let call = Call::new(Operation::ChangeMfa, documents::CHANGE_MFA, variables)
             .token(user_token)
             .subject(subject);
-        let mfa: Option<wire::Mfa> = self.transport.call(&call).await?;
+        let mfa: Option<wire::Mfa> = self.send(&call).await?;
         match mfa.and_then(|mfa| mfa.enable) {
             Some(now) if now != enable => Err(RemoteError::new(
                 Operation::ChangeMfa,
@@ -372,7 +488,7 @@ impl AuthingClient {
                 None,
             )
             .await?;
-        let entries: Option<Vec<Option<wire::Invitation>>> = self
+        let entries: Option<Many<wire::Invitation>> = self
             .invitation_call(
                 Operation::QueryInvitation,
                 documents::QUERY_INVITATION,
@@ -382,8 +498,8 @@ impl AuthingClient {
             .await?;
         let phones = entries
             .unwrap_or_default()
+            .0
             .into_iter()
-            .flatten()
             .filter_map(wire::Invitation::phone)
             .map(LivePhone::new)
             .collect();
@@ -429,7 +545,9 @@ impl AuthingClient {
         .map(drop)
     }
 
-    /// Asks Authing to send the reset-password email (the answer is in-band).
+    /// Asks Authing to send the reset-password email. The answer is in-band: only `code` 200
+    /// (or `status: true` without a code) is success; another code, `status: false`, or an
+    /// answer that says neither is a failure of this operation.
     pub async fn send_reset_password_email(&self, email: &str) -> Result<(), RemoteError> {
         let variables = json!({ "email": email, "client": self.client_id });
         let call = Call::new(
@@ -438,25 +556,35 @@ impl AuthingClient {
             variables,
         )
         .subject(email);
-        let answer: Option<wire::CommonMessage> = self.transport.call(&call).await?;
-        match answer {
-            Some(wire::CommonMessage {
-                status: Some(false),
-                code,
-                message,
-            }) => Err(RemoteError::new(
-                Operation::SendResetPasswordEmail,
-                ErrorKind::Authing {
-                    code: code.unwrap_or(0),
-                    message: message.unwrap_or_default(),
-                },
-            )
-            .with_subject(email)),
-            _ => Ok(()),
+        let fail =
+            |kind| RemoteError::new(Operation::SendResetPasswordEmail, kind).with_subject(email);
+        let answer: Option<Value> = self.transport.call(&call).await?;
+        let status = answer.as_ref().and_then(wire::InBand::of);
+        match status {
+            Some(status) if status.succeeded() => Ok(()),
+            Some(status) => Err(fail(status.failure())),
+            None => Err(fail(ErrorKind::Decode(
+                "the answer does not confirm the email was sent (no `code` 200)".into(),
+            ))),
         }
     }
 
-    /// A call with the owner token; if the server says the token is stale, renew it once.
+    /// Sends a call, reading a mutation's answer through its in-band status first.
+    async fn send<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Option<T>, RemoteError> {
+        if !call.operation.is_mutation() {
+            return self.transport.call(call).await;
+        }
+        let answer: Option<Value> = self.transport.call(call).await?;
+        wire::settle(answer).map_err(|kind| {
+            let mut err = RemoteError::new(call.operation, kind);
+            err.subject = call.subject.map(str::to_string);
+            err
+        })
+    }
+
+    /// A call with the owner token: renewed first if its `exp` is less than a minute away, and
+    /// once more if the server refuses it anyway (any of the auth codes); a second refusal is
+    /// fatal.
     async fn owner_call<T: DeserializeOwned>(
         &self,
         operation: Operation,
@@ -465,21 +593,36 @@ impl AuthingClient {
         variables: Value,
         subject: Option<&str>,
     ) -> Result<Option<T>, RemoteError> {
-        let owner = Arc::clone(&*self.owner.read().await);
+        let mut owner = Arc::clone(&*self.owner.read().await);
+        if owner.is_due() {
+            tracing::info!(
+                operation = operation.name(),
+                "the owner token expires within a minute; fetching a new one"
+            );
+            match self.renew_owner_token(owner.generation).await {
+                Ok(renewed) => owner = renewed,
+                // The old token is still good for a while: go on with it.
+                Err(err) if err.class() == ErrorClass::Transient => {
+                    tracing::warn!(error = %err, "renewing the owner token failed; using the current one");
+                }
+                Err(err) => return Err(err),
+            }
+        }
         let build = |token| {
             let mut call = Call::new(operation, query, variables.clone()).token(token);
             call.operation_name = operation_name;
             call.subject = subject;
             call
         };
-        match self.transport.call(&build(&owner.token)).await {
+        match self.send(&build(&owner.token)).await {
             Err(err) if err.is_stale_owner_token() => {
                 tracing::info!(
                     operation = operation.name(),
+                    code = err.authing_code(),
                     "the owner token was refused; fetching a new one"
                 );
                 let renewed = self.renew_owner_token(owner.generation).await?;
-                self.transport.call(&build(&renewed.token)).await
+                self.send(&build(&renewed.token)).await
             }
             other => other,
         }
@@ -493,10 +636,7 @@ impl AuthingClient {
             return Ok(current);
         }
         let token = authenticate(&self.transport, &self.client_id, &self.secret).await?;
-        let renewed = Arc::new(OwnerToken {
-            token,
-            generation: seen + 1,
-        });
+        let renewed = Arc::new(OwnerToken::new(token, seen + 1));
         *self.owner.write().await = Arc::clone(&renewed);
         Ok(renewed)
     }
@@ -522,9 +662,7 @@ impl AuthingClient {
             )
             .await;
         match result {
-            Err(err)
-                if dialect == DIALECT_2020 && matches!(err.kind, ErrorKind::GraphQl { .. }) =>
-            {
+            Err(err) if dialect == DIALECT_2020 && err.is_validation() => {
                 let retried = self
                     .owner_call(
                         operation,
@@ -578,7 +716,7 @@ async fn authenticate(
     let call = Call::new(Operation::Auth, documents::AUTH, variables.clone());
     let token = match transport.call::<wire::ClientInit>(&call).await {
         Ok(init) => init.and_then(|init| init.access_token),
-        Err(err) if matches!(err.kind, ErrorKind::GraphQl { .. }) => {
+        Err(err) if err.is_validation() => {
             let call = Call::new(Operation::Auth, documents::AUTH_LEGACY, variables);
             transport.call::<Secret>(&call).await.map_err(auth_failed)?
         }
@@ -604,6 +742,43 @@ fn auth_failed(err: RemoteError) -> RemoteError {
             ..err
         },
         _ => err,
+    }
+}
+
+/// The pool's registration window (`frequentRegisterCheck.timeInterval`, in seconds), if the
+/// server tells; a server without the field (the 2019 one) or any failure reads as unknown.
+async fn read_register_window(
+    transport: &Transport,
+    client_id: &str,
+    secret: &Secret,
+) -> Option<Duration> {
+    let variables = json!({ "secret": secret.expose(), "clientId": client_id });
+    let call = Call::new(Operation::Auth, documents::REGISTER_CHECK, variables);
+    match transport.call::<wire::ClientSettings>(&call).await {
+        Ok(settings) => {
+            let window = settings
+                .and_then(|settings| settings.client_info)
+                .and_then(|info| info.frequent_register_check)
+                .and_then(|check| check.time_interval)
+                .filter(|seconds| *seconds > 0)
+                .map(|seconds| Duration::from_secs(seconds as u64));
+            tracing::debug!(?window, "the pool's registration window");
+            window
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, "the pool's registration window could not be read");
+            None
+        }
+    }
+}
+
+/// Whether an error is the server refusing `createUser` as a field it does not have.
+fn refuses_create_user(err: &RemoteError) -> bool {
+    match &err.kind {
+        ErrorKind::GraphQl { messages } => messages
+            .iter()
+            .any(|message| wire::refuses_unknown_field(message, Operation::CreateUser.name())),
+        _ => false,
     }
 }
 
@@ -637,6 +812,14 @@ fn register_document(names: &[&str]) -> String {
         "mutation register({}) {{\n  register(userInfo: {{ {} }}) {{\n    {}\n  }}\n}}\n",
         declarations.join(", "),
         fields.join(", "),
+        wire::USER_FIELDS
+    )
+}
+
+/// `createUser`, the user's fields in one `UserRegisterInput` variable.
+fn create_user_document() -> String {
+    format!(
+        "mutation createUser($userInfo: UserRegisterInput!) {{\n  createUser(userInfo: $userInfo) {{\n    {}\n  }}\n}}\n",
         wire::USER_FIELDS
     )
 }

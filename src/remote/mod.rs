@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod error;
 pub mod fetch;
 pub mod operation;
+pub mod token;
 pub mod transport;
 pub mod wire;
 

@@ -244,7 +244,10 @@ pub fn decode<T: DeserializeOwned>(
     retry_after: Option<Duration>,
     bytes: &[u8],
 ) -> Result<Option<T>, RemoteError> {
-    let fail = |kind| RemoteError::new(operation, kind);
+    let fail = |kind| RemoteError {
+        retry_after,
+        ..RemoteError::new(operation, kind)
+    };
     let success = (200..300).contains(&status);
     if status == 429 || (500..600).contains(&status) {
         return Err(fail(ErrorKind::Http {
@@ -359,12 +362,21 @@ mod fuzz {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::remote::wire::{InvitationState, Mfa, PagedUsers, WireUser};
+    use crate::remote::wire::{
+        Invitation, InvitationState, Many, Mfa, PagedUsers, RemovedUser, WireUser, settle,
+    };
+
+    /// Any object: what `settle` reads an in-band answer into after checking it.
+    #[derive(serde::Deserialize)]
+    struct CommonAnswer {}
 
     fn try_all(status: u16, bytes: &[u8]) {
         let _ = decode::<PagedUsers>(Operation::Users, status, None, bytes);
         let _ = decode::<WireUser>(Operation::UpdateUser, status, None, bytes);
-        let _ = decode::<Vec<Option<WireUser>>>(Operation::RemoveUsers, status, None, bytes);
+        let _ = decode::<Many<RemovedUser>>(Operation::RemoveUsers, status, None, bytes);
+        let _ = decode::<Many<Invitation>>(Operation::QueryInvitation, status, None, bytes);
+        let _ = decode::<Value>(Operation::SendResetPasswordEmail, status, None, bytes)
+            .map(settle::<CommonAnswer>);
         let _ = decode::<Mfa>(Operation::QueryMfa, status, None, bytes);
         let _ = decode::<InvitationState>(Operation::QueryInvitationState, status, None, bytes);
         let _ = decode::<Secret>(Operation::Auth, status, None, bytes);
