@@ -8,11 +8,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use tokio::sync::{Mutex, OnceCell, RwLock};
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::model::{Field, FieldValue, LivePhone, LiveUser, LiveWhitelist, Profile, UserId};
 use crate::secret::Secret;
@@ -20,7 +20,7 @@ use crate::secret::Secret;
 use super::crypto::PasswordEncryptor;
 use super::error::{ErrorClass, ErrorKind, REGISTER_WINDOW, RemoteError};
 use super::operation::{CallStats, Operation};
-use super::token;
+use super::token::{OwnerSlot, OwnerToken};
 use super::transport::{Call, Transport, TransportConfig};
 use super::wire::{self, Many, WireUser};
 
@@ -92,29 +92,6 @@ pub struct NewUser<'a> {
     pub password: &'a Secret,
 }
 
-#[derive(Debug)]
-struct OwnerToken {
-    token: Secret,
-    generation: u64,
-    /// When to fetch a new one: a minute before the JWT's `exp` (`None`: not a JWT, or no `exp`).
-    renew_at: Option<Instant>,
-}
-
-impl OwnerToken {
-    fn new(token: Secret, generation: u64) -> Self {
-        let renew_at = token::renewal_deadline(&token);
-        Self {
-            token,
-            generation,
-            renew_at,
-        }
-    }
-
-    fn is_due(&self) -> bool {
-        self.renew_at.is_some_and(|at| Instant::now() >= at)
-    }
-}
-
 /// Which spelling of the whitelist arguments the server takes.
 const DIALECT_2020: u8 = 0;
 const DIALECT_2019: u8 = 1;
@@ -130,7 +107,7 @@ pub struct AuthingClient {
     client_id: String,
     secret: Secret,
     encryptor: PasswordEncryptor,
-    owner: RwLock<Arc<OwnerToken>>,
+    owner: OwnerSlot,
     renewal: Mutex<()>,
     dialect: AtomicU8,
     creation: AtomicU8,
@@ -150,7 +127,7 @@ impl AuthingClient {
             client_id: config.client_id,
             secret: config.secret,
             encryptor: config.encryptor,
-            owner: RwLock::new(Arc::new(OwnerToken::new(token, 0))),
+            owner: OwnerSlot::new(OwnerToken::new(token, 0)),
             renewal: Mutex::new(()),
             dialect: AtomicU8::new(DIALECT_2020),
             creation: AtomicU8::new(CREATE_UNKNOWN),
@@ -593,51 +570,73 @@ impl AuthingClient {
         variables: Value,
         subject: Option<&str>,
     ) -> Result<Option<T>, RemoteError> {
-        let mut owner = Arc::clone(&*self.owner.read().await);
-        if owner.is_due() {
-            tracing::info!(
-                operation = operation.name(),
-                "the owner token expires within a minute; fetching a new one"
-            );
-            match self.renew_owner_token(owner.generation).await {
-                Ok(renewed) => owner = renewed,
-                // The old token is still good for a while: go on with it.
-                Err(err) if err.class() == ErrorClass::Transient => {
-                    tracing::warn!(error = %err, "renewing the owner token failed; using the current one");
-                }
-                Err(err) => return Err(err),
-            }
+        let current = self.owner.get();
+        if current.is_due() {
+            self.renew_due(current, operation).await?;
         }
-        let build = |token| {
-            let mut call = Call::new(operation, query, variables.clone()).token(token);
+        let mut renewed_on_refusal = false;
+        loop {
+            // The token is read when the request is sent: one that waited for its turn goes out
+            // with the newest token.
+            let seen = self.owner.get().generation;
+            let mut call = Call::new(operation, query, variables.clone()).owner(&self.owner);
             call.operation_name = operation_name;
             call.subject = subject;
-            call
-        };
-        match self.send(&build(&owner.token)).await {
-            Err(err) if err.is_stale_owner_token() => {
-                tracing::info!(
-                    operation = operation.name(),
-                    code = err.authing_code(),
-                    "the owner token was refused; fetching a new one"
-                );
-                let renewed = self.renew_owner_token(owner.generation).await?;
-                self.send(&build(&renewed.token)).await
+            match self.send(&call).await {
+                // The request waited for its turn until the token was due: not sent.
+                Err(err) if matches!(err.kind, ErrorKind::TokenDue) => {
+                    let current = self.owner.get();
+                    if current.is_due() {
+                        self.renew_due(current, operation).await?;
+                    }
+                }
+                Err(err) if err.is_stale_owner_token() && !renewed_on_refusal => {
+                    tracing::info!(
+                        operation = operation.name(),
+                        code = err.authing_code(),
+                        "the owner token was refused; fetching a new one"
+                    );
+                    renewed_on_refusal = true;
+                    self.renew_owner_token(seen).await?;
+                }
+                other => return other,
             }
-            other => other,
+        }
+    }
+
+    /// Renews a token that is due; if fetching a new one fails for a transient reason, the
+    /// current one (still good for a while) is kept, and renewed only if the server refuses it.
+    async fn renew_due(
+        &self,
+        owner: Arc<OwnerToken>,
+        operation: Operation,
+    ) -> Result<(), RemoteError> {
+        tracing::debug!(
+            operation = operation.name(),
+            "the owner token expires soon; renewing it"
+        );
+        match self.renew_owner_token(owner.generation).await {
+            Ok(_) => Ok(()),
+            Err(err) if err.class() == ErrorClass::Transient => {
+                tracing::warn!(error = %err, "renewing the owner token failed; using the current one");
+                self.owner.keep_without_deadline(owner.generation);
+                Ok(())
+            }
+            Err(err) => Err(err),
         }
     }
 
     /// Fetches a new owner token unless another task already did since `seen`.
     async fn renew_owner_token(&self, seen: u64) -> Result<Arc<OwnerToken>, RemoteError> {
         let _renewal = self.renewal.lock().await;
-        let current = Arc::clone(&*self.owner.read().await);
+        let current = self.owner.get();
         if current.generation != seen {
             return Ok(current);
         }
+        tracing::info!(generation = seen + 1, "fetching a new owner token");
         let token = authenticate(&self.transport, &self.client_id, &self.secret).await?;
         let renewed = Arc::new(OwnerToken::new(token, seen + 1));
-        *self.owner.write().await = Arc::clone(&renewed);
+        self.owner.set(Arc::clone(&renewed));
         Ok(renewed)
     }
 

@@ -62,6 +62,9 @@ pub enum ErrorKind {
     TooLarge { limit: usize },
     /// Authentication failed at the start of the run.
     AuthFailed(String),
+    /// The owner token came due for renewal while the request waited for its turn: it was not
+    /// sent (the client renews the token and sends it again).
+    TokenDue,
 }
 
 impl fmt::Display for ErrorKind {
@@ -91,6 +94,9 @@ impl fmt::Display for ErrorKind {
                 write!(f, "response larger than {limit} bytes, refused")
             }
             ErrorKind::AuthFailed(why) => write!(f, "authentication failed: {why}"),
+            ErrorKind::TokenDue => {
+                f.write_str("the owner token came due before the request was sent")
+            }
         }
     }
 }
@@ -184,7 +190,8 @@ impl RemoteError {
             ErrorKind::Authing { .. }
             | ErrorKind::InBand { .. }
             | ErrorKind::GraphQl { .. }
-            | ErrorKind::Decode(_) => ErrorClass::Permanent,
+            | ErrorKind::Decode(_)
+            | ErrorKind::TokenDue => ErrorClass::Permanent,
             ErrorKind::TooLarge { .. } | ErrorKind::AuthFailed(_) => ErrorClass::Fatal,
         }
     }

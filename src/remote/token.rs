@@ -1,8 +1,9 @@
-//! When to renew the owner token: its expiry, read from the JWT's `exp` (and `iat`) claims
+//! The owner token and when to renew it: its expiry, read from the JWT's `exp` (and `iat`) claims
 //! without verifying the signature (the client only needs to know when the server will stop
 //! accepting it). JS SDK 3.x reads `exp` the same way and fetches a new token once it has passed;
 //! this client renews a minute before, so no request goes out with a token about to lapse.
 
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -11,6 +12,71 @@ use serde_json::Value;
 use crate::secret::Secret;
 
 use super::wire::lenient_i64;
+
+/// The owner token, which renewal it is, and when to renew it.
+#[derive(Debug)]
+pub struct OwnerToken {
+    pub token: Secret,
+    /// 0 for the first token, one more for each renewal.
+    pub generation: u64,
+    /// When to fetch a new one: a minute before the JWT's `exp` (`None`: not a JWT, no `exp`, or
+    /// the client waits for the server to refuse it).
+    pub renew_at: Option<Instant>,
+}
+
+impl OwnerToken {
+    pub fn new(token: Secret, generation: u64) -> Self {
+        let renew_at = renewal_deadline(&token);
+        Self {
+            token,
+            generation,
+            renew_at,
+        }
+    }
+
+    /// Whether it is time to fetch a new one.
+    pub fn is_due(&self) -> bool {
+        self.renew_at.is_some_and(|at| Instant::now() >= at)
+    }
+}
+
+/// The current owner token, shared by every request; read when a request is sent, replaced by
+/// a renewal. Never held across an `await`.
+#[derive(Debug)]
+pub struct OwnerSlot(RwLock<Arc<OwnerToken>>);
+
+impl OwnerSlot {
+    pub fn new(token: OwnerToken) -> Self {
+        Self(RwLock::new(Arc::new(token)))
+    }
+
+    pub fn get(&self) -> Arc<OwnerToken> {
+        match self.0.read() {
+            Ok(current) => Arc::clone(&current),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    pub fn set(&self, token: Arc<OwnerToken>) {
+        match self.0.write() {
+            Ok(mut current) => *current = token,
+            Err(poisoned) => *poisoned.into_inner() = token,
+        }
+    }
+
+    /// Keeps the token of this generation but stops renewing it ahead of time (a renewal
+    /// failed; the server's refusal will tell when it must be renewed).
+    pub fn keep_without_deadline(&self, generation: u64) {
+        let current = self.get();
+        if current.generation == generation {
+            self.set(Arc::new(OwnerToken {
+                token: current.token.clone(),
+                generation,
+                renew_at: None,
+            }));
+        }
+    }
+}
 
 /// How long before `exp` a token is renewed, at most.
 pub const RENEW_MARGIN: Duration = Duration::from_secs(60);

@@ -17,6 +17,7 @@ use crate::secret::Secret;
 
 use super::error::{ErrorClass, ErrorKind, RemoteError};
 use super::operation::{CallCounter, CallStats, Operation};
+use super::token::OwnerSlot;
 use super::wire::{self, Envelope};
 
 /// The most a server may make the client wait through `Retry-After`.
@@ -65,6 +66,10 @@ pub struct Call<'a> {
     pub operation_name: Option<&'a str>,
     pub variables: Value,
     pub token: Option<&'a Secret>,
+    /// The owner token, read when the request is sent (so a request that waited for its turn
+    /// carries the newest one); if it is due for renewal by then, the request is not sent
+    /// ([`ErrorKind::TokenDue`]), so that none goes out with a lapsing token.
+    pub owner: Option<&'a OwnerSlot>,
     pub subject: Option<&'a str>,
 }
 
@@ -87,12 +92,18 @@ impl<'a> Call<'a> {
             operation_name: None,
             variables,
             token: None,
+            owner: None,
             subject: None,
         }
     }
 
     pub fn token(mut self, token: &'a Secret) -> Self {
         self.token = Some(token);
+        self
+    }
+
+    pub fn owner(mut self, owner: &'a OwnerSlot) -> Self {
+        self.owner = Some(owner);
         self
     }
 
@@ -208,7 +219,15 @@ impl Transport {
             .acquire()
             .await
             .map_err(|_| fail(ErrorKind::Connection("the client is shutting down".into())))?;
+        let due = || call.owner.is_some_and(|owner| owner.get().is_due());
+        if due() {
+            return Err(fail(ErrorKind::TokenDue));
+        }
         self.limiter.until_ready().await;
+        let owner = call.owner.map(OwnerSlot::get);
+        if owner.as_ref().is_some_and(|owner| owner.is_due()) {
+            return Err(fail(ErrorKind::TokenDue));
+        }
         self.calls.request(call.operation);
         let body = wire::Request {
             query: call.query,
@@ -216,7 +235,7 @@ impl Transport {
             variables: &call.variables,
         };
         let mut request = self.http.post(self.endpoint.clone()).json(&body);
-        if let Some(token) = call.token {
+        if let Some(token) = owner.as_ref().map(|owner| &owner.token).or(call.token) {
             request = request.bearer_auth(token.expose());
         }
         let response = request

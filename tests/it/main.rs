@@ -4,6 +4,7 @@
 
 mod conformance;
 mod hygiene;
+mod quirks;
 mod remote;
 mod resilience;
 mod soak;
