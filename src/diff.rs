@@ -15,8 +15,8 @@ use std::fmt;
 use miette::Diagnostic;
 
 use crate::model::{
-    Completeness, DesiredState, DesiredUser, LiveState, LiveUser, MatchOn, Origin, Pattern,
-    Profile, UserId, UserKey, field_matches, normalize_phone,
+    Completeness, DesiredState, DesiredUser, Field, FieldValue, LiveState, LiveUser, MatchOn,
+    Origin, Pattern, Profile, UserId, UserKey, field_matches, normalize_phone,
 };
 use crate::plan::{
     Change, Create, Delete, FieldChange, Fingerprint, MfaChange, MfaTarget, Notice, PasswordPlan,
@@ -244,11 +244,14 @@ pub fn differences<'a>(
     })
 }
 
-/// The managed fields that differ, and notices for those the API cannot change.
+/// The managed fields that differ, and notices for those the API cannot change and for photos
+/// that are most likely Authing's CDN copy of the declared one.
 fn compare(wanted: &DesiredUser, have: &LiveUser) -> (Vec<FieldChange>, Vec<Notice>) {
     let (changes, unchangeable): (Vec<FieldChange>, Vec<FieldChange>) =
         differences(&wanted.profile, &have.profile).partition(|change| change.field.updatable());
-    let notices = unchangeable
+    let (copies, changes): (Vec<FieldChange>, Vec<FieldChange>) =
+        changes.into_iter().partition(is_photo_copy);
+    let mut notices: Vec<Notice> = unchangeable
         .into_iter()
         .map(|change| Notice::Unchangeable {
             key: wanted.key.clone(),
@@ -258,7 +261,32 @@ fn compare(wanted: &DesiredUser, have: &LiveUser) -> (Vec<FieldChange>, Vec<Noti
             origin: wanted.origin.clone(),
         })
         .collect();
+    notices.extend(
+        copies
+            .into_iter()
+            .filter_map(|change| match (change.after, change.before) {
+                (FieldValue::Text(declared), Some(FieldValue::Text(live))) => {
+                    Some(Notice::PhotoCopy {
+                        key: wanted.key.clone(),
+                        declared,
+                        live,
+                        origin: wanted.origin.clone(),
+                    })
+                }
+                _ => None,
+            }),
+    );
     (changes, notices)
+}
+
+/// A photo change from Authing's CDN copy back to the external URL it was most likely made from.
+fn is_photo_copy(change: &FieldChange) -> bool {
+    match (&change.field, &change.after, &change.before) {
+        (Field::Photo, FieldValue::Text(declared), Some(FieldValue::Text(live))) => {
+            crate::photo::may_be_cdn_copy(declared, live)
+        }
+        _ => false,
+    }
 }
 
 fn deletes(

@@ -790,8 +790,10 @@ impl Pacing {
     }
 }
 
-/// The fields `register` can set, and those that need an `updateUser` right after it
-/// (`emailVerified` and `blocked`, only when they differ from the registration default `false`).
+/// The fields the creation sets, and those that need an `updateUser` right after it:
+/// `emailVerified` and `blocked` (which `register` cannot set; only when they differ from the
+/// default `false`), and a photo outside Authing's CDN (which the creation would replace by a
+/// copy on the CDN, see [`crate::photo`]).
 pub(super) fn split_create(profile: &Profile) -> (Profile, Vec<(Field, FieldValue)>) {
     let mut registered = profile.clone();
     let mut after = Vec::new();
@@ -802,6 +804,12 @@ pub(super) fn split_create(profile: &Profile) -> (Profile, Vec<(Field, FieldValu
             }
             registered.set(field, None);
         }
+    }
+    if let Some(FieldRef::Text(photo)) = profile.get(Field::Photo)
+        && crate::photo::is_external(photo)
+    {
+        after.push((Field::Photo, FieldValue::Text(photo.to_string())));
+        registered.set(Field::Photo, None);
     }
     (registered, after)
 }

@@ -632,6 +632,31 @@ async fn a_saved_plan_does_not_take_over_a_user_that_appeared_since() {
 }
 
 #[test]
+fn issue_12_an_external_photo_is_set_after_the_creation_so_it_is_not_copied() {
+    let external = Profile {
+        email: Some("a@example.com".into()),
+        photo: Some("https://example.com/a.png".into()),
+        ..Profile::default()
+    };
+    let (registered, after) = split_create(&external);
+    assert_eq!(registered.photo, None);
+    assert_eq!(
+        after,
+        [(
+            Field::Photo,
+            FieldValue::Text("https://example.com/a.png".into())
+        )]
+    );
+    let on_cdn = Profile {
+        photo: Some("https://files.authing.co/authing-console/default-user-avatar.png".into()),
+        ..external
+    };
+    let (registered, after) = split_create(&on_cdn);
+    assert_eq!(registered.photo, on_cdn.photo, "nothing to copy");
+    assert!(after.is_empty());
+}
+
+#[test]
 fn register_cannot_set_email_verified_or_blocked() {
     let profile = Profile {
         email: Some("a@example.com".into()),

@@ -31,6 +31,9 @@ struct Quirks {
     register_limit: Option<(usize, Duration)>,
     /// What `sendResetPasswordEmail` answers.
     reset_email: Option<Value>,
+    /// Creations copy a photo from another host to Authing's CDN and store the copy's URL, as
+    /// Authing documents for `register`; `updateUser` stores what it is given.
+    copies_photos: bool,
 }
 
 #[derive(Debug, Default)]
@@ -414,6 +417,16 @@ impl Fake {
                 user[key] = value.clone();
             }
         }
+        if self.quirks.copies_photos
+            && user["photo"]
+                .as_str()
+                .is_some_and(|photo| !photo.starts_with("https://usercontents.authing.cn/"))
+        {
+            user["photo"] = Value::from(format!(
+                "https://usercontents.authing.cn/avatar-{}-1582558729878",
+                user["_id"].as_str().unwrap_or_default()
+            ));
+        }
         state.users.push(user.clone());
         data(field, user)
     }
@@ -703,4 +716,62 @@ fn issue_12_a_refused_owner_token_is_renewed_once_then_fatal() {
     );
     assert_eq!(fake.count("getClientWhenSdkInit"), 2);
     assert_eq!(fake.count("users"), 2);
+}
+
+#[test]
+fn issue_12_photos_authing_copies_are_set_after_creation_or_explained() {
+    let quirks = Quirks {
+        copies_photos: true,
+        ..Quirks::default()
+    };
+    let mut copied = existing(1, "old@example.com", "Old");
+    copied["photo"] = json!("https://usercontents.authing.cn/avatar-u1-1582558729878");
+    let (server, fake) = Fake::start(quirks, vec![copied], &[], false);
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "photos.yaml",
+        "version: 1\nusers:\n  - email: old@example.com\n    photo: https://example.com/old.png\n  - email: new@example.com\n    photo: https://example.com/new.png\n",
+    );
+    let apply = sync(
+        &server,
+        dir.path(),
+        &["apply", "-f", &manifest, "--auto-approve"],
+    )
+    .run()
+    .expect(0);
+    assert!(
+        apply.stdout.contains("Plan: 1 to create, 0 to update"),
+        "the copy is not re-sent: {}",
+        apply.stdout
+    );
+    let new = fake
+        .state()
+        .users
+        .iter()
+        .find(|user| user["email"] == "new@example.com")
+        .cloned()
+        .expect("created");
+    assert_eq!(
+        new["photo"], "https://example.com/new.png",
+        "set after the creation, so not copied"
+    );
+    let plan = sync(
+        &server,
+        dir.path(),
+        &["plan", "-f", &manifest, "--detailed-exitcode"],
+    )
+    .run()
+    .expect(0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("old@example.com: the pool's photo \"https://usercontents.authing.cn/avatar-u1-1582558729878\" is on Authing's CDN"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("new@example.com: the pool's photo"),
+        "{}",
+        plan.stdout
+    );
 }
