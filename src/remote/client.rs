@@ -760,9 +760,11 @@ async fn read_register_window(
     let call = Call::new(Operation::Auth, documents::REGISTER_CHECK, variables);
     match transport.call::<wire::ClientSettings>(&call).await {
         Ok(settings) => {
+            // A setting that says the check is off does not describe the limit that refused.
             let window = settings
                 .and_then(|settings| settings.client_info)
                 .and_then(|info| info.frequent_register_check)
+                .filter(|check| check.enable != Some(false))
                 .and_then(|check| check.time_interval)
                 .filter(|seconds| *seconds > 0)
                 .map(|seconds| Duration::from_secs(seconds as u64));

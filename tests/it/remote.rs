@@ -6,7 +6,7 @@ use std::io::Write;
 use std::net::TcpStream;
 
 use crate::support::scripted::{Scripted, respond};
-use crate::support::{CLIENT_ID, Emulator, Sync, operation_count, temp_dir, write_file};
+use crate::support::{CLIENT_ID, Emulator, Sync, operation_count, read_pool, temp_dir, write_file};
 
 /// How the scripted server answers a `users` request (the auth request is always answered with
 /// a token).
@@ -379,4 +379,132 @@ async fn issue_12_the_owner_token_is_renewed_before_it_expires() {
     // only).
     assert_eq!(operation_count(&stats, "users"), 6, "{stats}");
     assert_eq!(stats["total"].as_u64(), Some(auth + 6), "{stats}");
+}
+
+fn hires(count: usize) -> String {
+    let mut yaml = String::from("version: 1\nusers:\n");
+    for i in 0..count {
+        yaml.push_str(&format!(
+            "  - email: hire{i}@example.com\n    nickname: Hire {i}\n"
+        ));
+    }
+    yaml
+}
+
+#[tokio::test]
+async fn issue_12_fifty_new_users_under_a_register_limit_are_all_created() {
+    let emulator = Emulator::builder().arg("--register-limit").arg("3").start();
+    let dir = temp_dir();
+    let manifest = write_file(dir.path(), "hires.yaml", &hires(50));
+    let apply = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(apply.stderr.contains("50 created"), "{}", apply.stderr);
+    assert!(!apply.stderr.contains("waiting"), "{}", apply.stderr);
+    let stats = emulator.stats().await;
+    assert_eq!(operation_count(&stats, "createUser"), 50, "{stats}");
+    assert_eq!(operation_count(&stats, "register"), 0, "{stats}");
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(pool.users.len(), 50, "no duplicates");
+    for i in 0..50 {
+        assert_eq!(
+            pool.user(&format!("hire{i}@example.com"))
+                .nickname
+                .as_deref(),
+            Some(format!("Hire {i}").as_str())
+        );
+    }
+    let plan = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+}
+
+#[tokio::test]
+async fn issue_12_without_create_user_registrations_wait_out_the_window() {
+    let emulator = Emulator::builder()
+        .arg("--without-create-user")
+        .arg("--register-limit")
+        .arg("3")
+        .arg("--register-window")
+        .arg("1")
+        .start();
+    let dir = temp_dir();
+    let manifest = write_file(dir.path(), "hires.yaml", &hires(10));
+    let apply = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(apply.stderr.contains("10 created"), "{}", apply.stderr);
+    // The pool's window (`frequentRegisterCheck.timeInterval`) is what the client waits.
+    assert!(
+        apply.stderr.contains(
+            "creations: waiting 1s: Authing refused a registration as too frequent (2100"
+        ),
+        "{}",
+        apply.stderr
+    );
+    let stats = emulator.stats().await;
+    assert!(operation_count(&stats, "register") >= 10, "{stats}");
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(pool.users.len(), 10, "no duplicates");
+    let plan = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+}
+
+#[tokio::test]
+async fn issue_12_apply_and_plan_against_a_2019_whitelist_server() {
+    let emulator = Emulator::builder()
+        .arg("--whitelist-spelling")
+        .arg("2019")
+        .start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "whitelist.yaml",
+        "version: 1\nusers:\n  - email: listed@example.com\n    phone: \"13800000000\"\nwhitelist:\n  enabled: true\n  phones: [\"13800000000\", \"13700000000\"]\n",
+    );
+    let apply = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(apply.stderr.contains("1 created"), "{}", apply.stderr);
+    // Read back in the 2019 spelling, independently of the client.
+    let owner = crate::support::pool::owner(&emulator).await;
+    let state = crate::support::pool::query(
+        &owner,
+        "query ($client: String!) { queryInvitationState(client: $client) { enableQrCode } }",
+        serde_json::json!({"client": CLIENT_ID}),
+    )
+    .await;
+    assert_eq!(
+        state.ok("queryInvitationState")["enableQrCode"],
+        serde_json::json!(true)
+    );
+    let list = crate::support::pool::query(
+        &owner,
+        "query ($client: String!) { queryInvitation(client: $client) { qrCodePhone } }",
+        serde_json::json!({"client": CLIENT_ID}),
+    )
+    .await;
+    let mut phones: Vec<String> = list
+        .ok("queryInvitation")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|entry| entry["qrCodePhone"].as_str().map(str::to_string))
+        .collect();
+    phones.sort();
+    assert_eq!(phones, ["13700000000", "13800000000"]);
+    let plan = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 }
