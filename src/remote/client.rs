@@ -300,7 +300,9 @@ impl AuthingClient {
         })
     }
 
-    /// Registers a user; the password travels RSA-encrypted.
+    /// Registers a user with `register` (no token; subject to the per-IP registration limit);
+    /// the password travels RSA-encrypted. [`Self::create_user`] uses it where the server has no
+    /// `createUser`.
     pub async fn register(
         &self,
         user: &NewUser<'_>,

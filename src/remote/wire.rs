@@ -1,7 +1,9 @@
 //! GraphQL request and response types as they travel: the `{query, variables, operationName}`
 //! body, the `{data, errors}` envelope whose error `message` is an object `{code, message}` for
-//! Authing errors and a string for GraphQL validation errors, and the user, MFA and whitelist
-//! shapes this client selects.
+//! Authing errors and a string for GraphQL validation errors (or an object wrapping one: a
+//! refusal is recognised by its text), the in-band status some answers carry, and the user, MFA
+//! and whitelist shapes this client selects. Decoding is tolerant where the schema or the SDKs
+//! allow it: `null` lists, counts and codes as numeric strings, a single object for a list.
 
 use std::fmt;
 use std::marker::PhantomData;
