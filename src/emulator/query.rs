@@ -7,8 +7,8 @@ use super::dates;
 use super::errors::{ApiError, ApiResult};
 use super::mfa::{self, MfaTarget};
 use super::schema::{
-    ClientInfoAndAccessToken, ExtendUser, JwtDecodedData, JwtDecodedDataCheckLogin, Mfa,
-    PagedUsers, PatchExtendUser, UserClient,
+    ClientInfoAndAccessToken, ExtendUser, FrequentRegisterCheckConfig, JwtDecodedData,
+    JwtDecodedDataCheckLogin, Mfa, PagedUsers, PatchExtendUser, UserClient,
 };
 use super::session::{self, InitArgs};
 use crate::secret::Secret;
@@ -176,8 +176,17 @@ impl QueryRoot {
         };
         let token = session::owner_token(shared, &args, dates::now())?;
         let users = shared.read(|store| store.user_count());
+        let mut client_info = UserClient::pool(&shared.client_id, users);
+        // `--register-limit`/`--register-window` is the pool's frequent-registration setting.
+        if let Some(limit) = &shared.register_limit {
+            client_info.frequent_register_check = Some(FrequentRegisterCheckConfig {
+                time_interval: Some(limit.window().as_secs() as i64),
+                limit: Some(limit.limit() as i64),
+                enable: Some(true),
+            });
+        }
         Ok(Some(ClientInfoAndAccessToken {
-            client_info: Some(UserClient::pool(&shared.client_id, users)),
+            client_info: Some(client_info),
             access_token: Some(token.expose().to_string()),
         }))
     }

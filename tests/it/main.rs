@@ -6,6 +6,7 @@ mod conformance;
 mod fields;
 mod hardening;
 mod hygiene;
+mod quirks;
 mod remote;
 mod renames;
 mod resilience;
