@@ -4,6 +4,7 @@
 
 mod conformance;
 mod hygiene;
+mod official_sdks;
 mod remote;
 mod resilience;
 mod soak;
