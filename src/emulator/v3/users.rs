@@ -948,11 +948,11 @@ impl Patch {
     /// Writes the patch into `user`. Changing the email or the phone resets its verified flag
     /// unless the patch sets it too.
     fn apply(self, user: &mut UserRecord) -> V3Result<()> {
-        if let Some(email) = self.email
-            && user.email.as_deref().map(fold) != Some(fold(&email))
-        {
+        if let Some(email) = self.email {
+            if user.email.as_deref().map(fold) != Some(fold(&email)) {
+                user.email_verified = false;
+            }
             user.email = Some(email);
-            user.email_verified = false;
         }
         set(&mut user.username, self.username);
         set(&mut user.nickname, self.nickname);
