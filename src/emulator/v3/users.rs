@@ -68,7 +68,7 @@ pub fn phone_parts(user: &UserRecord) -> (Option<String>, Option<String>) {
     let Some(phone) = user.phone.as_deref() else {
         return (None, None);
     };
-    if let Some(code) = user.phone_country_code.as_deref()
+    if let Some(code) = user.phone_country_code()
         && let Some(national) = phone.strip_prefix(code).filter(|_| phone.starts_with('+'))
     {
         return (Some(national.to_string()), Some(code.to_string()));
@@ -78,7 +78,10 @@ pub fn phone_parts(user: &UserRecord) -> (Option<String>, Option<String>) {
     {
         return (Some(national), Some(code));
     }
-    (Some(phone.to_string()), user.phone_country_code.clone())
+    (
+        Some(phone.to_string()),
+        user.phone_country_code().map(str::to_string),
+    )
 }
 
 /// The phone as the store (and v1) keeps it.
@@ -146,7 +149,7 @@ pub fn user_dto(id: &str, user: &UserRecord, extras: Extras) -> Value {
     );
     dto.insert("status".into(), json!(user.status()));
     dto.insert("workStatus".into(), json!("Active"));
-    dto.insert("externalId".into(), text(user.external_id.as_deref()));
+    dto.insert("externalId".into(), text(user.external_id()));
     dto.insert("email".into(), text(user.email.as_deref()));
     dto.insert("phone".into(), text(phone.as_deref()));
     dto.insert(
@@ -180,7 +183,7 @@ pub fn user_dto(id: &str, user: &UserRecord, extras: Extras) -> Value {
     }
     dto.insert(
         "userSourceType".into(),
-        json!(if user.admin_created {
+        json!(if user.admin_created() {
             "adminCreated"
         } else {
             "register"
@@ -354,7 +357,7 @@ fn cell(id: &str, user: &UserRecord, field: &str) -> Cell {
         "phoneCountryCode" => texted(phone_parts(user).1.as_deref()),
         "email" => texted(user.email.as_deref()),
         "username" => texted(user.username.as_deref()),
-        "externalId" => texted(user.external_id.as_deref()),
+        "externalId" => texted(user.external_id()),
         "name" => texted(user.profile().name.as_deref()),
         "nickname" => texted(user.nickname.as_deref()),
         "company" => texted(user.company.as_deref()),
@@ -958,14 +961,16 @@ impl Patch {
         set(&mut user.nickname, self.nickname);
         set(&mut user.photo, self.photo);
         set(&mut user.company, self.company);
-        set(&mut user.external_id, self.external_id);
+        if let Some(external_id) = self.external_id {
+            user.set_external_id((!external_id.is_empty()).then_some(external_id));
+        }
         match (self.phone, self.phone_country_code) {
             (Some(phone), _) if phone.is_empty() => {
                 if user.phone.is_some() {
                     user.phone_verified = false;
                 }
                 user.phone = None;
-                user.phone_country_code = None;
+                user.set_phone_country_code(None);
             }
             (Some(phone), code) => {
                 let code = code.or_else(|| phone_parts(user).1);
@@ -974,7 +979,7 @@ impl Patch {
                     user.phone_verified = false;
                 }
                 user.phone = Some(stored);
-                user.phone_country_code = code;
+                user.set_phone_country_code(code);
             }
             (None, Some(code)) => {
                 let (Some(national), _) = phone_parts(user) else {
@@ -985,7 +990,7 @@ impl Patch {
                     user.phone_verified = false;
                 }
                 user.phone = Some(stored);
-                user.phone_country_code = Some(code);
+                user.set_phone_country_code(Some(code));
             }
             (None, None) => {}
         }
@@ -1029,8 +1034,8 @@ fn unique_keys(user: &UserRecord) -> Vec<(&'static str, String)> {
     if let Some(phone) = &user.phone {
         keys.push(("phone", phone.trim().to_string()));
     }
-    if let Some(external_id) = &user.external_id {
-        keys.push(("externalId", external_id.clone()));
+    if let Some(external_id) = user.external_id() {
+        keys.push(("externalId", external_id.to_string()));
     }
     keys
 }
@@ -1117,10 +1122,10 @@ fn create(
                 let mut user = UserRecord {
                     signed_up: now,
                     updated_at: Some(now),
-                    admin_created: true,
                     photo: Some(DEFAULT_PHOTO.to_string()),
                     ..UserRecord::default()
                 };
+                user.set_admin_created(true);
                 if let Some(secret) = patch.otp_secret.take() {
                     otps.push((id.clone(), secret));
                 }
