@@ -12,6 +12,11 @@
 //! - A row whose only value is a `whitelist_phone` is a pure whitelist entry; a row with user
 //!   values and a `whitelist_phone` declares both. A row of empty cells is skipped.
 //! - A row with more or fewer cells than the header is an error naming its line.
+//! - A quoted cell may hold line breaks (a multi-line address, say), but a quote that is never
+//!   closed is an error at the line where it opened, and so is a quoted cell that takes in a
+//!   line which, read on its own, is a row: the header's number of cells, with an email, a
+//!   phone or (under `match_on: username`) a username where the header puts one. Both are the
+//!   mark of a missing closing quote, which would otherwise swallow the rows below it.
 //! - A CSV file cannot set `match_on`, `prune` or the whitelist switch: it takes `match_on` from
 //!   the YAML manifests loaded with it (`email` by default).
 //!
@@ -23,9 +28,11 @@ use std::str;
 
 use super::diagnostic::{Code, ManifestDiagnostic, one_of, suggest};
 use super::interpolate::whole_reference;
-use super::validate::{At, Builder, PendingUser, Rejection, Site, parse_flag, password, set_text};
+use super::validate::{
+    At, Builder, PHONE_HELP, PendingUser, Rejection, Site, parse_flag, password, set_text,
+};
 use super::yaml::looks_secret;
-use crate::model::{Field, Origin, Phone};
+use crate::model::{Email, Field, MatchOn, Origin, Phone};
 
 /// A column a CSV manifest may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,10 +97,20 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
         }
     }
     let (header_start, _) = record_start(text, &record);
+    if spans_lines(&record, &reader, text) {
+        let unclosed = quoted_cells(text, header_start)
+            .into_iter()
+            .find(|cell| cell.close.is_none());
+        if let Some(cell) = unclosed {
+            unclosed_quote(builder, position, &cell);
+            return;
+        }
+    }
     let Some(header) = Header::read(builder, position, &record, header_start) else {
         return;
     };
     let width = record.len();
+    let row_like = RowShape::of(&header, width, builder.match_on);
     let key_column = header.column_of(Column::Field(builder.match_on.field()));
     let mut rows = 0usize;
     loop {
@@ -106,6 +123,11 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             }
         }
         let (start, line) = record_start(text, &record);
+        if spans_lines(&record, &reader, text) && !quotes_close(builder, position, start, &row_like)
+        {
+            rows += 1;
+            continue;
+        }
         if record.len() != width {
             if record.len() == 1
                 && record
@@ -236,12 +258,240 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
     }
 }
 
+/// Whether a record needs its quotes looked at: one of its cells holds a line break, or it
+/// ends the file (where a quote left open ends without a trace in the cells).
+fn spans_lines(record: &csv::ByteRecord, reader: &csv::Reader<&[u8]>, text: &str) -> bool {
+    to_usize(reader.position().byte()) >= text.len()
+        || record.as_slice().iter().any(|b| matches!(b, b'\n' | b'\r'))
+}
+
+/// A quoted cell that holds a line break or is never closed.
+#[derive(Debug, PartialEq, Eq)]
+struct QuotedCell {
+    /// Where its opening quote is.
+    open: usize,
+    /// Just past its closing quote; `None` when the file ends first.
+    close: Option<usize>,
+}
+
+/// The quoted cells of the record that starts at `start` that hold a line break or are never
+/// closed, read the way the csv crate reads them: a quote opens a cell only as its first
+/// character, `""` inside is one quote, and text after the closing quote joins the cell.
+fn quoted_cells(text: &str, start: usize) -> Vec<QuotedCell> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut at = start;
+    loop {
+        if bytes.get(at) == Some(&b'"') {
+            let open = at;
+            at += 1;
+            let mut broken = false;
+            let close = loop {
+                match bytes.get(at) {
+                    None => break None,
+                    Some(b'"') if bytes.get(at + 1) == Some(&b'"') => at += 2,
+                    Some(b'"') => {
+                        at += 1;
+                        break Some(at);
+                    }
+                    Some(byte) => {
+                        broken |= matches!(byte, b'\n' | b'\r');
+                        at += 1;
+                    }
+                }
+            };
+            if broken || close.is_none() {
+                found.push(QuotedCell { open, close });
+            }
+            if close.is_none() {
+                return found;
+            }
+        }
+        while bytes
+            .get(at)
+            .is_some_and(|b| !matches!(b, b',' | b'\n' | b'\r'))
+        {
+            at += 1;
+        }
+        if bytes.get(at) != Some(&b',') {
+            return found;
+        }
+        at += 1;
+    }
+}
+
+/// What a line must look like, read on its own, to count as a row of the file: the header's
+/// number of cells, and a value that only a row holds in one of the columns that name someone
+/// (an email, a phone, a username when users are matched on it).
+struct RowShape {
+    width: usize,
+    columns: Vec<(usize, Column)>,
+    match_on: MatchOn,
+}
+
+impl RowShape {
+    fn of(header: &Header, width: usize, match_on: MatchOn) -> RowShape {
+        let key = Column::Field(match_on.field());
+        let columns = header
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(at, column)| Some((at, (*column)?)))
+            .filter(|(_, column)| {
+                matches!(
+                    column,
+                    Column::Field(Field::Email | Field::Phone) | Column::WhitelistPhone
+                ) || *column == key
+            })
+            .collect();
+        RowShape {
+            width,
+            columns,
+            match_on,
+        }
+    }
+
+    fn fits(&self, line: &str) -> bool {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(line.as_bytes());
+        let mut record = csv::StringRecord::new();
+        if !reader.read_record(&mut record).unwrap_or(false) || record.len() != self.width {
+            return false;
+        }
+        self.columns.iter().any(|(at, column)| {
+            let cell = record.get(*at).unwrap_or_default().trim();
+            !cell.is_empty()
+                && match column {
+                    Column::Field(Field::Email) => Email::parse(cell).is_ok(),
+                    Column::Field(Field::Phone) | Column::WhitelistPhone => {
+                        Phone::parse(cell).is_ok()
+                    }
+                    _ => self.match_on == MatchOn::Username,
+                }
+        })
+    }
+}
+
+/// Checks the quoted cells with line breaks of the record that starts at `start`; `false` (and
+/// an error) when a quote is never closed or a cell takes in lines that look like rows.
+fn quotes_close(
+    builder: &mut Builder<'_>,
+    position: usize,
+    start: usize,
+    shape: &RowShape,
+) -> bool {
+    let text = builder.inputs[position].text.as_str();
+    let mut fine = true;
+    for cell in quoted_cells(text, start) {
+        let Some(close) = cell.close else {
+            unclosed_quote(builder, position, &cell);
+            return false;
+        };
+        // The lines the cell takes in: from the one after its quote opened to the whole line
+        // its quote closes on.
+        let end = text[close..].find('\n').map_or(text.len(), |at| close + at);
+        let first_line = line_number(builder, position, cell.open);
+        let taken: Vec<u32> = text[cell.open..end]
+            .split('\n')
+            .enumerate()
+            .skip(1)
+            .filter(|(_, line)| shape.fits(line.trim_end_matches('\r')))
+            .map(|(at, _)| first_line.saturating_add(u32::try_from(at).unwrap_or(u32::MAX)))
+            .collect();
+        let (Some(first), Some(last)) = (taken.first(), taken.last()) else {
+            continue;
+        };
+        let span = u32::try_from(taken.len()).unwrap_or(u32::MAX);
+        let lines = if last - first + 1 == span {
+            let these = if span == 1 {
+                "which looks like a row"
+            } else {
+                "which look like rows"
+            };
+            format!("{}, {these} of their own", lines(*first, *last))
+        } else {
+            format!(
+                "{}, {span} of which look like rows of their own",
+                lines(*first, *last)
+            )
+        };
+        let place = builder.place(
+            &opening_line(text, position, &cell),
+            Some("quote opened here".to_string()),
+        );
+        builder.problems.push(
+            ManifestDiagnostic::error(
+                Code::UnclosedQuote,
+                format!("the quoted cell opened here takes in {lines}: a closing quote is probably missing"),
+            )
+            .at(place)
+            .with_help(QUOTE_HELP),
+        );
+        fine = false;
+    }
+    fine
+}
+
+const QUOTE_HELP: &str = "close the quote where the cell ends; a quote inside a quoted cell is written twice: \"Wang \"\"Tony\"\"\"";
+
+/// A quote left open to the end of the file.
+fn unclosed_quote(builder: &mut Builder<'_>, position: usize, cell: &QuotedCell) {
+    let text = builder.inputs[position].text.as_str();
+    let first = line_number(builder, position, cell.open);
+    let last = first.saturating_add(
+        u32::try_from(text[cell.open..].trim_end().matches('\n').count()).unwrap_or(u32::MAX),
+    );
+    let message = if last > first {
+        format!(
+            "unclosed quote: the cell opened here runs to the end of the file, taking in {}",
+            lines(first + 1, last)
+        )
+    } else {
+        "unclosed quote: the cell opened here is never closed".to_string()
+    };
+    let place = builder.place(
+        &opening_line(text, position, cell),
+        Some("quote opened here".to_string()),
+    );
+    builder.problems.push(
+        ManifestDiagnostic::error(Code::UnclosedQuote, message)
+            .at(place)
+            .with_help(QUOTE_HELP),
+    );
+}
+
+/// `line 8`, `lines 8 to 11`.
+fn lines(first: u32, last: u32) -> String {
+    if first == last {
+        format!("line {first}")
+    } else {
+        format!("lines {first} to {last}")
+    }
+}
+
+/// The part of the line a quoted cell opens on, from its quote.
+fn opening_line(text: &str, position: usize, cell: &QuotedCell) -> Site {
+    let rest = &text[cell.open..];
+    let end = cell.open + rest.find(['\n', '\r']).unwrap_or(rest.len());
+    Site {
+        input: position,
+        at: At::Span(cell.open..end),
+    }
+}
+
+/// The 1-based line of a byte offset.
+fn line_number(builder: &Builder<'_>, position: usize, offset: usize) -> u32 {
+    builder.inputs[position].place(offset..offset, None).line
+}
+
 fn phone(cell: &str) -> Result<Phone, Rejection> {
     Phone::parse(cell).map_err(|err| Rejection {
         code: Code::MalformedPhone,
         message: format!("malformed phone in column `whitelist_phone`: {err}"),
         label: "not a phone number".to_string(),
-        help: None,
+        help: Some(PHONE_HELP.to_string()),
         narrow: None,
     })
 }
@@ -520,6 +770,69 @@ mod tests {
             found.push((line, &text[cell_span(text, start, 1)]));
         }
         assert_eq!(found, [(1, "mfa"), (2, "yes"), (4, "maybe")]);
+    }
+
+    #[test]
+    fn quoted_cells_with_line_breaks_or_no_end_are_found() {
+        let text = "a,\"b\nc\",\"d\"\"e\"x,\"f\n";
+        assert_eq!(
+            quoted_cells(text, 0),
+            [
+                QuotedCell {
+                    open: 2,
+                    close: Some(7)
+                },
+                QuotedCell {
+                    open: 16,
+                    close: None
+                }
+            ]
+        );
+        // A quote inside an unquoted cell is a character, and a closed cell on one line is fine.
+        assert_eq!(quoted_cells("a,b\"c\n\"d\"\n", 0), []);
+        // Only the record that starts there is read.
+        assert_eq!(quoted_cells("a,b\n\"c", 0), []);
+    }
+
+    #[test]
+    fn lines_look_like_rows_when_they_have_the_width_and_a_value_only_rows_hold() {
+        let header = Header {
+            columns: vec![
+                Some(Column::Field(Field::Email)),
+                Some(Column::Field(Field::Company)),
+                None,
+            ],
+            damaged: true,
+        };
+        let shape = RowShape::of(&header, 3, MatchOn::Email);
+        assert!(shape.fits("user16@example.com,Fay,x"));
+        assert!(shape.fits("user16@example.com,\"Fay, F\",x"));
+        assert!(!shape.fits("user16@example.com,Fay"));
+        assert!(!shape.fits("Building 3, Road X\",Example Ltd"));
+        assert!(!shape.fits(",,"));
+        let by_username = RowShape::of(
+            &Header {
+                columns: vec![Some(Column::Field(Field::Username)), None],
+                damaged: false,
+            },
+            2,
+            MatchOn::Username,
+        );
+        assert!(by_username.fits("liwei,x"));
+        assert!(!by_username.fits(",x"));
+        let phones = RowShape::of(
+            &Header {
+                columns: vec![
+                    Some(Column::Field(Field::Nickname)),
+                    Some(Column::WhitelistPhone),
+                ],
+                damaged: false,
+            },
+            2,
+            MatchOn::Email,
+        );
+        assert!(phones.fits(",13800000000"));
+        assert!(!phones.fits("Li,Wei"));
     }
 
     #[test]

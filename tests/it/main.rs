@@ -3,6 +3,7 @@
 //! command or concern.
 
 mod conformance;
+mod hardening;
 mod hygiene;
 mod official_sdks;
 mod remote;
