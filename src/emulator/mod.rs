@@ -233,6 +233,11 @@ impl Emulator {
         format!("http://{}/graphql", self.addr)
     }
 
+    /// The base URL v3 paths (`/api/v3/...`) are appended to.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// The public key (SPKI PEM) clients encrypt passwords with.
     pub fn public_key_pem(&self) -> &str {
         self.shared.keys.public_pem()

@@ -320,6 +320,73 @@ pub fn get_user_mfa_info(shared: &Shared, query: &Query) -> V3Result<Value> {
     })
 }
 
+/// `GET /api/v3/get-otp-secret-by-user`: the TOTP secret of v1's MFA record (its `shareKey`),
+/// whether the record is on or off; 404 for a user who never had one.
+pub fn get_otp_secret_by_user(shared: &Shared, query: &Query) -> V3Result<Value> {
+    let user_id = query
+        .text("userId")
+        .ok_or_else(|| Failure::bad_param("userId"))?;
+    let id_type = id_type_of(query);
+    shared.read(|store| {
+        let id = find(store, &id_type, &user_id)?.ok_or_else(Failure::user_not_found)?;
+        let record = store
+            .mfa_of(id)
+            .ok_or_else(|| Failure::new(404, "用户未绑定 OTP"))?;
+        Ok(json!({"secret": record.share_key}))
+    })
+}
+
+/// `POST /api/v3/import-otp {list: [{userId, otp: {secret, recoveryCode?}}]}`: enrols each
+/// user in TOTP with that secret (v1's MFA record, switched on). Validated whole, then written
+/// whole: an unknown user refuses the batch.
+pub fn import_otp(shared: &Shared, body: &Body, now: i64) -> V3Result<Value> {
+    let items = batch_items(body, "list")?;
+    let mut wanted = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let user_id = item
+            .string("userId")
+            .map_err(at(Some("list"), index))?
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| at(Some("list"), index)(Failure::bad_param("userId")))?;
+        let secret = item
+            .object("otp")
+            .map_err(at(Some("list"), index))?
+            .map(|otp| otp.string("secret"))
+            .transpose()
+            .map_err(at(Some("list"), index))?
+            .flatten()
+            .map(|secret| secret.trim().to_string())
+            .filter(|secret| !secret.is_empty())
+            .ok_or_else(|| at(Some("list"), index)(Failure::bad_param("otp")))?;
+        wanted.push((user_id, secret));
+    }
+    shared.mutate_or(
+        |store| {
+            let mut events = Vec::with_capacity(wanted.len());
+            for (index, (user_id, secret)) in wanted.into_iter().enumerate() {
+                if store.user(&user_id).is_none() {
+                    return Err(at(Some("list"), index)(Failure::user_not_found()));
+                }
+                let id = store
+                    .mfa_of(&user_id)
+                    .map_or_else(|| new_object_id(store, now), |record| record.id.clone());
+                events.push(Event::PutMfa {
+                    mfa: MfaRecord {
+                        id,
+                        user_id,
+                        user_pool_id: shared.client_id.clone(),
+                        enable: true,
+                        share_key: secret,
+                    },
+                });
+            }
+            Ok((Value::Null, events))
+        },
+        busy,
+    )
+}
+
 /// A value of a filterable, sortable user field.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
 enum Cell {

@@ -670,3 +670,62 @@ async fn passwords_none_rsa_and_generated() {
         .ok();
     v1.login(&plain_email, "changed-pass-3").await;
 }
+
+#[tokio::test]
+async fn import_otp_enrols_totp_and_its_secret_reads_back() {
+    let target = V3Target::new();
+    let client = target.signed();
+    let user = create(&client, json!({"email": email()})).await;
+    let id = id_of(&user);
+    if target.emulator().is_some() {
+        client
+            .get("get-otp-secret-by-user", &[("userId", id.as_str().into())])
+            .await
+            .expect(404);
+    }
+    client
+        .post(
+            "import-otp",
+            json!({"list": [{"userId": id, "otp": {"secret": "JBSWY3DPEHPK3PXP"}}]}),
+        )
+        .await
+        .ok();
+    let secret = client
+        .get("get-otp-secret-by-user", &[("userId", id.as_str().into())])
+        .await;
+    assert_eq!(secret.ok()["secret"], "JBSWY3DPEHPK3PXP");
+    let info = client
+        .get("get-user-mfa-info", &[("userId", id.as_str().into())])
+        .await;
+    if target.emulator().is_some() {
+        assert_eq!(info.ok()["totpStatus"], "enabled");
+        // An unknown user refuses the whole list.
+        let other = id_of(&create(&client, json!({"email": email()})).await);
+        client
+            .post(
+                "import-otp",
+                json!({"list": [{"userId": other, "otp": {"secret": "AAAA"}}, {"userId": "000000000000000000000000", "otp": {"secret": "BBBB"}}]}),
+            )
+            .await
+            .expect(404);
+        client
+            .get(
+                "get-otp-secret-by-user",
+                &[("userId", other.as_str().into())],
+            )
+            .await
+            .expect(404);
+        // v1's queryMFA reads the same record.
+        let owner = target.v1_owner().await.expect("emulator");
+        let mfa = owner
+            .query(
+                crate::conformance::documents::QUERY_MFA_SDK,
+                json!({"userId": id, "userPoolId": target.client_id}),
+            )
+            .await;
+        let record = mfa.ok("queryMFA");
+        assert_eq!(record["enable"], true);
+        assert_eq!(record["shareKey"], "JBSWY3DPEHPK3PXP");
+    }
+    delete(&client, &[id]).await;
+}
