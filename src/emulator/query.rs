@@ -23,6 +23,18 @@ pub const MAX_PATCH_IDS: usize = 80;
 #[derive(Default)]
 pub struct QueryRoot;
 
+/// The users `users(page:, count:)` answers: the first index and how many. A page below 1 is
+/// page 1; a count below 1 (or none) is 10, above 200 is 200.
+pub fn page_window(page: Option<i64>, count: Option<i64>) -> (usize, usize) {
+    let page = page.filter(|page| *page >= 1).unwrap_or(1);
+    let count = match count {
+        Some(count) if count >= 1 => count.min(MAX_PAGE_SIZE),
+        _ => DEFAULT_PAGE_SIZE,
+    };
+    let start = usize::try_from((page - 1).saturating_mul(count)).unwrap_or(usize::MAX);
+    (start, usize::try_from(count).unwrap_or(0))
+}
+
 #[Object(name = "QueryCore")]
 impl QueryRoot {
     /// One page of the pool in creation order. Owner token.
@@ -38,13 +50,7 @@ impl QueryRoot {
         caller.require_owner()?;
         shared.check_pool(register_in_client.as_deref())?;
         let _ = populate;
-        let page = page.filter(|page| *page >= 1).unwrap_or(1);
-        let count = match count {
-            Some(count) if count >= 1 => count.min(MAX_PAGE_SIZE),
-            _ => DEFAULT_PAGE_SIZE,
-        };
-        let start = usize::try_from((page - 1).saturating_mul(count)).unwrap_or(usize::MAX);
-        let count = usize::try_from(count).unwrap_or(0);
+        let (start, count) = page_window(page, count);
         Ok(Some(shared.read(|store| {
             PagedUsers {
                 list: Some(
