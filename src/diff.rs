@@ -647,17 +647,21 @@ pub fn differences<'a>(
 fn compare(wanted: &DesiredUser, have: &LiveUser, notices: &mut Vec<Notice>) -> Vec<FieldChange> {
     let (copies, mut changes): (Vec<FieldChange>, Vec<FieldChange>) =
         differences(&wanted.profile, &have.profile).partition(is_photo_copy);
-    notices.extend(copies.into_iter().filter_map(|change| {
-        match (change.after, change.before) {
-            (FieldValue::Text(declared), Some(FieldValue::Text(live))) => Some(Notice::PhotoCopy {
-                key: wanted.key.clone(),
-                declared,
-                live,
-                origin: wanted.origin.clone(),
+    notices.extend(
+        copies
+            .into_iter()
+            .filter_map(|change| match (change.after, change.before) {
+                (FieldValue::Text(declared), Some(FieldValue::Text(live))) => {
+                    Some(Notice::PhotoCopy {
+                        key: wanted.key.clone(),
+                        declared,
+                        live,
+                        origin: wanted.origin.clone(),
+                    })
+                }
+                _ => None,
             }),
-            _ => None,
-        }
-    }));
+    );
     let email_changes = changes.iter().any(|change| {
         change.field == Field::Email
             && !emails_equal(

@@ -173,14 +173,24 @@ fn a_changed_phone_is_updated_and_a_differently_spelt_one_is_not() {
 #[test]
 fn issue_12_a_cdn_copy_of_a_declared_external_photo_is_a_notice_not_an_update() {
     let mut copied = desired_user("copied@example.com", 1);
-    copied.profile.photo = Some("https://example.com/copied.png".into());
+    copied
+        .profile
+        .set(Field::Photo, Some("https://example.com/copied.png".into()));
     let mut changed = desired_user("changed@example.com", 2);
-    changed.profile.photo = Some("https://files.authing.co/new.png".into());
+    changed.profile.set(
+        Field::Photo,
+        Some("https://files.authing.co/new.png".into()),
+    );
     let mut have_copied = live_user("u1", "copied@example.com");
-    have_copied.profile.photo =
-        Some("https://usercontents.authing.cn/avatar-u1-1582558729878".into());
+    have_copied.profile.set(
+        Field::Photo,
+        Some("https://usercontents.authing.cn/avatar-u1-1582558729878".into()),
+    );
     let mut have_changed = live_user("u2", "changed@example.com");
-    have_changed.profile.photo = Some("https://usercontents.authing.cn/old.png".into());
+    have_changed.profile.set(
+        Field::Photo,
+        Some("https://usercontents.authing.cn/old.png".into()),
+    );
     let plan = diff(
         &state(vec![copied, changed]),
         &live(vec![have_copied, have_changed]),
