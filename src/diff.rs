@@ -22,6 +22,7 @@ use crate::model::{
     MatchOn, Origin, Pattern, Profile, UserId, UserKey, emails_equal, field_matches,
     normalize_phone,
 };
+use crate::plan::file::PruneEntry;
 use crate::plan::{
     Change, Create, Delete, FieldChange, Fingerprint, MfaChange, MfaTarget, Notice, PasswordPlan,
     Plan, Update, WhitelistPhone, WhitelistSwitch,
@@ -49,6 +50,40 @@ impl Policy {
             protect: desired.prune.protect.clone(),
             origin: desired.prune.origin.clone(),
         }
+    }
+
+    /// The record of this policy in a saved plan; `None` when it does not prune.
+    pub fn entry(&self) -> Option<PruneEntry> {
+        self.prune.then(|| PruneEntry {
+            scope: self.scope.as_ref().map(|scope| scope.as_str().to_string()),
+            protect: self
+                .protect
+                .iter()
+                .map(|pattern| pattern.as_str().to_string())
+                .collect(),
+            origin: crate::plan::file::origin_entry(self.origin.as_ref()),
+        })
+    }
+
+    /// The policy a saved plan recorded (`None`: it did not prune); `Err` when a pattern does not
+    /// parse.
+    pub fn from_entry(entry: Option<&PruneEntry>) -> Result<Policy, String> {
+        let Some(entry) = entry else {
+            return Ok(Policy::default());
+        };
+        let pattern = |text: &str| Pattern::parse(text).map_err(|err| err.to_string());
+        Ok(Policy {
+            prune: true,
+            scope: entry.scope.as_deref().map(pattern).transpose()?,
+            protect: entry
+                .protect
+                .iter()
+                .map(|text| pattern(text))
+                .collect::<Result<_, _>>()?,
+            origin: entry.origin.as_ref().map(|origin| {
+                Origin::new(std::sync::Arc::from(origin.file.as_path()), origin.line)
+            }),
+        })
     }
 
     /// Whether the policy lets this live user be deleted.
@@ -143,6 +178,19 @@ pub enum Problem {
         /// Where the holder is renamed away, when it is.
         moving: Option<Origin>,
     },
+    /// A new user, or a change, would take a username, email or phone (unique in a pool) that
+    /// another live user holds: Authing refuses it (2026) on every run.
+    ValueHeld {
+        key: UserKey,
+        field: Field,
+        value: String,
+        origin: Origin,
+        holder: LiveRef,
+        /// What this plan does to the holder, when it touches it ("deletes", "updates").
+        fate: Option<&'static str>,
+        /// A creation (else an update).
+        create: bool,
+    },
     /// A field the API cannot write for this change.
     Unwritable {
         key: UserKey,
@@ -158,6 +206,7 @@ impl Problem {
             | Problem::UnknownId { origin, .. }
             | Problem::BothExist { origin, .. }
             | Problem::KeyHeld { origin, .. }
+            | Problem::ValueHeld { origin, .. }
             | Problem::Unwritable { origin, .. } => origin,
             Problem::Contested { second, .. } => second,
         }
@@ -217,6 +266,29 @@ impl fmt::Display for Problem {
                     "{origin}: the user cannot be renamed to `{key}`: {holder} holds it"
                 ),
             },
+            Problem::ValueHeld {
+                key,
+                field,
+                value,
+                origin,
+                holder,
+                fate,
+                create,
+            } => {
+                write!(
+                    f,
+                    "{origin}: {} `{key}` with the {field} `{value}`, which {holder} holds",
+                    if *create {
+                        "cannot create"
+                    } else {
+                        "cannot update"
+                    }
+                )?;
+                match fate {
+                    Some(fate) => write!(f, " (this plan {fate} that user, but only later)"),
+                    None => Ok(()),
+                }
+            }
             Problem::Unwritable { key, field, origin } => {
                 write!(f, "{origin}: `{key}`: the API cannot write `{field}`")
             }
@@ -253,6 +325,9 @@ impl Diagnostic for DiffError {
                 }
                 Problem::Contested { .. } | Problem::KeyHeld { .. } => {
                     "each live user can be matched once, and a rename needs its new key free"
+                }
+                Problem::ValueHeld { .. } => {
+                    "a username, email or phone belongs to one user in a pool: if it is the same person, declare `renamed_from` (or `id`) to keep that user; otherwise change the value, or free it on the other user first"
                 }
                 Problem::Unwritable { .. } => "leave the field out of the manifest",
             };
@@ -364,12 +439,24 @@ pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result
             }));
         }
     }
+    let deletes = deletes(desired, live, policy, &index, &claimed, &mut notices);
+    problems.extend(held_values(
+        desired.match_on,
+        live,
+        &creates,
+        &updates,
+        &deletes,
+    ));
     if !problems.is_empty() {
+        problems.sort_by(|a, b| {
+            let (a, b) = (a.origin(), b.origin());
+            (&a.file, a.line).cmp(&(&b.file, b.line))
+        });
         return Err(DiffError { problems });
     }
 
-    let deletes = deletes(desired, live, policy, &index, &claimed, &mut notices);
     let (whitelist, whitelist_fingerprint) = whitelist(desired, live);
+    notices.extend(whitelist_spellings(desired, live));
     notices.extend(unlisted_phones(&creates, desired, live));
 
     let mut changes = deletes;
@@ -757,6 +844,139 @@ fn deletes(
 }
 
 /// The whitelist changes: the switch, then additions in declaration order, then removals.
+/// The fields a pool holds once: a second user cannot register or be given a value another
+/// holds.
+pub(crate) const UNIQUE: [Field; 3] = [Field::Email, Field::Username, Field::Phone];
+
+/// A unique value as Authing compares it (emails case-insensitively; phones in any spelling,
+/// which is stricter than Authing's exact comparison but names the same person).
+pub(crate) fn comparable(field: Field, value: &str) -> String {
+    match field {
+        Field::Phone => normalize_phone(value),
+        Field::Email => value.trim().to_lowercase(),
+        _ => value.trim().to_string(),
+    }
+}
+
+/// A unique value a creation or an update writes: (field, comparable value, as declared, the
+/// user it is for (`None`: a new user), key, origin).
+type Wanted<'a> = (
+    Field,
+    String,
+    &'a str,
+    Option<&'a UserId>,
+    &'a UserKey,
+    &'a Origin,
+);
+
+/// Creations and updates that would take a username, email or phone another live user holds.
+/// The `match_on` key of a creation is not checked here: a creation's key is free, or freed by
+/// a rename that runs first.
+fn held_values(
+    match_on: MatchOn,
+    live: &LiveState,
+    creates: &[Change],
+    updates: &[Change],
+    deletes: &[Change],
+) -> Vec<Problem> {
+    let mut wanted: Vec<Wanted<'_>> = Vec::new();
+    for change in creates {
+        if let Change::Create(create) = change {
+            for field in UNIQUE
+                .into_iter()
+                .filter(|field| *field != match_on.field())
+            {
+                if let Some(value) = create.profile.text(field).filter(|v| !v.trim().is_empty()) {
+                    wanted.push((
+                        field,
+                        comparable(field, value),
+                        value,
+                        None,
+                        &create.key,
+                        &create.origin,
+                    ));
+                }
+            }
+        }
+    }
+    for change in updates {
+        if let Change::Update(update) = change {
+            for change in &update.fields {
+                if UNIQUE.contains(&change.field)
+                    && change.field != match_on.field()
+                    && let FieldValue::Text(value) = &change.after
+                    && !value.trim().is_empty()
+                {
+                    wanted.push((
+                        change.field,
+                        comparable(change.field, value),
+                        value,
+                        Some(&update.id),
+                        &update.key,
+                        &update.origin,
+                    ));
+                }
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let looked_for: HashSet<(Field, &str)> = wanted
+        .iter()
+        .map(|(field, value, ..)| (*field, value.as_str()))
+        .collect();
+    let mut holders: HashMap<(Field, String), Vec<&LiveUser>> = HashMap::new();
+    for user in &live.users {
+        for field in UNIQUE {
+            if let Some(value) = user.profile.text(field).filter(|v| !v.trim().is_empty()) {
+                let value = comparable(field, value);
+                if looked_for.contains(&(field, value.as_str())) {
+                    holders.entry((field, value)).or_default().push(user);
+                }
+            }
+        }
+    }
+    let deleted: HashSet<&UserId> = deletes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Delete(delete) => Some(&delete.id),
+            _ => None,
+        })
+        .collect();
+    let updated: HashSet<&UserId> = updates
+        .iter()
+        .filter_map(|change| match change {
+            Change::Update(update) => Some(&update.id),
+            _ => None,
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for (field, value, spelling, for_user, key, origin) in wanted {
+        let Some(users) = holders.get(&(field, value)) else {
+            continue;
+        };
+        for holder in users.iter().filter(|holder| Some(&holder.id) != for_user) {
+            problems.push(Problem::ValueHeld {
+                key: key.clone(),
+                field,
+                value: spelling.to_string(),
+                origin: origin.clone(),
+                holder: LiveRef::of(holder),
+                fate: if deleted.contains(&holder.id) {
+                    Some("deletes")
+                } else if updated.contains(&holder.id) {
+                    Some("updates")
+                } else {
+                    None
+                },
+                create: for_user.is_none(),
+            });
+        }
+    }
+    problems
+}
+
 fn whitelist(desired: &DesiredState, live: &LiveState) -> (Vec<Change>, Option<Fingerprint>) {
     let Some(wanted) = &desired.whitelist else {
         return (Vec::new(), None);
@@ -773,11 +993,10 @@ fn whitelist(desired: &DesiredState, live: &LiveState) -> (Vec<Change>, Option<F
         }));
     }
     if let Some(phones) = &wanted.phones {
-        let present: HashSet<&str> = have
-            .phones
-            .iter()
-            .map(|phone| phone.normalized.as_str())
-            .collect();
+        // Authing compares the stored text: only an entry spelled as the normal form lists a
+        // phone. Another spelling of a declared phone is replaced (the normal form added, the
+        // spelling removed), and the plan says so.
+        let present: HashSet<&str> = have.phones.iter().map(|phone| phone.raw.as_str()).collect();
         let mut added = HashSet::new();
         for (phone, origin) in phones {
             if !present.contains(phone.as_str()) && added.insert(phone.as_str()) {
@@ -793,7 +1012,7 @@ fn whitelist(desired: &DesiredState, live: &LiveState) -> (Vec<Change>, Option<F
         let mut removals: Vec<&str> = have
             .phones
             .iter()
-            .filter(|phone| !declared.contains(phone.normalized.as_str()))
+            .filter(|phone| !declared.contains(phone.raw.as_str()))
             .map(|phone| phone.raw.as_str())
             .collect();
         removals.sort_unstable();
@@ -810,6 +1029,31 @@ fn whitelist(desired: &DesiredState, live: &LiveState) -> (Vec<Change>, Option<F
 
 /// Creations with a phone that the whitelist, as it will be after the plan, does not list
 /// while it is switched on.
+/// Whitelist entries of declared phones in another spelling, which the plan replaces.
+fn whitelist_spellings(desired: &DesiredState, live: &LiveState) -> Vec<Notice> {
+    let (Some(phones), Some(have)) = (
+        desired
+            .whitelist
+            .as_ref()
+            .and_then(|wanted| wanted.phones.as_ref()),
+        &live.whitelist,
+    ) else {
+        return Vec::new();
+    };
+    let declared: HashSet<&str> = phones.iter().map(|(phone, _)| phone.as_str()).collect();
+    have.phones
+        .iter()
+        .filter(|phone| {
+            phone.raw != phone.normalized && declared.contains(phone.normalized.as_str())
+        })
+        .map(|phone| Notice::WhitelistSpelling {
+            phone: phone.normalized.clone(),
+            stored: phone.raw.clone(),
+            managed: true,
+        })
+        .collect()
+}
+
 fn unlisted_phones(creates: &[Change], desired: &DesiredState, live: &LiveState) -> Vec<Notice> {
     let have = live.whitelist.clone().unwrap_or_default();
     let wanted = desired.whitelist.as_ref();
@@ -824,22 +1068,36 @@ fn unlisted_phones(creates: &[Change], desired: &DesiredState, live: &LiveState)
             .iter()
             .map(|(phone, _)| phone.as_str().to_string())
             .collect(),
-        None => have
-            .phones
-            .iter()
-            .map(|phone| phone.normalized.clone())
-            .collect(),
+        // Authing compares the stored text: only the normal form lists a phone.
+        None => have.phones.iter().map(|phone| phone.raw.clone()).collect(),
     };
+    let mut spelled: HashSet<&str> = HashSet::new();
     creates
         .iter()
         .filter_map(|change| match change {
             Change::Create(create) => {
                 let phone = create.profile.text(Field::Phone)?;
-                (!listed.contains(&normalize_phone(phone))).then(|| Notice::PhoneNotWhitelisted {
-                    key: create.key.clone(),
-                    phone: phone.to_string(),
-                    origin: create.origin.clone(),
-                })
+                let normal = normalize_phone(phone);
+                if listed.contains(&normal) {
+                    return None;
+                }
+                match have.phones.iter().find(|entry| entry.normalized == normal) {
+                    // Listed, but in a spelling Authing will not match: said once per entry.
+                    Some(entry) if wanted.and_then(|wanted| wanted.phones.as_ref()).is_none() => {
+                        spelled
+                            .insert(entry.raw.as_str())
+                            .then(|| Notice::WhitelistSpelling {
+                                phone: normal,
+                                stored: entry.raw.clone(),
+                                managed: false,
+                            })
+                    }
+                    _ => Some(Notice::PhoneNotWhitelisted {
+                        key: create.key.clone(),
+                        phone: phone.to_string(),
+                        origin: create.origin.clone(),
+                    }),
+                }
             }
             _ => None,
         })

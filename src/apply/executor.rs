@@ -59,6 +59,11 @@ pub struct ExecuteOptions {
     /// to what the manifest declares (a registration whose answer was lost). Off for a saved
     /// plan: a user that appeared after the review is drift, and the create fails.
     pub take_over_existing: bool,
+    /// Someone reviewed the plan and confirmed it (an interactive apply): a creation answered
+    /// "user exists" on its first attempt found a user someone else made after the plan was
+    /// read, and that user is not overwritten (the reviewer saw a creation). A 2026 after a
+    /// retry is this run's own registration whose answer was lost, and is taken over.
+    pub reviewed: bool,
 }
 
 impl Default for ExecuteOptions {
@@ -68,6 +73,7 @@ impl Default for ExecuteOptions {
             send_reset_email: false,
             delete_batch: 50,
             take_over_existing: true,
+            reviewed: false,
         }
     }
 }
@@ -120,6 +126,7 @@ pub async fn execute<P: PoolApi>(
         pacing: Pacing::default(),
     };
     let parts = Parts::of(plan);
+    let all_creates = parts.creates.clone();
     reporter.started(plan.changes.len());
 
     let work = async {
@@ -152,8 +159,8 @@ pub async fn execute<P: PoolApi>(
                 .collect(),
         )
         .await;
-        let batches = parts
-            .deletes
+        let deletes = run.hold_back_deletes(&all_creates, parts.deletes).await;
+        let batches = deletes
             .chunks(options.delete_batch.max(1))
             .map(|batch| Step::Delete(batch.to_vec()))
             .collect();
@@ -265,6 +272,10 @@ struct Outcome {
     fatal: Option<RemoteError>,
     /// It failed because the endpoint did not answer.
     unreachable: bool,
+    /// A creation that took over the user it found (2026).
+    adopted: bool,
+    /// A failure a re-run would meet again.
+    repeats: bool,
 }
 
 impl Outcome {
@@ -279,10 +290,13 @@ impl Outcome {
                 elapsed,
                 fatal: None,
                 unreachable: false,
+                adopted: false,
+                repeats: false,
             },
             Err(err) => {
                 let fatal = (err.class() == ErrorClass::Fatal).then(|| err.clone());
                 let unreachable = endpoint_down(&err);
+                let repeats = err.class() == ErrorClass::Permanent;
                 Outcome {
                     action,
                     target: target.into(),
@@ -294,6 +308,8 @@ impl Outcome {
                     elapsed,
                     fatal,
                     unreachable,
+                    adopted: false,
+                    repeats,
                 }
             }
         }
@@ -310,6 +326,8 @@ impl Outcome {
             elapsed: Duration::ZERO,
             fatal: None,
             unreachable: false,
+            adopted: false,
+            repeats: false,
         }
     }
 }
@@ -415,6 +433,99 @@ impl<'a, P: PoolApi> Run<'a, P> {
         self.reporter.phase_finished(phase);
     }
 
+    /// The deletions to run: not those of users whose replacement failed. A creation that
+    /// failed in this run may have been the same person under a new key (an email change
+    /// planned as create plus prune): the user it would replace is not deleted when the two
+    /// share a username, email or phone. Read again only when a creation failed.
+    async fn hold_back_deletes(
+        &self,
+        creates: &[&Create],
+        deletes: Vec<(UserId, String)>,
+    ) -> Vec<(UserId, String)> {
+        if deletes.is_empty() || self.stop_reason().is_some() {
+            return deletes;
+        }
+        let failed: HashSet<String> = self
+            .report
+            .lock()
+            .map(|report| {
+                report
+                    .failures
+                    .iter()
+                    .filter(|failure| failure.action == Action::Create)
+                    .map(|failure| failure.target.clone())
+                    .chain(
+                        report
+                            .skipped
+                            .iter()
+                            .filter(|(action, _, _)| *action == Action::Create)
+                            .map(|(_, target, _)| target.clone()),
+                    )
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut values: HashMap<(Field, String), &UserKey> = HashMap::new();
+        for create in creates
+            .iter()
+            .filter(|create| failed.contains(create.key.as_str()))
+        {
+            for field in crate::diff::UNIQUE {
+                if let Some(value) = create.profile.text(field).filter(|v| !v.trim().is_empty()) {
+                    values.insert((field, crate::diff::comparable(field, value)), &create.key);
+                }
+            }
+        }
+        if values.is_empty() {
+            return deletes;
+        }
+        let ids: Vec<UserId> = deletes.iter().map(|(id, _)| id.clone()).collect();
+        let users = match self.pool.users_by_id(&ids).await {
+            Ok(users) => users,
+            Err(_) => {
+                for (_, label) in &deletes {
+                    self.record(
+                        Phase::Delete,
+                        Outcome::skipped(
+                            Action::Delete,
+                            label,
+                            "not deleted: creations failed in this run, and the users to delete could not be read again to tell whether one of them replaces them",
+                        ),
+                    );
+                }
+                return Vec::new();
+            }
+        };
+        let mut held: HashMap<UserId, String> = HashMap::new();
+        for user in &users {
+            for field in crate::diff::UNIQUE {
+                let Some(value) = user.profile.text(field) else {
+                    continue;
+                };
+                if let Some(key) = values.get(&(field, crate::diff::comparable(field, value))) {
+                    held.entry(user.id.clone()).or_insert_with(|| {
+                        format!(
+                            "not deleted: the creation of {key}, which takes its {}, failed in this run",
+                            field.name()
+                        )
+                    });
+                }
+            }
+        }
+        deletes
+            .into_iter()
+            .filter(|(id, label)| match held.get(id) {
+                Some(reason) => {
+                    self.record(
+                        Phase::Delete,
+                        Outcome::skipped(Action::Delete, label, reason),
+                    );
+                    false
+                }
+                None => true,
+            })
+            .collect()
+    }
+
     fn stop_reason(&self) -> Option<&'static str> {
         if self.cancel.is_cancelled() {
             Some("interrupted before it started")
@@ -444,7 +555,11 @@ impl<'a, P: PoolApi> Run<'a, P> {
         }
         self.reporter.op_finished(&OpReport {
             phase,
-            action: outcome.action.name(),
+            action: if outcome.adopted {
+                "adopt"
+            } else {
+                outcome.action.name()
+            },
             target: &outcome.target,
             status: &outcome.status,
             retries: outcome.retries,
@@ -454,12 +569,14 @@ impl<'a, P: PoolApi> Run<'a, P> {
             return;
         };
         match outcome.status {
+            OpStatus::Applied if outcome.adopted => report.adopted += 1,
             OpStatus::Applied => *report.applied.entry(outcome.action).or_default() += 1,
             OpStatus::Failed { code, message } => report.failures.push(Failure {
                 action: outcome.action,
                 target: outcome.target,
                 code,
                 message,
+                repeats: outcome.repeats,
             }),
             OpStatus::Skipped { reason } => {
                 report
@@ -746,6 +863,20 @@ impl<'a, P: PoolApi> Run<'a, P> {
                     .map(Some);
                 async move {
                     let started = Instant::now();
+                    if found.is_some() && self.options.reviewed && refusal.retries == 0 {
+                        // Not a lost answer of ours (the first attempt was refused): someone
+                        // made this user after the plan was read, and the reviewer saw a
+                        // creation, not a change to an existing person.
+                        return Outcome {
+                            status: OpStatus::Failed {
+                                code: refusal.authing_code(),
+                                message: "a user with this key was created by someone else after the plan was read; not overwritten, as the plan you confirmed showed a creation: run apply again to review it as an update".into(),
+                            },
+                            repeats: false,
+                            ..Outcome::of(Action::Create, create.key.as_str(), Ok(()), started)
+                        };
+                    }
+                    let adopted = matches!(found, Some(Some(_)));
                     let result = match found {
                         Some(Some(user)) => {
                             let changes = differing_fields(&create.profile, &user.profile);
@@ -774,7 +905,10 @@ impl<'a, P: PoolApi> Run<'a, P> {
                         }
                         _ => Err(refusal),
                     };
-                    Outcome::of(Action::Create, create.key.as_str(), result, started)
+                    Outcome {
+                        adopted: adopted && result.is_ok(),
+                        ..Outcome::of(Action::Create, create.key.as_str(), result, started)
+                    }
                 }
             })
             .buffer_unordered(self.options.concurrency.max(1))

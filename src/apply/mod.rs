@@ -11,7 +11,7 @@ mod pool;
 
 use miette::Diagnostic;
 
-pub use drift::check_drift;
+pub use drift::{Resumed, check_drift};
 pub use executor::{ExecuteOptions, execute};
 pub use guard::{DEFAULT_MAX_DELETES, DeleteLimit, check_deletes};
 pub use outcome::{ApplyReport, Failure};
@@ -42,6 +42,15 @@ pub enum Refusal {
         help("nothing was written; make a new plan and review it")
     )]
     Stale { drifted: Vec<String> },
+
+    #[error("refusing to apply a tampered plan: {reason}")]
+    #[diagnostic(
+        code(apply::tampered_plan),
+        help(
+            "nothing was written; a saved plan is applied only as `plan --out` wrote it: make a new plan and review it"
+        )
+    )]
+    Tampered { reason: String },
 
     #[error("refusing to apply a plan made for {planned} to {actual}")]
     #[diagnostic(

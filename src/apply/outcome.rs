@@ -14,11 +14,17 @@ pub struct Failure {
     pub target: String,
     pub code: Option<i64>,
     pub message: String,
+    /// A refusal a re-run would meet again (a permanent Authing error: a value another user
+    /// holds, a password too short...): it needs a change to the manifests or the pool first.
+    pub repeats: bool,
 }
 
 #[derive(Debug, Default)]
 pub struct ApplyReport {
     pub applied: BTreeMap<Action, usize>,
+    /// Creations that found the user already there (Authing 2026) and took it over, updating it
+    /// to what the manifest declares: not counted as created.
+    pub adopted: usize,
     pub failures: Vec<Failure>,
     /// Operations not started: (action, target, why).
     pub skipped: Vec<(Action, String, String)>,
@@ -34,7 +40,13 @@ pub struct ApplyReport {
 
 impl ApplyReport {
     pub fn applied_total(&self) -> usize {
-        self.applied.values().sum()
+        self.applied.values().sum::<usize>() + self.adopted
+    }
+
+    /// Whether running the same apply again can finish the work: nothing failed in a way a
+    /// re-run would meet again.
+    pub fn converges(&self) -> bool {
+        !self.failures.iter().any(|failure| failure.repeats)
     }
 
     /// Everything was applied.

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
 use crate::cli::ApplyArgs;
+use crate::diff::Policy;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
 use crate::plan::{Plan, PlanFile};
@@ -73,6 +74,18 @@ async fn apply_saved(
     printer: &Printer,
 ) -> Result<Outcome, Error> {
     let file = PlanFile::load(path)?;
+    if let Some(reason) = file.tampering() {
+        return Err(Refusal::Tampered {
+            reason: format!("{}: {reason}", path.display()),
+        }
+        .into());
+    }
+    let policy = Policy::from_entry(file.prune.as_ref()).map_err(|reason| Refusal::Tampered {
+        reason: format!(
+            "{}: its prune policy does not read: {reason}",
+            path.display()
+        ),
+    })?;
     let plan = file.to_plan(path)?;
     let flag = parse_limit(args.max_deletes.as_deref(), "--max-deletes")?;
     let saved = parse_limit(file.max_deletes.as_deref(), "max_deletes in the plan file")?;
@@ -90,9 +103,25 @@ async fn apply_saved(
             }
             .into());
         }
-        apply::check_drift(&plan, &session.client, session.concurrency).await??;
+        let resumed =
+            apply::check_drift(&plan, &policy, &session.client, session.concurrency).await??;
+        if resumed.done > 0 {
+            printer.status(format!(
+                "{} of the plan's {} changes are already done (an earlier run of this plan); applying the other {}",
+                resumed.done,
+                plan.changes.len(),
+                resumed.plan.changes.len()
+            ));
+        }
         carry_out(
-            &session, &plan, None, &limit, &passwords, args, printer, true,
+            &session,
+            &resumed.plan,
+            None,
+            &limit,
+            &passwords,
+            args,
+            printer,
+            true,
         )
         .await
     }
@@ -145,6 +174,8 @@ async fn carry_out(
         // A saved plan was reviewed as it is: a user that appeared under a key it creates is
         // drift, not something to take over.
         take_over_existing: !saved,
+        // The plan was shown and someone typed `yes` to it.
+        reviewed: !args.auto_approve,
         ..ExecuteOptions::default()
     };
     let report = apply::execute(

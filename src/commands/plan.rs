@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::apply::DeleteLimit;
 use crate::cli::PlanArgs;
+use crate::diff::Policy;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
 use crate::plan::PlanFile;
@@ -32,6 +33,8 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
         DeleteLimit::Flag(max) | DeleteLimit::Manifest(max, _) => Some(max.to_string()),
         DeleteLimit::Default => None,
     };
+    // The policy apply checks a saved plan's deletions against.
+    file.prune = Policy::from_desired(&loaded.state, args.prune).entry();
     // The file first: what happens to stdout must not cost the saved plan.
     if let Some(path) = &args.out {
         file.save(path)?;

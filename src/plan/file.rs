@@ -9,6 +9,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::model::{
     Field, FieldValue, MatchOn, Origin, ProfileBuilder, SourceFile, UserId, UserKey, is_hidden,
@@ -84,6 +85,21 @@ pub struct NoticeEntry {
     pub message: String,
 }
 
+/// The prune policy a plan was made under: the only deletions `apply --plan` carries out are of
+/// users it allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneEntry {
+    /// `prune.scope`: only users whose email matches may be deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// `prune.protect`: users whose email, username or id matches are never deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protect: Vec<String>,
+    /// Where prune was declared (none for `--prune` alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<OriginEntry>,
+}
+
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanFile {
@@ -107,6 +123,13 @@ pub struct PlanFile {
     /// The manifests' `prune.max_deletes`, which `apply --plan` enforces unless overridden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_deletes: Option<String>,
+    /// The prune policy the plan was made under (`None`: no prune, so no deletions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneEntry>,
+    /// A SHA-256 over everything above, written by `plan --out`: `apply --plan` refuses a file
+    /// whose digest is missing or does not match (an edited plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -164,6 +187,31 @@ impl PlanFile {
                 })
                 .collect(),
             max_deletes: None,
+            prune: None,
+            digest: None,
+        }
+    }
+
+    /// The digest of the file's content: a SHA-256 of its JSON without the `digest` itself.
+    pub fn content_digest(&self) -> String {
+        let mut unsealed = self.clone();
+        unsealed.digest = None;
+        let bytes = serde_json::to_vec(&unsealed).unwrap_or_default();
+        Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// Why the file is not as `plan` wrote it, if it is not: no digest, or one that does not
+    /// match its content (a hand edit).
+    pub fn tampering(&self) -> Option<String> {
+        match &self.digest {
+            None => Some("it has no `digest` (plan files are written by `plan --out`)".into()),
+            Some(digest) if *digest != self.content_digest() => Some(
+                "its content does not match its `digest`: the file was edited after `plan --out` wrote it".into(),
+            ),
+            Some(_) => None,
         }
     }
 
@@ -171,7 +219,9 @@ impl PlanFile {
     /// controls, which serde_json leaves raw) are written as `\uXXXX` escapes: the text is
     /// safe to show and reads back the same.
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self)
+        let mut sealed = self.clone();
+        sealed.digest = Some(self.content_digest());
+        let mut text = serde_json::to_string_pretty(&sealed)
             .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
         text.push('\n');
         escape_hidden(text)
@@ -276,7 +326,7 @@ fn value(value: Option<&FieldValue>) -> Value {
     }
 }
 
-fn origin_entry(origin: Option<&Origin>) -> Option<OriginEntry> {
+pub(crate) fn origin_entry(origin: Option<&Origin>) -> Option<OriginEntry> {
     origin.map(|origin| OriginEntry {
         file: origin.file.to_path_buf(),
         line: origin.line,
@@ -411,6 +461,14 @@ fn notice_entry(notice: &Notice) -> NoticeEntry {
                 "{key}: the pool's photo `{live}` is on Authing's CDN, {origin} declares `{declared}`; most likely Authing's copy of it, not sent again"
             ),
         },
+        Notice::WhitelistSpelling {
+            phone,
+            stored,
+            managed,
+        } => NoticeEntry {
+            kind: "whitelist_spelling".into(),
+            message: whitelist_spelling(phone, stored, *managed),
+        },
         Notice::PhoneNotWhitelisted { key, phone, origin } => NoticeEntry {
             kind: "phone_not_whitelisted".into(),
             message: format!(
@@ -418,6 +476,18 @@ fn notice_entry(notice: &Notice) -> NoticeEntry {
             ),
         },
     }
+}
+
+/// The words of [`Notice::WhitelistSpelling`], shared by the renderers.
+pub fn whitelist_spelling(phone: &str, stored: &str, managed: bool) -> String {
+    format!(
+        "the whitelist holds {phone} as `{stored}`, and Authing compares the stored text, so a registration with {phone} is refused; {}",
+        if managed {
+            format!("the plan adds {phone} and removes `{stored}`")
+        } else {
+            format!("add {phone} to the whitelist (list it under `whitelist.phones`)")
+        }
+    )
 }
 
 fn change(entry: &ChangeEntry) -> Result<Change, String> {

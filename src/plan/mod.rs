@@ -208,6 +208,15 @@ pub enum Notice {
         phone: String,
         origin: Origin,
     },
+    /// The whitelist holds a phone in a spelling other than its normal form (`+86 138-0000-7777`
+    /// for `13800007777`). Authing compares the stored text, so a registration with the normal
+    /// form is refused. When the manifest manages the phones, the plan adds the normal form and
+    /// removes this spelling (`managed`).
+    WhitelistSpelling {
+        phone: String,
+        stored: String,
+        managed: bool,
+    },
     /// Live users with no value for the `match_on` key: no manifest can declare them, so prune
     /// leaves them alone.
     Unkeyed { users: usize, match_on: MatchOn },

@@ -144,6 +144,13 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
                 options.masker.user(key.as_str(), plan.match_on),
                 quote(&options.masker.phone(phone)),
             ),
+            Notice::WhitelistSpelling { phone, stored, managed } => {
+                crate::plan::file::whitelist_spelling(
+                    &options.masker.phone(phone),
+                    &options.masker.phone(stored),
+                    *managed,
+                )
+            }
             Notice::PhotoCopy { key, declared, live, origin } => format!(
                 "{}: the pool's photo {} is on Authing's CDN, {origin} declares {}; Authing copies external photos to its CDN at registration, so it is most likely that copy and is not sent again (declare a URL on Authing's CDN to replace it)",
                 options.masker.user(key.as_str(), plan.match_on),

@@ -40,6 +40,8 @@ pub fn apply_finished(report: &ApplyReport, printer: &Printer) {
         [
             ("complete", Value::from(report.is_complete())),
             ("applied", Value::Object(applied)),
+            ("adopted", Value::from(report.adopted)),
+            ("converges", Value::from(report.converges())),
             ("failed", Value::from(report.failures.len())),
             ("skipped", Value::from(report.skipped.len())),
             ("interrupted", Value::from(report.interrupted)),
@@ -54,13 +56,18 @@ pub fn apply_finished(report: &ApplyReport, printer: &Printer) {
 pub fn text(report: &ApplyReport) -> String {
     let count = |action| report.applied.get(&action).copied().unwrap_or(0);
     let mut text = format!(
-        "{}: {} created, {} updated, {} deleted, MFA +{} -{}, whitelist +{} -{}{}; {} failed, {} skipped ({:.1}s).",
+        "{}: {} created{}, {} updated, {} deleted, MFA +{} -{}, whitelist +{} -{}{}; {} failed, {} skipped ({:.1}s).",
         if report.is_complete() {
             "Apply complete"
         } else {
             "Apply finished with problems"
         },
         count(Action::Create),
+        if report.adopted > 0 {
+            format!(", {} adopted (found already there)", report.adopted)
+        } else {
+            String::new()
+        },
         count(Action::Update),
         count(Action::Delete),
         count(Action::MfaEnable),
@@ -103,9 +110,21 @@ pub fn text(report: &ApplyReport) -> String {
         }
     }
     if !report.is_complete() {
-        text.push_str(
-            "\nRunning the same apply again converges: it plans only what is still missing.",
-        );
+        let repeats = report
+            .failures
+            .iter()
+            .filter(|failure| failure.repeats)
+            .count();
+        if repeats == 0 {
+            text.push_str(
+                "\nRunning the same apply again converges: it plans only what is still missing.",
+            );
+        } else {
+            let _ = write!(
+                text,
+                "\nRunning the same apply again will not fix {repeats} of the failures: Authing refused them as they are (see above). Change the manifests or the pool first; the rest converges on the next run."
+            );
+        }
     }
     text
 }
