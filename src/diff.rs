@@ -848,14 +848,69 @@ fn deletes(
 /// holds.
 pub(crate) const UNIQUE: [Field; 3] = [Field::Email, Field::Username, Field::Phone];
 
-/// A unique value as Authing compares it (emails case-insensitively; phones in any spelling,
+/// A unique value as Authing compares it (emails and usernames case-insensitively; phones in any spelling,
 /// which is stricter than Authing's exact comparison but names the same person).
 pub(crate) fn comparable(field: Field, value: &str) -> String {
     match field {
         Field::Phone => normalize_phone(value),
-        Field::Email => value.trim().to_lowercase(),
+        Field::Email | Field::Username => value.trim().to_lowercase(),
         _ => value.trim().to_string(),
     }
+}
+
+/// The unique values (username, email, phone; as [`comparable`]) an update moves away from
+/// its user: what it frees for another user to take.
+pub(crate) fn freed_values(update: &Update) -> HashSet<(Field, String)> {
+    update
+        .fields
+        .iter()
+        .filter(|change| UNIQUE.contains(&change.field))
+        .filter_map(|change| {
+            let FieldValue::Text(before) = change.before.as_ref()? else {
+                return None;
+            };
+            let before = comparable(change.field, before);
+            let after = change
+                .after
+                .as_text()
+                .map(|after| comparable(change.field, after))
+                .unwrap_or_default();
+            (!before.is_empty() && before != after).then_some((change.field, before))
+        })
+        .collect()
+}
+
+/// The unique values a creation or an update writes (as [`comparable`]).
+pub(crate) fn taken_values(change: &Change) -> Vec<(Field, String)> {
+    match change {
+        Change::Create(create) => created_values(create),
+        Change::Update(update) => updated_values(update),
+        _ => Vec::new(),
+    }
+}
+
+/// The unique values a new user declares (as [`comparable`]).
+pub(crate) fn created_values(create: &Create) -> Vec<(Field, String)> {
+    UNIQUE
+        .into_iter()
+        .filter_map(|field| {
+            let value = create.profile.text(field)?;
+            (!value.trim().is_empty()).then(|| (field, comparable(field, value)))
+        })
+        .collect()
+}
+
+/// The unique values an update writes (as [`comparable`]).
+pub(crate) fn updated_values(update: &Update) -> Vec<(Field, String)> {
+    update
+        .fields
+        .iter()
+        .filter(|change| UNIQUE.contains(&change.field))
+        .filter_map(|change| {
+            let value = change.after.as_text()?;
+            (!value.trim().is_empty()).then(|| (change.field, comparable(change.field, value)))
+        })
+        .collect()
 }
 
 /// A unique value a creation or an update writes: (field, comparable value, as declared, the
@@ -951,12 +1006,32 @@ fn held_values(
             _ => None,
         })
         .collect();
+    // Updates that move a unique value away: apply runs them before creations and other
+    // updates, so the value is free for whoever takes it (not when the taker moves one too).
+    let freeing: HashMap<&UserId, HashSet<(Field, String)>> = updates
+        .iter()
+        .filter_map(|change| match change {
+            Change::Update(update) => {
+                let freed = freed_values(update);
+                (!freed.is_empty()).then_some((&update.id, freed))
+            }
+            _ => None,
+        })
+        .collect();
     let mut problems = Vec::new();
     for (field, value, spelling, for_user, key, origin) in wanted {
-        let Some(users) = holders.get(&(field, value)) else {
+        let Some(users) = holders.get(&(field, value.clone())) else {
             continue;
         };
-        for holder in users.iter().filter(|holder| Some(&holder.id) != for_user) {
+        let key_value = (field, value.clone());
+        let taker_moves = for_user.is_some_and(|id| freeing.contains_key(id));
+        for holder in users.iter().filter(|holder| {
+            Some(&holder.id) != for_user
+                && (taker_moves
+                    || !freeing
+                        .get(&holder.id)
+                        .is_some_and(|freed| freed.contains(&key_value)))
+        }) {
             problems.push(Problem::ValueHeld {
                 key: key.clone(),
                 field,

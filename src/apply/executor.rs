@@ -88,6 +88,8 @@ pub async fn execute<P: PoolApi>(
     cancel: &CancellationToken,
 ) -> ApplyReport {
     let started = Instant::now();
+    let parts = Parts::of(plan);
+    let all_creates = parts.creates.clone();
     let run = Run {
         pool,
         passwords,
@@ -102,6 +104,12 @@ pub async fn execute<P: PoolApi>(
         created: Mutex::new(HashMap::new()),
         existing: Mutex::new(Vec::new()),
         freed: Mutex::new(HashSet::new()),
+        freeing: parts
+            .renames
+            .iter()
+            .flat_map(|update| crate::diff::freed_values(update))
+            .collect(),
+        freed_values: Mutex::new(HashSet::new()),
         renaming: plan
             .changes
             .iter()
@@ -125,8 +133,6 @@ pub async fn execute<P: PoolApi>(
             .collect(),
         pacing: Pacing::default(),
     };
-    let parts = Parts::of(plan);
-    let all_creates = parts.creates.clone();
     reporter.started(plan.changes.len());
 
     let work = async {
@@ -205,12 +211,23 @@ struct Parts<'a> {
 impl<'a> Parts<'a> {
     fn of(plan: &'a Plan) -> Self {
         let mut parts = Parts::default();
+        let taken: HashSet<(Field, String)> = plan
+            .changes
+            .iter()
+            .flat_map(crate::diff::taken_values)
+            .collect();
         for change in &plan.changes {
             match change {
                 Change::WhitelistSwitch(switch) => parts.switch = Some(switch),
                 Change::WhitelistAdd(entry) => parts.adds.push(entry),
                 Change::Create(create) => parts.creates.push(create),
-                Change::Update(update) if update.renamed_from.is_some() => {
+                // Renames, and updates that free a value another change takes, run first.
+                Change::Update(update)
+                    if update.renamed_from.is_some()
+                        || crate::diff::freed_values(update)
+                            .iter()
+                            .any(|value| taken.contains(value)) =>
+                {
                     parts.renames.push(update)
                 }
                 Change::Update(update) => parts.updates.push(update),
@@ -367,6 +384,10 @@ struct Run<'a, P> {
     /// The keys that renames are to free, and those they did.
     renaming: HashSet<UserKey>,
     freed: Mutex<HashSet<UserKey>>,
+    /// The unique values (username, email, phone) that the first-phase updates are to free,
+    /// and those they did.
+    freeing: HashSet<(Field, String)>,
+    freed_values: Mutex<HashSet<(Field, String)>>,
     /// The users the plan changes by id: never taken for a registration that found its key.
     planned_ids: HashSet<UserId>,
     /// Creations held back by the pool's registration limit.
@@ -526,6 +547,32 @@ impl<'a, P: PoolApi> Run<'a, P> {
             .collect()
     }
 
+    /// Why a change that takes a unique value is not sent: the update that was to free the
+    /// value did not happen (it failed, or was not started), so the change would fail with
+    /// 2026. `None` for a change that takes nothing still held.
+    fn not_freed(&self, taken: impl FnOnce() -> Vec<(Field, String)>) -> Option<String> {
+        if self.freeing.is_empty() {
+            return None;
+        }
+        let freed = self.freed_values.lock().ok()?;
+        taken()
+            .into_iter()
+            .find(|value| self.freeing.contains(value) && !freed.contains(value))
+            .map(|(field, _)| format!("the update that frees its {} did not happen", field.name()))
+    }
+
+    /// [`Self::not_freed`] for an update; the freeing updates themselves run first, together.
+    fn not_freed_update(&self, update: &Update) -> Option<String> {
+        if self.freeing.is_empty() || update.renamed_from.is_some() {
+            return None;
+        }
+        let freed = crate::diff::freed_values(update);
+        if freed.iter().any(|value| self.freeing.contains(value)) {
+            return None;
+        }
+        self.not_freed(|| crate::diff::updated_values(update))
+    }
+
     fn stop_reason(&self) -> Option<&'static str> {
         if self.cancel.is_cancelled() {
             Some("interrupted before it started")
@@ -628,6 +675,13 @@ impl<'a, P: PoolApi> Run<'a, P> {
             }
             Step::Create(create) => self.create(create, started).await,
             Step::Update(update) => {
+                if let Some(reason) = self.not_freed_update(update) {
+                    return vec![Outcome::skipped(
+                        Action::Update,
+                        update.key.as_str(),
+                        &reason,
+                    )];
+                }
                 let changes: Vec<(Field, FieldValue)> = update
                     .fields
                     .iter()
@@ -642,6 +696,11 @@ impl<'a, P: PoolApi> Run<'a, P> {
                     && let Ok(mut freed) = self.freed.lock()
                 {
                     freed.insert(old.clone());
+                }
+                if result.is_ok()
+                    && let Ok(mut freed) = self.freed_values.lock()
+                {
+                    freed.extend(crate::diff::freed_values(update));
                 }
                 vec![Outcome::of(
                     Action::Update,
@@ -670,6 +729,9 @@ impl<'a, P: PoolApi> Run<'a, P> {
                 key,
                 "the rename that frees this key did not happen",
             )];
+        }
+        if let Some(reason) = self.not_freed(|| crate::diff::created_values(create)) {
+            return vec![Outcome::skipped(Action::Create, key, &reason)];
         }
         let declared = self.passwords.declared(&create.key).cloned();
         let generated = declared.is_none();

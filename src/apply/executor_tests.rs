@@ -1054,3 +1054,102 @@ async fn issue_12_a_limit_that_never_lifts_ends_in_failures_not_an_endless_wait(
     assert_eq!(reporter.pauses.lock().unwrap().len(), 3);
     assert!(started.elapsed() < Duration::from_secs(4 * 300));
 }
+
+/// Issue 14, item 5: an email change planned as a new user plus prune (same username): when the
+/// creation fails, the old user is not deleted.
+#[tokio::test]
+async fn a_delete_whose_replacement_creation_failed_is_held_back() {
+    let mut old = live("u1", "alice@old.example");
+    old.profile
+        .set(Field::Username, Some(FieldValue::Text("alice".into())));
+    let other = live("u2", "gone@example.com");
+    let pool = FakePool {
+        refuse_register: HashMap::from([("alice@new.example".to_string(), 2026)]),
+        ..FakePool::default()
+    };
+    pool.users
+        .lock()
+        .unwrap()
+        .extend([old.clone(), other.clone()]);
+    let mut replacement = create("alice@new.example");
+    if let Change::Create(create) = &mut replacement {
+        create
+            .profile
+            .set(Field::Username, Some(FieldValue::Text("Alice".into())));
+    }
+    let plan = Plan {
+        changes: vec![delete(&old), delete(&other), replacement],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    let users = pool.users.lock().unwrap().clone();
+    assert!(users.iter().any(|user| user.id == old.id), "alice kept");
+    assert!(
+        !users.iter().any(|user| user.id == other.id),
+        "unrelated delete ran"
+    );
+    assert!(
+        report
+            .skipped
+            .iter()
+            .any(|(action, target, reason)| *action == Action::Delete
+                && target == "alice@old.example"
+                && reason.contains("the creation of alice@new.example")
+                && reason.contains("username")),
+        "{:?}",
+        report.skipped
+    );
+    assert!(!report.converges(), "the 2026 would repeat");
+}
+
+/// Issue 14, item 8: a creation that finds its user is counted as adopted, not created; on a
+/// reviewed (interactive) apply, a user found on the first attempt is someone else's and is
+/// not overwritten.
+#[tokio::test]
+async fn a_found_user_is_adopted_and_never_overwritten_after_review() {
+    let seeded = || {
+        let pool = FakePool::default();
+        pool.users
+            .lock()
+            .unwrap()
+            .push(live("u9", "taken@example.com"));
+        pool
+    };
+    let plan = Plan {
+        changes: vec![create("taken@example.com"), create("fresh@example.com")],
+        ..Plan::default()
+    };
+    let pool = seeded();
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert_eq!(report.adopted, 1);
+    assert_eq!(report.applied.get(&Action::Create), Some(&1));
+    assert!(
+        crate::render::summary::text(&report).contains("1 created, 1 adopted"),
+        "{}",
+        crate::render::summary::text(&report)
+    );
+
+    let pool = seeded();
+    let options = ExecuteOptions {
+        reviewed: true,
+        ..ExecuteOptions::default()
+    };
+    let report = execute(
+        &plan,
+        &pool,
+        &PasswordBook::default(),
+        &options,
+        &Silent,
+        &CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(report.adopted, 0);
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert!(report.failures[0].message.contains("not overwritten"));
+    let users = pool.users.lock().unwrap().clone();
+    let taken = users
+        .iter()
+        .find(|user| user.id == UserId::new("u9"))
+        .unwrap();
+    assert_eq!(taken.profile.text(Field::Nickname), None, "not overwritten");
+}

@@ -278,7 +278,7 @@ impl fmt::Display for Phone {
 }
 
 /// The identity of a user across manifest and pool: the normalised value of the `match_on` field
-/// (a case-folded email, or a username as written).
+/// (a case-folded email or username).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UserKey(Box<str>);
@@ -288,8 +288,10 @@ impl UserKey {
         UserKey(normalize_email(email).into())
     }
 
+    /// A username compares case-insensitively, as Authing's uniqueness does (`Bob` and `bob`
+    /// are one user; the declared spelling is what gets written).
     pub fn from_username(username: &str) -> UserKey {
-        UserKey(username.trim().into())
+        UserKey(normalize_email(username).into())
     }
 
     /// The key of a profile under `match_on`, if the profile has that field.

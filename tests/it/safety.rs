@@ -700,3 +700,76 @@ async fn an_email_change_keeps_a_managed_verification_and_warns_about_an_unmanag
     assert!(!pool_after.user("second@example.com").email_verified);
     assert_no_changes(&emulator, dir.path(), &moved);
 }
+
+/// Item 5 (the lead's review): usernames compare case-insensitively, as Authing's uniqueness
+/// does: `USER1` declared under `match_on: username` with prune is the live `user1`, not a new
+/// user plus the deletion of the old one. A phone moved from one user to another applies in one
+/// run (the update that frees it runs first); a swap of two phones is a plan error.
+#[tokio::test]
+async fn usernames_match_in_any_case_and_phones_move_in_one_run() {
+    let emulator = Emulator::builder().generate(3).start();
+    let dir = temp_dir();
+    let ids = read_pool(&emulator, false).await;
+    let manifest = write_file(
+        dir.path(),
+        "case.yaml",
+        "version: 1\nmatch_on: username\nusers:\n  - username: USER1\n    phone: \"13800000001\"\n  - username: user2\nprune:\n  enabled: true\n",
+    );
+    let plan = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest])
+        .run()
+        .expect(0);
+    assert!(
+        plan.stdout
+            .contains("0 to create, 1 to update, 1 to delete"),
+        "{}",
+        plan.stdout
+    );
+    Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .run()
+        .expect(0);
+    let after = read_pool(&emulator, false).await;
+    assert_eq!(
+        after.user("user1@example.com").id,
+        ids.user("user1@example.com").id
+    );
+    assert!(!after.has("user3@example.com"));
+    assert_no_changes(&emulator, dir.path(), &manifest);
+
+    // The phone moves from USER1 to user2 (USER1 gets another): one run.
+    let moved = write_file(
+        dir.path(),
+        "moved.yaml",
+        "version: 1\nmatch_on: username\nusers:\n  - username: USER1\n    phone: \"13800000009\"\n  - username: user2\n    phone: \"13800000001\"\n",
+    );
+    Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &moved, "--auto-approve"])
+        .run()
+        .expect(0);
+    let after = read_pool(&emulator, false).await;
+    assert_eq!(
+        after.user("user2@example.com").phone.as_deref(),
+        Some("13800000001")
+    );
+    assert_no_changes(&emulator, dir.path(), &moved);
+
+    // A swap cannot be done in one run: the plan says so and nothing is sent.
+    let swapped = write_file(
+        dir.path(),
+        "swapped.yaml",
+        "version: 1\nmatch_on: username\nusers:\n  - username: USER1\n    phone: \"13800000001\"\n  - username: user2\n    phone: \"13800000009\"\n",
+    );
+    let before = writes(&emulator.stats().await);
+    let refused = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &swapped])
+        .run()
+        .expect(1);
+    assert!(
+        refused.stderr.contains("phone `13800000001`")
+            && refused.stderr.contains("user2@example.com (id"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(writes(&emulator.stats().await), before);
+}
