@@ -22,7 +22,7 @@ use crate::secret::Secret;
 use crate::settings::{Connection, SettingsError};
 
 use super::planning::{
-    self, apply_reporter, delete_limit, parse_limit, render_human, show_warnings,
+    self, apply_reporter, delete_limit, listing, parse_limit, render_human, show_warnings,
 };
 use super::session::Session;
 
@@ -189,6 +189,7 @@ async fn carry_out(
             Masker::off(),
             cost,
             Vec::new(),
+            listing(args.show, plan, limit),
         ))?;
     }
     let suppressed = plan.deletes_suppressed();

@@ -11,7 +11,7 @@ use crate::plan::PlanFile;
 use crate::printer::Printer;
 use crate::settings::Connection;
 
-use super::planning::{self, delete_limit, guard_warning, render_plan, show_warnings};
+use super::planning::{self, delete_limit, guard_warning, listing, render_plan, show_warnings};
 use super::session::Session;
 
 pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
@@ -50,6 +50,7 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
         args.mask_pii,
         Some(cost),
         warnings,
+        listing(args.show, &plan, &limit),
     ))?;
     // Deletions left out of the plan are changes still pending.
     let pending = !plan.is_empty() || plan.deletes_suppressed().is_some();

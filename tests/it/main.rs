@@ -7,6 +7,7 @@ mod hardening;
 mod hygiene;
 mod remote;
 mod resilience;
+mod scale;
 mod soak;
 mod support;
 mod sync;
