@@ -350,10 +350,10 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub log_requests: bool,
 
-    /// Lifetime of owner tokens in seconds (short values let clients' re-authentication be
-    /// tested)
-    #[arg(long, default_value_t = crate::emulator::DEFAULT_TOKEN_TTL_SECS, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub token_ttl: u64,
+    /// Lifetime of owner tokens (v1) and management tokens (v3) in seconds; 86400 and 7200
+    /// unless given (short values let clients' re-authentication be tested)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_ttl: Option<u64>,
 
     /// Authing's frequent-registration limit: at most N `register` calls per client address in
     /// the register window, then error 2100 (off by default; `createUser` is not limited)

@@ -139,30 +139,57 @@ impl fmt::Display for Email {
 pub struct Phone(Box<str>);
 
 impl Phone {
-    /// Normalises and checks a phone number. Spaces, dashes, dots and brackets are dropped;
-    /// `+86` or `0086` is dropped from an 11-digit mainland mobile number; what is left must be
-    /// 5 to 15 digits, with at most a leading `+`.
+    /// Normalises and checks a declared phone number. Spaces, dashes, dots and brackets are
+    /// dropped, and `+86` or `0086` from an 11-digit mainland mobile number. What is left must be
+    /// an 11-digit mainland mobile number (`1`, then `3` to `9`, then nine digits), or `+`, a
+    /// country code and the number: 7 to 15 digits in all, as E.164 allows (11 for a mainland
+    /// mobile after `+86`). A number a spreadsheet wrote as a number (`13800000000.0`,
+    /// `1.38E+10`) is refused with a hint: its digits may already be lost. Live phones are
+    /// never checked, only compared through [`normalize_phone`].
     pub fn parse(raw: &str) -> Result<Phone, InvalidValue> {
+        let shown = raw.trim();
+        let refuse = |why: String| {
+            Err(InvalidValue(format!(
+                "`{shown}` is not a phone number: {why}"
+            )))
+        };
+        if let Some(why) = spreadsheet_number(shown) {
+            return refuse(why.to_string());
+        }
         let normalized = normalize_phone(raw);
-        let digits = normalized.strip_prefix('+').unwrap_or(&normalized);
+        let (international, digits) = match normalized.strip_prefix('+') {
+            Some(digits) => (true, digits),
+            None => (false, normalized.as_str()),
+        };
         if digits.is_empty() {
-            return Err(InvalidValue(format!(
-                "`{}` is not a phone number: it has no digits",
-                raw.trim()
-            )));
+            return refuse("it has no digits".to_string());
         }
         if let Some(bad) = digits.chars().find(|c| !c.is_ascii_digit()) {
-            return Err(InvalidValue(format!(
-                "`{}` is not a phone number: unexpected character `{bad}`",
-                raw.trim()
-            )));
+            return refuse(format!("unexpected character `{bad}`"));
         }
-        if !(5..=15).contains(&digits.len()) {
-            return Err(InvalidValue(format!(
-                "`{}` is not a phone number: {} digits, expected 5 to 15",
-                raw.trim(),
-                digits.len()
-            )));
+        let count = digits.len();
+        if international {
+            if !(7..=15).contains(&count) {
+                return refuse(format!(
+                    "{count} digits after the `+`; a country code and a number have 7 to 15"
+                ));
+            }
+            if let Some(rest) = digits.strip_prefix("86")
+                && mobile_prefix(rest)
+            {
+                return refuse(format!(
+                    "{} digits after `+86`; a mainland mobile number has 11",
+                    rest.len()
+                ));
+            }
+        } else if let Some(rest) = digits.strip_prefix("00") {
+            return refuse(format!(
+                "write the international prefix `00` as `+`: `+{rest}`"
+            ));
+        } else if !(count == 11 && mobile_prefix(digits)) {
+            return refuse(format!(
+                "{count} digits without a country code, which is not an 11-digit mainland mobile number"
+            ));
         }
         Ok(Phone(normalized.into()))
     }
@@ -192,6 +219,40 @@ pub fn normalize_phone(raw: &str) -> String {
         }
     }
     compact
+}
+
+/// Whether digits begin like a mainland mobile number: `13` to `19`.
+fn mobile_prefix(digits: &str) -> bool {
+    let bytes = digits.as_bytes();
+    bytes.first() == Some(&b'1') && bytes.get(1).is_some_and(|b| (b'3'..=b'9').contains(b))
+}
+
+/// Why a phone looks like a number a spreadsheet wrote (`13800000000.0`, `1.38E+10`), if it does.
+fn spreadsheet_number(raw: &str) -> Option<&'static str> {
+    let unsigned = raw.strip_prefix('+').unwrap_or(raw);
+    let all_digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if let Some((whole, fraction)) = unsigned.split_once('.')
+        && all_digits(whole)
+        && !fraction.is_empty()
+        && fraction.bytes().all(|b| b == b'0')
+    {
+        return Some(
+            "it ends in `.0`, as a spreadsheet writes a number; format the phone column as text and export again",
+        );
+    }
+    if let Some((mantissa, exponent)) = unsigned.split_once(['e', 'E']) {
+        let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+        let mantissa_digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+        if all_digits(exponent)
+            && all_digits(&mantissa_digits)
+            && mantissa.matches('.').count() <= 1
+        {
+            return Some(
+                "it is a number in scientific notation, as a spreadsheet shows a long number, and its digits are lost; format the phone column as text and export again",
+            );
+        }
+    }
+    None
 }
 
 fn is_mainland_mobile(digits: &str) -> bool {
@@ -794,6 +855,10 @@ mod tests {
             ("0086 (138) 0000 0000", "13800000000"),
             ("+1 (415) 555-0100", "+14155550100"),
             ("+8613800000000", "13800000000"),
+            ("138.0000.0000", "13800000000"),
+            ("+683 4002", "+6834002"),
+            ("+44 20 7946 0958", "+442079460958"),
+            ("199 0000 0000", "19900000000"),
         ];
         for (raw, normalized) in cases {
             assert_eq!(Phone::parse(raw).unwrap().as_str(), normalized, "{raw}");
@@ -803,8 +868,40 @@ mod tests {
             Phone::parse("+86 10 1234 5678").unwrap().as_str(),
             "+861012345678"
         );
-        for bad in ["", "abc", "138-abcd-0000", "+", "123", "1234567890123456"] {
-            assert!(Phone::parse(bad).is_err(), "{bad:?} was accepted");
+    }
+
+    #[test]
+    fn phones_that_are_not_phones_are_refused_with_the_reason() {
+        let cases = [
+            ("", "no digits"),
+            ("abc", "unexpected character `a`"),
+            ("138-abcd-0000", "unexpected character `a`"),
+            ("+", "no digits"),
+            ("12345", "5 digits without a country code"),
+            ("123", "3 digits without a country code"),
+            ("138000000000", "12 digits without a country code"),
+            ("12800000000", "11 digits without a country code"),
+            ("010-1234-5678", "11 digits without a country code"),
+            ("+1234", "4 digits after the `+`"),
+            ("+1234567890123456", "16 digits after the `+`"),
+            ("+86 138 0000 00000", "12 digits after `+86`"),
+            (
+                "0085291234567",
+                "write the international prefix `00` as `+`: `+85291234567`",
+            ),
+            ("13800000000.0", "ends in `.0`"),
+            ("+8613800000000.00", "ends in `.0`"),
+            ("1.38E+10", "scientific notation"),
+            ("1.3800000000e10", "scientific notation"),
+            ("13800000000E0", "scientific notation"),
+        ];
+        for (raw, why) in cases {
+            let err = Phone::parse(raw).expect_err(raw).to_string();
+            assert!(err.contains(why), "{raw:?}: {err}");
+            assert!(
+                err.starts_with(&format!("`{}` is not a phone number: ", raw.trim())),
+                "{err}"
+            );
         }
     }
 

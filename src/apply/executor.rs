@@ -3,13 +3,17 @@
 //! deletions — with at most `concurrency` operations at once. A user appears in at most one
 //! operation per phase and phases do not overlap, so no two requests for the same user are ever
 //! in flight together. One failure does not stop the others; a fatal error or an interrupt stops
-//! new operations from starting while those in flight finish.
+//! new operations from starting while those in flight finish. So does an endpoint that stopped
+//! answering: after [`UNREACHABLE_AFTER`] operations in a row failed on connection errors (each
+//! after its retries), nothing new starts, and the operations in flight give up retrying, so a
+//! dead server ends the run in about one operation's retries rather than in one per operation.
+//! An interrupt also cuts retries short.
 //!
 //! There is no dry-run branch here: the dry run is the plan.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
@@ -20,12 +24,20 @@ use crate::plan::{
     Action, Change, Create, MfaChange, MfaTarget, Plan, Update, WhitelistPhone, WhitelistSwitch,
 };
 use crate::remote::error::USER_EXISTS;
-use crate::remote::{ErrorClass, NewUser, RemoteError};
+use crate::remote::{ErrorClass, ErrorKind, NewUser, RemoteError};
 use crate::report::{ApplyReporter, OpReport, OpStatus, Phase};
 
 use super::outcome::{ApplyReport, Failure};
 use super::passwords::PasswordBook;
 use super::pool::PoolApi;
+
+/// Operations in a row that failed on connection errors (each after its own retries) before
+/// the endpoint is taken for dead: no new operation starts, and those in flight stop retrying.
+pub const UNREACHABLE_AFTER: usize = 3;
+
+/// Why operations were not started once the endpoint is taken for dead.
+pub const UNREACHABLE: &str =
+    "not started: the endpoint stopped answering (operations in a row failed on connection errors)";
 
 /// How the executor runs.
 #[derive(Debug, Clone)]
@@ -71,6 +83,8 @@ pub async fn execute<P: PoolApi>(
         cancel,
         match_on: plan.match_on,
         stopped: AtomicBool::new(false),
+        unreachable: AtomicBool::new(false),
+        failing: AtomicUsize::new(0),
         report: Mutex::new(ApplyReport::default()),
         created: Mutex::new(HashMap::new()),
         existing: Mutex::new(Vec::new()),
@@ -78,36 +92,51 @@ pub async fn execute<P: PoolApi>(
     let parts = Parts::of(plan);
     reporter.started(plan.changes.len());
 
-    let mut first: Vec<Step<'_>> = parts.switch.into_iter().map(Step::Switch).collect();
-    first.extend(parts.adds.into_iter().map(Step::WhitelistAdd));
-    run.phase(Phase::WhitelistAdd, first).await;
-    run.phase(
-        Phase::Create,
-        parts.creates.into_iter().map(Step::Create).collect(),
-    )
-    .await;
-    run.phase(
-        Phase::Update,
-        parts.updates.into_iter().map(Step::Update).collect(),
-    )
-    .await;
-    run.phase(Phase::Mfa, parts.mfa.into_iter().map(Step::Mfa).collect())
+    let work = async {
+        let mut first: Vec<Step<'_>> = parts.switch.into_iter().map(Step::Switch).collect();
+        first.extend(parts.adds.into_iter().map(Step::WhitelistAdd));
+        run.phase(Phase::WhitelistAdd, first).await;
+        run.phase(
+            Phase::Create,
+            parts.creates.into_iter().map(Step::Create).collect(),
+        )
         .await;
-    run.phase(
-        Phase::WhitelistRemove,
-        parts
-            .removes
-            .into_iter()
-            .map(Step::WhitelistRemove)
-            .collect(),
-    )
-    .await;
-    let batches = parts
-        .deletes
-        .chunks(options.delete_batch.max(1))
-        .map(|batch| Step::Delete(batch.to_vec()))
-        .collect();
-    run.phase(Phase::Delete, batches).await;
+        run.phase(
+            Phase::Update,
+            parts.updates.into_iter().map(Step::Update).collect(),
+        )
+        .await;
+        run.phase(Phase::Mfa, parts.mfa.into_iter().map(Step::Mfa).collect())
+            .await;
+        run.phase(
+            Phase::WhitelistRemove,
+            parts
+                .removes
+                .into_iter()
+                .map(Step::WhitelistRemove)
+                .collect(),
+        )
+        .await;
+        let batches = parts
+            .deletes
+            .chunks(options.delete_batch.max(1))
+            .map(|batch| Step::Delete(batch.to_vec()))
+            .collect();
+        run.phase(Phase::Delete, batches).await;
+    };
+    // An interrupt stops new operations (the executor checks the token before each) and cuts
+    // the retries of those in flight short; they are then driven to their end.
+    {
+        tokio::pin!(work);
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => {
+                pool.stop_retrying();
+                work.await;
+            }
+            () = &mut work => {}
+        }
+    }
 
     let mut report = run
         .report
@@ -195,6 +224,8 @@ struct Outcome {
     elapsed: Duration,
     /// A fatal error to stop the run with.
     fatal: Option<RemoteError>,
+    /// It failed because the endpoint did not answer.
+    unreachable: bool,
 }
 
 impl Outcome {
@@ -208,9 +239,11 @@ impl Outcome {
                 retries: 0,
                 elapsed,
                 fatal: None,
+                unreachable: false,
             },
             Err(err) => {
                 let fatal = (err.class() == ErrorClass::Fatal).then(|| err.clone());
+                let unreachable = endpoint_down(&err);
                 Outcome {
                     action,
                     target: target.into(),
@@ -221,6 +254,7 @@ impl Outcome {
                     retries: err.retries,
                     elapsed,
                     fatal,
+                    unreachable,
                 }
             }
         }
@@ -236,8 +270,23 @@ impl Outcome {
             retries: 0,
             elapsed: Duration::ZERO,
             fatal: None,
+            unreachable: false,
         }
     }
+}
+
+/// Whether an error says the endpoint did not answer at all: no connection, no answer in time,
+/// or a gateway with nothing behind it (502, 503, 504 without `Retry-After`).
+fn endpoint_down(err: &RemoteError) -> bool {
+    matches!(
+        &err.kind,
+        ErrorKind::Connection(_)
+            | ErrorKind::Timeout
+            | ErrorKind::Http {
+                status: 502..=504,
+                retry_after: None,
+            }
+    )
 }
 
 struct Run<'a, P> {
@@ -249,6 +298,10 @@ struct Run<'a, P> {
     match_on: MatchOn,
     /// Set by a fatal error: no new operations start.
     stopped: AtomicBool,
+    /// Set when [`UNREACHABLE_AFTER`] operations in a row failed on connection errors.
+    unreachable: AtomicBool,
+    /// Operations in a row, up to now, that failed on connection errors.
+    failing: AtomicUsize,
     report: Mutex<ApplyReport>,
     /// Ids of the users created in this run, for their MFA changes.
     created: Mutex<HashMap<UserKey, UserId>>,
@@ -292,12 +345,28 @@ impl<'a, P: PoolApi> Run<'a, P> {
             Some("interrupted before it started")
         } else if self.stopped.load(Ordering::Relaxed) {
             Some("not started after a fatal error")
+        } else if self.unreachable.load(Ordering::Relaxed) {
+            Some(UNREACHABLE)
         } else {
             None
         }
     }
 
     fn record(&self, phase: Phase, outcome: Outcome) {
+        match (&outcome.status, outcome.unreachable) {
+            (OpStatus::Skipped { .. }, _) => {}
+            (_, false) => self.failing.store(0, Ordering::Relaxed),
+            (_, true) => {
+                let failing = self.failing.fetch_add(1, Ordering::Relaxed) + 1;
+                if failing >= UNREACHABLE_AFTER && !self.unreachable.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        operations = failing,
+                        "operations in a row failed on connection errors: starting nothing new"
+                    );
+                    self.pool.stop_retrying();
+                }
+            }
+        }
         self.reporter.op_finished(&OpReport {
             phase,
             action: outcome.action.name(),
@@ -327,6 +396,7 @@ impl<'a, P: PoolApi> Run<'a, P> {
             self.stopped.store(true, Ordering::Relaxed);
             report.fatal.get_or_insert(fatal);
         }
+        report.unreachable = self.unreachable.load(Ordering::Relaxed);
     }
 
     async fn run_step(&self, step: Step<'a>) -> Vec<Outcome> {
@@ -334,6 +404,11 @@ impl<'a, P: PoolApi> Run<'a, P> {
         match step {
             Step::Switch(switch) => {
                 let result = self.pool.set_whitelist_enabled(switch.to).await;
+                if result.is_ok()
+                    && let Ok(mut report) = self.report.lock()
+                {
+                    report.switched = Some(switch.to);
+                }
                 vec![Outcome::of(
                     Action::WhitelistSwitch,
                     "whitelist",

@@ -26,6 +26,10 @@ struct FakePool {
     fatal_updates: bool,
     /// Ids `removeUsers` silently does not remove (and does not report).
     keep_on_remove: HashSet<String>,
+    /// Keys whose update fails as if the endpoint were gone (a connection error).
+    unreachable_updates: HashSet<String>,
+    /// Set when the executor told the pool to stop retrying.
+    stopped_retrying: std::sync::atomic::AtomicBool,
     next_id: Mutex<u32>,
 }
 
@@ -111,6 +115,12 @@ impl PoolApi for FakePool {
         self.busy(subject, "update", || {
             if self.fatal_updates {
                 return Err(authing(Operation::UpdateUser, 2207));
+            }
+            if self.unreachable_updates.contains(subject) {
+                return Err(RemoteError::new(
+                    Operation::UpdateUser,
+                    ErrorKind::Connection("connection refused".into()),
+                ));
             }
             let mut users = self.users.lock().unwrap();
             let user = users
@@ -216,6 +226,11 @@ impl PoolApi for FakePool {
     async fn list_users(&self, _concurrency: usize) -> Result<Vec<LiveUser>, RemoteError> {
         self.log.lock().unwrap().push("list".into());
         Ok(self.users.lock().unwrap().clone())
+    }
+
+    fn stop_retrying(&self) {
+        self.stopped_retrying
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -527,6 +542,101 @@ async fn a_fatal_error_stops_new_operations() {
             .log()
             .iter()
             .any(|line| line.starts_with("whitelist_remove"))
+    );
+}
+
+/// Twenty users to update, and a pool that fails the updates of the users `down` picks with a
+/// connection error.
+fn unreachable_pool(down: impl Fn(usize) -> bool) -> (FakePool, Plan) {
+    let users: Vec<LiveUser> = (0..20)
+        .map(|i| live(&format!("u{i}"), &format!("u{i}@example.com")))
+        .collect();
+    let pool = FakePool {
+        unreachable_updates: (0..20)
+            .filter(|i| down(*i))
+            .map(|i| format!("u{i}@example.com"))
+            .collect(),
+        ..FakePool::default()
+    };
+    pool.users.lock().unwrap().extend(users.iter().cloned());
+    let mut changes: Vec<Change> = users.iter().map(|user| update(user, "X")).collect();
+    changes.push(Change::WhitelistRemove(phone("13700000000")));
+    let plan = Plan {
+        changes,
+        ..Plan::default()
+    };
+    (pool, plan)
+}
+
+#[tokio::test]
+async fn an_endpoint_that_stopped_answering_stops_new_operations() {
+    let (pool, plan) = unreachable_pool(|_| true);
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert!(report.unreachable && report.fatal.is_none());
+    assert!(
+        pool.stopped_retrying
+            .load(std::sync::atomic::Ordering::Relaxed),
+        "the operations in flight give up retrying"
+    );
+    let concurrency = 4;
+    assert!(
+        report.failures.len() < UNREACHABLE_AFTER + concurrency,
+        "only the operations already started fail: {}",
+        report.failures.len()
+    );
+    assert_eq!(report.failures.len() + report.skipped.len(), 21);
+    let summary = crate::render::summary::text(&report);
+    assert!(summary.contains(UNREACHABLE), "{summary}");
+    assert!(
+        summary.contains("Running the same apply again converges"),
+        "{summary}"
+    );
+    assert!(
+        !pool
+            .log()
+            .iter()
+            .any(|line| line.starts_with("whitelist_remove")),
+        "later phases do not start"
+    );
+}
+
+#[tokio::test]
+async fn connection_failures_with_answers_between_them_do_not_stop_the_run() {
+    // One at a time, so that the order is known: never three failures in a row.
+    let (pool, plan) = unreachable_pool(|i| i % 3 != 0);
+    let options = ExecuteOptions {
+        concurrency: 1,
+        ..ExecuteOptions::default()
+    };
+    let report = execute(
+        &plan,
+        &pool,
+        &PasswordBook::default(),
+        &options,
+        &Silent,
+        &CancellationToken::new(),
+    )
+    .await;
+    assert!(!report.unreachable);
+    assert_eq!(report.failures.len(), 13);
+    assert!(report.skipped.is_empty());
+    assert!(
+        !pool
+            .stopped_retrying
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+}
+
+#[tokio::test]
+async fn an_interrupt_tells_the_pool_to_stop_retrying() {
+    let (pool, plan) = unreachable_pool(|_| false);
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let report = run(&plan, &pool, &cancel).await;
+    assert!(report.interrupted);
+    assert!(
+        pool.stopped_retrying
+            .load(std::sync::atomic::Ordering::Relaxed)
     );
 }
 

@@ -25,6 +25,10 @@ pub struct ApplyReport {
     /// The error that stopped the run, if one did.
     pub fatal: Option<RemoteError>,
     pub interrupted: bool,
+    /// Operations in a row failed on connection errors, and nothing new was started.
+    pub unreachable: bool,
+    /// The whitelist switch was turned to this.
+    pub switched: Option<bool>,
     pub elapsed: Duration,
 }
 

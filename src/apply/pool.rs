@@ -35,6 +35,9 @@ pub trait PoolApi {
     async fn list_users(&self, concurrency: usize) -> Result<Vec<LiveUser>, RemoteError>;
     /// The users with these ids that exist (to check deletions the server did not confirm).
     async fn users_by_id(&self, ids: &[UserId]) -> Result<Vec<LiveUser>, RemoteError>;
+    /// From now on, give up instead of retrying a transient failure: the run is stopping (an
+    /// interrupt, or an endpoint that stopped answering).
+    fn stop_retrying(&self);
 }
 
 impl PoolApi for AuthingClient {
@@ -96,5 +99,9 @@ impl PoolApi for AuthingClient {
 
     async fn users_by_id(&self, ids: &[UserId]) -> Result<Vec<LiveUser>, RemoteError> {
         remote::users_by_id(self, ids, 1).await
+    }
+
+    fn stop_retrying(&self) {
+        AuthingClient::stop_retrying(self);
     }
 }

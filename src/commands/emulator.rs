@@ -19,7 +19,12 @@ pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<Outcome, Erro
         fault_seed: args.fault_seed,
         rate_limit: args.rate_limit,
         log_requests: args.log_requests,
-        token_ttl_secs: args.token_ttl,
+        token_ttl_secs: args
+            .token_ttl
+            .unwrap_or(crate::emulator::DEFAULT_TOKEN_TTL_SECS),
+        management_token_ttl_secs: args
+            .token_ttl
+            .unwrap_or(crate::emulator::DEFAULT_MANAGEMENT_TOKEN_TTL_SECS),
         register_limit: args.register_limit,
         register_window_secs: args.register_window,
         dialect: Dialect {

@@ -145,6 +145,7 @@ pub fn register(
                 non_empty(input.register_method.clone())
                     .unwrap_or_else(|| "default:username-password".to_string()),
             ),
+            admin_created: channel == Channel::CreateUser,
             ..UserRecord::default()
         };
         fill_register_profile(&mut user, &input, unionid.clone());
@@ -396,6 +397,7 @@ fn apply_update(user: &mut UserRecord, options: UserUpdateInput) {
         let phone = non_empty(Some(phone));
         if user.phone.as_deref().map(str::trim) != phone.as_deref() {
             user.phone_verified = false;
+            user.phone_country_code = None;
         }
         user.phone = phone;
     }
@@ -408,7 +410,7 @@ fn apply_update(user: &mut UserRecord, options: UserUpdateInput) {
         user.phone_verified = verified;
     }
     if let Some(blocked) = options.blocked {
-        user.blocked = blocked;
+        user.set_blocked(blocked);
     }
     if let Some(deleted) = options.is_deleted {
         user.is_deleted = deleted;
@@ -456,4 +458,5 @@ fn apply_update(user: &mut UserRecord, options: UserUpdateInput) {
             set(user.profile_mut().field_mut(field), value);
         }
     }
+    user.shrink_profile();
 }

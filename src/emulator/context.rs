@@ -61,13 +61,22 @@ impl Shared {
         &self,
         f: impl FnOnce(&Store) -> Result<(T, Vec<Event>), ApiError>,
     ) -> ApiResult<T> {
+        self.mutate_or(f, || ApiError::SystemBusy)
+            .map_err(Into::into)
+    }
+
+    /// [`Shared::mutate`] with the caller's error type; `busy` is the error for a journal that
+    /// cannot be written (nothing is applied then).
+    pub fn mutate_or<T, E>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<(T, Vec<Event>), E>,
+        busy: impl FnOnce() -> E,
+    ) -> Result<T, E> {
         let mut guard = self.write_pool();
         let pool = &mut *guard;
         let (value, events) = f(&pool.store)?;
         if let Some(persistence) = pool.persistence.as_mut() {
-            persistence
-                .record(&events)
-                .map_err(|_| ApiError::SystemBusy)?;
+            persistence.record(&events).map_err(|_| busy())?;
         }
         for event in &events {
             pool.store.apply(event);

@@ -1,7 +1,8 @@
 //! The Authing-compatible emulator: a GraphQL server (async-graphql on axum) that speaks
-//! Authing's v1 users API as the wire facts describe it, quirks included. It knows the wire
-//! protocol and its own store, and nothing of the planner: the only thing it takes from the rest
-//! of the crate is [`crate::secret::Secret`].
+//! Authing's v1 users API as the wire facts describe it, quirks included, and, on the same port
+//! over the same store, the v3 management REST API (`/api/v3/...`). It knows the wire protocols
+//! and its own store, and nothing of the planner: the only thing it takes from the rest of the
+//! crate is [`crate::secret::Secret`].
 //!
 //! Module map:
 //!
@@ -22,6 +23,7 @@
 //! | `generate` | the `--generate N` synthetic users |
 //! | `tokens`, `crypto` | JWTs; the RSA key pair and password hashes |
 //! | `faults`, `stats`, `dates` | injected faults, rate and register limits; counters; JS date strings |
+//! | `v3` | the v3 management REST API: envelope, both authentication schemes, users, whitelist |
 //!
 //! `docs/emulator.md` lists every flag and endpoint and every choice made where Authing's
 //! behaviour is unconfirmed.
@@ -56,6 +58,7 @@ mod session;
 mod stats;
 mod store;
 mod tokens;
+mod v3;
 mod whitelist;
 
 pub use dialect::{Dialect, WhitelistSpelling};
@@ -77,6 +80,7 @@ pub const DEFAULT_CLIENT_ID: &str = "5c9f7e1a2b3c4d5e6f708192";
 pub const DEFAULT_SECRET: &str = "local-emulator-secret";
 /// Owner tokens live this long unless `--token-ttl` says otherwise.
 pub const DEFAULT_TOKEN_TTL_SECS: u64 = 86_400;
+pub use v3::DEFAULT_MANAGEMENT_TOKEN_TTL_SECS;
 /// `--register-limit` counts `register` calls in windows this long unless `--register-window`
 /// says otherwise (Authing's documented 300 s).
 pub const DEFAULT_REGISTER_WINDOW_SECS: u64 = 300;
@@ -114,6 +118,8 @@ pub struct Config {
     pub log_requests: bool,
     /// Owner-token lifetime in seconds.
     pub token_ttl_secs: u64,
+    /// v3 management-token lifetime in seconds.
+    pub management_token_ttl_secs: u64,
     /// At most this many `register` calls per client address per register window.
     pub register_limit: Option<u32>,
     pub register_window_secs: u64,
@@ -136,6 +142,7 @@ impl Default for Config {
             rate_limit: None,
             log_requests: false,
             token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
+            management_token_ttl_secs: DEFAULT_MANAGEMENT_TOKEN_TTL_SECS,
             register_limit: None,
             register_window_secs: DEFAULT_REGISTER_WINDOW_SECS,
             dialect: Dialect::default(),
@@ -192,6 +199,7 @@ impl Emulator {
             rate_limit: config.rate_limit.map(RateLimit::new),
             latency: Duration::from_millis(config.latency_ms),
             log_requests: config.log_requests,
+            v3: v3::V3::new(config.management_token_ttl_secs),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let app = http::router(state);

@@ -42,6 +42,35 @@ pub fn add(shared: &Shared, phone: String, now: i64) -> ApiResult<WhitelistEntry
     })
 }
 
+/// Adds several phones in one change (v3 `add-whitelist`); those already listed keep their
+/// entries. Returns the entries of all of them, in the order given.
+pub fn add_all(shared: &Shared, phones: Vec<String>, now: i64) -> ApiResult<Vec<WhitelistEntry>> {
+    shared.mutate(|store| {
+        let mut entries: Vec<WhitelistEntry> = Vec::with_capacity(phones.len());
+        let mut events = Vec::new();
+        for phone in phones {
+            if entries.iter().any(|entry| entry.phone == phone) {
+                continue;
+            }
+            match store.whitelist_entry(&phone) {
+                Some(entry) => entries.push(entry.clone()),
+                None => {
+                    let entry = WhitelistEntry {
+                        phone,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    events.push(Event::PutWhitelistEntry {
+                        entry: entry.clone(),
+                    });
+                    entries.push(entry);
+                }
+            }
+        }
+        Ok((entries, events))
+    })
+}
+
 /// The removed entry; `None` when the phone was not on the list.
 pub fn remove(shared: &Shared, phone: String) -> ApiResult<Option<WhitelistEntry>> {
     Ok(remove_all(shared, vec![phone])?.into_iter().next())

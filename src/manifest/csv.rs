@@ -28,7 +28,9 @@ use std::str;
 
 use super::diagnostic::{Code, ManifestDiagnostic, one_of, suggest};
 use super::interpolate::whole_reference;
-use super::validate::{At, Builder, PendingUser, Rejection, Site, parse_flag, password, set_text};
+use super::validate::{
+    At, Builder, PHONE_HELP, PendingUser, Rejection, Site, parse_flag, password, set_text,
+};
 use super::yaml::looks_secret;
 use crate::model::{Email, Field, MatchOn, Origin, Phone};
 
@@ -489,7 +491,7 @@ fn phone(cell: &str) -> Result<Phone, Rejection> {
         code: Code::MalformedPhone,
         message: format!("malformed phone in column `whitelist_phone`: {err}"),
         label: "not a phone number".to_string(),
-        help: None,
+        help: Some(PHONE_HELP.to_string()),
         narrow: None,
     })
 }

@@ -147,10 +147,10 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_spelling() {
-        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    phone: 0013800000000\n    nickname: 1.50\n    password: 0123\nwhitelist:\n  phones: [13800000000, 08612345]\n";
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    phone: 008613800000000\n    nickname: 1.50\n    password: 0123\nwhitelist:\n  phones: [13800000000, 008613900000000]\n";
         let loaded = load_files(&[("a.yaml", yaml)], &[]).unwrap();
         let user = &loaded.state.users[0];
-        assert_eq!(user.profile.phone.as_deref(), Some("0013800000000"));
+        assert_eq!(user.profile.phone.as_deref(), Some("13800000000"));
         assert_eq!(user.profile.nickname.as_deref(), Some("1.50"));
         let password = user.password.as_ref().unwrap();
         assert_eq!(password.secret.expose(), "0123");
@@ -166,7 +166,7 @@ mod tests {
             .iter()
             .map(|(phone, _)| phone.as_str())
             .collect();
-        assert_eq!(phones, ["13800000000", "08612345"]);
+        assert_eq!(phones, ["13800000000", "13900000000"]);
         // The literal password is worth a warning, and no output shows it.
         assert_eq!(loaded.warnings.len(), 1);
         assert_eq!(loaded.warnings[0].code(), Code::LiteralPassword);

@@ -156,7 +156,7 @@ pub(crate) fn set_text(user: &mut PendingUser, field: Field, value: &str) -> Res
     Ok(())
 }
 
-const PHONE_HELP: &str = "a phone is 5 to 15 digits, optionally with a leading `+`; spaces, dashes and brackets are ignored";
+pub(crate) const PHONE_HELP: &str = "a phone is an 11-digit mainland mobile number, or `+`, the country code and the number (7 to 15 digits); spaces, dashes, dots and brackets are ignored";
 
 /// Parses an interpolated boolean; `None` for an empty value (not managed).
 pub(crate) fn parse_flag(value: &str, field: &str) -> Result<Option<bool>, Rejection> {

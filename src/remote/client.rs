@@ -137,6 +137,11 @@ impl AuthingClient {
         self.transport.stats()
     }
 
+    /// From now on, calls give up instead of retrying (see [`Transport::stop_retrying`]).
+    pub fn stop_retrying(&self) {
+        self.transport.stop_retrying();
+    }
+
     /// One page of users (1-based), [`PAGE_SIZE`] at a time.
     pub async fn users_page(&self, page: u64) -> Result<UsersPage, RemoteError> {
         let variables =

@@ -6,12 +6,13 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use crate::secret::Secret;
 
@@ -115,6 +116,7 @@ pub struct Transport {
     backoff: ExponentialBuilder,
     max_response_bytes: usize,
     calls: CallCounter,
+    give_up: CancellationToken,
 }
 
 impl Transport {
@@ -148,6 +150,7 @@ impl Transport {
             backoff,
             max_response_bytes: config.max_response_bytes,
             calls: CallCounter::default(),
+            give_up: CancellationToken::new(),
         })
     }
 
@@ -161,39 +164,55 @@ impl Transport {
     }
 
     /// Sends a call, retrying transient failures; the value of the root field, `None` for null.
+    /// Once [`stop_retrying`](Self::stop_retrying) was called, a call makes one attempt, and a
+    /// call waiting to retry gives up at once with the error of its last attempt.
     pub async fn call<T: DeserializeOwned>(
         &self,
         call: &Call<'_>,
     ) -> Result<Option<T>, RemoteError> {
         let mut retries = 0u32;
-        let result = (|| self.attempt::<T>(call))
-            .retry(self.backoff)
-            .when(|err: &RemoteError| err.class() == ErrorClass::Transient)
-            .adjust(|err: &RemoteError, delay: Option<Duration>| {
-                delay.map(|delay| match err.retry_after() {
-                    Some(asked) => asked.min(MAX_RETRY_AFTER).max(delay),
-                    None => delay,
-                })
-            })
-            .notify(|err: &RemoteError, delay: Duration| {
-                retries += 1;
-                self.calls.retry();
-                tracing::debug!(
-                    operation = call.operation.name(),
-                    retry = retries,
-                    delay_ms = delay.as_millis() as u64,
-                    error = %err.kind,
-                    "retrying a transient failure"
-                );
-            })
-            .await;
-        result.map_err(|mut err| {
-            err.retries = retries;
-            if let Some(subject) = call.subject {
-                err.subject = Some(subject.to_string());
+        let mut delays = self.backoff.build();
+        let mut err = loop {
+            let err = match self.attempt::<T>(call).await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            if err.class() != ErrorClass::Transient || self.give_up.is_cancelled() {
+                break err;
             }
-            err
-        })
+            let Some(delay) = delays.next() else {
+                break err;
+            };
+            let delay = match err.retry_after() {
+                Some(asked) => asked.min(MAX_RETRY_AFTER).max(delay),
+                None => delay,
+            };
+            tracing::debug!(
+                operation = call.operation.name(),
+                retry = retries + 1,
+                delay_ms = delay.as_millis() as u64,
+                error = %err.kind,
+                "retrying a transient failure"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.give_up.cancelled() => break err,
+            }
+            retries += 1;
+            self.calls.retry();
+        };
+        err.retries = retries;
+        if let Some(subject) = call.subject {
+            err.subject = Some(subject.to_string());
+        }
+        Err(err)
+    }
+
+    /// Makes every call give up retrying: one waiting to retry returns its last error at once,
+    /// later ones make a single attempt. For an interrupt, and for an endpoint that stopped
+    /// answering, where waiting out each call's retries would take hours.
+    pub fn stop_retrying(&self) {
+        self.give_up.cancel();
     }
 
     async fn attempt<T: DeserializeOwned>(

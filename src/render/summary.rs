@@ -41,6 +41,7 @@ pub fn apply_finished(report: &ApplyReport, printer: &Printer) {
             ("failed", Value::from(report.failures.len())),
             ("skipped", Value::from(report.skipped.len())),
             ("interrupted", Value::from(report.interrupted)),
+            ("unreachable", Value::from(report.unreachable)),
             ("failures", Value::from(failures)),
             ("elapsed_ms", Value::from(report.elapsed.as_millis() as u64)),
         ],
@@ -64,10 +65,10 @@ pub fn text(report: &ApplyReport) -> String {
         count(Action::MfaDisable),
         count(Action::WhitelistAdd),
         count(Action::WhitelistRemove),
-        if count(Action::WhitelistSwitch) > 0 {
-            ", whitelist switch turned"
-        } else {
-            ""
+        match report.switched {
+            Some(true) => ", whitelist switch turned on",
+            Some(false) => ", whitelist switch turned off",
+            None => "",
         },
         report.failures.len(),
         report.skipped.len(),

@@ -2,7 +2,54 @@
 //! binary against the real emulator, with the pool read back (or the emulator's write counter)
 //! to prove what was and was not sent, and a second plan where a fix makes one meaningful.
 
-use crate::support::{Emulator, Sync, read_pool, temp_dir, write_file, writes};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{
+    CLIENT_ID, Emulator, Sync, encrypt_password, path_in, pool, read_pool, renaming_manifest,
+    temp_dir, write_file, writes,
+};
+
+/// Waits for a spawned run to end and collects its output; a guard against a hang, not a
+/// measure of time.
+async fn finish(child: Child) -> Output {
+    tokio::time::timeout(
+        Duration::from_secs(180),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("the run ended")
+    .expect("join")
+    .expect("wait for the run")
+}
+
+/// The `--log-format json` events a run wrote on stderr.
+fn events(stderr: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+/// `operation` events with this status.
+fn operations<'a>(events: &'a [Value], status: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|event| event["event"] == "operation" && event["status"] == status)
+        .collect()
+}
+
+/// Sends SIGINT to a running process.
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+}
 
 /// The prune policy an HR export is applied with.
 const PRUNE_POLICY: &str = "version: 1\nprune:\n  enabled: true\n  scope: \"*@example.com\"\n";
@@ -145,4 +192,248 @@ async fn a_quoted_cell_may_hold_line_breaks_that_are_not_rows() {
         .run()
         .expect(0);
     assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+}
+
+/// Registers a user with raw GraphQL, as another tool or the console would, with any phone.
+async fn register_raw(emulator: &Emulator, email: &str, phone: &str) {
+    let key = emulator.public_key().await;
+    emulator
+        .gql()
+        .query(
+            "mutation ($email: String, $phone: String, $password: String, $client: String!) { register(userInfo: {email: $email, phone: $phone, password: $password, registerInClient: $client}) { _id } }",
+            json!({"email": email, "phone": phone, "password": encrypt_password(&key, "raw-pass-1"), "client": CLIENT_ID}),
+        )
+        .await
+        .ok("register");
+}
+
+/// Issue 14, item 2: `13800000000.0` (a spreadsheet's number) lost its dot and became a
+/// 12-digit phone, and `12345` passed. Declared phones, user and whitelist alike, must be an
+/// 11-digit mainland mobile or `+` and a country code; live phones are only compared.
+#[tokio::test]
+async fn phones_that_are_not_phones_are_refused_and_live_ones_only_compared() {
+    let dir = temp_dir();
+    let csv = "email,phone,whitelist_phone\n\
+               a@example.com,13800000000.0,\n\
+               b@example.com,12345,\n\
+               c@example.com,1.38E+10,\n\
+               d@example.com,+86 138 0000 0004,13800000001.0\n\
+               e@example.com,+44 20 7946 0958,+1 415 555 0100\n";
+    write_file(dir.path(), "hr.csv", csv);
+    write_file(
+        dir.path(),
+        "list.yaml",
+        "version: 1\nwhitelist:\n  phones: [\"12345\", \"+86 139 0000 0001\"]\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "hr.csv", "-f", "list.yaml"])
+        .run()
+        .expect(1);
+    for fragment in [
+        "invalid manifest: 5 errors",
+        "hr.csv:2:15",
+        "`13800000000.0` is not a phone number: it ends in `.0`, as a spreadsheet writes a number; format the phone column as text",
+        "hr.csv:3:15",
+        "`12345` is not a phone number: 5 digits without a country code",
+        "hr.csv:4:15",
+        "`1.38E+10` is not a phone number: it is a number in scientific notation",
+        "hr.csv:5:33",
+        "malformed phone in column `whitelist_phone`: `13800000001.0`",
+        "list.yaml:3:12",
+        "malformed phone in `whitelist.phones`: `12345`",
+        "an 11-digit mainland mobile number, or `+`, the country code and the number",
+    ] {
+        assert!(run.stderr.contains(fragment), "{fragment}\n{}", run.stderr);
+    }
+
+    // Odd live phones are compared, never refused: a pool user registered with `12345` by
+    // another tool and a whitelist entry `12345` plan and apply like any other.
+    let emulator = Emulator::start();
+    register_raw(&emulator, "odd@example.com", "12345").await;
+    pool::whitelist_add(&emulator, "12345").await;
+    pool::whitelist_add(&emulator, "13800000001").await;
+    write_file(
+        dir.path(),
+        "pool.yaml",
+        "version: 1\nusers:\n  - email: odd@example.com\n    nickname: Odd\nwhitelist:\n  phones: [\"138 0000 0001\"]\n",
+    );
+    let sync = Sync::on(&emulator, dir.path());
+    let apply = sync
+        .clone()
+        .args(["apply", "-f", "pool.yaml", "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(
+        apply.stdout.contains("1 to update") && apply.stdout.contains("whitelist +0 -1"),
+        "{}",
+        apply.stdout
+    );
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(pool.user("odd@example.com").phone.as_deref(), Some("12345"));
+    assert_eq!(pool.whitelist, ["13800000001"]);
+    let plan = sync
+        .clone()
+        .args(["plan", "-f", "pool.yaml", "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+    // Export leaves a phone a manifest cannot hold unmanaged, and says so.
+    let export = sync.args(["export"]).run().expect(0);
+    assert!(!export.stdout.contains("12345"), "{}", export.stdout);
+    assert!(
+        export
+            .stderr
+            .contains("1 users have a phone a manifest cannot hold"),
+        "{}",
+        export.stderr
+    );
+}
+
+/// Issue 14, item 10: after the server died mid-apply, every remaining operation failed one by
+/// one, each after all its retries. Now a few operations in a row failing on connection errors
+/// stop the run: nothing new starts, what is in flight gives up retrying, exit 4 with the
+/// summary; restarted, the server gets the rest from a second apply.
+#[tokio::test]
+async fn a_dead_endpoint_stops_the_apply_after_a_few_operations() {
+    let dir = temp_dir();
+    let state = path_in(&dir, "pool.json");
+    let emulator = Emulator::builder().generate(300).state(&state).start();
+    let manifest = write_file(
+        dir.path(),
+        "pool.yaml",
+        &renaming_manifest(1..=300, "Renamed"),
+    );
+    let (concurrency, retries) = (4, 3);
+    let mut apply = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve", "-q"])
+        .args(["--log-format", "json", "--rate", "100"])
+        .args(["--concurrency", &concurrency.to_string()])
+        .args(["--retries", &retries.to_string()])
+        .spawn();
+    assert!(
+        pool::wait_for_writes(&emulator, 0, 20, &mut apply).await,
+        "the apply ended before the server died"
+    );
+    emulator.kill();
+    let output = finish(apply).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    let events = events(&stderr);
+    let applied = operations(&events, "applied").len();
+    let failed = operations(&events, "failed");
+    let skipped = operations(&events, "skipped");
+    assert!(applied >= 20, "{applied} applied");
+    assert!(
+        !failed.is_empty() && failed.len() < 3 + concurrency,
+        "only the operations started before the endpoint was taken for dead fail: {}",
+        failed.len()
+    );
+    let attempts: u64 = failed
+        .iter()
+        .map(|event| 1 + event["retries"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(
+        attempts <= (3 + concurrency as u64) * (1 + retries),
+        "{attempts} attempts after the server died"
+    );
+    assert_eq!(applied + failed.len() + skipped.len(), 300);
+    assert!(skipped.iter().all(|event| {
+        event["message"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("the endpoint stopped answering"))
+    }));
+    let finished = events
+        .iter()
+        .find(|event| event["event"] == "apply_finished")
+        .expect("a summary");
+    assert_eq!(finished["unreachable"], true);
+    assert_eq!(finished["skipped"], skipped.len());
+
+    // Restarted (the state survived the kill), the server gets the rest: what was not started,
+    // and what failed unless its answer alone was lost.
+    let emulator = Emulator::builder().state(&state).start();
+    let restart = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve", "--rate", "500"])
+        .run()
+        .expect(0);
+    let rest: usize = restart
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("Plan: 0 to create, "))
+        .and_then(|line| line.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("a plan line: {}", restart.stdout));
+    assert!(
+        (skipped.len()..=skipped.len() + failed.len()).contains(&rest),
+        "{rest} updates left; {} failed, {} not started",
+        failed.len(),
+        skipped.len()
+    );
+    let plan = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+}
+
+/// Issue 14, item 10: Ctrl-C while operations wait to retry a dead endpoint ends them at once
+/// instead of after their retries.
+#[tokio::test]
+async fn ctrl_c_cuts_retries_short() {
+    let emulator = Emulator::builder().generate(100).start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "pool.yaml",
+        &renaming_manifest(1..=100, "Renamed"),
+    );
+    let mut apply = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve", "-q"])
+        .args(["--log-format", "json", "--rate", "50", "--concurrency", "2"])
+        .args(["--retries", "10"])
+        .env("RUST_LOG", "authing_sync::remote=debug")
+        .spawn();
+    assert!(
+        pool::wait_for_writes(&emulator, 0, 5, &mut apply).await,
+        "the apply ended before the server died"
+    );
+    emulator.kill();
+    // Read stderr until a call waits to retry, then interrupt.
+    let stderr = apply.stderr.take().expect("stderr");
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        let line = received
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a retry is logged");
+        let waiting = line.contains("retrying a transient failure");
+        seen.push(line);
+        if waiting {
+            break;
+        }
+    }
+    interrupt(&apply);
+    let output = finish(apply).await;
+    seen.extend(received.iter());
+    let stderr = seen.join("\n");
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    let events = events(&stderr);
+    assert!(events.iter().any(|event| event["event"] == "interrupted"));
+    let failed = operations(&events, "failed");
+    assert!(!failed.is_empty(), "{stderr}");
+    assert!(
+        failed.iter().all(|event| event["retries"]
+            .as_u64()
+            .is_some_and(|retries| retries < 10)),
+        "no operation waited out its ten retries: {failed:?}"
+    );
+    assert!(!operations(&events, "skipped").is_empty());
 }
