@@ -187,7 +187,7 @@ fn more_notices(kind: NoticeKind, more: usize) -> String {
         NoticeKind::PhoneNotWhitelisted => format!(
             "… and {count} more new users who register with a phone the whitelist will not list while it is on; Authing will refuse their registrations ({SHOW_ALL})"
         ),
-        NoticeKind::DeletesSuppressed | NoticeKind::Unkeyed => {
+        NoticeKind::Other(_) => {
             format!("… and {count} more like the one above ({SHOW_ALL})")
         }
     }

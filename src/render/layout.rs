@@ -277,10 +277,11 @@ pub fn sources<'a, T>(
 /// What notices are grouped by: notices of one kind read alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeKind {
+    /// A field the API cannot change, per field.
     Unchangeable(Field),
     PhoneNotWhitelisted,
-    DeletesSuppressed,
-    Unkeyed,
+    /// Any other kind (one per variant).
+    Other(std::mem::Discriminant<Notice>),
 }
 
 impl NoticeKind {
@@ -288,8 +289,7 @@ impl NoticeKind {
         match notice {
             Notice::Unchangeable { field, .. } => NoticeKind::Unchangeable(*field),
             Notice::PhoneNotWhitelisted { .. } => NoticeKind::PhoneNotWhitelisted,
-            Notice::DeletesSuppressed { .. } => NoticeKind::DeletesSuppressed,
-            Notice::Unkeyed { .. } => NoticeKind::Unkeyed,
+            other => NoticeKind::Other(std::mem::discriminant(other)),
         }
     }
 }
