@@ -582,6 +582,9 @@ pub enum PasswordSource {
     Manifest,
 }
 
+/// The shortest password Authing accepts, in characters (shorter is error 2029).
+pub const MIN_PASSWORD_CHARS: usize = 6;
+
 /// A password declared for a user, used only when the user is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Password {

@@ -14,6 +14,7 @@ use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
 use crate::cli::ApplyArgs;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
+use crate::model::MIN_PASSWORD_CHARS;
 use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
 use crate::render::{self, Masker, PlanCost};
@@ -116,14 +117,24 @@ fn saved_passwords(plan: &Plan, file: &PlanFile) -> Result<PasswordBook, Error> 
         };
         match &create.password {
             PasswordPlan::Env(name) => match std::env::var(name) {
-                Ok(value) if !value.is_empty() => {
-                    declared.insert(create.key.clone(), Secret::from(value));
+                Ok(value) if value.trim().chars().count() >= MIN_PASSWORD_CHARS => {
+                    declared.insert(create.key.clone(), Secret::from(value.trim()));
+                }
+                Ok(value) if !value.trim().is_empty() => {
+                    return Err(SettingsError::InvalidFlag {
+                        flag: "password",
+                        reason: format!(
+                            "the plan takes the password of {} from the environment variable {name}, which holds fewer than {MIN_PASSWORD_CHARS} characters (Authing refuses it with error 2029)",
+                            create.key
+                        ),
+                    }
+                    .into());
                 }
                 _ => {
                     return Err(SettingsError::InvalidFlag {
                         flag: "password",
                         reason: format!(
-                            "the plan takes the password of {} from the environment variable {name}, which is not set",
+                            "the plan takes the password of {} from the environment variable {name}, which is not set or empty",
                             create.key
                         ),
                     }
@@ -191,6 +202,11 @@ async fn carry_out(
             Vec::new(),
         ))?;
     }
+    if args.send_reset_email
+        && let Some(warning) = reset_email_warning(plan)
+    {
+        printer.warn(warning);
+    }
     let suppressed = plan.deletes_suppressed();
     if plan.is_empty() {
         if let Some(reason) = suppressed {
@@ -236,6 +252,43 @@ async fn carry_out(
     } else {
         Outcome::Partial
     })
+}
+
+/// New users that get a generated password but have no email for the reset email to go to.
+fn reset_email_warning(plan: &Plan) -> Option<String> {
+    let unreachable: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Create(create)
+                if create.password == PasswordPlan::Generated
+                    && create.profile.email.as_deref().is_none_or(str::is_empty) =>
+            {
+                Some(create.key.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let (first, rest) = unreachable.split_first()?;
+    let (count, who) = match rest.len() {
+        0 => ("1 new user has".to_string(), (*first).to_string()),
+        _ => {
+            let shown: Vec<&str> = unreachable.iter().take(5).copied().collect();
+            let more = unreachable.len().saturating_sub(shown.len());
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            (
+                format!("{} new users have", unreachable.len()),
+                format!("{}{tail}", shown.join(", ")),
+            )
+        }
+    };
+    Some(format!(
+        "--send-reset-email: {count} no email ({who}): they get a generated password that no one is sent, so they cannot log in until their password is reset another way; declare an email or a password"
+    ))
 }
 
 /// Deletions the plan left out are work not done: said loudly, and the exit code is 4.

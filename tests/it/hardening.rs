@@ -437,3 +437,130 @@ async fn ctrl_c_cuts_retries_short() {
     );
     assert!(!operations(&events, "skipped").is_empty());
 }
+
+/// Issue 14, item 11: passwords that only failed at apply are refused at validate: a `${PW}` set
+/// to nothing (it silently became a generated password) and one shorter than Authing's 6.
+#[tokio::test]
+async fn empty_and_short_passwords_are_refused_at_validate() {
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nusers:\n  - email: a@example.com\n    password: ${PW}\n  - email: b@example.com\n    password: ${OPTIONAL_PW:-}\n  - email: c@example.com\n    password: ${SHORT_PW}\n",
+    );
+    write_file(
+        dir.path(),
+        "hr.csv",
+        "email,password\nd@example.com,abc12\ne@example.com,${PW}\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "users.yaml", "-f", "hr.csv"])
+        .env("PW", "")
+        .env("OPTIONAL_PW", "")
+        .env("SHORT_PW", "12345")
+        .run()
+        .expect(1);
+    for fragment in [
+        "invalid manifest: 4 errors",
+        "manifest::empty_variable",
+        "users.yaml:4:15",
+        "`${PW}` in `password` is set but empty",
+        "write `${PW:-}`",
+        "users.yaml:8:15",
+        "the password from `SHORT_PW` has 5 characters; Authing refuses passwords shorter than 6 (error 2029)",
+        "hr.csv:2:15",
+        "the password has 5 characters",
+        "hr.csv:3:15",
+    ] {
+        assert!(run.stderr.contains(fragment), "{fragment}\n{}", run.stderr);
+    }
+    assert!(
+        !run.stderr.contains("12345") && !run.stderr.contains("abc12"),
+        "{}",
+        run.stderr
+    );
+
+    // `${NAME:-}` stays optional: the user is valid without a password.
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nusers:\n  - email: b@example.com\n    password: ${OPTIONAL_PW:-}\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "users.yaml"])
+        .env("OPTIONAL_PW", "")
+        .run()
+        .expect(0);
+    assert_eq!(
+        run.stdout,
+        "valid: 1 user, 0 whitelist phones, 0 MFA flags, 1 file\n"
+    );
+}
+
+/// Issue 14, item 11: passwords encrypted with a key the pool does not hold fail every create
+/// with 2016; the summary says to check `--public-key`.
+#[tokio::test]
+async fn creates_refused_with_2016_point_at_the_public_key() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nusers:\n  - email: a@example.com\n  - email: b@example.com\n",
+    );
+    // No --public-key: Authing's published key, which the emulator cannot decrypt with.
+    let run = Sync::new(dir.path())
+        .args(["apply", "-f", "users.yaml", "--auto-approve"])
+        .args(["--endpoint", emulator.url(), "--client-id", CLIENT_ID])
+        .env("AUTHING_SECRET", crate::support::SECRET)
+        .run()
+        .expect(4);
+    assert!(run.stderr.contains("authing error 2016"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("hint: Authing could not decrypt 2 passwords (error 2016)")
+            && run.stderr.contains("check --public-key"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(read_pool(&emulator, false).await.users.len(), 0);
+}
+
+/// Issue 14, item 11: `--send-reset-email` for a new user without an email warns that the
+/// generated password goes to no one.
+#[tokio::test]
+async fn send_reset_email_warns_about_new_users_without_an_email() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nmatch_on: username\nusers:\n  - username: noemail\n  - username: withemail\n    email: w@example.com\n",
+    );
+    let sync = Sync::on(&emulator, dir.path());
+    let run = sync
+        .clone()
+        .args([
+            "apply",
+            "-f",
+            "users.yaml",
+            "--auto-approve",
+            "--send-reset-email",
+        ])
+        .run()
+        .expect(0);
+    assert!(
+        run.stderr
+            .contains("warning: --send-reset-email: 1 new user has no email (noemail)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("withemail"), "{}", run.stderr);
+    let mailbox = emulator.mailbox().await;
+    assert_eq!(mailbox.as_array().map(Vec::len), Some(1), "{mailbox}");
+    let plan = sync
+        .args(["plan", "-f", "users.yaml", "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+}
