@@ -36,6 +36,7 @@ pub mod render;
 pub mod report;
 pub mod secret;
 pub mod settings;
+pub mod visible;
 
 /// The version, with the git revision it was built from.
 pub const VERSION: &str = concat!(

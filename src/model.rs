@@ -60,7 +60,7 @@ pub struct Email(Box<str>);
 
 impl Email {
     /// Trims and checks the address: one `@`, a non-empty local part, a domain with a dot and no
-    /// empty label, no whitespace or control characters.
+    /// empty label, no whitespace, control or invisible formatting characters (U+202E, U+200B).
     pub fn parse(raw: &str) -> Result<Email, InvalidValue> {
         let value = raw.trim();
         let invalid = |why: &str| {
@@ -73,6 +73,12 @@ impl Email {
         }
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return invalid("it contains whitespace");
+        }
+        if let Some(hidden) = value.chars().find(|c| crate::visible::is_unprintable(*c)) {
+            return invalid(&format!(
+                "it contains the invisible character U+{:04X}",
+                u32::from(hidden)
+            ));
         }
         let Some((local, domain)) = value.rsplit_once('@') else {
             return invalid("there is no `@`");

@@ -3,7 +3,9 @@
 //! labelled span, optional secondary places ("first declared here") and a hint.
 //!
 //! The source code a diagnostic carries is the file's text with literal passwords masked
-//! (see `source.rs`), so no snippet can show a password, not even as a context line.
+//! (see `source.rs`), so no snippet can show a password, not even as a context line, and with
+//! unprintable characters shown as `?`; messages, labels and hints quote values with their
+//! unprintable characters escaped (see [`crate::visible`]).
 
 use std::fmt;
 use std::path::Path;
@@ -211,7 +213,7 @@ impl ManifestDiagnostic {
         Self {
             code,
             severity: Severity::Error,
-            message: message.into(),
+            message: shown(message.into()),
             place: None,
             others: Vec::new(),
             related: Vec::new(),
@@ -226,13 +228,14 @@ impl ManifestDiagnostic {
         }
     }
 
-    pub(crate) fn at(mut self, place: Place) -> Self {
+    pub(crate) fn at(mut self, mut place: Place) -> Self {
+        place.label = place.label.map(shown);
         self.place = Some(place);
         self
     }
 
     pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(shown(help.into()));
         self
     }
 
@@ -244,8 +247,10 @@ impl ManifestDiagnostic {
             .as_ref()
             .is_some_and(|place| place.file == other.file);
         if same_file {
-            self.others
-                .push(LabeledSpan::new_with_span(other.label, other.span));
+            self.others.push(LabeledSpan::new_with_span(
+                other.label.map(shown),
+                other.span,
+            ));
         } else {
             let message = other
                 .label
@@ -429,6 +434,14 @@ impl Problems {
         all.sort_by_key(ManifestDiagnostic::sort_key);
         all.extend(notes);
         if failed { Err(all) } else { Ok(all) }
+    }
+}
+
+/// Text a diagnostic shows, its unprintable characters escaped.
+fn shown(text: String) -> String {
+    match crate::visible::visible_lines(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
     }
 }
 

@@ -126,7 +126,8 @@ impl Input {
             .clone()
     }
 
-    /// The text diagnostics show: literal passwords masked.
+    /// The text diagnostics show: literal passwords masked, unprintable characters as `?` (byte
+    /// for byte, so that spans still point at the same text).
     fn shown(&self) -> Arc<String> {
         self.shown
             .get_or_init(|| {
@@ -134,10 +135,14 @@ impl Input {
                     Format::Yaml => super::yaml::password_spans(&self.text),
                     Format::Csv => super::csv::password_spans(&self.text),
                 };
-                if secrets.is_empty() {
+                let masked = if secrets.is_empty() {
                     self.text.clone()
                 } else {
                     Arc::new(mask(&self.text, &secrets))
+                };
+                match crate::visible::same_width(&masked) {
+                    std::borrow::Cow::Borrowed(_) => masked,
+                    std::borrow::Cow::Owned(shown) => Arc::new(shown),
                 }
             })
             .clone()

@@ -52,23 +52,30 @@ pub enum ErrorKind {
     AuthFailed(String),
 }
 
+/// What the server said, as it may be shown: its unprintable characters escaped.
+fn said(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::visible::visible(text)
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ErrorKind::Authing { code, message } => write!(f, "authing error {code}: {message}"),
+            ErrorKind::Authing { code, message } => {
+                write!(f, "authing error {code}: {}", said(message))
+            }
             ErrorKind::GraphQl { messages } => write!(
                 f,
                 "the server rejected the request: {}",
-                messages.join("; ")
+                said(&messages.join("; "))
             ),
             ErrorKind::Http { status, .. } => write!(f, "HTTP status {status}"),
             ErrorKind::Timeout => f.write_str("timed out"),
-            ErrorKind::Connection(why) => write!(f, "connection failed: {why}"),
-            ErrorKind::Decode(why) => write!(f, "unreadable response: {why}"),
+            ErrorKind::Connection(why) => write!(f, "connection failed: {}", said(why)),
+            ErrorKind::Decode(why) => write!(f, "unreadable response: {}", said(why)),
             ErrorKind::TooLarge { limit } => {
                 write!(f, "response larger than {limit} bytes, refused")
             }
-            ErrorKind::AuthFailed(why) => write!(f, "authentication failed: {why}"),
+            ErrorKind::AuthFailed(why) => write!(f, "authentication failed: {}", said(why)),
         }
     }
 }
@@ -144,7 +151,7 @@ impl fmt::Display for RemoteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.operation.name())?;
         if let Some(subject) = &self.subject {
-            write!(f, " {subject}")?;
+            write!(f, " {}", said(subject))?;
         }
         write!(f, ": {}", self.kind)?;
         match self.retries {

@@ -1,7 +1,8 @@
 //! The plan for people, in Terraform's manner: one block per change with `+` create, `~` update,
 //! `-` delete, deletions first, the summary line last, and what the plan cost. Colour only when
 //! the printer allows it; the text reads the same without. Long values are diffed with
-//! `similar` so the changed part of a long URL stands out.
+//! `similar` so the changed part of a long URL stands out. Values are quoted with their
+//! unprintable characters escaped, and so is every other line a value can reach.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::model::{Field, FieldValue, MatchOn};
 use crate::plan::{Change, MfaTarget, Notice, Plan, Summary};
 use crate::secret::REDACTED;
+use crate::visible::visible;
 
 use super::mask::Masker;
 use super::style::Style;
@@ -148,7 +150,7 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
     }
     let _ = writeln!(out, "{}", options.style.change("Warnings:"));
     for line in lines {
-        let _ = writeln!(out, "  ! {line}");
+        let _ = writeln!(out, "  ! {}", visible(&line));
     }
     out.push('\n');
 }
@@ -304,6 +306,7 @@ impl Blocks<'_> {
             '-' => style.remove(&sign_text),
             _ => style.change(&sign_text),
         };
+        let comment = visible(comment);
         let _ = writeln!(self.out, "  {}", style.bold(&format!("# {comment}")));
         let _ = writeln!(self.out, "  {painted} {head} {{");
         let width = rows

@@ -9,6 +9,7 @@ use crate::plan::{Change, MfaTarget, Notice, Plan};
 
 use super::human::{PlanCost, summary_line};
 use super::mask::Masker;
+use crate::visible::visible;
 
 /// Items shown per section before "and N more".
 pub const DEFAULT_LIMIT: usize = 50;
@@ -247,9 +248,10 @@ fn origin(origin: &crate::model::Origin) -> String {
 }
 
 /// Inline code that survives backticks in the value: the fence is one backtick longer than the
-/// longest run inside, as CommonMark allows.
+/// longest run inside, as CommonMark allows. Unprintable characters (line breaks, ESC, U+202E)
+/// are escapes: a code span shows them literally.
 fn code(text: &str) -> String {
-    let text = text.replace(['\n', '\r'], " ");
+    let text = visible(text);
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -263,8 +265,9 @@ fn code(text: &str) -> String {
     format!("{fence} {text} {fence}")
 }
 
-/// Text with the characters Markdown would interpret escaped.
+/// Text with the characters Markdown would interpret escaped, and unprintable ones as escapes.
 fn escape(text: &str) -> String {
+    let text = visible(text);
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(
@@ -285,6 +288,11 @@ mod tests {
         assert_eq!(super::code("plain"), "`plain`");
         assert_eq!(super::code("a`b"), "`` a`b ``");
         assert_eq!(super::code("x``y"), "``` x``y ```");
-        assert_eq!(super::code("two\nlines"), "`two lines`");
+        assert_eq!(super::code("two\nlines"), "`two\\nlines`");
+        assert_eq!(
+            super::code("Wang\u{1b}[31m\u{202e}Tony"),
+            "`Wang\\u{1b}[31m\\u{202e}Tony`"
+        );
+        assert_eq!(super::escape("a\u{202e}*b"), "a\\\\u{202e}\\*b");
     }
 }

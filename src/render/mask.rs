@@ -1,5 +1,6 @@
-//! `--mask-pii`: emails shown as `a***@example.com` and phones as `138****0000`, for plans posted
-//! where more people can read them than should know the pool.
+//! `--mask-pii`: emails shown as `a***@example.com`, phones as `138****0000`, usernames and
+//! nicknames as their first character and `***`, photo URLs as their site and `/***`, for plans
+//! posted where more people can read them than should know the pool.
 
 use std::borrow::Cow;
 
@@ -47,21 +48,55 @@ impl Masker {
         Cow::Owned(format!("{head}****{tail}"))
     }
 
-    /// A user key or label: masked when it is an email.
+    /// A name (a username, a nickname): its first character and `***`.
+    pub fn name<'a>(&self, name: &'a str) -> Cow<'a, str> {
+        if !self.enabled {
+            return Cow::Borrowed(name);
+        }
+        let first: String = name.chars().take(1).collect();
+        Cow::Owned(format!("{first}***"))
+    }
+
+    /// A URL: its scheme and site, and `/***` for the rest.
+    pub fn url<'a>(&self, url: &'a str) -> Cow<'a, str> {
+        if !self.enabled {
+            return Cow::Borrowed(url);
+        }
+        match url.split_once("://") {
+            Some((scheme, rest)) => {
+                let site = rest.split(['/', '?', '#']).next().unwrap_or_default();
+                let site = site.rsplit('@').next().unwrap_or_default();
+                Cow::Owned(format!("{scheme}://{site}/***"))
+            }
+            None => Cow::Owned("***".into()),
+        }
+    }
+
+    /// A user key or label: an email, or a username (or an id) masked as a name.
     pub fn user<'a>(&self, name: &'a str, match_on: MatchOn) -> Cow<'a, str> {
         if match_on == MatchOn::Email || name.contains('@') {
             self.email(name)
         } else {
-            Cow::Borrowed(name)
+            self.name(name)
         }
     }
 
-    /// A field value as shown: emails and phones masked, other values as they are.
+    /// A text value of a field as shown: personal fields masked, others as they are.
+    pub fn text<'a>(&self, field: Field, text: &'a str) -> Cow<'a, str> {
+        match field {
+            Field::Email => self.email(text),
+            Field::Phone => self.phone(text),
+            Field::Username | Field::Nickname => self.name(text),
+            Field::Photo => self.url(text),
+            Field::Company | Field::EmailVerified | Field::Blocked => Cow::Borrowed(text),
+        }
+    }
+
+    /// A field value as shown: personal fields masked, other values as they are.
     pub fn value(&self, field: Field, value: &FieldValue) -> String {
-        match (field, value) {
-            (Field::Email, FieldValue::Text(text)) => self.email(text).into_owned(),
-            (Field::Phone, FieldValue::Text(text)) => self.phone(text).into_owned(),
-            (_, value) => value.to_string(),
+        match value {
+            FieldValue::Text(text) => self.text(field, text).into_owned(),
+            value => value.to_string(),
         }
     }
 }
@@ -76,7 +111,16 @@ mod tests {
         assert_eq!(masker.email("alice@example.com"), "a***@example.com");
         assert_eq!(masker.phone("13800000000"), "138****0000");
         assert_eq!(masker.phone("+14155550100"), "+141****0100");
-        assert_eq!(masker.user("bob", MatchOn::Username), "bob");
+        assert_eq!(masker.user("bob", MatchOn::Username), "b***");
+        assert_eq!(masker.user("liwei", MatchOn::Email), "***");
+        assert_eq!(masker.text(Field::Nickname, "Wang Tony"), "W***");
+        assert_eq!(masker.text(Field::Username, "wang.tony"), "w***");
+        assert_eq!(
+            masker.text(Field::Photo, "https://cdn.example.com/people/tony.png"),
+            "https://cdn.example.com/***"
+        );
+        assert_eq!(masker.text(Field::Company, "Example Ltd"), "Example Ltd");
+        assert_eq!(masker.user("", MatchOn::Username), "***");
         assert_eq!(
             Masker::off().email("alice@example.com"),
             "alice@example.com"

@@ -9,6 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
+use crate::visible::visible;
 
 fn bar(template: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -144,10 +145,10 @@ impl ApplyReporter for ApplyProgress {
     fn op_finished(&self, report: &OpReport<'_>) {
         if let OpStatus::Failed { message, .. } = report.status {
             self.failures.fetch_add(1, Ordering::Relaxed);
-            self.bar.println(format!(
+            self.bar.println(visible(&format!(
                 "failed: {} {}: {message}",
                 report.action, report.target
-            ));
+            )));
             self.refresh();
         }
         self.bar.inc(1);

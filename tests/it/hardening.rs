@@ -564,3 +564,146 @@ async fn send_reset_email_warns_about_new_users_without_an_email() {
         .expect(0);
     assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
 }
+
+/// Whether text carries a character a terminal or a reader would act on or not show.
+fn hostile(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| (c.is_control() && !matches!(c, '\n' | '\t')) || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+}
+
+/// Issue 14, item 9: values with ESC sequences and U+202E reach no output raw (human, Markdown,
+/// JSON, progress lines, the summary, errors), and `--mask-pii` masks usernames and names.
+#[tokio::test]
+async fn control_and_bidi_characters_are_escaped_in_every_output_and_names_are_masked() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    register_raw(&emulator, "taken@example.com", "").await;
+    let manifest = "version: 1\nmatch_on: username\nusers:\n  - username: \"tony\\u202Egnp.exe\"\n    email: tony@example.com\n    nickname: \"Wang \\e[2J\\e]0;pwned\\a\\u202ETony\\u200B\"\n  - username: \"clash\\e[31m\"\n    email: taken@example.com\n";
+    write_file(dir.path(), "users.yaml", manifest);
+    let sync = Sync::on(&emulator, dir.path());
+    let mut outputs = Vec::new();
+    for format in ["human", "markdown", "json"] {
+        for mask in [false, true] {
+            let mut run = sync
+                .clone()
+                .args(["plan", "-f", "users.yaml", "--format", format]);
+            if mask {
+                run = run.args(["--mask-pii"]);
+            }
+            let run = run.run().expect(0);
+            assert_eq!(hostile(&run.stdout), None, "{format}: {}", run.stdout);
+            if mask {
+                assert!(
+                    !run.stdout.contains("tony")
+                        && !run.stdout.contains("Wang")
+                        && !run.stdout.contains("clash"),
+                    "{format} --mask-pii: {}",
+                    run.stdout
+                );
+            }
+            outputs.push((format, mask, run.stdout));
+        }
+    }
+    let human = &outputs[0].2;
+    assert!(
+        human.contains(r#""Wang \u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}Tony\u{200b}""#),
+        "{human}"
+    );
+    assert!(
+        human.contains(r"# tony\u{202e}gnp.exe will be created"),
+        "{human}"
+    );
+    let markdown = &outputs[2].2;
+    assert!(markdown.contains(r"`tony\u{202e}gnp.exe`"), "{markdown}");
+    assert!(
+        markdown.contains(r"nickname: `Wang \u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}Tony\u{200b}`"),
+        "{markdown}"
+    );
+    // JSON escapes them and keeps the value.
+    let json: Value = serde_json::from_str(&outputs[4].2).expect("JSON plan");
+    let create = json["changes"]
+        .as_array()
+        .and_then(|changes| {
+            changes
+                .iter()
+                .find(|change| change["key"] == "tony\u{202e}gnp.exe")
+        })
+        .expect("the create");
+    assert_eq!(
+        create["fields"]["nickname"]["to"],
+        "Wang \u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}Tony\u{200b}"
+    );
+
+    // Applying: the clash fails with its key in the progress lines and the summary, on a pipe
+    // and in colour (where only this tool's own colour sequences may carry an ESC).
+    let apply = sync
+        .clone()
+        .args(["apply", "-f", "users.yaml", "--auto-approve"])
+        .run()
+        .expect(4);
+    assert_eq!(hostile(&apply.stdout), None, "{}", apply.stdout);
+    assert_eq!(hostile(&apply.stderr), None, "{}", apply.stderr);
+    assert!(
+        apply.stderr.contains(r"create clash\u{1b}[31m: register"),
+        "{}",
+        apply.stderr
+    );
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(
+        pool.user("tony@example.com").nickname.as_deref(),
+        Some("Wang \u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}Tony\u{200b}"),
+        "the value itself is applied as declared"
+    );
+    let coloured = sync
+        .clone()
+        .args([
+            "apply",
+            "-f",
+            "users.yaml",
+            "--auto-approve",
+            "--color",
+            "always",
+        ])
+        .env("NO_COLOR", "")
+        .run()
+        .expect(4);
+    let mut rest = coloured.stderr.as_str();
+    while let Some(at) = rest.find('\u{1b}') {
+        rest = &rest[at + 1..];
+        let params = rest.strip_prefix('[').map(|tail| {
+            tail.len()
+                - tail
+                    .trim_start_matches(|c: char| c.is_ascii_digit() || c == ';')
+                    .len()
+        });
+        assert!(
+            params.is_some_and(|params| rest[1 + params..].starts_with('m')),
+            "an ESC that is not a colour: {:?}",
+            &rest[..rest.len().min(20)]
+        );
+    }
+    assert!(!coloured.stderr.contains('\u{202e}'), "{}", coloured.stderr);
+
+    // An error quoting a value, and its source snippet.
+    write_file(
+        dir.path(),
+        "bad.yaml",
+        "version: 1\nusers:\n  - email: \"x\\u202e@example.com\"\n    nickname: \"\\e[2J\"\n",
+    );
+    let validate = Sync::new(dir.path())
+        .args(["validate", "-f", "bad.yaml"])
+        .run()
+        .expect(1);
+    assert_eq!(hostile(&validate.stderr), None, "{}", validate.stderr);
+    assert!(
+        validate.stderr.contains(r"`x\u{202e}@example.com` is not an email address: it contains the invisible character U+202E"),
+        "{}",
+        validate.stderr
+    );
+    let plan = sync.args(["plan", "-f", "users.yaml"]).run().expect(0);
+    assert!(
+        plan.stdout.contains("1 to create, 0 to update"),
+        "only the clash is left: {}",
+        plan.stdout
+    );
+}
