@@ -1,6 +1,6 @@
 //! `authing-sync apply`: plan from manifests (or load a saved plan and check it is not stale),
-//! check the deletion guard, confirm, then execute with progress, interrupts handled, and a
-//! closing summary.
+//! check the deletion guard, confirm, then execute with progress, interrupts handled (see
+//! `interrupt`), and a closing summary.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
 use crate::cli::ApplyArgs;
@@ -22,6 +21,7 @@ use crate::report::ApplyReporter;
 use crate::secret::Secret;
 use crate::settings::{Connection, SettingsError};
 
+use super::interrupt::Interrupts;
 use super::planning::{
     self, apply_reporter, delete_limit, parse_limit, render_human, show_warnings,
 };
@@ -29,10 +29,11 @@ use super::session::Session;
 
 pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<Outcome, Error> {
     let started = Instant::now();
+    let interrupts = Interrupts::watch(printer);
     let connection = Connection::resolve(&args.connection)?;
     match &args.plan {
-        Some(path) => apply_saved(args, path, &connection, printer).await,
-        None => apply_manifests(args, &connection, printer, started).await,
+        Some(path) => apply_saved(args, path, &connection, printer, &interrupts).await,
+        None => apply_manifests(args, &connection, printer, started, &interrupts).await,
     }
 }
 
@@ -41,14 +42,24 @@ async fn apply_manifests(
     connection: &Connection,
     printer: &Printer,
     started: Instant,
+    interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
     let loaded = manifest::load(&args.files)?;
     show_warnings(&loaded, printer);
     let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
-    let session = Session::open(connection, printer).await?;
+    let session = interrupts
+        .reading(Session::open(connection, printer))
+        .await?;
     let result = async {
-        let (plan, cost) =
-            planning::make_plan(&session, &loaded.state, args.prune, printer, started).await?;
+        let (plan, cost) = interrupts
+            .reading(planning::make_plan(
+                &session,
+                &loaded.state,
+                args.prune,
+                printer,
+                started,
+            ))
+            .await?;
         let passwords = PasswordBook::from_desired(&loaded.state);
         carry_out(
             &session,
@@ -59,6 +70,7 @@ async fn apply_manifests(
             args,
             printer,
             false,
+            interrupts,
         )
         .await
     }
@@ -74,6 +86,7 @@ async fn apply_saved(
     path: &Path,
     connection: &Connection,
     printer: &Printer,
+    interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
     let file = PlanFile::load(path)?;
     let plan = file.to_plan(path)?;
@@ -81,7 +94,9 @@ async fn apply_saved(
     let saved = parse_limit(file.max_deletes.as_deref(), "max_deletes in the plan file")?;
     let limit = DeleteLimit::new(flag, saved, None);
     let passwords = saved_passwords(&plan, &file)?;
-    let session = Session::open(connection, printer).await?;
+    let session = interrupts
+        .reading(Session::open(connection, printer))
+        .await?;
     let result = async {
         if file.pool != session.pool {
             return Err(Refusal::WrongPool {
@@ -93,9 +108,13 @@ async fn apply_saved(
             }
             .into());
         }
-        apply::check_drift(&plan, &session.client, session.concurrency).await??;
+        interrupts
+            .reading(async {
+                Ok(apply::check_drift(&plan, &session.client, session.concurrency).await??)
+            })
+            .await?;
         carry_out(
-            &session, &plan, None, &limit, &passwords, args, printer, true,
+            &session, &plan, None, &limit, &passwords, args, printer, true, interrupts,
         )
         .await
     }
@@ -191,6 +210,7 @@ async fn carry_out(
     args: &ApplyArgs,
     printer: &Printer,
     saved: bool,
+    interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
     apply::check_deletes(plan, limit)?;
     if !printer.quiet() || plan.is_empty() {
@@ -215,11 +235,21 @@ async fn carry_out(
         }
         return Ok(Outcome::NoChanges);
     }
-    confirm(args.auto_approve, printer).await?;
+    interrupts
+        .reading(confirm(args.auto_approve, printer))
+        .await?;
 
     let reporter: Arc<dyn ApplyReporter> = Arc::from(apply_reporter(printer));
-    let cancel = CancellationToken::new();
-    let watcher = watch_signals(cancel.clone(), Arc::clone(&reporter), printer.clone());
+    let cancel = interrupts.token().clone();
+    // The reporter says so as soon as the first interrupt comes.
+    let watcher = {
+        let cancel = cancel.clone();
+        let reporter = Arc::clone(&reporter);
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            reporter.interrupted();
+        })
+    };
     let options = ExecuteOptions {
         concurrency: session.concurrency,
         send_reset_email: args.send_reset_email,
@@ -317,45 +347,5 @@ async fn confirm(auto_approve: bool, printer: &Printer) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::NotConfirmed)
-    }
-}
-
-/// The first Ctrl-C (or SIGTERM) stops new operations; the second quits at once.
-fn watch_signals(
-    cancel: CancellationToken,
-    reporter: Arc<dyn ApplyReporter>,
-    printer: Printer,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if !interrupted().await {
-            return;
-        }
-        cancel.cancel();
-        reporter.interrupted();
-        if interrupted().await {
-            printer
-                .warn("interrupted again: quitting without waiting for the operations in flight");
-            // The operations in flight are idempotent: running apply again converges.
-            std::process::exit(crate::exit::ExitCode::Interrupted as i32);
-        }
-    })
-}
-
-/// Waits for Ctrl-C or SIGTERM; `false` if signals cannot be watched.
-async fn interrupted() -> bool {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
-            return tokio::signal::ctrl_c().await.is_ok();
-        };
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.is_ok(),
-            received = terminate.recv() => received.is_some(),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.is_ok()
     }
 }

@@ -131,7 +131,32 @@ impl fmt::Debug for SourceText {
     }
 }
 
+/// A context line longer than this (in bytes) is left out of a snippet.
+const LONG_LINE: usize = 400;
+/// Of a long line holding a label, this much (in bytes) is shown on each side of the label.
+const AROUND: usize = 120;
+
+impl SourceText {
+    /// The byte range of a 0-based line, its line break included.
+    fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let start = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        start..end
+    }
+}
+
 impl SourceCode for SourceText {
+    /// The lines of a span with their context, as miette asks; but a snippet never echoes a huge
+    /// line: long context lines are left out, and a long line holding the span is cut to a
+    /// window around it.
     fn read_span<'a>(
         &'a self,
         span: &SourceSpan,
@@ -143,17 +168,41 @@ impl SourceCode for SourceText {
         if end > text.len() {
             return Err(miette::MietteError::OutOfBounds);
         }
-        let first_line = self
-            .line_of(span.offset())
-            .saturating_sub(context_lines_before);
-        let last_line =
-            self.line_of(end.saturating_sub(1).max(span.offset())) + context_lines_after;
-        let window_start = self.line_starts.get(first_line).copied().unwrap_or(0);
-        let window_end = self
-            .line_starts
-            .get(last_line + 1)
-            .copied()
-            .unwrap_or(text.len());
+        let span_first = self.line_of(span.offset());
+        let span_last = self.line_of(end.saturating_sub(1).max(span.offset()));
+        let mut first_line = span_first.saturating_sub(context_lines_before);
+        while first_line < span_first && self.line_range(first_line).len() > LONG_LINE {
+            first_line += 1;
+        }
+        let mut last_line = (span_last + context_lines_after)
+            .min(self.line_starts.len().saturating_sub(1))
+            .max(span_last);
+        while last_line > span_last && self.line_range(last_line).len() > LONG_LINE {
+            last_line -= 1;
+        }
+        let window_start = self.line_range(first_line).start;
+        let window_end = self.line_range(last_line).end;
+        let own = self.line_range(span_first).start..self.line_range(span_last).end;
+        let wanted_context = context_lines_before + context_lines_after > 0;
+        if wanted_context && own.len() > span.len() + 2 * AROUND {
+            let mut from = span.offset().saturating_sub(AROUND).max(own.start);
+            while !text.is_char_boundary(from) {
+                from -= 1;
+            }
+            let mut to = (end + AROUND).min(own.end);
+            while !text.is_char_boundary(to) {
+                to += 1;
+            }
+            let data = text.get(from..to).ok_or(miette::MietteError::OutOfBounds)?;
+            return Ok(Box::new(miette::MietteSpanContents::new_named(
+                self.name.to_string(),
+                data.as_bytes(),
+                SourceSpan::new(from.into(), to - from),
+                span_first,
+                from - own.start,
+                span_last - span_first + 1,
+            )));
+        }
         let window = text
             .get(window_start..window_end)
             .ok_or(miette::MietteError::OutOfBounds)?;
@@ -437,12 +486,26 @@ impl Problems {
     }
 }
 
-/// Text a diagnostic shows, its unprintable characters escaped.
+/// Text a diagnostic shows: unprintable characters escaped, and the middle of a very long text
+/// (a message quoting a value of megabytes) cut out.
 fn shown(text: String) -> String {
-    match crate::visible::visible_lines(&text) {
+    let text = match crate::visible::visible_lines(&text) {
         std::borrow::Cow::Borrowed(_) => text,
         std::borrow::Cow::Owned(escaped) => escaped,
+    };
+    cut_middle(text, LONG_LINE)
+}
+
+/// The text, or its first and last `keep / 2` characters around a note of what was cut.
+pub(crate) fn cut_middle(text: String, keep: usize) -> String {
+    let count = text.chars().count();
+    if count <= keep + 40 {
+        return text;
     }
+    let half = keep / 2;
+    let head: String = text.chars().take(half).collect();
+    let tail: String = text.chars().skip(count - half).collect();
+    format!("{head} … ({} characters cut) … {tail}", count - 2 * half)
 }
 
 /// `1 user`, `2 users`.

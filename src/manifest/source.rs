@@ -81,14 +81,15 @@ impl Input {
         }
     }
 
-    /// A place in this file. The span is clamped to the text and to character boundaries.
+    /// A place in this file. The span is clamped to the text and to character boundaries, and
+    /// cut to [`MAX_SPAN`] bytes: a label under a row of megabytes helps no one.
     pub fn place(&self, span: Range<usize>, label: impl Into<Option<String>>) -> Place {
         let text = self.text.as_str();
         let mut start = span.start.min(text.len());
         while !text.is_char_boundary(start) {
             start -= 1;
         }
-        let mut end = span.end.clamp(start, text.len());
+        let mut end = span.end.clamp(start, text.len()).min(start + MAX_SPAN);
         while !text.is_char_boundary(end) {
             end += 1;
         }
@@ -148,6 +149,9 @@ impl Input {
             .clone()
     }
 }
+
+/// The longest span a place underlines, in bytes.
+const MAX_SPAN: usize = 240;
 
 /// The byte offsets where lines start.
 fn line_starts(text: &str) -> Arc<[usize]> {
@@ -357,10 +361,14 @@ fn not_utf8(
         place.line,
         place.column
     );
-    let help = if utf16 {
-        "the file looks like UTF-16; save it as UTF-8"
-    } else {
-        "save the file as UTF-8 (spreadsheet programs call it \"CSV UTF-8\")"
+    let help = match (utf16, format) {
+        (true, _) => "the file looks like UTF-16; save it as UTF-8",
+        (false, Format::Csv) => {
+            "save the file as UTF-8 (spreadsheet programs call it \"CSV UTF-8\")"
+        }
+        (false, Format::Yaml) => {
+            "YAML manifests must be UTF-8: set your editor's encoding to UTF-8 and save again, or convert the file (from GBK: `iconv -f GB18030 -t UTF-8 FILE`)"
+        }
     };
     ManifestDiagnostic::error(Code::NotUtf8, message)
         .at(place)

@@ -50,6 +50,14 @@ pub enum ErrorKind {
     TooLarge { limit: usize },
     /// Authentication failed at the start of the run.
     AuthFailed(String),
+    /// The answer was not a GraphQL answer at all (a web page, a redirect): the endpoint is not
+    /// Authing's API. `url` is the endpoint, shown without credentials.
+    NotApi {
+        url: String,
+        status: u16,
+        content_type: Option<String>,
+        location: Option<String>,
+    },
 }
 
 /// What the server said, as it may be shown: its unprintable characters escaped.
@@ -76,6 +84,25 @@ impl fmt::Display for ErrorKind {
                 write!(f, "response larger than {limit} bytes, refused")
             }
             ErrorKind::AuthFailed(why) => write!(f, "authentication failed: {}", said(why)),
+            ErrorKind::NotApi {
+                url,
+                status,
+                content_type,
+                location,
+            } => {
+                write!(
+                    f,
+                    "{} does not look like Authing's GraphQL API: it answered HTTP {status}",
+                    said(url)
+                )?;
+                if let Some(content_type) = content_type {
+                    write!(f, " with {}", said(content_type))?;
+                }
+                if let Some(location) = location {
+                    write!(f, ", redirecting to {}", said(location))?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -137,7 +164,9 @@ impl RemoteError {
             ErrorKind::Authing { .. } | ErrorKind::GraphQl { .. } | ErrorKind::Decode(_) => {
                 ErrorClass::Permanent
             }
-            ErrorKind::TooLarge { .. } | ErrorKind::AuthFailed(_) => ErrorClass::Fatal,
+            ErrorKind::TooLarge { .. } | ErrorKind::AuthFailed(_) | ErrorKind::NotApi { .. } => {
+                ErrorClass::Fatal
+            }
         }
     }
 
@@ -190,6 +219,9 @@ impl Diagnostic for RemoteError {
             ErrorKind::Http { status: 429, .. } => "the server is rate limiting: lower --rate",
             ErrorKind::TooLarge { .. } => {
                 "the endpoint does not behave like Authing; check --endpoint"
+            }
+            ErrorKind::NotApi { .. } => {
+                "check --endpoint: it is the users GraphQL URL, https://users.authing.cn/graphql or your private deployment's URL ending in /graphql, not the console's or a login page"
             }
             _ => return None,
         };

@@ -707,3 +707,391 @@ async fn control_and_bidi_characters_are_escaped_in_every_output_and_names_are_m
         plan.stdout
     );
 }
+
+/// A server on loopback that answers every request with `response` (a whole HTTP response) and
+/// counts the requests.
+fn canned_server(
+    response: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let url = format!("http://{}/graphql", listener.local_addr().expect("address"));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                if line.trim().is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    (url, count)
+}
+
+/// Issue 14, item 13: an endpoint that answers with a web page or a redirect is named as not
+/// Authing's API (with the status and content type), and a URL with credentials is refused
+/// without echoing them.
+#[tokio::test]
+async fn an_endpoint_that_is_not_authings_api_is_named_as_such() {
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nusers:\n  - email: a@example.com\n",
+    );
+    let cases = [
+        (
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 38\r\nConnection: close\r\n\r\n<!doctype html><html>Login</html>\n\n\n\n\n",
+            "answered HTTP 200 with text/html; charset=utf-8",
+        ),
+        (
+            "HTTP/1.1 302 Found\r\nLocation: https://console.example.com/login\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "answered HTTP 302, redirecting to https://console.example.com/login",
+        ),
+    ];
+    for (response, said) in cases {
+        let (url, requests) = canned_server(response);
+        let run = Sync::new(dir.path())
+            .args([
+                "plan",
+                "-f",
+                "users.yaml",
+                "--endpoint",
+                &url,
+                "--client-id",
+                CLIENT_ID,
+            ])
+            .env("AUTHING_SECRET", crate::support::SECRET)
+            .run()
+            .expect(1);
+        let expected = format!("{url} does not look like Authing's GraphQL API: it {said}");
+        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+        assert!(run.stderr.contains("check --endpoint"), "{}", run.stderr);
+        assert_eq!(
+            requests.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "not retried"
+        );
+    }
+
+    let run = Sync::new(dir.path())
+        .args(["plan", "-f", "users.yaml", "--client-id", CLIENT_ID])
+        .args([
+            "--endpoint",
+            "https://admin:hunter2-pw@authing.example.com/graphql",
+        ])
+        .env("AUTHING_SECRET", crate::support::SECRET)
+        .run()
+        .expect(1);
+    assert!(!run.stderr.contains("hunter2-pw"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("https://***@authing.example.com/graphql")
+            && run.stderr.contains("credentials do not belong in the URL"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Issue 14, item 13: an interrupt while the pool is read ends plan and apply at once with exit
+/// 130 and nothing written, whether started in the foreground or in the background by a script
+/// (which starts jobs with SIGINT ignored; the write phase always handled it, now every phase
+/// does).
+#[tokio::test]
+async fn an_interrupt_while_reading_ends_plan_and_apply_with_130_in_the_background_too() {
+    let emulator = Emulator::builder()
+        .generate(10)
+        .arg("--latency-ms")
+        .arg("1500")
+        .start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "pool.yaml",
+        &renaming_manifest(1..=10, "Renamed"),
+    );
+    let sync = Sync::on(&emulator, dir.path());
+    let mut requests = 0;
+    for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+        for background in [false, true] {
+            let run = sync
+                .clone()
+                .args(command.iter().copied())
+                .args(["-f", &manifest]);
+            let child = if background {
+                run.spawn_in_background()
+            } else {
+                run.spawn()
+            };
+            // The owner token is fetched; then the first page of users is asked for.
+            requests += 2;
+            loop {
+                if emulator.stats().await["total"].as_u64().unwrap_or(0) >= requests {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            interrupt(&child);
+            let output = finish(child).await;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(130),
+                "{command:?} background={background}: {stderr}"
+            );
+            assert!(
+                stderr.contains("interrupted before anything was written"),
+                "{stderr}"
+            );
+            assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+        }
+    }
+    assert_eq!(writes(&emulator.stats().await), 0);
+}
+
+/// Issue 14, item 13: a stderr whose reader went away, or that is closed, is never a panic (it
+/// was exit 101), and a closed stderr does not make status lines land in a file opened later.
+#[tokio::test]
+async fn a_closed_stderr_is_never_a_panic() {
+    use std::os::unix::process::CommandExt;
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "bad.yaml",
+        "version: 1\nusers:\n  - email: not-an-email\n",
+    );
+    let manifest = write_file(dir.path(), "pool.yaml", &renaming_manifest(1..=3, "New"));
+    let gone_reader = |command: &mut Command| {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        command.stderr(writer);
+    };
+    let closed = |command: &mut Command| {
+        // SAFETY: between fork and exec only the async-signal-safe close(2) is called.
+        unsafe {
+            command.pre_exec(|| {
+                libc::close(2);
+                Ok(())
+            });
+        }
+    };
+    for (name, redirect) in [
+        ("reader gone", &gone_reader as &dyn Fn(&mut Command)),
+        ("closed", &closed),
+    ] {
+        let validate = Sync::new(dir.path())
+            .args(["validate", "-f", "bad.yaml"])
+            .run_with(redirect);
+        assert_eq!(validate.code, 1, "{name}: validate");
+        let apply = Sync::on(&emulator, dir.path())
+            .args(["apply", "-f", &manifest, "--auto-approve"])
+            .run_with(redirect);
+        assert_eq!(apply.code, 0, "{name}: apply");
+        // The embedded emulator's pool file is opened with stderr closed: it must stay intact.
+        let local = Sync::new(dir.path())
+            .args([
+                "apply",
+                "-f",
+                &manifest,
+                "--auto-approve",
+                "--endpoint",
+                "local",
+            ])
+            .run_with(redirect);
+        assert_eq!(local.code, 0, "{name}: apply on the local pool");
+        let plan = Sync::new(dir.path())
+            .args([
+                "plan",
+                "-f",
+                &manifest,
+                "--endpoint",
+                "local",
+                "--detailed-exitcode",
+            ])
+            .run()
+            .expect(0);
+        assert!(
+            plan.stdout.starts_with("No changes."),
+            "{name}: {}",
+            plan.stdout
+        );
+    }
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(pool.users.len(), 3);
+}
+
+/// Issue 14, item 13: trailing empty spreadsheet columns are ignored (a value under one is an
+/// error), a `;`-separated file says so, a huge line is not echoed whole, and a non-UTF-8 YAML
+/// file gets advice for YAML.
+#[tokio::test]
+async fn spreadsheet_leftovers_separators_huge_lines_and_encodings_get_the_right_answer() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    let sync = Sync::on(&emulator, dir.path());
+    write_file(
+        dir.path(),
+        "excel.csv",
+        "email,nickname,,\r\na@example.com,Ann,,\r\nb@example.com,Bob\r\n",
+    );
+    let apply = sync
+        .clone()
+        .args(["apply", "-f", "excel.csv", "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(apply.stdout.contains("2 to create"), "{}", apply.stdout);
+    let plan = sync
+        .clone()
+        .args(["plan", "-f", "excel.csv", "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+
+    write_file(
+        dir.path(),
+        "excel.csv",
+        "email,nickname,,\na@example.com,Ann,,\nb@example.com,Bob,,stray\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "excel.csv"])
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("a value in column 4, which has no name in the header")
+            && run.stderr.contains("excel.csv:3:20"),
+        "{}",
+        run.stderr
+    );
+
+    write_file(
+        dir.path(),
+        "semi.csv",
+        "email;nickname\na@example.com;Ann\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "semi.csv"])
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("the file seems to separate its cells with `;`")
+            && run.stderr.contains("CSV UTF-8 (Comma delimited)")
+            && run.stderr.contains("invalid manifest: 1 error"),
+        "{}",
+        run.stderr
+    );
+
+    let huge = "x".repeat(10 * 1024 * 1024);
+    write_file(
+        dir.path(),
+        "huge.csv",
+        &format!("email,nickname\na@example.com,{huge},extra\n{huge}@,x\n"),
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "huge.csv"])
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr.contains("wrong number of cells") && run.stderr.contains("huge.csv:2:1"),
+        "{}",
+        &run.stderr[..run.stderr.len().min(2000)]
+    );
+    assert!(
+        run.stderr.contains("characters cut"),
+        "the email is quoted cut"
+    );
+    assert!(
+        run.stderr.len() < 10_000,
+        "{} bytes of diagnostics",
+        run.stderr.len()
+    );
+
+    std::fs::write(
+        dir.path().join("gbk.yaml"),
+        b"version: 1\nusers:\n  - email: a@example.com\n    nickname: \xcd\xf5\n",
+    )
+    .expect("write");
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "gbk.yaml"])
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr.contains("YAML manifests must be UTF-8") && !run.stderr.contains("CSV UTF-8"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Issue 14, item 13: `-q` leaves manifest warnings out, and the summary says which way the
+/// whitelist switch was turned.
+#[tokio::test]
+async fn quiet_hides_manifest_warnings_and_the_switch_says_on_or_off() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    let sync = Sync::on(&emulator, dir.path());
+    // A literal password is a manifest warning.
+    let manifest = |enabled: bool| {
+        format!(
+            "version: 1\nusers:\n  - email: a@example.com\n    password: literal-pw-1\nwhitelist:\n  enabled: {enabled}\n"
+        )
+    };
+    write_file(dir.path(), "pool.yaml", &manifest(true));
+    let loud = Sync::new(dir.path())
+        .args(["validate", "-f", "pool.yaml"])
+        .run()
+        .expect(0);
+    assert!(loud.stderr.contains("written literally"), "{}", loud.stderr);
+    let validate = Sync::new(dir.path())
+        .args(["validate", "-f", "pool.yaml", "-q"])
+        .run()
+        .expect(0);
+    let plan = sync
+        .clone()
+        .args(["plan", "-f", "pool.yaml", "-q"])
+        .run()
+        .expect(0);
+    assert_eq!((validate.stderr.as_str(), plan.stderr.as_str()), ("", ""));
+    let on = sync
+        .clone()
+        .args(["apply", "-f", "pool.yaml", "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(
+        on.stderr
+            .contains("whitelist +0 -0, whitelist switch turned on;"),
+        "{}",
+        on.stderr
+    );
+    write_file(dir.path(), "pool.yaml", &manifest(false));
+    let off = sync
+        .clone()
+        .args(["apply", "-f", "pool.yaml", "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(
+        off.stderr.contains("whitelist switch turned off;"),
+        "{}",
+        off.stderr
+    );
+    let plan = sync
+        .args(["plan", "-f", "pool.yaml", "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+}
