@@ -274,6 +274,11 @@ pub struct ExportArgs {
     #[arg(long)]
     pub with_whitelist: bool,
 
+    /// Include each user's Authing id (`id:`), so that a later change of the key (email or
+    /// username) keeps the user
+    #[arg(long)]
+    pub with_ids: bool,
+
     /// Key the exported users by email or username
     #[arg(long, value_enum, default_value_t = MatchOnArg::Email)]
     pub match_on: MatchOnArg,
@@ -337,8 +342,44 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub log_requests: bool,
 
-    /// Lifetime of owner tokens in seconds (short values let clients' re-authentication be
-    /// tested)
-    #[arg(long, default_value_t = crate::emulator::DEFAULT_TOKEN_TTL_SECS, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub token_ttl: u64,
+    /// Lifetime of owner tokens (v1) and management tokens (v3) in seconds; 86400 and 7200
+    /// unless given (short values let clients' re-authentication be tested)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_ttl: Option<u64>,
+
+    /// Authing's frequent-registration limit: at most N `register` calls per client address in
+    /// the register window, then error 2100 (off by default; `createUser` is not limited)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub register_limit: Option<u32>,
+
+    /// Length of the `--register-limit` window in seconds
+    #[arg(long, default_value_t = crate::emulator::DEFAULT_REGISTER_WINDOW_SECS, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub register_window: u64,
+
+    /// Pretend to be an older server whose schema has no `createUser`
+    #[arg(long)]
+    pub without_create_user: bool,
+
+    /// Whitelist names the server knows: 2020 (`phone`, `enablePhone`, and the 2019 names) or
+    /// 2019 (only `qrCodePhone`, `enableQrCode`; validation errors wrapped as `{code, message}`)
+    #[arg(long, value_enum, default_value_t = WhitelistSpellingArg::Y2020, value_name = "YEAR")]
+    pub whitelist_spelling: WhitelistSpellingArg,
+}
+
+/// `--whitelist-spelling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WhitelistSpellingArg {
+    #[value(name = "2020")]
+    Y2020,
+    #[value(name = "2019")]
+    Y2019,
+}
+
+impl From<WhitelistSpellingArg> for crate::emulator::WhitelistSpelling {
+    fn from(value: WhitelistSpellingArg) -> Self {
+        match value {
+            WhitelistSpellingArg::Y2020 => crate::emulator::WhitelistSpelling::Y2020,
+            WhitelistSpellingArg::Y2019 => crate::emulator::WhitelistSpelling::Y2019,
+        }
+    }
 }

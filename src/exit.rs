@@ -88,6 +88,10 @@ pub enum Error {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
+    Passwords(#[from] apply::PasswordError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Emulator(#[from] emulator::EmulatorError),
 
     #[error(transparent)]
@@ -129,7 +133,9 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Refused(_) => ExitCode::Refused,
+            Error::Refused(_) | Error::Passwords(apply::PasswordError::Stale(_)) => {
+                ExitCode::Refused
+            }
             Error::Interrupted => ExitCode::Interrupted,
             _ => ExitCode::Error,
         }

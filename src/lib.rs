@@ -36,7 +36,6 @@ pub mod render;
 pub mod report;
 pub mod secret;
 pub mod settings;
-pub mod visible;
 
 /// The version, with the git revision it was built from.
 pub const VERSION: &str = concat!(

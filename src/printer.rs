@@ -2,7 +2,7 @@
 //! carries everything else (status lines, warnings, progress bars, JSON events). It also decides
 //! colour (never with `NO_COLOR`, never on a pipe unless forced) and whether progress bars are
 //! drawn (only on a terminal, only in text mode). Whatever it writes on stderr has its
-//! unprintable characters made visible (see [`crate::visible`]): a value quoted in a warning or
+//! unprintable characters made visible (see [`crate::render::escape`]): a value quoted in a warning or
 //! an error cannot send commands to the terminal.
 
 use std::io::{self, IsTerminal, Write};
@@ -10,8 +10,7 @@ use std::io::{self, IsTerminal, Write};
 use serde_json::{Map, Value};
 
 use crate::cli::{ColorChoice, GlobalArgs, LogFormat};
-use crate::exit::Error;
-use crate::visible::{self, visible_terminal};
+use crate::render::escape::{self, visible_terminal};
 
 #[derive(Debug, Clone)]
 pub struct Printer {
@@ -94,10 +93,10 @@ impl Printer {
 
     /// Writes data to stdout. A reader that went away (`authing-sync plan | head`) is not an
     /// error: the rest of the data is dropped and the command goes on to its real outcome.
-    pub fn data(&self, text: &str) -> Result<(), Error> {
+    pub fn data(&self, text: &str) -> io::Result<()> {
         let mut out = io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-            Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(err)),
+            Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err),
             _ => Ok(()),
         }
     }
@@ -163,7 +162,7 @@ impl Printer {
         if self.log_format != LogFormat::Json {
             return;
         }
-        self.stderr_line(&visible::json(event.to_string()));
+        self.stderr_line(&escape::json(event.to_string()));
     }
 
     fn line(&self, kind: &str, message: &str) {

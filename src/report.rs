@@ -35,6 +35,8 @@ impl ApplyReporter for Silent {}
 pub enum Phase {
     /// The whitelist switch and the phones to add (so a phone can register).
     WhitelistAdd,
+    /// Updates that change a user's key: before creations, which may take the old key.
+    Rename,
     Create,
     Update,
     Mfa,
@@ -43,8 +45,9 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 6] = [
+    pub const ALL: [Phase; 7] = [
         Phase::WhitelistAdd,
+        Phase::Rename,
         Phase::Create,
         Phase::Update,
         Phase::Mfa,
@@ -55,6 +58,7 @@ impl Phase {
     pub fn name(self) -> &'static str {
         match self {
             Phase::WhitelistAdd => "whitelist additions",
+            Phase::Rename => "renames",
             Phase::Create => "creations",
             Phase::Update => "updates",
             Phase::Mfa => "MFA changes",

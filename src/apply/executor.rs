@@ -1,13 +1,15 @@
 //! The executor: runs a plan's changes in a safe order, one phase after another — whitelist
-//! switch and additions (so a phone can register), creations, updates, MFA, whitelist removals,
+//! switch and additions (so a phone can register), renames (updates that change a user's key,
+//! so a new user can take the old key), creations, other updates, MFA, whitelist removals,
 //! deletions — with at most `concurrency` operations at once. A user appears in at most one
 //! operation per phase and phases do not overlap, so no two requests for the same user are ever
-//! in flight together. One failure does not stop the others; a fatal error or an interrupt stops
-//! new operations from starting while those in flight finish. So does an endpoint that stopped
-//! answering: after [`UNREACHABLE_AFTER`] operations in a row failed on connection errors (each
-//! after its retries), nothing new starts, and the operations in flight give up retrying, so a
-//! dead server ends the run in about one operation's retries rather than in one per operation.
-//! An interrupt also cuts retries short.
+//! in flight together. One failure does not stop the others, but a creation whose key a failed
+//! rename was to free is skipped; a fatal error or an interrupt stops new operations from
+//! starting while those in flight finish. So does an endpoint that stopped answering: after
+//! [`UNREACHABLE_AFTER`] operations in a row failed on connection errors (each after its
+//! retries), nothing new starts, and the operations in flight give up retrying, so a dead
+//! server ends the run in about one operation's retries rather than in one per operation. An
+//! interrupt also cuts retries short.
 //!
 //! There is no dry-run branch here: the dry run is the plan.
 
@@ -88,6 +90,28 @@ pub async fn execute<P: PoolApi>(
         report: Mutex::new(ApplyReport::default()),
         created: Mutex::new(HashMap::new()),
         existing: Mutex::new(Vec::new()),
+        freed: Mutex::new(HashSet::new()),
+        renaming: plan
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::Update(update) => update.renamed_from.clone(),
+                _ => None,
+            })
+            .collect(),
+        planned_ids: plan
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::Update(update) => Some(update.id.clone()),
+                Change::Delete(delete) => Some(delete.id.clone()),
+                Change::Mfa(MfaChange {
+                    target: MfaTarget::Existing { id, .. },
+                    ..
+                }) => Some(id.clone()),
+                _ => None,
+            })
+            .collect(),
     };
     let parts = Parts::of(plan);
     reporter.started(plan.changes.len());
@@ -96,6 +120,11 @@ pub async fn execute<P: PoolApi>(
         let mut first: Vec<Step<'_>> = parts.switch.into_iter().map(Step::Switch).collect();
         first.extend(parts.adds.into_iter().map(Step::WhitelistAdd));
         run.phase(Phase::WhitelistAdd, first).await;
+        run.phase(
+            Phase::Rename,
+            parts.renames.into_iter().map(Step::Update).collect(),
+        )
+        .await;
         run.phase(
             Phase::Create,
             parts.creates.into_iter().map(Step::Create).collect(),
@@ -152,6 +181,7 @@ pub async fn execute<P: PoolApi>(
 struct Parts<'a> {
     switch: Option<&'a WhitelistSwitch>,
     adds: Vec<&'a WhitelistPhone>,
+    renames: Vec<&'a Update>,
     creates: Vec<&'a Create>,
     updates: Vec<&'a Update>,
     mfa: Vec<&'a MfaChange>,
@@ -167,6 +197,9 @@ impl<'a> Parts<'a> {
                 Change::WhitelistSwitch(switch) => parts.switch = Some(switch),
                 Change::WhitelistAdd(entry) => parts.adds.push(entry),
                 Change::Create(create) => parts.creates.push(create),
+                Change::Update(update) if update.renamed_from.is_some() => {
+                    parts.renames.push(update)
+                }
                 Change::Update(update) => parts.updates.push(update),
                 Change::Mfa(change) => parts.mfa.push(change),
                 Change::WhitelistRemove(entry) => parts.removes.push(entry),
@@ -307,6 +340,11 @@ struct Run<'a, P> {
     created: Mutex<HashMap<UserKey, UserId>>,
     /// Creations answered "user exists" (2026), resolved at the end of the creation phase.
     existing: Mutex<Vec<(&'a Create, RemoteError)>>,
+    /// The keys that renames are to free, and those they did.
+    renaming: HashSet<UserKey>,
+    freed: Mutex<HashSet<UserKey>>,
+    /// The users the plan changes by id: never taken for a registration that found its key.
+    planned_ids: HashSet<UserId>,
 }
 
 impl<'a, P: PoolApi> Run<'a, P> {
@@ -446,6 +484,11 @@ impl<'a, P: PoolApi> Run<'a, P> {
                     .update_user(&update.id, &changes, update.key.as_str())
                     .await
                     .map(drop);
+                if let (Ok(()), Some(old)) = (&result, &update.renamed_from)
+                    && let Ok(mut freed) = self.freed.lock()
+                {
+                    freed.insert(old.clone());
+                }
                 vec![Outcome::of(
                     Action::Update,
                     update.key.as_str(),
@@ -460,6 +503,20 @@ impl<'a, P: PoolApi> Run<'a, P> {
 
     async fn create(&self, create: &'a Create, started: Instant) -> Vec<Outcome> {
         let key = create.key.as_str();
+        if self.renaming.contains(&create.key)
+            && !self
+                .freed
+                .lock()
+                .is_ok_and(|freed| freed.contains(&create.key))
+        {
+            // The user holding the key still holds it: registering would fail, or worse, find
+            // that user and take it over.
+            return vec![Outcome::skipped(
+                Action::Create,
+                key,
+                "the rename that frees this key did not happen",
+            )];
+        }
         let declared = self.passwords.declared(&create.key).cloned();
         let generated = declared.is_none();
         let password = declared.unwrap_or_else(PasswordBook::generate);
@@ -521,7 +578,7 @@ impl<'a, P: PoolApi> Run<'a, P> {
         }
         if generated
             && self.options.send_reset_email
-            && let Some(email) = create.profile.email.as_deref()
+            && let Some(email) = create.profile.text(Field::Email)
         {
             self.pool.send_reset_password_email(email).await?;
         }
@@ -582,7 +639,13 @@ impl<'a, P: PoolApi> Run<'a, P> {
         }
         let results: Vec<Outcome> = stream::iter(pending)
             .map(|(create, refusal)| {
-                let found = by_key.get(&create.key).copied();
+                // A user the plan changes under another entry is never taken over.
+                let found = by_key
+                    .get(&create.key)
+                    .copied()
+                    .flatten()
+                    .filter(|user| !self.planned_ids.contains(&user.id))
+                    .map(Some);
                 async move {
                     let started = Instant::now();
                     let result = match found {
@@ -601,7 +664,7 @@ impl<'a, P: PoolApi> Run<'a, P> {
                             };
                             // Registered by an earlier attempt with a generated password nobody
                             // knows: the person still needs the email to set their own.
-                            match (updated, create.profile.email.as_deref()) {
+                            match (updated, create.profile.text(Field::Email)) {
                                 (Ok(()), Some(email))
                                     if self.options.send_reset_email
                                         && self.passwords.declared(&create.key).is_none() =>
@@ -699,8 +762,9 @@ impl<'a, P: PoolApi> Run<'a, P> {
     }
 }
 
-/// The fields `register` can set, and those that need an `updateUser` right after it
-/// (`emailVerified` and `blocked`, only when they differ from the registration default `false`).
+/// The fields `register` can set, and those that need an `updateUser` right after it (the
+/// table's non-registrable fields: `emailVerified`, `phoneVerified`, `blocked`, only when they
+/// differ from the registration default `false`).
 pub(super) fn split_create(profile: &Profile) -> (Profile, Vec<(Field, FieldValue)>) {
     let mut registered = profile.clone();
     let mut after = Vec::new();

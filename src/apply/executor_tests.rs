@@ -24,6 +24,8 @@ struct FakePool {
     refuse_register: HashMap<String, i64>,
     /// Fail every update with a fatal error.
     fatal_updates: bool,
+    /// Subjects whose updates fail with this Authing code.
+    refuse_update: HashMap<String, i64>,
     /// Ids `removeUsers` silently does not remove (and does not report).
     keep_on_remove: HashSet<String>,
     /// Keys whose update fails as if the endpoint were gone (a connection error).
@@ -64,7 +66,7 @@ impl FakePool {
             .lock()
             .unwrap()
             .iter()
-            .find(|user| user.profile.email.as_deref() == Some(email))
+            .find(|user| user.profile.text(Field::Email) == Some(email))
             .cloned()
     }
 }
@@ -88,7 +90,7 @@ impl PoolApi for FakePool {
             let mut users = self.users.lock().unwrap();
             if users
                 .iter()
-                .any(|live| live.profile.email == user.profile.email)
+                .any(|live| live.profile.text(Field::Email) == user.profile.text(Field::Email))
             {
                 return Err(authing(Operation::Register, USER_EXISTS));
             }
@@ -115,6 +117,9 @@ impl PoolApi for FakePool {
         self.busy(subject, "update", || {
             if self.fatal_updates {
                 return Err(authing(Operation::UpdateUser, 2207));
+            }
+            if let Some(code) = self.refuse_update.get(subject) {
+                return Err(authing(Operation::UpdateUser, *code));
             }
             if self.unreachable_updates.contains(subject) {
                 return Err(RemoteError::new(
@@ -241,10 +246,7 @@ fn origin() -> Origin {
 fn live(id: &str, email: &str) -> LiveUser {
     LiveUser {
         id: UserId::new(id),
-        profile: Profile {
-            email: Some(email.into()),
-            ..Profile::default()
-        },
+        profile: Profile::default().with(Field::Email, email),
         mfa: None,
     }
 }
@@ -252,12 +254,10 @@ fn live(id: &str, email: &str) -> LiveUser {
 fn create(email: &str) -> Change {
     Change::Create(Create {
         key: UserKey::from_email(email),
-        profile: Profile {
-            email: Some(email.into()),
-            nickname: Some(format!("N {email}")),
-            email_verified: Some(true),
-            ..Profile::default()
-        },
+        profile: Profile::default()
+            .with(Field::Email, email)
+            .with(Field::Nickname, format!("N {email}"))
+            .with(Field::EmailVerified, true),
         password: crate::plan::PasswordPlan::Generated,
         origin: origin(),
     })
@@ -265,13 +265,14 @@ fn create(email: &str) -> Change {
 
 fn update(user: &LiveUser, nickname: &str) -> Change {
     Change::Update(Update {
-        key: UserKey::from_email(user.profile.email.as_deref().unwrap()),
+        key: UserKey::from_email(user.profile.text(Field::Email).unwrap()),
         id: user.id.clone(),
         fields: vec![FieldChange {
             field: Field::Nickname,
             before: None,
             after: FieldValue::Text(nickname.into()),
         }],
+        renamed_from: None,
         origin: origin(),
         fingerprint: Fingerprint::of_user(user),
     })
@@ -289,7 +290,7 @@ fn mfa_new(email: &str) -> Change {
 fn delete(user: &LiveUser) -> Change {
     Change::Delete(Delete {
         id: user.id.clone(),
-        key: UserKey::from_email(user.profile.email.as_deref().unwrap()),
+        key: UserKey::from_email(user.profile.text(Field::Email).unwrap()),
         label: user.label().to_string(),
         origin: None,
         fingerprint: Fingerprint::of_user(user),
@@ -383,7 +384,7 @@ async fn phases_run_in_the_safe_order_and_everything_lands() {
 
     let new = pool.user("new@example.com").expect("created");
     assert_eq!(
-        new.profile.email_verified,
+        new.profile.flag(Field::EmailVerified),
         Some(true),
         "set by an update right after register"
     );
@@ -392,8 +393,7 @@ async fn phases_run_in_the_safe_order_and_everything_lands() {
         pool.user("old@example.com")
             .unwrap()
             .profile
-            .nickname
-            .as_deref(),
+            .text(Field::Nickname),
         Some("Old")
     );
     assert!(pool.user("gone1@example.com").is_none() && pool.user("gone3@example.com").is_none());
@@ -431,11 +431,11 @@ async fn user_exists_after_a_lost_answer_is_resolved_without_a_second_user() {
     let users = pool.users.lock().unwrap().clone();
     assert_eq!(users.len(), 1, "no second user");
     assert_eq!(
-        users[0].profile.nickname.as_deref(),
+        users[0].profile.text(Field::Nickname),
         Some("N lost@example.com"),
         "followed by the update it needs"
     );
-    assert_eq!(users[0].profile.email_verified, Some(true));
+    assert_eq!(users[0].profile.flag(Field::EmailVerified), Some(true));
     assert_eq!(
         pool.mfa.lock().unwrap().get(&UserId::new("u9")),
         Some(&true),
@@ -451,6 +451,124 @@ async fn user_exists_after_a_lost_answer_is_resolved_without_a_second_user() {
             .contains(&"reset_email lost@example.com".to_string()),
         "a user created with a generated password still gets the reset email: {:?}",
         pool.log()
+    );
+}
+
+/// `user` renamed to `email` (its email changed, the old one freed).
+fn rename(user: &LiveUser, email: &str) -> Change {
+    let old = user.profile.text(Field::Email).unwrap();
+    Change::Update(Update {
+        key: UserKey::from_email(email),
+        id: user.id.clone(),
+        fields: vec![FieldChange {
+            field: Field::Email,
+            before: Some(FieldValue::Text(old.into())),
+            after: FieldValue::Text(email.into()),
+        }],
+        renamed_from: Some(UserKey::from_email(old)),
+        origin: origin(),
+        fingerprint: Fingerprint::of_user(user),
+    })
+}
+
+#[tokio::test]
+async fn a_rename_runs_before_the_creation_that_takes_its_old_key() {
+    let bob = live("u1", "bob@example.com");
+    let pool = FakePool::default();
+    pool.users.lock().unwrap().push(bob.clone());
+    // In plan order the creation comes first; apply runs the rename first.
+    let plan = Plan {
+        changes: vec![
+            create("bob@example.com"),
+            rename(&bob, "bob.chen@example.com"),
+            update(&bob, "Bob Chen"),
+        ],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert!(
+        report.is_complete(),
+        "{}",
+        crate::render::summary::text(&report)
+    );
+    assert!(
+        pool.position("update bob.chen@example.com") < pool.position("register bob@example.com"),
+        "{:?}",
+        pool.log()
+    );
+    let renamed = pool.user("bob.chen@example.com").expect("renamed");
+    assert_eq!(renamed.id, UserId::new("u1"));
+    assert_ne!(
+        pool.user("bob@example.com").expect("created").id,
+        renamed.id
+    );
+}
+
+#[tokio::test]
+async fn a_creation_whose_key_a_failed_rename_was_to_free_is_skipped_and_takes_nobody_over() {
+    let bob = live("u1", "bob@example.com");
+    let pool = FakePool {
+        refuse_update: HashMap::from([("bob.chen@example.com".to_string(), 2200)]),
+        ..FakePool::default()
+    };
+    pool.users.lock().unwrap().push(bob.clone());
+    let plan = Plan {
+        changes: vec![
+            create("bob@example.com"),
+            rename(&bob, "bob.chen@example.com"),
+            mfa_new("bob@example.com"),
+        ],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert_eq!(report.failures.len(), 1, "the rename failed");
+    let skipped: Vec<(&Action, &str)> = report
+        .skipped
+        .iter()
+        .map(|(action, target, _)| (action, target.as_str()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            (&Action::Create, "bob@example.com"),
+            (&Action::MfaEnable, "bob@example.com")
+        ]
+    );
+    assert!(
+        report.skipped[0].2.contains("rename"),
+        "{:?}",
+        report.skipped
+    );
+    assert!(
+        !pool.log().iter().any(|line| line.starts_with("register")),
+        "{:?}",
+        pool.log()
+    );
+    let users = pool.users.lock().unwrap().clone();
+    assert_eq!(users, [bob], "the live user is untouched");
+}
+
+#[tokio::test]
+async fn a_registration_that_finds_a_user_the_plan_changes_does_not_take_it_over() {
+    // An inconsistent plan (a saved one, edited): the creation's key belongs to a user that
+    // another change of the plan is about.
+    let held = live("u1", "held@example.com");
+    let pool = FakePool::default();
+    pool.users.lock().unwrap().push(held.clone());
+    let plan = Plan {
+        changes: vec![create("held@example.com"), update(&held, "Kept")],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!(report.failures[0].target, "held@example.com");
+    assert_eq!(report.failures[0].code, Some(USER_EXISTS));
+    let user = pool.user("held@example.com").unwrap();
+    assert_eq!(user.profile.text(Field::Nickname), Some("Kept"));
+    assert_eq!(
+        user.profile.flag(Field::EmailVerified),
+        None,
+        "the creation's fields were not written to it"
     );
 }
 
@@ -698,7 +816,10 @@ async fn a_saved_plan_does_not_take_over_a_user_that_appeared_since() {
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].code, Some(USER_EXISTS));
     assert_eq!(
-        pool.user("appeared@example.com").unwrap().profile.nickname,
+        pool.user("appeared@example.com")
+            .unwrap()
+            .profile
+            .text(Field::Nickname),
         None,
         "not touched"
     );
@@ -707,15 +828,13 @@ async fn a_saved_plan_does_not_take_over_a_user_that_appeared_since() {
 
 #[test]
 fn register_cannot_set_email_verified_or_blocked() {
-    let profile = Profile {
-        email: Some("a@example.com".into()),
-        email_verified: Some(true),
-        blocked: Some(false),
-        ..Profile::default()
-    };
+    let profile = Profile::default()
+        .with(Field::Email, "a@example.com")
+        .with(Field::EmailVerified, true)
+        .with(Field::Blocked, false);
     let (registered, after) = split_create(&profile);
-    assert_eq!(registered.email_verified, None);
-    assert_eq!(registered.blocked, None);
+    assert_eq!(registered.flag(Field::EmailVerified), None);
+    assert_eq!(registered.flag(Field::Blocked), None);
     assert_eq!(
         after,
         [(Field::EmailVerified, FieldValue::Bool(true))],

@@ -2,7 +2,6 @@
 //! check the deletion guard, confirm, then execute with progress, interrupts handled (see
 //! `interrupt`), and a closing summary.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,13 +12,12 @@ use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
 use crate::cli::ApplyArgs;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
-use crate::model::MIN_PASSWORD_CHARS;
+use crate::model::Field;
 use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
 use crate::render::{self, Masker, PlanCost};
 use crate::report::ApplyReporter;
-use crate::secret::Secret;
-use crate::settings::{Connection, SettingsError};
+use crate::settings::Connection;
 
 use super::interrupt::Interrupts;
 use super::planning::{
@@ -93,7 +91,7 @@ async fn apply_saved(
     let flag = parse_limit(args.max_deletes.as_deref(), "--max-deletes")?;
     let saved = parse_limit(file.max_deletes.as_deref(), "max_deletes in the plan file")?;
     let limit = DeleteLimit::new(flag, saved, None);
-    let passwords = saved_passwords(&plan, &file)?;
+    let passwords = PasswordBook::for_saved_plan(&plan, &file.manifests)?;
     let session = interrupts
         .reading(Session::open(connection, printer))
         .await?;
@@ -125,81 +123,6 @@ async fn apply_saved(
     Ok(outcome)
 }
 
-/// The passwords a saved plan names: environment variables read now, and manifest passwords
-/// read again from the manifests the plan was made from (which must not have changed).
-fn saved_passwords(plan: &Plan, file: &PlanFile) -> Result<PasswordBook, Error> {
-    let mut declared = HashMap::new();
-    let mut from_manifests = Vec::new();
-    for change in &plan.changes {
-        let Change::Create(create) = change else {
-            continue;
-        };
-        match &create.password {
-            PasswordPlan::Env(name) => match std::env::var(name) {
-                Ok(value) if value.trim().chars().count() >= MIN_PASSWORD_CHARS => {
-                    declared.insert(create.key.clone(), Secret::from(value.trim()));
-                }
-                Ok(value) if !value.trim().is_empty() => {
-                    return Err(SettingsError::InvalidFlag {
-                        flag: "password",
-                        reason: format!(
-                            "the plan takes the password of {} from the environment variable {name}, which holds fewer than {MIN_PASSWORD_CHARS} characters (Authing refuses it with error 2029)",
-                            create.key
-                        ),
-                    }
-                    .into());
-                }
-                _ => {
-                    return Err(SettingsError::InvalidFlag {
-                        flag: "password",
-                        reason: format!(
-                            "the plan takes the password of {} from the environment variable {name}, which is not set or empty",
-                            create.key
-                        ),
-                    }
-                    .into());
-                }
-            },
-            PasswordPlan::Manifest => from_manifests.push(&create.key),
-            PasswordPlan::Generated => {}
-        }
-    }
-    if !from_manifests.is_empty() {
-        let paths: Vec<_> = file
-            .manifests
-            .iter()
-            .map(|manifest| manifest.path.clone())
-            .collect();
-        let loaded = manifest::load(&paths)?;
-        let changed: Vec<String> = file
-            .manifests
-            .iter()
-            .filter(|manifest| {
-                !loaded.state.sources.iter().any(|source| {
-                    *source.path == *manifest.path && source.sha256 == manifest.sha256
-                })
-            })
-            .map(|manifest| format!("the manifest {} was changed", manifest.path.display()))
-            .collect();
-        if !changed.is_empty() {
-            return Err(Refusal::Stale { drifted: changed }.into());
-        }
-        let book = PasswordBook::from_desired(&loaded.state);
-        for key in from_manifests {
-            let Some(secret) = book.declared(key) else {
-                return Err(Refusal::Stale {
-                    drifted: vec![format!(
-                        "the manifests no longer declare the password of {key}"
-                    )],
-                }
-                .into());
-            };
-            declared.insert(key.clone(), secret.clone());
-        }
-    }
-    Ok(PasswordBook::new(declared))
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn carry_out(
     session: &Session,
@@ -214,13 +137,15 @@ async fn carry_out(
 ) -> Result<Outcome, Error> {
     apply::check_deletes(plan, limit)?;
     if !printer.quiet() || plan.is_empty() {
-        printer.data(&render_human(
-            plan,
-            printer,
-            Masker::off(),
-            cost,
-            Vec::new(),
-        ))?;
+        printer
+            .data(&render_human(
+                plan,
+                printer,
+                Masker::off(),
+                cost,
+                Vec::new(),
+            ))
+            .map_err(Error::Output)?;
     }
     if args.send_reset_email
         && let Some(warning) = reset_email_warning(plan)
@@ -292,7 +217,7 @@ fn reset_email_warning(plan: &Plan) -> Option<String> {
         .filter_map(|change| match change {
             Change::Create(create)
                 if create.password == PasswordPlan::Generated
-                    && create.profile.email.as_deref().is_none_or(str::is_empty) =>
+                    && create.profile.text(Field::Email).is_none_or(str::is_empty) =>
             {
                 Some(create.key.as_str())
             }

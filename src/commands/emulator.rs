@@ -2,7 +2,7 @@
 //! shut down gracefully (the `--state` file is written on the way out).
 
 use crate::cli::EmulatorArgs;
-use crate::emulator::{Config, Emulator};
+use crate::emulator::{Config, Dialect, Emulator};
 use crate::exit::{Error, Outcome};
 use crate::printer::Printer;
 use crate::secret::Secret;
@@ -19,13 +19,26 @@ pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<Outcome, Erro
         fault_seed: args.fault_seed,
         rate_limit: args.rate_limit,
         log_requests: args.log_requests,
-        token_ttl_secs: args.token_ttl,
+        token_ttl_secs: args
+            .token_ttl
+            .unwrap_or(crate::emulator::DEFAULT_TOKEN_TTL_SECS),
+        management_token_ttl_secs: args
+            .token_ttl
+            .unwrap_or(crate::emulator::DEFAULT_MANAGEMENT_TOKEN_TTL_SECS),
+        register_limit: args.register_limit,
+        register_window_secs: args.register_window,
+        dialect: Dialect {
+            create_user: !args.without_create_user,
+            whitelist_spelling: args.whitelist_spelling.into(),
+        },
     };
     // Installed before the address is printed, so a SIGTERM sent as soon as the address is read
     // is a graceful stop, never the default kill.
     let stop = StopSignal::install();
     let emulator = Emulator::start(config).await?;
-    printer.data(&format!("listening on {}\n", emulator.graphql_url()))?;
+    printer
+        .data(&format!("listening on {}\n", emulator.graphql_url()))
+        .map_err(Error::Output)?;
     stop.wait().await;
     emulator.shutdown().await?;
     Ok(Outcome::Success)

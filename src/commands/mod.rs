@@ -94,7 +94,9 @@ pub async fn run(command: Command, printer: &Printer) -> Result<Outcome, Error> 
         Command::Completions { shell } => {
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "authing-sync", &mut text);
-            printer.data(&String::from_utf8_lossy(&text))?;
+            printer
+                .data(&String::from_utf8_lossy(&text))
+                .map_err(Error::Output)?;
             Ok(Outcome::Success)
         }
         Command::Man => {
@@ -102,7 +104,9 @@ pub async fn run(command: Command, printer: &Printer) -> Result<Outcome, Error> 
             clap_mangen::Man::new(Cli::command())
                 .render(&mut text)
                 .map_err(Error::Output)?;
-            printer.data(&String::from_utf8_lossy(&text))?;
+            printer
+                .data(&String::from_utf8_lossy(&text))
+                .map_err(Error::Output)?;
             Ok(Outcome::Success)
         }
     }

@@ -54,15 +54,17 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
         ));
     }
     let warnings = guard_warning(&plan, &limit).into_iter().collect();
-    printer.data(&render_plan(
-        &plan,
-        &file,
-        args.format,
-        printer,
-        args.mask_pii,
-        Some(cost),
-        warnings,
-    ))?;
+    printer
+        .data(&render_plan(
+            &plan,
+            &file,
+            args.format,
+            printer,
+            args.mask_pii,
+            Some(cost),
+            warnings,
+        ))
+        .map_err(Error::Output)?;
     // Deletions left out of the plan are changes still pending.
     let pending = !plan.is_empty() || plan.deletes_suppressed().is_some();
     Ok(if pending {

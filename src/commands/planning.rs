@@ -68,7 +68,7 @@ pub async fn make_plan(
 ) -> Result<(Plan, PlanCost), Error> {
     let scope = FetchScope {
         match_on: desired.match_on,
-        mfa: MfaScope::Keys(desired.mfa_keys()),
+        mfa: MfaScope::Managed(desired.managed_mfa()),
         whitelist: desired.manages_whitelist(),
     };
     let reporter = fetch_reporter(printer);

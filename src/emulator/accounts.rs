@@ -2,6 +2,8 @@
 //! arrive RSA-encrypted, are decrypted with the emulator's key, and are kept only as salted
 //! hashes; every check that depends on the pool runs under the store's write lock.
 
+use std::net::IpAddr;
+
 use rand::RngExt;
 
 use super::context::{Caller, Shared};
@@ -61,14 +63,28 @@ fn user_token(shared: &Shared, id: &str, user: &UserRecord, kind: TokenKind, now
     shared.tokens.issue(kind, data, now, USER_TOKEN_TTL)
 }
 
-/// `register`: no token needed.
+/// How a user is being registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// `register`, from this client address (no token needed; subject to `--register-limit`).
+    Register(Option<IpAddr>),
+    /// `createUser` (owner token, checked by the caller; no register limit, no token returned).
+    CreateUser,
+}
+
+/// `register` and `createUser`: the same input, the same rules (the whitelist included), and a
+/// new user with a fresh id.
 pub fn register(
     shared: &Shared,
     input: UserRegisterInput,
     keep_password: bool,
+    channel: Channel,
     now: i64,
 ) -> ApiResult<ExtendUser> {
     shared.check_pool(Some(&input.register_in_client))?;
+    if let Channel::Register(ip) = channel {
+        shared.admit_register(ip)?;
+    }
     let email = non_empty(input.email.clone());
     let username = non_empty(input.username.clone());
     let phone = non_empty(input.phone.clone());
@@ -118,21 +134,29 @@ pub fn register(
             photo: non_empty(input.photo.clone()),
             phone: phone.clone(),
             password: hash,
-            signed_up: now,
+            signed_up: input
+                .signed_up
+                .as_deref()
+                .and_then(parse_date)
+                .unwrap_or(now),
+            last_login: input.last_login.as_deref().and_then(parse_date),
             last_ip: non_empty(input.last_ip.clone()),
             register_method: Some(
                 non_empty(input.register_method.clone())
                     .unwrap_or_else(|| "default:username-password".to_string()),
             ),
+            admin_created: channel == Channel::CreateUser,
             ..UserRecord::default()
         };
         fill_register_profile(&mut user, &input, unionid.clone());
         let mut out = ExtendUser::from_record(&id, &user, &shared.client_id);
-        out.fields.token = Some(
-            user_token(shared, &id, &user, TokenKind::Registered, now)
-                .expose()
-                .to_string(),
-        );
+        if let Channel::Register(_) = channel {
+            out.fields.token = Some(
+                user_token(shared, &id, &user, TokenKind::Registered, now)
+                    .expose()
+                    .to_string(),
+            );
+        }
         let event = Event::PutUser {
             id,
             user: Box::new(user),
@@ -369,7 +393,14 @@ fn apply_update(user: &mut UserRecord, options: UserUpdateInput) {
     set(&mut user.nickname, options.nickname);
     set(&mut user.company, options.company);
     set(&mut user.photo, options.photo);
-    set(&mut user.phone, options.phone);
+    if let Some(phone) = options.phone {
+        let phone = non_empty(Some(phone));
+        if user.phone.as_deref().map(str::trim) != phone.as_deref() {
+            user.phone_verified = false;
+            user.phone_country_code = None;
+        }
+        user.phone = phone;
+    }
     set(&mut user.last_ip, options.last_ip);
     set(&mut user.register_method, options.register_method);
     if let Some(verified) = options.email_verified {
@@ -379,7 +410,7 @@ fn apply_update(user: &mut UserRecord, options: UserUpdateInput) {
         user.phone_verified = verified;
     }
     if let Some(blocked) = options.blocked {
-        user.blocked = blocked;
+        user.set_blocked(blocked);
     }
     if let Some(deleted) = options.is_deleted {
         user.is_deleted = deleted;
@@ -427,4 +458,5 @@ fn apply_update(user: &mut UserRecord, options: UserUpdateInput) {
             set(user.profile_mut().field_mut(field), value);
         }
     }
+    user.shrink_profile();
 }

@@ -2,11 +2,14 @@
 //! stats) and who is calling ([`Caller`], from the `Authorization` header), with the token rules
 //! of each kind of operation.
 
+use std::net::IpAddr;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
 
 use super::crypto::RsaKeys;
 use super::errors::{ApiError, ApiResult};
 use super::event::Event;
+use super::faults::RegisterLimit;
 use super::persist::{PersistError, Persistence};
 use super::stats::Stats;
 use super::store::Store;
@@ -30,6 +33,8 @@ pub struct Shared {
     pub keys: RsaKeys,
     pub tokens: TokenSigner,
     pub stats: Stats,
+    /// `--register-limit`, if on.
+    pub register_limit: Option<RegisterLimit>,
 }
 
 impl Shared {
@@ -56,13 +61,22 @@ impl Shared {
         &self,
         f: impl FnOnce(&Store) -> Result<(T, Vec<Event>), ApiError>,
     ) -> ApiResult<T> {
+        self.mutate_or(f, || ApiError::SystemBusy)
+            .map_err(Into::into)
+    }
+
+    /// [`Shared::mutate`] with the caller's error type; `busy` is the error for a journal that
+    /// cannot be written (nothing is applied then).
+    pub fn mutate_or<T, E>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<(T, Vec<Event>), E>,
+        busy: impl FnOnce() -> E,
+    ) -> Result<T, E> {
         let mut guard = self.write_pool();
         let pool = &mut *guard;
         let (value, events) = f(&pool.store)?;
         if let Some(persistence) = pool.persistence.as_mut() {
-            persistence
-                .record(&events)
-                .map_err(|_| ApiError::SystemBusy)?;
+            persistence.record(&events).map_err(|_| busy())?;
         }
         for event in &events {
             pool.store.apply(event);
@@ -100,6 +114,14 @@ impl Shared {
         }
     }
 
+    /// Counts a `register` call against `--register-limit` (2100 past it).
+    pub fn admit_register(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        match &self.register_limit {
+            Some(limit) if !limit.admit(ip, Instant::now()) => Err(ApiError::RegisterTooFrequent),
+            _ => Ok(()),
+        }
+    }
+
     /// A `registerInClient` / `client` / `userPoolId` argument must name this pool (2011).
     /// An absent one means this pool.
     pub fn check_pool(&self, client: Option<&str>) -> Result<(), ApiError> {
@@ -115,6 +137,15 @@ pub fn env<'a>(ctx: &async_graphql::Context<'a>) -> ApiResult<(&'a Shared, &'a C
     let shared = ctx.data::<std::sync::Arc<Shared>>()?;
     let caller = ctx.data::<Caller>()?;
     Ok((shared.as_ref(), caller))
+}
+
+/// The address a request came from (request data; `None` when the server does not know it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+/// The caller's address, for the register limit.
+pub fn client_ip(ctx: &async_graphql::Context<'_>) -> Option<IpAddr> {
+    ctx.data_opt::<ClientIp>().and_then(|ip| ip.0)
 }
 
 /// Who sent the request, from its `Authorization` header.

@@ -19,6 +19,15 @@ pub fn js_date(seconds: i64) -> String {
     }
 }
 
+/// Formats Unix seconds as v3 does: ISO 8601 in UTC with milliseconds,
+/// `2022-07-03T03:20:30.000Z`.
+pub fn iso_date(seconds: i64) -> String {
+    match Timestamp::from_second(seconds) {
+        Ok(timestamp) => timestamp.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
+        Err(_) => "1970-01-01T00:00:00.000Z".to_string(),
+    }
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn now() -> i64 {
     Timestamp::now().as_second()
@@ -56,6 +65,11 @@ mod tests {
             js_date(YEAR_2000_CST),
             "Sat Jan 01 2000 00:00:00 GMT+0800 (CST)"
         );
+    }
+
+    #[test]
+    fn formats_iso_in_utc() {
+        assert_eq!(iso_date(1_508_245_321), "2017-10-17T13:02:01.000Z");
     }
 
     #[test]

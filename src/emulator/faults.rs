@@ -1,9 +1,12 @@
-//! Injected faults and the request-rate limit, for testing clients' retries.
+//! Injected faults, the request-rate limit and Authing's per-IP register limit, for testing
+//! clients' retries.
 //!
 //! One seeded RNG is drawn once per POST /graphql, in arrival order, so a run with the same
 //! `--fault-seed` and the same request sequence sees the same faults. With probability
 //! `--fault-rate` a request gets one of the [`Fault`] kinds, picked uniformly.
 
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -108,6 +111,50 @@ impl RateLimit {
     }
 }
 
+/// `--register-limit N --register-window SECONDS`: Authing's frequent-registration check. At most
+/// N `register` calls from one client address in any sliding window; the calls refused do not
+/// count.
+#[derive(Debug)]
+pub struct RegisterLimit {
+    limit: usize,
+    window: Duration,
+    calls: Mutex<HashMap<Option<IpAddr>, VecDeque<Instant>>>,
+}
+
+impl RegisterLimit {
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit: limit as usize,
+            window,
+            calls: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts a `register` call from `ip`; false when `ip` used up its calls in the window.
+    pub fn admit(&self, ip: Option<IpAddr>, now: Instant) -> bool {
+        let mut calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let window = self.window;
+        calls.retain(|_, times| {
+            while times
+                .front()
+                .is_some_and(|first| now.saturating_duration_since(*first) >= window)
+            {
+                times.pop_front();
+            }
+            !times.is_empty()
+        });
+        let times = calls.entry(ip).or_default();
+        if times.len() >= self.limit {
+            return false;
+        }
+        times.push_back(now);
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +191,21 @@ mod tests {
         let admitted: Vec<bool> = (0..5).map(|_| limit.admit(start)).collect();
         assert_eq!(admitted, [true, true, true, false, false]);
         assert!(limit.admit(start + Duration::from_millis(1001)));
+    }
+
+    #[test]
+    fn register_limit_counts_per_address_in_a_sliding_window() {
+        let limit = RegisterLimit::new(2, Duration::from_secs(300));
+        let start = Instant::now();
+        let one = Some(IpAddr::from([127, 0, 0, 1]));
+        let two = Some(IpAddr::from([127, 0, 0, 2]));
+        assert!(limit.admit(one, start));
+        assert!(limit.admit(one, start + Duration::from_secs(100)));
+        assert!(!limit.admit(one, start + Duration::from_secs(200)));
+        assert!(limit.admit(two, start + Duration::from_secs(200)));
+        // The first call leaves the window at 300 s: one more, not two.
+        assert!(limit.admit(one, start + Duration::from_secs(300)));
+        assert!(!limit.admit(one, start + Duration::from_secs(301)));
+        assert!(limit.admit(one, start + Duration::from_secs(400)));
     }
 }

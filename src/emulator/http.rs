@@ -1,10 +1,14 @@
 //! The HTTP face: the axum router, the request body, rewriting resolver errors into Authing's
-//! `{code, message}` objects, injected faults, the rate limit, latency, and the request log.
+//! `{code, message}` objects, and, for both APIs (`POST /graphql` and `/api/v3/...`), injected
+//! faults, the rate limit, latency, the stats and the request log.
 //!
-//! Status codes: resolver errors are HTTP 200 with `errors[i].message` an object and
+//! Status codes on v1: resolver errors are HTTP 200 with `errors[i].message` an object and
 //! `data: {"<field>": null}`; a body that is not a GraphQL request, or a document that does not
-//! parse or validate, is HTTP 400 with plain GraphQL errors (string messages).
+//! parse or validate, is HTTP 400 with plain GraphQL errors (string messages). On v3 every
+//! answer is HTTP 200 with the outcome in the envelope's `statusCode`, except 429 (rate limit),
+//! injected 5xx faults and unknown paths (404).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,30 +18,36 @@ use async_graphql::parser::types::{
 use async_graphql::{Value as GqlValue, Variables};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use serde_json::{Value, json};
 
-use super::context::{Caller, Shared};
+use super::context::{Caller, ClientIp, Shared};
+use super::dialect::ApiSchema;
 use super::errors::CODE_EXTENSION;
 use super::faults::{Fault, FaultPlan, RateLimit};
-use super::schema::EmulatorSchema;
+use super::v3::{self, V3};
 
 /// Everything the handlers need.
 pub struct AppState {
     pub shared: Arc<Shared>,
-    pub schema: EmulatorSchema,
+    pub schema: ApiSchema,
+    /// Validation errors as `{code, message}` objects (an older server's formatting).
+    pub wrap_validation_errors: bool,
     pub faults: FaultPlan,
     pub rate_limit: Option<RateLimit>,
     pub latency: Duration,
     pub log_requests: bool,
+    pub v3: V3,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/graphql", post(graphql))
+        .route("/api/v3/{*name}", any(v3_api))
         .route("/__emulator/stats", get(stats))
         .route("/__emulator/public-key", get(public_key))
         .route("/__emulator/mailbox", get(mailbox))
@@ -61,49 +71,159 @@ async fn mailbox(State(state): State<Arc<AppState>>) -> Response {
     axum::Json(mails).into_response()
 }
 
+/// Which API a request speaks, for the shape of refusals that come before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    V1,
+    V3,
+}
+
 /// What the log line says about one request.
 struct Outcome {
     status: u16,
+    /// v3: the envelope's `statusCode`.
+    status_code: Option<u16>,
     fault: Option<Fault>,
     ops: String,
 }
 
-async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let started = Instant::now();
-    state.shared.stats.request(started);
-    let _in_flight = state.shared.stats.enter();
-    let (response, outcome) = handle(&state, &headers, body).await;
-    if !state.latency.is_zero() {
-        tokio::time::sleep(state.latency).await;
+impl Outcome {
+    fn new() -> Outcome {
+        Outcome {
+            status: 200,
+            status_code: None,
+            fault: None,
+            ops: "-".to_string(),
+        }
     }
-    if state.log_requests {
-        log_line(&outcome, started.elapsed());
-    }
-    response
 }
 
-async fn handle(state: &AppState, headers: &HeaderMap, body: Bytes) -> (Response, Outcome) {
-    let mut outcome = Outcome {
-        status: 200,
-        fault: None,
-        ops: "-".to_string(),
-    };
+/// The rate limit and the fault draw every API request goes through, in that order. `Err` is
+/// the answer for a request that is refused or faulted before it runs; `Ok` carries the fault
+/// still to strike after it runs, if any.
+fn admit(
+    state: &AppState,
+    api: Api,
+    outcome: &mut Outcome,
+) -> Result<Option<Fault>, Box<Response>> {
     if let Some(limit) = &state.rate_limit
         && !limit.admit(Instant::now())
     {
         state.shared.stats.rate_limited();
         outcome.status = 429;
-        return (too_many_requests("rate limit exceeded"), outcome);
+        let body = match api {
+            Api::V1 => json!({"errors": [{"message": "rate limit exceeded"}]}),
+            Api::V3 => v3::throttled(),
+        };
+        return Err(Box::new(too_many_requests(&body)));
     }
     let fault = state.faults.next();
     if let Some(fault) = fault {
         state.shared.stats.fault(fault.name());
         outcome.fault = Some(fault);
-        if let Some(response) = fault_before(fault) {
+        if let Some(response) = fault_before(fault, api) {
             outcome.status = response.status().as_u16();
-            return (response, outcome);
+            return Err(Box::new(response));
         }
     }
+    Ok(fault)
+}
+
+async fn graphql(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    state.shared.stats.request(started);
+    let _in_flight = state.shared.stats.enter();
+    let (response, outcome) = handle(&state, peer, &headers, body).await;
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
+    }
+    if state.log_requests {
+        log_line("POST /graphql", &outcome, started.elapsed());
+    }
+    response
+}
+
+async fn v3_api(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    state.shared.stats.request(started);
+    let _in_flight = state.shared.stats.enter();
+    let (response, outcome) = handle_v3(&state, &method, &uri, &headers, &body);
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
+    }
+    if state.log_requests {
+        // Only a known endpoint's path is logged: an unknown one may carry anything.
+        let path = if outcome.ops == "-" {
+            "/api/v3/(unknown)"
+        } else {
+            uri.path()
+        };
+        log_line(&format!("{method} {path}"), &outcome, started.elapsed());
+    }
+    response
+}
+
+fn handle_v3(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (Response, Outcome) {
+    let mut outcome = Outcome::new();
+    let fault = match admit(state, Api::V3, &mut outcome) {
+        Ok(fault) => fault,
+        Err(response) => return (*response, outcome),
+    };
+    let path = uri.path();
+    let name = path.strip_prefix("/api/v3/").unwrap_or_default();
+    let Some(route) = v3::find_route(method, name) else {
+        outcome.status = 404;
+        outcome.status_code = Some(404);
+        return (
+            json_response(StatusCode::NOT_FOUND, &v3::not_found(method, path)),
+            outcome,
+        );
+    };
+    state.shared.stats.operation(route.name, route.write);
+    outcome.ops = route.name.to_string();
+    let call = v3::Call {
+        method,
+        path,
+        raw_query: uri.query(),
+        headers,
+        body,
+    };
+    let (body, status_code) = v3::execute(&state.shared, &state.v3, route, &call);
+    outcome.status_code = Some(status_code);
+    if fault == Some(Fault::DropAfter) {
+        return (dropped_connection(), outcome);
+    }
+    (json_response(StatusCode::OK, &body), outcome)
+}
+
+async fn handle(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> (Response, Outcome) {
+    let mut outcome = Outcome::new();
+    let fault = match admit(state, Api::V1, &mut outcome) {
+        Ok(fault) => fault,
+        Err(response) => return (*response, outcome),
+    };
     let request = match parse_body(&body) {
         Ok(request) => request,
         Err(message) => {
@@ -115,21 +235,30 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Bytes) -> (Response
         Ok(root) => root,
         Err(message) => {
             outcome.status = 400;
-            return (bad_request(&message), outcome);
+            let response = if state.wrap_validation_errors {
+                json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"errors": [wrapped_validation_error(json!({"message": message}))]}),
+                )
+            } else {
+                bad_request(&message)
+            };
+            return (response, outcome);
         }
     };
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
     let caller = Caller::from_header(auth, &state.shared);
-    let response = state.schema.execute(request.data(caller)).await;
+    let request = request.data(caller).data(ClientIp(Some(peer.ip())));
+    let response = state.schema.execute(request).await;
     if executed(&response) {
         for name in &root.names {
             state.shared.stats.operation(name, root.is_mutation);
         }
         outcome.ops = root.label();
     }
-    let (status, body) = to_wire(response);
+    let (status, body) = to_wire(response, state.wrap_validation_errors);
     outcome.status = status.as_u16();
     if fault == Some(Fault::DropAfter) {
         return (dropped_connection(), outcome);
@@ -138,16 +267,24 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Bytes) -> (Response
 }
 
 /// The response for a fault that strikes before execution (`None`: execute first).
-fn fault_before(fault: Fault) -> Option<Response> {
+fn fault_before(fault: Fault, api: Api) -> Option<Response> {
     let plain = |status: StatusCode| {
-        let body = json!({"errors": [{"message": format!("injected fault: {}", status.as_u16())}]});
+        let body = match api {
+            Api::V1 => {
+                json!({"errors": [{"message": format!("injected fault: {}", status.as_u16())}]})
+            }
+            Api::V3 => v3::injected(status.as_u16()),
+        };
         json_response(status, &body)
     };
     match fault {
         Fault::Http500 => Some(plain(StatusCode::INTERNAL_SERVER_ERROR)),
         Fault::Http502 => Some(plain(StatusCode::BAD_GATEWAY)),
         Fault::Http503 => Some(plain(StatusCode::SERVICE_UNAVAILABLE)),
-        Fault::Http429 => Some(too_many_requests("injected fault: 429")),
+        Fault::Http429 => Some(too_many_requests(&match api {
+            Api::V1 => json!({"errors": [{"message": "injected fault: 429"}]}),
+            Api::V3 => v3::throttled(),
+        })),
         Fault::DropBefore => Some(dropped_connection()),
         Fault::DropAfter => None,
     }
@@ -165,11 +302,8 @@ fn dropped_connection() -> Response {
     Response::new(Body::from_stream(stream))
 }
 
-fn too_many_requests(message: &str) -> Response {
-    let mut response = json_response(
-        StatusCode::TOO_MANY_REQUESTS,
-        &json!({"errors": [{"message": message}]}),
-    );
+fn too_many_requests(body: &Value) -> Response {
+    let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, body);
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -326,14 +460,22 @@ struct WireResponse {
 /// Serialises an async-graphql response the way Authing's server answers: resolver errors get
 /// `message: {code, message}`, `extensions: {code: "INTERNAL_SERVER_ERROR"}` and their field
 /// `null` in `data` (HTTP 200); parse and validation errors (no field ran) are HTTP 400 with
-/// string messages and no `data`.
-pub fn to_wire(response: async_graphql::Response) -> (StatusCode, Vec<u8>) {
+/// string messages and no `data`, or, with `wrap_validation` (an older server), with
+/// `message: {code: 500, message}` and `extensions: {code: "GRAPHQL_VALIDATION_FAILED"}`.
+pub fn to_wire(response: async_graphql::Response, wrap_validation: bool) -> (StatusCode, Vec<u8>) {
     let in_resolver = response.errors.iter().any(|error| !error.path.is_empty());
     if !response.errors.is_empty() && !in_resolver {
         let errors = response
             .errors
             .iter()
             .map(|error| serde_json::to_value(error).unwrap_or(Value::Null))
+            .map(|error| {
+                if wrap_validation {
+                    wrapped_validation_error(error)
+                } else {
+                    error
+                }
+            })
             .collect();
         let body = WireResponse { errors, data: None };
         return (
@@ -365,6 +507,23 @@ pub fn to_wire(response: async_graphql::Response) -> (StatusCode, Vec<u8>) {
     )
 }
 
+/// A validation error as an older Authing server formats it: the message inside a
+/// `{code: 500, message}` object, as its resolver errors are.
+fn wrapped_validation_error(mut error: Value) -> Value {
+    if let Value::Object(fields) = &mut error {
+        let message = fields.remove("message").unwrap_or(Value::Null);
+        fields.insert(
+            "message".to_string(),
+            json!({"code": 500, "message": message}),
+        );
+        fields.insert(
+            "extensions".to_string(),
+            json!({"code": "GRAPHQL_VALIDATION_FAILED"}),
+        );
+    }
+    error
+}
+
 fn rewrite_error(error: &mut Value) {
     let Value::Object(error) = error else {
         return;
@@ -390,15 +549,20 @@ fn rewrite_error(error: &mut Value) {
     );
 }
 
-fn log_line(outcome: &Outcome, latency: Duration) {
+/// `emulator: <request> ops=<operations> status=<HTTP status, or dropped>[ statusCode=<v3>]
+/// fault=<kind or -> latency_ms=<n>`: never a query string, header, body or token.
+fn log_line(request: &str, outcome: &Outcome, latency: Duration) {
     use std::io::Write;
     let fault = outcome.fault.map_or("-", Fault::name);
     let status = match outcome.fault {
         Some(Fault::DropBefore | Fault::DropAfter) => "dropped".to_string(),
         _ => outcome.status.to_string(),
     };
+    let status_code = outcome
+        .status_code
+        .map_or(String::new(), |code| format!(" statusCode={code}"));
     let line = format!(
-        "emulator: POST /graphql ops={} status={status} fault={fault} latency_ms={}\n",
+        "emulator: {request} ops={} status={status}{status_code} fault={fault} latency_ms={}\n",
         outcome.ops,
         latency.as_millis()
     );

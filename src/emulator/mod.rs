@@ -1,7 +1,8 @@
 //! The Authing-compatible emulator: a GraphQL server (async-graphql on axum) that speaks
-//! Authing's v1 users API as the wire facts describe it, quirks included. It knows the wire
-//! protocol and its own store, and nothing of the planner: the only thing it takes from the rest
-//! of the crate is [`crate::secret::Secret`].
+//! Authing's v1 users API as the wire facts describe it, quirks included, and, on the same port
+//! over the same store, the v3 management REST API (`/api/v3/...`). It knows the wire protocols
+//! and its own store, and nothing of the planner: the only thing it takes from the rest of the
+//! crate is [`crate::secret::Secret`].
 //!
 //! Module map:
 //!
@@ -9,7 +10,9 @@
 //! |---|---|
 //! | `http` | axum router, body parsing, error-object rewriting, faults, latency, request log |
 //! | `schema` | the GraphQL types, named as in Authing's SDL |
-//! | `query`, `mutation` | the root resolvers |
+//! | `query`, `mutation` | the root resolvers (`createUser` apart) |
+//! | `dialect` | the schema served: the 2020 one, or an older server's (`--without-create-user`, `--whitelist-spelling 2019`) |
+//! | `invitation` | the whitelist operations and types, in both spellings |
 //! | `accounts` | register, login, updateUser, refreshToken rules |
 //! | `session` | owner tokens, checkLoginStatus, decodeJwtToken |
 //! | `whitelist`, `mfa` | the phone whitelist and MFA records |
@@ -19,7 +22,8 @@
 //! | `persist` | the `--state` snapshot and journal |
 //! | `generate` | the `--generate N` synthetic users |
 //! | `tokens`, `crypto` | JWTs; the RSA key pair and password hashes |
-//! | `faults`, `stats`, `dates` | injected faults and rate limit; counters; JS date strings |
+//! | `faults`, `stats`, `dates` | injected faults, rate and register limits; counters; JS date strings |
+//! | `v3` | the v3 management REST API: envelope, both authentication schemes, users, whitelist |
 //!
 //! `docs/emulator.md` lists every flag and endpoint and every choice made where Authing's
 //! behaviour is unconfirmed.
@@ -29,7 +33,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use async_graphql::{EmptySubscription, Schema};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -39,11 +42,13 @@ mod accounts;
 mod context;
 mod crypto;
 mod dates;
+mod dialect;
 mod errors;
 mod event;
 mod faults;
 mod generate;
 mod http;
+mod invitation;
 mod mfa;
 mod mutation;
 mod persist;
@@ -53,15 +58,18 @@ mod session;
 mod stats;
 mod store;
 mod tokens;
+mod v3;
 mod whitelist;
 
+pub use dialect::{Dialect, WhitelistSpelling};
 pub use persist::PersistError;
 pub use stats::StatsSnapshot;
 
 use context::{Pool, Shared};
 use crypto::{KeyError, RsaKeys};
+use dialect::ApiSchema;
 use event::Event;
-use faults::{FaultPlan, RateLimit};
+use faults::{FaultPlan, RateLimit, RegisterLimit};
 use persist::{Persistence, SavedKeys};
 use store::Store;
 use tokens::TokenSigner;
@@ -72,6 +80,10 @@ pub const DEFAULT_CLIENT_ID: &str = "5c9f7e1a2b3c4d5e6f708192";
 pub const DEFAULT_SECRET: &str = "local-emulator-secret";
 /// Owner tokens live this long unless `--token-ttl` says otherwise.
 pub const DEFAULT_TOKEN_TTL_SECS: u64 = 86_400;
+pub use v3::DEFAULT_MANAGEMENT_TOKEN_TTL_SECS;
+/// `--register-limit` counts `register` calls in windows this long unless `--register-window`
+/// says otherwise (Authing's documented 300 s).
+pub const DEFAULT_REGISTER_WINDOW_SECS: u64 = 300;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EmulatorError {
@@ -106,6 +118,13 @@ pub struct Config {
     pub log_requests: bool,
     /// Owner-token lifetime in seconds.
     pub token_ttl_secs: u64,
+    /// v3 management-token lifetime in seconds.
+    pub management_token_ttl_secs: u64,
+    /// At most this many `register` calls per client address per register window.
+    pub register_limit: Option<u32>,
+    pub register_window_secs: u64,
+    /// Which server the GraphQL schema pretends to be.
+    pub dialect: Dialect,
 }
 
 impl Default for Config {
@@ -123,6 +142,10 @@ impl Default for Config {
             rate_limit: None,
             log_requests: false,
             token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
+            management_token_ttl_secs: DEFAULT_MANAGEMENT_TOKEN_TTL_SECS,
+            register_limit: None,
+            register_window_secs: DEFAULT_REGISTER_WINDOW_SECS,
+            dialect: Dialect::default(),
         }
     }
 }
@@ -167,25 +190,28 @@ impl Emulator {
                 addr: config.listen,
                 source,
             })?;
-        let schema = Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
-            .data(shared.clone())
-            .finish();
+        let schema = ApiSchema::build(config.dialect, shared.clone());
         let state = Arc::new(http::AppState {
             shared: shared.clone(),
             schema,
+            wrap_validation_errors: config.dialect.wraps_validation_errors(),
             faults: FaultPlan::new(config.fault_rate, config.fault_seed),
             rate_limit: config.rate_limit.map(RateLimit::new),
             latency: Duration::from_millis(config.latency_ms),
             log_requests: config.log_requests,
+            v3: v3::V3::new(config.management_token_ttl_secs),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let app = http::router(state);
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
         });
         Ok(Emulator {
             addr,
@@ -255,6 +281,9 @@ fn prepare(config: &Config) -> Result<Shared, EmulatorError> {
         keys: rsa,
         tokens: TokenSigner::new(keys.signing_key, ttl),
         stats: stats::Stats::default(),
+        register_limit: config.register_limit.map(|limit| {
+            RegisterLimit::new(limit, Duration::from_secs(config.register_window_secs))
+        }),
     };
     if let Some(count) = generate {
         shared.apply_unchecked(&[Event::Generate { count }])?;

@@ -3,22 +3,21 @@
 
 use async_graphql::{Context, Object};
 
-use super::accounts::{self, LoginArgs};
-use super::context::env;
+use super::accounts::{self, Channel, LoginArgs};
+use super::context::{client_ip, env};
 use super::dates;
 use super::errors::{ApiError, ApiResult};
 use super::event::Event;
 use super::mfa::{self, MfaTarget};
 use super::schema::{
-    CommonMessage, ExtendUser, Invitation, InvitationState, Mfa, RefreshToken, User,
-    UserRegisterInput, UserUpdateInput,
+    CommonMessage, ExtendUser, Mfa, RefreshToken, User, UserRegisterInput, UserUpdateInput,
 };
 use super::store::MailRecord;
-use super::whitelist;
 
+#[derive(Default)]
 pub struct MutationRoot;
 
-#[Object(name = "Mutation")]
+#[Object(name = "MutationCore")]
 impl MutationRoot {
     /// A new user. No token needed.
     async fn register(
@@ -34,6 +33,7 @@ impl MutationRoot {
             shared,
             user_info,
             keep_password.unwrap_or(false),
+            Channel::Register(client_ip(ctx)),
             dates::now(),
         )
         .map(Some)
@@ -186,50 +186,6 @@ impl MutationRoot {
         }))
     }
 
-    /// Puts a phone on the whitelist (`phone`, or the 2019 `qrCodePhone`). Owner token.
-    async fn add_to_invitation(
-        &self,
-        ctx: &Context<'_>,
-        client: String,
-        phone: Option<String>,
-        qr_code_phone: Option<String>,
-    ) -> ApiResult<Option<Invitation>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
-        let phone = whitelist::phone_argument(phone, qr_code_phone)?;
-        whitelist::add(shared, phone, dates::now()).map(Some)
-    }
-
-    /// Takes a phone off the whitelist; `null` if it was not there. Owner token.
-    async fn remove_from_invitation(
-        &self,
-        ctx: &Context<'_>,
-        client: String,
-        phone: Option<String>,
-        qr_code_phone: Option<String>,
-    ) -> ApiResult<Option<Invitation>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
-        let phone = whitelist::phone_argument(phone, qr_code_phone)?;
-        whitelist::remove(shared, phone)
-    }
-
-    /// Switches the whitelist (`enablePhone`, or the 2019 `enableQrCode`). Owner token.
-    async fn set_invitation_state(
-        &self,
-        ctx: &Context<'_>,
-        client: String,
-        enable_phone: Option<bool>,
-        enable_qr_code: Option<bool>,
-    ) -> ApiResult<Option<InvitationState>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
-        whitelist::set_state(shared, enable_phone.or(enable_qr_code), dates::now()).map(Some)
-    }
-
     /// Turns a user's MFA on or off. The user's own login token only.
     #[graphql(name = "changeMFA")]
     async fn change_mfa(
@@ -253,6 +209,35 @@ impl MutationRoot {
             &target,
             enable,
             refresh_key.unwrap_or(false),
+            dates::now(),
+        )
+        .map(Some)
+    }
+}
+
+/// `createUser`, which only a server of the 2020 schema has (not with `--without-create-user`).
+#[derive(Default)]
+pub struct CreateUserMutation;
+
+#[Object]
+impl CreateUserMutation {
+    /// The management copy of `register`: the same input and rules, with the owner token, and
+    /// not subject to the per-IP register limit. The result carries no token.
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        user_info: UserRegisterInput,
+        invitation_code: Option<String>,
+        keep_password: Option<bool>,
+    ) -> ApiResult<Option<ExtendUser>> {
+        let (shared, caller) = env(ctx)?;
+        caller.require_owner()?;
+        let _ = invitation_code;
+        accounts::register(
+            shared,
+            user_info,
+            keep_password.unwrap_or(false),
+            Channel::CreateUser,
             dates::now(),
         )
         .map(Some)

@@ -441,6 +441,40 @@ mod tests {
         assert!(journal_path(&path).exists());
     }
 
+    /// A snapshot and journal exactly as the first release of the emulator wrote them (before
+    /// the v3 fields): every later field is optional, so such a pool still loads whole.
+    #[test]
+    fn loads_state_files_of_the_first_format() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pool.json");
+        let snapshot = r#"{"format":"authing-sync-emulator-state","version":1,"seq":2,"signingKey":"signing","rsaPrivateKey":"rsa","pool":{"users":{"5c2a3d000000000000000001":{"email":"user1@example.com","username":"user1","nickname":"User 1","company":"Example","emailVerified":false,"signedUp":1546272001},"65f000000000000000000abc":{"email":"ada@example.com","phone":"13900000001","emailVerified":true,"phoneVerified":true,"blocked":true,"password":{"salt":"c2FsdA","hash":"aGFzaA"},"signedUp":1700000000,"lastLogin":1700000100,"loginsCount":3,"lastIp":"127.0.0.1","registerMethod":"default:username-password","tokenExpiredAt":1701296100,"updatedAt":1700000200,"profile":{"unionid":null,"openid":null,"oauth":null,"browser":null,"device":null,"name":"Ada Lovelace","givenName":"Ada","familyName":"Lovelace","middleName":null,"profile":null,"preferredUsername":null,"website":null,"gender":"F","birthdate":"1815-12-10","zoneinfo":null,"locale":null,"address":null,"formatted":null,"streetAddress":null,"locality":"London","region":null,"postalCode":null,"country":"GB"}}},"mfa":[{"id":"65f0000000000000000000ff","userId":"65f000000000000000000abc","userPoolId":"5c9f7e1a2b3c4d5e6f708192","enable":true,"shareKey":"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"}],"whitelist":[{"phone":"13900000001","createdAt":1700000000,"updatedAt":1700000000}],"whitelistState":{"enabled":true,"createdAt":1700000000,"updatedAt":1700000000},"mailbox":[{"kind":"resetPassword","email":"ada@example.com","at":1700000300}]}}
+"#;
+        let journal = concat!(
+            r#"{"seq":3,"event":{"op":"put_user","id":"65f000000000000000000abd","user":{"email":"bob@example.com","emailVerified":false,"signedUp":1700000400,"profile":{"givenName":"Bob"}}}}"#,
+            "\n",
+            r#"{"seq":4,"event":{"op":"remove_users","ids":["5c2a3d000000000000000001"]}}"#,
+            "\n",
+        );
+        std::fs::write(&path, snapshot).expect("snapshot");
+        std::fs::write(journal_path(&path), journal).expect("journal");
+        let opened = Persistence::open(&path, keys).expect("open");
+        let store = &opened.store;
+        assert_eq!(store.user_count(), 2);
+        let ada = store.user("65f000000000000000000abc").expect("ada");
+        assert_eq!(ada.profile().given_name.as_deref(), Some("Ada"));
+        assert_eq!(ada.profile().locality.as_deref(), Some("London"));
+        assert!(ada.phone_verified && ada.blocked && ada.password.is_some());
+        assert_eq!(
+            store.id_by_phone("13900000001").map(String::as_str),
+            Some("65f000000000000000000abc")
+        );
+        let bob = store.user("65f000000000000000000abd").expect("bob");
+        assert_eq!(bob.profile().given_name.as_deref(), Some("Bob"));
+        assert!(store.mfa_of("65f000000000000000000abc").is_some());
+        assert!(store.whitelist_state().enabled);
+        assert_eq!(store.mailbox().len(), 1);
+    }
+
     #[test]
     fn refuses_a_foreign_file() {
         let dir = tempfile::tempdir().expect("tempdir");

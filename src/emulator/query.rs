@@ -7,11 +7,10 @@ use super::dates;
 use super::errors::{ApiError, ApiResult};
 use super::mfa::{self, MfaTarget};
 use super::schema::{
-    ClientInfoAndAccessToken, ExtendUser, Invitation, InvitationState, JwtDecodedData,
-    JwtDecodedDataCheckLogin, Mfa, PagedUsers, PatchExtendUser, UserClient,
+    ClientInfoAndAccessToken, ExtendUser, JwtDecodedData, JwtDecodedDataCheckLogin, Mfa,
+    PagedUsers, PatchExtendUser, UserClient,
 };
 use super::session::{self, InitArgs};
-use super::whitelist;
 use crate::secret::Secret;
 
 /// `users(count:)` never returns more than this many (larger requests are clamped).
@@ -21,9 +20,10 @@ pub const DEFAULT_PAGE_SIZE: i64 = 10;
 /// `userPatch` refuses more ids than this (2030).
 pub const MAX_PATCH_IDS: usize = 80;
 
+#[derive(Default)]
 pub struct QueryRoot;
 
-#[Object(name = "Query")]
+#[Object(name = "QueryCore")]
 impl QueryRoot {
     /// One page of the pool in creation order. Owner token.
     async fn users(
@@ -200,30 +200,6 @@ impl QueryRoot {
     ) -> ApiResult<Option<JwtDecodedDataCheckLogin>> {
         let (shared, caller) = env(ctx)?;
         Ok(Some(session::check_login(shared, caller, token.as_deref())))
-    }
-
-    /// The whitelist. Owner token.
-    async fn query_invitation(
-        &self,
-        ctx: &Context<'_>,
-        client: String,
-    ) -> ApiResult<Option<Vec<Option<Invitation>>>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
-        Ok(Some(whitelist::list(shared)))
-    }
-
-    /// The whitelist switch (off until set). Owner token.
-    async fn query_invitation_state(
-        &self,
-        ctx: &Context<'_>,
-        client: String,
-    ) -> ApiResult<Option<InvitationState>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
-        Ok(Some(whitelist::state(shared)))
     }
 
     /// A user's MFA record, `null` if none. Owner token or the user's own token. `page` and

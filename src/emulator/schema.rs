@@ -2,14 +2,10 @@
 //! spellings (`qrCodePhone`, `enableQrCode`) as aliases. Output types are plain data built from
 //! store records; the roots live in `query` and `mutation`.
 
-use async_graphql::{EmptySubscription, InputObject, Schema, SimpleObject};
+use async_graphql::{InputObject, SimpleObject};
 
 use super::dates::js_date;
-use super::store::{MfaRecord, UserRecord, WhitelistEntry, WhitelistState};
-
-/// The emulator's schema type.
-pub type EmulatorSchema =
-    Schema<super::query::QueryRoot, super::mutation::MutationRoot, EmptySubscription>;
+use super::store::{MfaRecord, UserRecord};
 
 /// The scalar fields `ExtendUser` and `User` share (flattened into both).
 #[derive(SimpleObject, Debug, Clone, Default)]
@@ -470,55 +466,6 @@ pub struct RefreshToken {
     pub exp: Option<i64>,
 }
 
-/// A whitelist entry; `qrCodePhone` is the 2019 name of `phone`.
-#[derive(SimpleObject, Debug, Clone, Default)]
-#[graphql(name = "Invitation")]
-pub struct Invitation {
-    pub client: String,
-    pub phone: Option<String>,
-    pub qr_code_phone: Option<String>,
-    pub is_deleted: Option<bool>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-}
-
-impl Invitation {
-    pub fn from_entry(client: &str, entry: &WhitelistEntry, is_deleted: bool) -> Self {
-        Invitation {
-            client: client.to_string(),
-            phone: Some(entry.phone.clone()),
-            qr_code_phone: Some(entry.phone.clone()),
-            is_deleted: Some(is_deleted),
-            created_at: Some(js_date(entry.created_at)),
-            updated_at: Some(js_date(entry.updated_at)),
-        }
-    }
-}
-
-/// The whitelist switch; `enableQrCode` is the 2019 name of `enablePhone`.
-#[derive(SimpleObject, Debug, Clone, Default)]
-#[graphql(name = "InvitationState")]
-pub struct InvitationState {
-    pub client: String,
-    pub enable_phone: Option<bool>,
-    pub enable_qr_code: Option<bool>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-}
-
-impl InvitationState {
-    pub fn from_state(client: &str, state: &WhitelistState) -> Self {
-        let date = |seconds: i64| (seconds > 0).then(|| js_date(seconds));
-        InvitationState {
-            client: client.to_string(),
-            enable_phone: Some(state.enabled),
-            enable_qr_code: Some(state.enabled),
-            created_at: date(state.created_at),
-            updated_at: date(state.updated_at),
-        }
-    }
-}
-
 #[derive(SimpleObject, Debug, Clone, Default)]
 #[graphql(name = "MFA")]
 pub struct Mfa {
@@ -650,9 +597,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use async_graphql::parser::types::{ServiceDocument, TypeKind, TypeSystemDefinition};
-    use async_graphql::{EmptySubscription, Schema};
 
-    use crate::emulator::{mutation::MutationRoot, query::QueryRoot};
+    use crate::emulator::dialect::{ApiSchema, Dialect};
 
     /// type → field → (type, argument → type).
     type Shape = BTreeMap<String, BTreeMap<String, (String, BTreeMap<String, String>)>>;
@@ -708,9 +654,7 @@ mod tests {
             return;
         };
         let spec = shape(&async_graphql::parser::parse_schema(spec).expect("spec SDL"));
-        let ours = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
-            .finish()
-            .sdl();
+        let ours = ApiSchema::build(Dialect::default(), ()).sdl();
         let ours = shape(&async_graphql::parser::parse_schema(ours).expect("our SDL"));
         let mut problems = Vec::new();
         for (type_name, fields) in &spec {

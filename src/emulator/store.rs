@@ -54,6 +54,19 @@ pub struct UserRecord {
     /// The rarely set profile fields, allocated only when one is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Box<Profile>>,
+    /// v3's `status` when it is none of `Activated` and `Suspended` (which `blocked` says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// v3's `externalId`, unique in the pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The country code a v3 client gave with the phone (`+86`); `phone` holds the number as v1
+    /// sees it: national for `+86` or no code, `+<code><number>` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_country_code: Option<String>,
+    /// Made by the pool's owner (`createUser`, v3 `create-user`) rather than by `register`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub admin_created: bool,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -64,121 +77,99 @@ fn is_zero(value: &i64) -> bool {
     *value == 0
 }
 
-/// The OIDC-style profile and provenance fields of a user (all optional strings).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Profile {
-    pub unionid: Option<String>,
-    pub openid: Option<String>,
-    pub oauth: Option<String>,
-    pub browser: Option<String>,
-    pub device: Option<String>,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub profile: Option<String>,
-    pub preferred_username: Option<String>,
-    pub website: Option<String>,
-    pub gender: Option<String>,
-    pub birthdate: Option<String>,
-    pub zoneinfo: Option<String>,
-    pub locale: Option<String>,
-    pub address: Option<String>,
-    pub formatted: Option<String>,
-    pub street_address: Option<String>,
-    pub locality: Option<String>,
-    pub region: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: Option<String>,
+/// Declares the profile fields once: the [`Profile`] struct (serialised camelCase in the state
+/// file), the [`ProfileField`] names, and each field's name on the v3 wire (`UserDto`), where it
+/// has one. The v1 names are the camelCase field names of the GraphQL types in `schema`.
+macro_rules! profile_fields {
+    ($($field:ident / $variant:ident => $v3:expr,)*) => {
+        /// The OIDC-style profile and provenance fields of a user (all optional strings).
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase", default)]
+        pub struct Profile {
+            $(
+                #[serde(skip_serializing_if = "Option::is_none")]
+                pub $field: Option<String>,
+            )*
+        }
+
+        /// Names one [`Profile`] field.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ProfileField {
+            $($variant,)*
+        }
+
+        impl ProfileField {
+            /// Every profile field, in declaration order.
+            pub const ALL: &'static [ProfileField] = &[$(ProfileField::$variant,)*];
+
+            /// The field's name in v3's `UserDto`, if v3 has it.
+            pub fn v3_name(self) -> Option<&'static str> {
+                match self {
+                    $(ProfileField::$variant => $v3,)*
+                }
+            }
+        }
+
+        impl Profile {
+            /// No field set.
+            pub const EMPTY: Profile = Profile { $($field: None,)* };
+
+            pub fn get(&self, field: ProfileField) -> Option<&str> {
+                match field {
+                    $(ProfileField::$variant => self.$field.as_deref(),)*
+                }
+            }
+
+            pub fn field_mut(&mut self, field: ProfileField) -> &mut Option<String> {
+                match field {
+                    $(ProfileField::$variant => &mut self.$field,)*
+                }
+            }
+        }
+    };
 }
 
-/// Names one [`Profile`] field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProfileField {
-    Unionid,
-    Openid,
-    Oauth,
-    Browser,
-    Device,
-    Name,
-    GivenName,
-    FamilyName,
-    MiddleName,
-    Profile,
-    PreferredUsername,
-    Website,
-    Gender,
-    Birthdate,
-    Zoneinfo,
-    Locale,
-    Address,
-    Formatted,
-    StreetAddress,
-    Locality,
-    Region,
-    PostalCode,
-    Country,
+profile_fields! {
+    unionid / Unionid => None,
+    openid / Openid => None,
+    oauth / Oauth => None,
+    browser / Browser => Some("browser"),
+    device / Device => Some("device"),
+    name / Name => Some("name"),
+    given_name / GivenName => Some("givenName"),
+    family_name / FamilyName => Some("familyName"),
+    middle_name / MiddleName => Some("middleName"),
+    profile / Profile => Some("profile"),
+    preferred_username / PreferredUsername => Some("preferredUsername"),
+    website / Website => Some("website"),
+    gender / Gender => Some("gender"),
+    birthdate / Birthdate => Some("birthdate"),
+    zoneinfo / Zoneinfo => Some("zoneinfo"),
+    locale / Locale => Some("locale"),
+    address / Address => Some("address"),
+    formatted / Formatted => Some("formatted"),
+    street_address / StreetAddress => Some("streetAddress"),
+    // v1's `locality` is v3's `city`: the same place, two names.
+    locality / Locality => Some("city"),
+    region / Region => Some("region"),
+    postal_code / PostalCode => Some("postalCode"),
+    country / Country => Some("country"),
+    // v3 only: `UserDto.province` has no v1 twin.
+    province / Province => Some("province"),
 }
 
 impl Profile {
-    pub fn field_mut(&mut self, field: ProfileField) -> &mut Option<String> {
-        match field {
-            ProfileField::Unionid => &mut self.unionid,
-            ProfileField::Openid => &mut self.openid,
-            ProfileField::Oauth => &mut self.oauth,
-            ProfileField::Browser => &mut self.browser,
-            ProfileField::Device => &mut self.device,
-            ProfileField::Name => &mut self.name,
-            ProfileField::GivenName => &mut self.given_name,
-            ProfileField::FamilyName => &mut self.family_name,
-            ProfileField::MiddleName => &mut self.middle_name,
-            ProfileField::Profile => &mut self.profile,
-            ProfileField::PreferredUsername => &mut self.preferred_username,
-            ProfileField::Website => &mut self.website,
-            ProfileField::Gender => &mut self.gender,
-            ProfileField::Birthdate => &mut self.birthdate,
-            ProfileField::Zoneinfo => &mut self.zoneinfo,
-            ProfileField::Locale => &mut self.locale,
-            ProfileField::Address => &mut self.address,
-            ProfileField::Formatted => &mut self.formatted,
-            ProfileField::StreetAddress => &mut self.street_address,
-            ProfileField::Locality => &mut self.locality,
-            ProfileField::Region => &mut self.region,
-            ProfileField::PostalCode => &mut self.postal_code,
-            ProfileField::Country => &mut self.country,
-        }
+    fn is_empty(&self) -> bool {
+        ProfileField::ALL
+            .iter()
+            .all(|field| self.get(*field).is_none())
     }
 }
 
 impl UserRecord {
     /// The profile, or an empty one.
     pub fn profile(&self) -> &Profile {
-        static EMPTY: Profile = Profile {
-            unionid: None,
-            openid: None,
-            oauth: None,
-            browser: None,
-            device: None,
-            name: None,
-            given_name: None,
-            family_name: None,
-            middle_name: None,
-            profile: None,
-            preferred_username: None,
-            website: None,
-            gender: None,
-            birthdate: None,
-            zoneinfo: None,
-            locale: None,
-            address: None,
-            formatted: None,
-            street_address: None,
-            locality: None,
-            region: None,
-            postal_code: None,
-            country: None,
-        };
+        static EMPTY: Profile = Profile::EMPTY;
         self.profile.as_deref().unwrap_or(&EMPTY)
     }
 
@@ -186,7 +177,43 @@ impl UserRecord {
     pub fn profile_mut(&mut self) -> &mut Profile {
         self.profile.get_or_insert_with(Box::default)
     }
+
+    /// Drops an allocated profile that has no field left.
+    pub fn shrink_profile(&mut self) {
+        if self.profile.as_deref().is_some_and(Profile::is_empty) {
+            self.profile = None;
+        }
+    }
+
+    /// The v3 `status`: the one stored, else `Suspended` for a blocked user and `Activated`.
+    pub fn status(&self) -> &str {
+        match &self.status {
+            Some(status) => status,
+            None if self.blocked => STATUS_SUSPENDED,
+            None => STATUS_ACTIVATED,
+        }
+    }
+
+    /// Sets the v3 `status`; `blocked` follows (every status but `Activated` blocks).
+    pub fn set_status(&mut self, status: &str) {
+        self.blocked = status != STATUS_ACTIVATED;
+        self.status = match status {
+            STATUS_ACTIVATED | STATUS_SUSPENDED => None,
+            other => Some(other.to_string()),
+        };
+    }
+
+    /// Sets v1's `blocked`; the v3 status becomes `Suspended` or `Activated`.
+    pub fn set_blocked(&mut self, blocked: bool) {
+        self.blocked = blocked;
+        self.status = None;
+    }
 }
+
+/// The v3 status of a user who is not blocked.
+pub const STATUS_ACTIVATED: &str = "Activated";
+/// The v3 status of a blocked user (v1 `blocked: true`), unless v3 set another.
+pub const STATUS_SUSPENDED: &str = "Suspended";
 
 /// A user's MFA record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +259,7 @@ pub struct Store {
     by_email: HashMap<String, String>,
     by_username: HashMap<String, String>,
     by_phone: HashMap<String, String>,
+    by_external_id: HashMap<String, String>,
     mfa: HashMap<String, MfaRecord>,
     mfa_ids: HashMap<String, String>,
     whitelist: IndexMap<String, WhitelistEntry>,
@@ -265,14 +293,14 @@ impl Store {
         };
         store.by_email.reserve(store.users.len());
         store.by_username.reserve(store.users.len());
+        let mut indexes = Indexes {
+            by_email: &mut store.by_email,
+            by_username: &mut store.by_username,
+            by_phone: &mut store.by_phone,
+            by_external_id: &mut store.by_external_id,
+        };
         for (id, user) in &store.users {
-            index_user(
-                &mut store.by_email,
-                &mut store.by_username,
-                &mut store.by_phone,
-                id,
-                user,
-            );
+            index_user(&mut indexes, id, user);
         }
         for mfa in parts.mfa {
             store.put_mfa(mfa);
@@ -326,6 +354,20 @@ impl Store {
 
     pub fn id_by_phone(&self, phone: &str) -> Option<&String> {
         self.by_phone.get(phone.trim())
+    }
+
+    /// A user with its position in creation order and its stored id.
+    pub fn user_full(&self, id: &str) -> Option<(usize, &String, &UserRecord)> {
+        self.users.get_full(id)
+    }
+
+    pub fn id_by_external_id(&self, external_id: &str) -> Option<&String> {
+        self.by_external_id.get(external_id)
+    }
+
+    /// Every user in creation order.
+    pub fn users(&self) -> impl DoubleEndedIterator<Item = (&String, &UserRecord)> {
+        self.users.iter()
     }
 
     pub fn mfa_of(&self, user_id: &str) -> Option<&MfaRecord> {
@@ -382,14 +424,17 @@ impl Store {
         }
     }
 
+    fn indexes(&mut self) -> Indexes<'_> {
+        Indexes {
+            by_email: &mut self.by_email,
+            by_username: &mut self.by_username,
+            by_phone: &mut self.by_phone,
+            by_external_id: &mut self.by_external_id,
+        }
+    }
+
     fn insert_user(&mut self, id: String, user: UserRecord) {
-        index_user(
-            &mut self.by_email,
-            &mut self.by_username,
-            &mut self.by_phone,
-            &id,
-            &user,
-        );
+        index_user(&mut self.indexes(), &id, &user);
         self.users.insert(id, user);
     }
 
@@ -415,6 +460,14 @@ impl Store {
             if self.by_phone.get(key).is_some_and(|owner| owner == id) {
                 self.by_phone.remove(key);
             }
+        }
+        if let Some(external_id) = &user.external_id
+            && self
+                .by_external_id
+                .get(external_id)
+                .is_some_and(|owner| owner == id)
+        {
+            self.by_external_id.remove(external_id);
         }
     }
 
@@ -446,22 +499,31 @@ impl Store {
     }
 }
 
-/// Adds a user's email, username and phone to the indexes.
-fn index_user(
-    by_email: &mut HashMap<String, String>,
-    by_username: &mut HashMap<String, String>,
-    by_phone: &mut HashMap<String, String>,
-    id: &str,
-    user: &UserRecord,
-) {
+/// The store's lookup tables, borrowed together.
+struct Indexes<'a> {
+    by_email: &'a mut HashMap<String, String>,
+    by_username: &'a mut HashMap<String, String>,
+    by_phone: &'a mut HashMap<String, String>,
+    by_external_id: &'a mut HashMap<String, String>,
+}
+
+/// Adds a user's email, username, phone and external id to the indexes.
+fn index_user(indexes: &mut Indexes<'_>, id: &str, user: &UserRecord) {
     if let Some(email) = &user.email {
-        by_email.insert(fold(email), id.to_string());
+        indexes.by_email.insert(fold(email), id.to_string());
     }
     if let Some(username) = &user.username {
-        by_username.insert(fold(username), id.to_string());
+        indexes.by_username.insert(fold(username), id.to_string());
     }
     if let Some(phone) = &user.phone {
-        by_phone.insert(phone.trim().to_string(), id.to_string());
+        indexes
+            .by_phone
+            .insert(phone.trim().to_string(), id.to_string());
+    }
+    if let Some(external_id) = &user.external_id {
+        indexes
+            .by_external_id
+            .insert(external_id.clone(), id.to_string());
     }
 }
 

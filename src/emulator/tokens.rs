@@ -2,9 +2,15 @@
 //! so tokens survive a restart). The payload is Authing's, `{"data":{"email","id","clientId"},
 //! "iat","exp"}`, plus a `tokenKind` claim that tells owner, logged-in user and freshly
 //! registered user tokens apart.
+//!
+//! v3 management tokens are HS256 JWTs with the same key and the payload
+//! `{"scoped_userpool_id","iat","exp","tokenKind":"management"}`. The Python SDK decodes that
+//! payload with *standard* base64, which would garble `-` and `_`, so the payload segment is
+//! built to contain neither: a string character that would land on one is written as a JSON
+//! `\uXXXX` escape instead (the same JSON once parsed).
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngExt;
@@ -133,6 +139,107 @@ impl TokenSigner {
     }
 }
 
+/// The `tokenKind` of a v3 management token.
+const MANAGEMENT_KIND: &str = "management";
+
+/// The payload of a v3 management token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagementClaims {
+    pub scoped_userpool_id: String,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(rename = "tokenKind")]
+    pub kind: String,
+}
+
+impl TokenSigner {
+    /// A v3 management token for the pool, `ttl` seconds from `now`, whose payload segment has
+    /// no `-` or `_`.
+    pub fn management_token(&self, pool: &str, now: i64, ttl: i64) -> Secret {
+        let claims = ManagementClaims {
+            scoped_userpool_id: pool.to_string(),
+            iat: now,
+            exp: now.saturating_add(ttl),
+            kind: MANAGEMENT_KIND.to_string(),
+        };
+        let json = serde_json::to_string(&claims).unwrap_or_default();
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(standard_base64_safe_json(&json));
+        let message = format!("{header}.{payload}");
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256)
+                .unwrap_or_default();
+        Secret::from(format!("{message}.{signature}"))
+    }
+
+    /// Checks a management token's signature, expiry and kind.
+    pub fn verify_management(&self, token: &str) -> Result<ManagementClaims, TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        let claims = jsonwebtoken::decode::<ManagementClaims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| match error.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })?;
+        if claims.kind == MANAGEMENT_KIND {
+            Ok(claims)
+        } else {
+            Err(TokenError::Invalid)
+        }
+    }
+}
+
+/// Rewrites compact JSON so that its base64 (standard or URL-safe) has no character 62 or 63
+/// (`+`/`/`, `-`/`_`). Over ASCII input a sextet is 62 or 63 only when the middle byte of a
+/// 3-byte group ends in `0xF` (`/ ? O _ o`) or its last byte is `> ? ~`; such a character
+/// inside a string, and any non-ASCII one, is written as `\uXXXX` (whose bytes are all safe).
+/// Characters outside strings (`{}[]:,"`, digits, `true`, `false`, `null`) are always safe.
+fn standard_base64_safe_json(json: &str) -> Vec<u8> {
+    fn unsafe_at(byte: u8, position: usize) -> bool {
+        match position % 3 {
+            1 => byte & 0x0F == 0x0F,
+            2 => matches!(byte, b'>' | b'?' | b'~' | 0x7F),
+            _ => false,
+        }
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(json.len() + 16);
+    let mut in_string = false;
+    let mut chars = json.chars();
+    while let Some(c) = chars.next() {
+        if !in_string {
+            if c == '"' {
+                in_string = true;
+            }
+            out.push(c as u8);
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = false;
+                out.push(b'"');
+            }
+            '\\' => {
+                // An escape serde_json wrote (`\"`, `\\`, `\n`, `\u00XX`): its bytes are safe.
+                out.push(b'\\');
+                if let Some(next) = chars.next() {
+                    let mut buffer = [0u8; 4];
+                    out.extend_from_slice(next.encode_utf8(&mut buffer).as_bytes());
+                }
+            }
+            c if c.is_ascii() && !unsafe_at(c as u8, out.len()) => out.push(c as u8),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +274,48 @@ mod tests {
         let foreign = other.issue(TokenKind::Owner, data(), now, 60);
         assert_eq!(signer.verify(foreign.expose()), Err(TokenError::Invalid));
         assert_eq!(signer.verify("garbage"), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn management_tokens_have_no_url_only_base64_characters_in_their_payload() {
+        let signer = TokenSigner::new(TokenSigner::random_key(), 60);
+        let now = crate::emulator::dates::now();
+        for pool in [
+            "5c9f7e1a2b3c4d5e6f708192",
+            "pool_with_underscores/o?~>",
+            "池子-ü",
+        ] {
+            for offset in 0..40 {
+                let token = signer.management_token(pool, now + offset, 7200);
+                let payload = token.expose().split('.').nth(1).expect("payload");
+                assert!(!payload.contains(['-', '_']), "{payload}");
+                let padded = format!("{payload}{}", "=".repeat((4 - payload.len() % 4) % 4));
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(padded)
+                    .expect("standard base64");
+                let claims: ManagementClaims = serde_json::from_slice(&bytes).expect("json");
+                assert_eq!(claims.scoped_userpool_id, pool);
+                let verified = signer.verify_management(token.expose()).expect("valid");
+                assert_eq!(verified.exp - verified.iat, 7200);
+            }
+        }
+    }
+
+    #[test]
+    fn management_and_v1_tokens_are_not_interchangeable() {
+        let signer = TokenSigner::new(TokenSigner::random_key(), 60);
+        let now = crate::emulator::dates::now();
+        let owner = signer.owner_token("pool", now);
+        assert_eq!(
+            signer.verify_management(owner.expose()),
+            Err(TokenError::Invalid)
+        );
+        let management = signer.management_token("pool", now, 60);
+        assert_eq!(signer.verify(management.expose()), Err(TokenError::Invalid));
+        let expired = signer.management_token("pool", now - 100, 10);
+        assert_eq!(
+            signer.verify_management(expired.expose()),
+            Err(TokenError::Expired)
+        );
     }
 }

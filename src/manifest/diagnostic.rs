@@ -5,7 +5,7 @@
 //! The source code a diagnostic carries is the file's text with literal passwords masked
 //! (see `source.rs`), so no snippet can show a password, not even as a context line, and with
 //! unprintable characters shown as `?`; messages, labels and hints quote values with their
-//! unprintable characters escaped (see [`crate::visible`]).
+//! unprintable characters escaped (see [`crate::render::escape`]).
 
 use std::fmt;
 use std::path::Path;
@@ -34,6 +34,8 @@ pub enum Code {
     InvalidValue,
     MissingKey,
     DuplicateUser,
+    DuplicateId,
+    DuplicateRename,
     DuplicatePhone,
     Conflict,
     UnsetVariable,
@@ -69,6 +71,8 @@ impl Code {
             Code::InvalidValue => "manifest::invalid_value",
             Code::MissingKey => "manifest::missing_key",
             Code::DuplicateUser => "manifest::duplicate_user",
+            Code::DuplicateId => "manifest::duplicate_id",
+            Code::DuplicateRename => "manifest::duplicate_renamed_from",
             Code::DuplicatePhone => "manifest::duplicate_phone",
             Code::Conflict => "manifest::conflict",
             Code::UnsetVariable => "manifest::unset_variable",
@@ -489,7 +493,7 @@ impl Problems {
 /// Text a diagnostic shows: unprintable characters escaped, and the middle of a very long text
 /// (a message quoting a value of megabytes) cut out.
 fn shown(text: String) -> String {
-    let text = match crate::visible::visible_lines(&text) {
+    let text = match crate::render::escape::visible_lines(&text) {
         std::borrow::Cow::Borrowed(_) => text,
         std::borrow::Cow::Owned(escaped) => escaped,
     };

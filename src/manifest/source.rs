@@ -141,7 +141,7 @@ impl Input {
                 } else {
                     Arc::new(mask(&self.text, &secrets))
                 };
-                match crate::visible::same_width(&masked) {
+                match crate::render::escape::same_width(&masked) {
                     std::borrow::Cow::Borrowed(_) => masked,
                     std::borrow::Cow::Owned(shown) => Arc::new(shown),
                 }

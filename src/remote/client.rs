@@ -1,7 +1,8 @@
 //! The typed Authing client: the owner token (fetched once with the pool secret, renewed once if
 //! the server stops accepting it), and one method per operation this tool sends. Documents are
-//! in `queries/`; `register` and `updateUser` are built per call, like the SDK builds them, so
-//! that only the fields being written are declared.
+//! in `queries/`, except those about users: `users` and `userPatch` select every field of the
+//! field table (`wire::user_selection`), and `register` and `updateUser` are built per call,
+//! like the SDK builds them, so that only the fields being written are declared.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -28,10 +29,34 @@ pub const PATCH_BATCH: usize = 80;
 pub const MAX_POOL_USERS: u64 = 100_000_000;
 
 mod documents {
+    use std::sync::LazyLock;
+
+    use super::wire::user_selection;
+
+    /// `users`, selecting every field of the field table.
+    pub fn users() -> &'static str {
+        static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "query users($registerInClient: String, $page: Int, $count: Int) {{\n  users(registerInClient: $registerInClient, page: $page, count: $count) {{\n    totalCount\n    list {{\n      {}\n    }}\n  }}\n}}\n",
+                user_selection()
+            )
+        });
+        &DOCUMENT
+    }
+
+    /// `userPatch`, selecting what `users` selects (so fingerprints compare).
+    pub fn user_patch() -> &'static str {
+        static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "query userPatch($ids: String!) {{\n  userPatch(ids: $ids) {{\n    totalCount\n    list {{\n      {}\n    }}\n  }}\n}}\n",
+                user_selection()
+            )
+        });
+        &DOCUMENT
+    }
+
     pub const AUTH: &str = include_str!("queries/get_client_when_sdk_init.graphql");
     pub const AUTH_LEGACY: &str = include_str!("queries/get_access_token_by_app_secret.graphql");
-    pub const USERS: &str = include_str!("queries/users.graphql");
-    pub const USER_PATCH: &str = include_str!("queries/user_patch.graphql");
     pub const REMOVE_USERS: &str = include_str!("queries/remove_users.graphql");
     pub const REFRESH_TOKEN: &str = include_str!("queries/refresh_token.graphql");
     pub const QUERY_MFA: &str = include_str!("queries/query_mfa.graphql");
@@ -147,7 +172,7 @@ impl AuthingClient {
         let variables =
             json!({ "registerInClient": self.client_id, "page": page, "count": PAGE_SIZE });
         let paged: wire::PagedUsers = self
-            .owner_call(Operation::Users, documents::USERS, None, variables, None)
+            .owner_call(Operation::Users, documents::users(), None, variables, None)
             .await?
             .ok_or_else(|| decode(Operation::Users, "`users` is null"))?;
         if paged.list.len() as u64 > PAGE_SIZE {
@@ -188,7 +213,7 @@ impl AuthingClient {
         let paged: Option<wire::PagedUsers> = self
             .owner_call(
                 Operation::UserPatch,
-                documents::USER_PATCH,
+                documents::user_patch(),
                 None,
                 variables,
                 None,
@@ -222,15 +247,16 @@ impl AuthingClient {
             Value::from(self.client_id.as_str()),
         );
         variables.insert("password".into(), Value::from(password));
+        let mut declared = vec![("registerInClient", "String!"), ("password", "String")];
         for (field, value) in user
             .profile
             .fields()
             .filter(|(field, _)| field.registrable())
         {
             variables.insert(field.wire_name().into(), json_value(value.to_owned()));
+            declared.push((field.wire_name(), wire_type(field)));
         }
-        let names: Vec<&str> = variables.keys().map(String::as_str).collect();
-        let document = register_document(&names);
+        let document = register_document(&declared);
         let call =
             Call::new(Operation::Register, &document, Value::Object(variables)).subject(subject);
         self.transport
@@ -258,10 +284,7 @@ impl AuthingClient {
         let mut declared = vec![("_id", "String!"), ("registerInClient", "String!")];
         for (field, value) in changes {
             variables.insert(field.wire_name().into(), json_value(value.clone()));
-            declared.push((
-                field.wire_name(),
-                if field.is_bool() { "Boolean" } else { "String" },
-            ));
+            declared.push((field.wire_name(), wire_type(*field)));
         }
         let document = update_document(&declared);
         let user: Option<WireUser> = self
@@ -616,6 +639,11 @@ fn decode(operation: Operation, why: &str) -> RemoteError {
     RemoteError::new(operation, ErrorKind::Decode(why.to_string()))
 }
 
+/// A field's GraphQL type in `UserRegisterInput` and `UserUpdateInput`.
+fn wire_type(field: Field) -> &'static str {
+    if field.is_bool() { "Boolean" } else { "String" }
+}
+
 fn json_value(value: FieldValue) -> Value {
     match value {
         FieldValue::Text(text) => Value::String(text),
@@ -623,26 +651,22 @@ fn json_value(value: FieldValue) -> Value {
     }
 }
 
-/// `register` with each given variable declared and packed into `userInfo`, as the SDK does.
-fn register_document(names: &[&str]) -> String {
-    let declarations: Vec<String> = names
+/// `register` with each given variable declared (with its type in `UserRegisterInput`) and
+/// packed into `userInfo`, as the SDK does.
+fn register_document(declared: &[(&str, &str)]) -> String {
+    let declarations: Vec<String> = declared
         .iter()
-        .map(|name| {
-            format!(
-                "${name}: String{}",
-                if *name == "registerInClient" { "!" } else { "" }
-            )
-        })
+        .map(|(name, ty)| format!("${name}: {ty}"))
         .collect();
-    let fields: Vec<String> = names
+    let fields: Vec<String> = declared
         .iter()
-        .map(|name| format!("{name}: ${name}"))
+        .map(|(name, _)| format!("{name}: ${name}"))
         .collect();
     format!(
         "mutation register({}) {{\n  register(userInfo: {{ {} }}) {{\n    {}\n  }}\n}}\n",
         declarations.join(", "),
         fields.join(", "),
-        wire::USER_FIELDS
+        wire::user_selection()
     )
 }
 
@@ -660,7 +684,7 @@ fn update_document(declared: &[(&str, &str)]) -> String {
         "mutation UpdateUser({}) {{\n  updateUser(options: {{ {} }}) {{\n    {}\n  }}\n}}\n",
         declarations.join(", "),
         fields.join(", "),
-        wire::USER_FIELDS
+        wire::user_selection()
     )
 }
 
@@ -669,14 +693,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn static_user_selections_match_the_wire_type() {
-        for document in [documents::USERS, documents::USER_PATCH] {
+    fn user_documents_select_every_field_of_the_table() {
+        let register = register_document(&[("registerInClient", "String!"), ("email", "String")]);
+        let update = update_document(&[("_id", "String!"), ("registerInClient", "String!")]);
+        for document in [
+            documents::users(),
+            documents::user_patch(),
+            register.as_str(),
+            update.as_str(),
+        ] {
+            let parsed = async_graphql::parser::parse_query(document)
+                .unwrap_or_else(|err| panic!("{document}: {err}"));
             let compact: String = document.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(
-                compact.contains(wire::USER_FIELDS),
-                "{document} does not select {}",
-                wire::USER_FIELDS
-            );
+            assert!(compact.contains(wire::user_selection()), "{document}");
+            drop(parsed);
+            for field in Field::ALL {
+                assert!(
+                    compact.contains(&format!(" {} ", field.wire_name())),
+                    "{document} does not select {field}"
+                );
+            }
         }
     }
 

@@ -62,7 +62,7 @@ pub enum ErrorKind {
 
 /// What the server said, as it may be shown: its unprintable characters escaped.
 fn said(text: &str) -> std::borrow::Cow<'_, str> {
-    crate::visible::visible(text)
+    crate::render::escape::visible(text)
 }
 
 impl fmt::Display for ErrorKind {

@@ -1,16 +1,18 @@
 //! GraphQL request and response types as they travel: the `{query, variables, operationName}`
 //! body, the `{data, errors}` envelope whose error `message` is an object `{code, message}` for
 //! Authing errors and a string for GraphQL validation errors, and the user, MFA and whitelist
-//! shapes this client selects.
+//! shapes this client selects. A user's fields come from the field table (`model::Field`): its
+//! selection and its decoding are derived from it.
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::LazyLock;
 
 use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::model::{LiveUser, Profile, UserId};
+use crate::model::{Field, LiveUser, Profile, ProfileBuilder, UserId};
 
 use super::error::ErrorKind;
 
@@ -103,42 +105,145 @@ pub fn classify_errors(errors: &[WireError]) -> ErrorKind {
     }
 }
 
-/// A user as `users`, `userPatch`, `register` and `updateUser` return it (the fields selected).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A user as `users`, `userPatch`, `register` and `updateUser` return it: `_id` and the fields
+/// of the field table, each under its v1 wire name ([`user_selection`] asks for exactly those).
+/// Other keys are ignored; a field of the wrong type is an error, as it would be for serde.
+#[derive(Debug, Clone)]
 pub struct WireUser {
-    #[serde(rename = "_id")]
     pub id: String,
-    pub email: Option<String>,
-    pub username: Option<String>,
-    pub nickname: Option<String>,
-    pub company: Option<String>,
-    pub photo: Option<String>,
-    pub phone: Option<String>,
-    pub email_verified: Option<bool>,
-    pub blocked: Option<bool>,
+    pub profile: Profile,
 }
 
-/// The selection that fills a [`WireUser`].
-pub const USER_FIELDS: &str =
-    "_id email username nickname company photo phone emailVerified blocked";
+/// The selection that fills a [`WireUser`]: `_id` and every field of the table.
+pub fn user_selection() -> &'static str {
+    static SELECTION: LazyLock<String> = LazyLock::new(|| {
+        std::iter::once("_id")
+            .chain(Field::ALL.into_iter().map(Field::wire_name))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    &SELECTION
+}
 
 impl WireUser {
     pub fn into_live(self) -> LiveUser {
         LiveUser {
             id: UserId::new(self.id),
-            profile: Profile {
-                email: self.email,
-                username: self.username,
-                nickname: self.nickname,
-                company: self.company,
-                photo: self.photo,
-                phone: self.phone,
-                email_verified: self.email_verified,
-                blocked: self.blocked,
-            },
+            profile: self.profile,
             mfa: None,
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for WireUser {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UserVisitor;
+
+        impl<'de> Visitor<'de> for UserVisitor {
+            type Value = WireUser;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a user object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireUser, A::Error> {
+                let mut id: Option<String> = None;
+                let mut profile = ProfileBuilder::default();
+                while let Some(key) = map.next_key::<WireKey>()? {
+                    match key {
+                        WireKey::Id => id = map.next_value()?,
+                        WireKey::Field(field) if field.is_bool() => {
+                            if let Some(value) = map.next_value::<Option<bool>>()? {
+                                profile.flag(field, value);
+                            }
+                        }
+                        WireKey::Field(field) => map.next_value_seed(TextInto {
+                            profile: &mut profile,
+                            field,
+                        })?,
+                        WireKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let id = id.ok_or_else(|| de::Error::missing_field("_id"))?;
+                Ok(WireUser {
+                    id,
+                    profile: profile.build(),
+                })
+            }
+        }
+
+        deserializer.deserialize_map(UserVisitor)
+    }
+}
+
+/// A key of a user object, read without allocating.
+enum WireKey {
+    Id,
+    Field(Field),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for WireKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl Visitor<'_> for KeyVisitor {
+            type Value = WireKey;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<WireKey, E> {
+                Ok(match key {
+                    "_id" => WireKey::Id,
+                    other => Field::from_wire_name(other).map_or(WireKey::Other, WireKey::Field),
+                })
+            }
+        }
+
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// A text value (or `null`) written straight into a profile, without an allocation of its own.
+struct TextInto<'a> {
+    profile: &'a mut ProfileBuilder,
+    field: Field,
+}
+
+impl<'de> de::DeserializeSeed<'de> for TextInto<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextInto<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a string or null for `{}`", self.field.wire_name())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self)
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<(), E> {
+        self.profile.text(self.field, value);
+        Ok(())
     }
 }
 
@@ -229,8 +334,48 @@ mod tests {
         assert_eq!(page.total_count, Some(2));
         assert_eq!(page.list.len(), 2);
         assert_eq!(
-            page.list[0].as_ref().unwrap().email.as_deref(),
+            page.list[0].as_ref().unwrap().profile.text(Field::Email),
             Some("a@x.cn")
+        );
+    }
+
+    #[test]
+    fn users_decode_every_field_of_the_table() {
+        let mut object = serde_json::Map::new();
+        object.insert("_id".into(), Value::from("5f01"));
+        for field in Field::ALL {
+            let value = if field.is_bool() {
+                Value::from(true)
+            } else {
+                Value::from(format!("{field} value"))
+            };
+            object.insert(field.wire_name().into(), value);
+        }
+        object.insert("loginsCount".into(), Value::from(3));
+        object.insert("userLocation".into(), serde_json::json!([{"when": "x"}]));
+        let user: WireUser = serde_json::from_value(Value::Object(object)).unwrap();
+        assert_eq!(user.id, "5f01");
+        for field in Field::ALL {
+            if field.is_bool() {
+                assert_eq!(user.profile.flag(field), Some(true), "{field}");
+            } else {
+                let expected = format!("{field} value");
+                assert_eq!(user.profile.text(field), Some(expected.as_str()), "{field}");
+            }
+        }
+        // Nulls are no value; `_id` is required.
+        let user: WireUser =
+            serde_json::from_str(r#"{"_id":"a","email":null,"blocked":null}"#).unwrap();
+        assert!(user.profile.is_empty());
+        assert!(serde_json::from_str::<WireUser>(r#"{"email":"a@b.cn"}"#).is_err());
+        assert!(serde_json::from_str::<WireUser>(r#"{"_id":"a","blocked":"yes"}"#).is_err());
+        // The selection asks for exactly the decoded fields.
+        let selection: Vec<&str> = user_selection().split(' ').collect();
+        assert_eq!(selection.len(), Field::COUNT + 1);
+        assert!(
+            Field::ALL
+                .iter()
+                .all(|field| selection.contains(&field.wire_name()))
         );
     }
 

@@ -12,8 +12,8 @@ use similar::{ChangeTag, TextDiff};
 use crate::model::{Field, FieldValue, MatchOn};
 use crate::plan::{Change, MfaTarget, Notice, Plan, Summary};
 use crate::secret::REDACTED;
-use crate::visible::visible;
 
+use super::escape::visible;
 use super::mask::Masker;
 use super::style::Style;
 
@@ -127,11 +127,14 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
         .notices
         .iter()
         .map(|notice| match notice {
-            Notice::Unchangeable { key, field, live, wanted, origin } => format!(
-                "{}: `{field}` cannot be changed through Authing's v1 API (the pool has {}, {origin} declares {}); left as it is",
+            Notice::RenameNotFound { key, renamed_from, origin } => format!(
+                "{}: renamed from {} ({origin}), which no live user has; it will be created",
                 options.masker.user(key.as_str(), plan.match_on),
-                live.as_ref().map_or_else(|| "no value".to_string(), |live| quote(&options.masker.value(*field, live))),
-                quote(&options.masker.value(*field, wanted)),
+                quote(&options.masker.user(renamed_from.as_str(), plan.match_on)),
+            ),
+            Notice::EmailUnverified { key, origin } => format!(
+                "{}: the email changes, which clears its verification, and `email_verified` is not managed ({origin})",
+                options.masker.user(key.as_str(), plan.match_on),
             ),
             Notice::DeletesSuppressed { reason } => format!("no deletions planned: {reason}"),
             Notice::Unkeyed { users, match_on } => format!(
@@ -155,8 +158,9 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
     out.push('\n');
 }
 
+/// A value in double quotes, every control and bidi character escaped.
 fn quote(text: &str) -> String {
-    format!("{text:?}")
+    visible(&format!("{text:?}")).into_owned()
 }
 
 struct Blocks<'a> {
@@ -172,6 +176,8 @@ enum Row {
     Added(String, String),
     Removed(String, String),
     Changed(String, String, String),
+    /// Written as it is, for a change that would otherwise undo it.
+    Kept(String, String),
 }
 
 impl Blocks<'_> {
@@ -201,6 +207,13 @@ impl Blocks<'_> {
                     let user = self.user(update.key.as_str());
                     let mut rows = vec![Row::Plain("id", quote(update.id.as_str()))];
                     rows.extend(update.fields.iter().map(|change| {
+                        // Written though unchanged: the email change would clear it.
+                        if change.before.as_ref() == Some(&change.after) {
+                            return Row::Kept(
+                                change.field.name().into(),
+                                self.value(change.field, &change.after),
+                            );
+                        }
                         let before = change.before.as_ref().map_or_else(
                             || "null".into(),
                             |before| self.value(change.field, before),
@@ -211,12 +224,15 @@ impl Blocks<'_> {
                             self.value(change.field, &change.after),
                         )
                     }));
-                    self.block(
-                        &format!("{user} will be updated in place ({})", update.origin),
-                        '~',
-                        &format!("user {}", quote(&user)),
-                        rows,
-                    );
+                    let comment = match &update.renamed_from {
+                        Some(old) => format!(
+                            "{user} will be updated in place, renamed from {} ({})",
+                            self.user(old.as_str()),
+                            update.origin
+                        ),
+                        None => format!("{user} will be updated in place ({})", update.origin),
+                    };
+                    self.block(&comment, '~', &format!("user {}", quote(&user)), rows);
                 }
                 Change::Delete(delete) => {
                     let user = self.user(&delete.label);
@@ -287,6 +303,7 @@ impl Blocks<'_> {
         }
     }
 
+    /// The user as named in comments (escaped there, by `block`) and heads (quoted).
     fn user(&self, name: &str) -> String {
         self.masker.user(name, self.match_on).into_owned()
     }
@@ -313,9 +330,10 @@ impl Blocks<'_> {
             .iter()
             .map(|row| match row {
                 Row::Plain(name, _) => name.len(),
-                Row::Added(name, _) | Row::Removed(name, _) | Row::Changed(name, _, _) => {
-                    name.len()
-                }
+                Row::Added(name, _)
+                | Row::Removed(name, _)
+                | Row::Changed(name, _, _)
+                | Row::Kept(name, _) => name.len(),
             })
             .max()
             .unwrap_or(0);
@@ -335,6 +353,14 @@ impl Blocks<'_> {
                     );
                 }
                 Row::Changed(name, before, after) => self.changed(&name, width, &before, &after),
+                Row::Kept(name, value) => {
+                    let _ = writeln!(
+                        self.out,
+                        "      {} {name:width$} = {value} {}",
+                        style.change("~"),
+                        style.dim("(kept: the email change would clear it)")
+                    );
+                }
             }
         }
         let _ = writeln!(self.out, "    }}\n");

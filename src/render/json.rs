@@ -1,36 +1,33 @@
-//! The plan as versioned JSON for scripts: the saved-plan shape of `plan::file`, with personal
-//! values masked when `--mask-pii` asks (a masked plan is for reading, not for `apply --plan`).
-//! Unprintable characters in values are `\uXXXX` escapes (see [`crate::visible::json`]).
+//! The plan as versioned JSON for scripts: the saved-plan shape of `plan::file`, with every
+//! personal field masked when `--mask-pii` asks (a masked plan is for reading, not for
+//! `apply --plan`).
 
 use serde_json::Value;
 
 use crate::model::Field;
 use crate::plan::PlanFile;
-use crate::visible;
 
 use super::mask::Masker;
 
 pub fn render(file: &PlanFile, masker: Masker) -> String {
     if masker == Masker::off() {
-        return visible::json(file.to_json());
+        return file.to_json();
     }
     let mut masked = file.clone();
     for change in &mut masked.changes {
-        if let Some(key) = &mut change.key {
+        for key in [&mut change.key, &mut change.renamed_from, &mut change.label]
+            .into_iter()
+            .flatten()
+        {
             *key = masker.user(key, masked.match_on).into_owned();
-        }
-        if let Some(label) = &mut change.label {
-            *label = masker.user(label, masked.match_on).into_owned();
         }
         if let Some(phone) = &mut change.phone {
             *phone = masker.phone(phone).into_owned();
         }
         for (name, values) in &mut change.fields {
             let mask = |value: &mut Value| {
-                if let Value::String(text) = value
-                    && let Some(field) = Field::from_name(name)
-                {
-                    *text = masker.text(field, text).into_owned();
+                if let (Value::String(text), Some(field)) = (&mut *value, Field::from_name(name)) {
+                    *text = masker.field_text(field, text).into_owned();
                 }
             };
             mask(&mut values.from);
@@ -40,5 +37,5 @@ pub fn render(file: &PlanFile, masker: Masker) -> String {
     for notice in &mut masked.notices {
         notice.message = "(details hidden by --mask-pii)".into();
     }
-    visible::json(masked.to_json())
+    masked.to_json()
 }

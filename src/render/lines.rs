@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use crate::printer::Printer;
 use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
 
+use super::escape::visible;
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {
     applied: usize,
@@ -55,8 +57,10 @@ impl ApplyReporter for LineReporter {
         }
         if let OpStatus::Failed { message, .. } = report.status {
             self.printer.status(format!(
-                "  failed: {} {}: {message}",
-                report.action, report.target
+                "  failed: {} {}: {}",
+                report.action,
+                visible(report.target),
+                visible(message)
             ));
         }
     }

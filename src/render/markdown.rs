@@ -7,9 +7,9 @@ use std::fmt::Write;
 use crate::model::{Field, FieldValue, MatchOn};
 use crate::plan::{Change, MfaTarget, Notice, Plan};
 
+use super::escape::visible;
 use super::human::{PlanCost, summary_line};
 use super::mask::Masker;
-use crate::visible::visible;
 
 /// Items shown per section before "and N more".
 pub const DEFAULT_LIMIT: usize = 50;
@@ -82,8 +82,15 @@ pub fn render(plan: &Plan, options: &MarkdownOptions) -> String {
         .notices
         .iter()
         .map(|notice| match notice {
-            Notice::Unchangeable { key, field, .. } => format!(
-                "{}: `{field}` cannot be changed through Authing's v1 API; left as it is",
+            Notice::RenameNotFound {
+                key, renamed_from, ..
+            } => format!(
+                "{} is renamed from {}, which no live user has: it will be created",
+                code(&options.masker.user(key.as_str(), plan.match_on)),
+                code(&options.masker.user(renamed_from.as_str(), plan.match_on))
+            ),
+            Notice::EmailUnverified { key, .. } => format!(
+                "{}: the email changes, which clears its verification, and `email_verified` is not managed",
                 code(&options.masker.user(key.as_str(), plan.match_on))
             ),
             Notice::DeletesSuppressed { reason } => {
@@ -181,6 +188,13 @@ impl Sections<'_> {
                         .fields
                         .iter()
                         .map(|change| {
+                            if change.before.as_ref() == Some(&change.after) {
+                                return format!(
+                                    "{}: {} (kept: the email change would clear it)",
+                                    change.field,
+                                    self.value(change.field, &change.after)
+                                );
+                            }
                             let before = change.before.as_ref().map_or_else(
                                 || "_none_".into(),
                                 |value| self.value(change.field, value),
@@ -192,8 +206,13 @@ impl Sections<'_> {
                             )
                         })
                         .collect();
+                    let renamed = update
+                        .renamed_from
+                        .as_ref()
+                        .map(|old| format!(" (renamed from {})", self.user(old.as_str())))
+                        .unwrap_or_default();
                     updates.push(format!(
-                        "{} — {} · {}",
+                        "{}{renamed} — {} · {}",
                         self.user(update.key.as_str()),
                         fields.join(", "),
                         origin(&update.origin)
@@ -248,10 +267,9 @@ fn origin(origin: &crate::model::Origin) -> String {
 }
 
 /// Inline code that survives backticks in the value: the fence is one backtick longer than the
-/// longest run inside, as CommonMark allows. Unprintable characters (line breaks, ESC, U+202E)
-/// are escapes: a code span shows them literally.
+/// longest run inside, as CommonMark allows.
 fn code(text: &str) -> String {
-    let text = visible(text);
+    let text = visible(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -265,9 +283,9 @@ fn code(text: &str) -> String {
     format!("{fence} {text} {fence}")
 }
 
-/// Text with the characters Markdown would interpret escaped, and unprintable ones as escapes.
+/// Text with the characters Markdown would interpret escaped.
 fn escape(text: &str) -> String {
-    let text = visible(text);
+    let text = visible(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(
@@ -288,11 +306,10 @@ mod tests {
         assert_eq!(super::code("plain"), "`plain`");
         assert_eq!(super::code("a`b"), "`` a`b ``");
         assert_eq!(super::code("x``y"), "``` x``y ```");
-        assert_eq!(super::code("two\nlines"), "`two\\nlines`");
+        assert_eq!(super::code("two\nlines"), "`two lines`");
         assert_eq!(
-            super::code("Wang\u{1b}[31m\u{202e}Tony"),
-            "`Wang\\u{1b}[31m\\u{202e}Tony`"
+            super::code("a\u{1b}[2Jb\u{202e}"),
+            "`a\\u{1b}[2Jb\\u{202e}`"
         );
-        assert_eq!(super::escape("a\u{202e}*b"), "a\\\\u{202e}\\*b");
     }
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
-use crate::visible::visible;
+
+use super::escape::visible;
 
 fn bar(template: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -145,10 +146,12 @@ impl ApplyReporter for ApplyProgress {
     fn op_finished(&self, report: &OpReport<'_>) {
         if let OpStatus::Failed { message, .. } = report.status {
             self.failures.fetch_add(1, Ordering::Relaxed);
-            self.bar.println(visible(&format!(
-                "failed: {} {}: {message}",
-                report.action, report.target
-            )));
+            self.bar.println(format!(
+                "failed: {} {}: {}",
+                report.action,
+                visible(report.target),
+                visible(message)
+            ));
             self.refresh();
         }
         self.bar.inc(1);

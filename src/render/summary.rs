@@ -10,6 +10,8 @@ use crate::apply::ApplyReport;
 use crate::plan::Action;
 use crate::printer::Printer;
 
+use super::escape::visible;
+
 /// Writes the summary the way the printer wants it.
 pub fn apply_finished(report: &ApplyReport, printer: &Printer) {
     if !printer.json_events() {
@@ -82,8 +84,8 @@ pub fn text(report: &ApplyReport) -> String {
                 text,
                 "\n  - {} {}: {}",
                 failure.action.name(),
-                failure.target,
-                failure.message
+                visible(&failure.target),
+                visible(&failure.message)
             );
         }
     }

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output};
 use std::time::Duration;
 
+use authing_sync::model::{Field, Normalizer};
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -705,6 +706,95 @@ async fn control_and_bidi_characters_are_escaped_in_every_output_and_names_are_m
         plan.stdout.contains("1 to create, 0 to update"),
         "only the clash is left: {}",
         plan.stdout
+    );
+}
+
+/// A value of `field` for a round: the text of a personal field holds `Secret` (the email
+/// `secret`, the phone the digits `1234` after its prefix), which `--mask-pii` must hide; the
+/// text of another field holds `Open`. Flags have none.
+fn personal_value(field: Field, round: u32) -> Option<String> {
+    match field.normalizer() {
+        None => None,
+        Some(Normalizer::Email) => Some(format!("secret.person{round}@example.com")),
+        Some(Normalizer::Phone) => Some(format!("1381234{round:04}")),
+        Some(Normalizer::Trim) if field.personal() => {
+            Some(format!("Secret {} {round}", field.name()))
+        }
+        Some(Normalizer::Trim) => Some(format!("Open {} {round}", field.name())),
+    }
+}
+
+/// Issue 14, item 9: `--mask-pii` masks every field the field table marks personal, in every
+/// format, for a creation and for an update (both sides), the key (a username) included; a
+/// field that is not personal is shown as it is.
+#[tokio::test]
+async fn mask_pii_hides_every_personal_field_of_the_table_in_every_format() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    let sync = Sync::on(&emulator, dir.path());
+    let manifest = |round: u32| {
+        let mut yaml = String::from("version: 1\nmatch_on: username\nusers:\n");
+        yaml.push_str("  - username: secretperson\n");
+        for field in Field::ALL {
+            if let (Some(value), true) = (personal_value(field, round), field != Field::Username) {
+                yaml.push_str(&format!("    {}: \"{value}\"\n", field.name()));
+            }
+        }
+        yaml
+    };
+    let hidden = |text: &str, format: &str| {
+        for secret in ["ecret", "1234"] {
+            assert!(
+                !text.contains(secret),
+                "{format} --mask-pii shows {secret:?}:\n{text}"
+            );
+        }
+    };
+    write_file(dir.path(), "users.yaml", &manifest(1));
+    let mut shown_plain = false;
+    for round in [1, 2] {
+        if round == 2 {
+            sync.clone()
+                .args(["apply", "-f", "users.yaml", "--auto-approve"])
+                .run()
+                .expect(0);
+            write_file(dir.path(), "users.yaml", &manifest(2));
+        }
+        for format in ["human", "markdown", "json"] {
+            let masked = sync
+                .clone()
+                .args(["plan", "-f", "users.yaml", "--format", format, "--mask-pii"])
+                .run()
+                .expect(0);
+            hidden(&masked.stdout, format);
+            hidden(&masked.stderr, format);
+            // Not personal: shown as declared.
+            for field in Field::ALL.into_iter().filter(|field| !field.personal()) {
+                if let Some(value) = personal_value(field, round) {
+                    assert!(
+                        masked.stdout.contains(&value),
+                        "{format}: {field} is not personal and is shown: {}",
+                        masked.stdout
+                    );
+                    shown_plain = true;
+                }
+            }
+            // The same plan unmasked shows the values, so the check above can fail.
+            let plain = sync
+                .clone()
+                .args(["plan", "-f", "users.yaml", "--format", format])
+                .run()
+                .expect(0);
+            assert!(
+                plain.stdout.contains("secretperson") && plain.stdout.contains("1234"),
+                "{format}: {}",
+                plain.stdout
+            );
+        }
+    }
+    assert!(
+        shown_plain,
+        "the table has text fields that are not personal"
     );
 }
 

@@ -3,9 +3,11 @@
 //! command or concern.
 
 mod conformance;
+mod fields;
 mod hardening;
 mod hygiene;
 mod remote;
+mod renames;
 mod resilience;
 mod soak;
 mod support;

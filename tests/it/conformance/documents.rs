@@ -523,3 +523,6 @@ pub const SEND_RESET_PASSWORD_EMAIL: &str = r#"mutation sendResetPasswordEmail(
           status
     }
 }"#;
+
+/// SDL (2020): `createUser`, the management copy of `register` (owner token).
+pub const CREATE_USER: &str = "mutation createUser($userInfo: UserRegisterInput!, $invitationCode: String, $keepPassword: Boolean) { createUser(userInfo: $userInfo, invitationCode: $invitationCode, keepPassword: $keepPassword) { _id email username phone nickname emailVerified blocked token registerInClient } }";

@@ -4,12 +4,15 @@
 //! the emulator itself (faults, state, stats) skip on a real pool.
 
 mod accounts;
+mod create_user;
+mod dialects;
 mod documents;
 mod endpoints;
 mod faults;
 mod mfa;
 mod owner;
 mod persistence;
+mod profile;
 mod protocol;
 mod session;
 mod target;

@@ -1,68 +1,35 @@
-//! Unprintable characters made visible in what people read. A value from a manifest or from the
-//! pool may hold control characters (ESC starts terminal commands that recolour, move the cursor
-//! or retitle a window; a carriage return overwrites a line), bidirectional formatting characters
-//! (U+202E reverses what follows, so a reviewer reads something else than what is applied) or
-//! invisible ones (zero-width spaces that make two usernames look alike). Every output for people
-//! — the human and Markdown plans, progress lines, the apply summary, warnings and errors — shows
-//! them as Rust-style escapes, `\u{202e}`, the way the human plan already quotes values. JSON
-//! keeps the value exact and escapes them as `\uXXXX`. Data (exports) is never altered.
+//! Text from a pool or a manifest shown safely in every format: control characters (ESC, which
+//! starts terminal escape sequences, a carriage return, DEL, C1 controls), the bidirectional-text
+//! controls (which make text read differently than it is, U+202E and friends) and invisible
+//! characters (zero-width spaces that make two usernames look alike) never reach a terminal, a
+//! log or a pull request as themselves ([`crate::model::is_hidden`] says which). This is the one
+//! escaping module: the renderers (human, Markdown, progress, summary) show them as `\u{202e}`,
+//! the printer does the same for every warning, error and status line on stderr and escapes JSON
+//! log events, manifest snippets show them as `?` byte for byte (`manifest::source`), remote
+//! errors quote what the server said through [`visible`], and JSON (the plan file, `plan::file`,
+//! and `--format json`) writes them as `\u202e` escapes, which read back as the same value. Data
+//! (exports) is never altered.
 
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// Whether a character must not reach a reader as it is: control characters (C0, DEL, C1), the
-/// line and paragraph separators, and the invisible format characters (Unicode category Cf:
-/// bidirectional controls, zero-width characters, byte order mark, tags...), with the Hangul
-/// fillers that render as nothing.
-pub fn is_unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{ad}'
-                | '\u{600}'..='\u{605}'
-                | '\u{61c}'
-                | '\u{6dd}'
-                | '\u{70f}'
-                | '\u{890}'..='\u{891}'
-                | '\u{8e2}'
-                | '\u{115f}'..='\u{1160}'
-                | '\u{180e}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{206f}'
-                | '\u{3164}'
-                | '\u{feff}'
-                | '\u{ffa0}'
-                | '\u{fff9}'..='\u{fffb}'
-                | '\u{110bd}'
-                | '\u{110cd}'
-                | '\u{13430}'..='\u{1343f}'
-                | '\u{1bca0}'..='\u{1bca3}'
-                | '\u{1d173}'..='\u{1d17a}'
-                | '\u{e0001}'
-                | '\u{e0020}'..='\u{e007f}'
-        )
-}
+pub use crate::model::is_hidden;
 
-/// One line of text with every unprintable character escaped, line breaks and tabs included
+/// One line of text with every hidden character escaped, line breaks and tabs included
 /// (`\n`, `\r`, `\t`, else `\u{1b}`).
 pub fn visible(text: &str) -> Cow<'_, str> {
-    escape_where(text, is_unprintable)
+    escape_where(text, is_hidden)
 }
 
 /// Text that may span lines: like [`visible`], but line feeds and tabs are kept.
 pub fn visible_lines(text: &str) -> Cow<'_, str> {
-    escape_where(text, |c| c != '\n' && c != '\t' && is_unprintable(c))
+    escape_where(text, |c| c != '\n' && c != '\t' && is_hidden(c))
 }
 
 /// Text on its way to a terminal or a log: like [`visible_lines`], and when `colour` is on the
 /// colour sequences this tool writes itself (`ESC [ digits and ; m`) are kept.
 pub fn visible_terminal(text: &str, colour: bool) -> Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c != '\n' && c != '\t' && is_unprintable(c))
-    {
+    if !text.chars().any(|c| c != '\n' && c != '\t' && is_hidden(c)) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -82,7 +49,7 @@ pub fn visible_terminal(text: &str, colour: bool) -> Cow<'_, str> {
                 continue;
             }
         }
-        if c != '\n' && c != '\t' && is_unprintable(c) {
+        if c != '\n' && c != '\t' && is_hidden(c) {
             push_escape(&mut out, c);
         } else {
             out.push(c);
@@ -93,9 +60,9 @@ pub fn visible_terminal(text: &str, colour: bool) -> Cow<'_, str> {
 }
 
 /// Text for a source snippet, where every byte must stay where it is (labels point at byte
-/// offsets): each byte of an unprintable character but a line break or a tab becomes `?`.
+/// offsets): each byte of an hidden character but a line break or a tab becomes `?`.
 pub fn same_width(text: &str) -> Cow<'_, str> {
-    let hidden = |c: char| !matches!(c, '\n' | '\r' | '\t') && is_unprintable(c);
+    let hidden = |c: char| !matches!(c, '\n' | '\r' | '\t') && is_hidden(c);
     if !text.chars().any(hidden) {
         return Cow::Borrowed(text);
     }
@@ -112,12 +79,12 @@ pub fn same_width(text: &str) -> Cow<'_, str> {
     )
 }
 
-/// Serialised JSON with the unprintable characters serde_json leaves as they are (DEL, C1, the
+/// Serialised JSON with the hidden characters serde_json leaves as they are (DEL, C1, the
 /// format characters) escaped as `\uXXXX`: the same value to any reader, and nothing a terminal
 /// acts on. JSON's structure is ASCII, so such characters can only be inside strings.
 pub fn json(text: String) -> String {
     // serde_json escapes C0 controls inside strings; outside them they are JSON's whitespace.
-    let escaped = |c: char| c >= ' ' && is_unprintable(c);
+    let escaped = |c: char| c >= ' ' && is_hidden(c);
     if !text.chars().any(escaped) {
         return text;
     }
@@ -166,6 +133,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn controls_and_bidi_controls_are_escaped_and_the_rest_is_kept() {
+        assert_eq!(visible("Zoë 李雷"), "Zoë 李雷");
+        assert_eq!(
+            visible("a\u{1b}[31mb\u{202e}c\u{7f}"),
+            "a\\u{1b}[31mb\\u{202e}c\\u{7f}"
+        );
+    }
+
+    #[test]
     fn controls_and_bidi_characters_are_escaped() {
         assert_eq!(visible("plain Wang 王"), "plain Wang 王");
         assert_eq!(
@@ -183,7 +159,7 @@ mod tests {
             '\u{feff}',
             '\u{e0001}',
         ] {
-            assert!(is_unprintable(c), "{c:?}");
+            assert!(is_hidden(c), "{c:?}");
             assert_ne!(format!("{c:?}").chars().nth(1), Some(c), "{c:?}");
         }
     }
