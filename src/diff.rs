@@ -642,9 +642,26 @@ pub fn differences<'a>(
 
 /// The managed fields that differ. An email change clears the address's verification
 /// (Authing does; the emulator does too): a managed `email_verified` is written with it, and an
-/// unmanaged one is a notice.
+/// unmanaged one is a notice. A photo that is most likely Authing's CDN copy of the declared one
+/// is a notice, not a change.
 fn compare(wanted: &DesiredUser, have: &LiveUser, notices: &mut Vec<Notice>) -> Vec<FieldChange> {
-    let mut changes: Vec<FieldChange> = differences(&wanted.profile, &have.profile).collect();
+    let (copies, mut changes): (Vec<FieldChange>, Vec<FieldChange>) =
+        differences(&wanted.profile, &have.profile).partition(is_photo_copy);
+    notices.extend(
+        copies
+            .into_iter()
+            .filter_map(|change| match (change.after, change.before) {
+                (FieldValue::Text(declared), Some(FieldValue::Text(live))) => {
+                    Some(Notice::PhotoCopy {
+                        key: wanted.key.clone(),
+                        declared,
+                        live,
+                        origin: wanted.origin.clone(),
+                    })
+                }
+                _ => None,
+            }),
+    );
     let email_changes = changes.iter().any(|change| {
         change.field == Field::Email
             && !emails_equal(
@@ -683,6 +700,16 @@ fn compare(wanted: &DesiredUser, have: &LiveUser, notices: &mut Vec<Notice>) -> 
         }
     }
     changes
+}
+
+/// A photo change from Authing's CDN copy back to the external URL it was most likely made from.
+fn is_photo_copy(change: &FieldChange) -> bool {
+    match (&change.field, &change.after, &change.before) {
+        (Field::Photo, FieldValue::Text(declared), Some(FieldValue::Text(live))) => {
+            crate::photo::may_be_cdn_copy(declared, live)
+        }
+        _ => false,
+    }
 }
 
 fn deletes(

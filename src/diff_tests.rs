@@ -171,6 +171,47 @@ fn a_changed_phone_is_updated_and_a_differently_spelt_one_is_not() {
 }
 
 #[test]
+fn issue_12_a_cdn_copy_of_a_declared_external_photo_is_a_notice_not_an_update() {
+    let mut copied = desired_user("copied@example.com", 1);
+    copied
+        .profile
+        .set(Field::Photo, Some("https://example.com/copied.png".into()));
+    let mut changed = desired_user("changed@example.com", 2);
+    changed.profile.set(
+        Field::Photo,
+        Some("https://files.authing.co/new.png".into()),
+    );
+    let mut have_copied = live_user("u1", "copied@example.com");
+    have_copied.profile.set(
+        Field::Photo,
+        Some("https://usercontents.authing.cn/avatar-u1-1582558729878".into()),
+    );
+    let mut have_changed = live_user("u2", "changed@example.com");
+    have_changed.profile.set(
+        Field::Photo,
+        Some("https://usercontents.authing.cn/old.png".into()),
+    );
+    let plan = diff(
+        &state(vec![copied, changed]),
+        &live(vec![have_copied, have_changed]),
+        &Policy::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        actions(&plan),
+        [(Action::Update, "changed@example.com".into())],
+        "a CDN URL declared on purpose is written"
+    );
+    assert!(matches!(
+        &plan.notices[..],
+        [Notice::PhotoCopy { key, declared, live, .. }]
+            if key.as_str() == "copied@example.com"
+                && declared == "https://example.com/copied.png"
+                && live.starts_with("https://usercontents.authing.cn/")
+    ));
+}
+
+#[test]
 fn mfa_is_switched_only_when_it_differs() {
     let mut on = desired_user("on@example.com", 1);
     on.mfa = Some(true);

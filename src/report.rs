@@ -108,4 +108,9 @@ pub trait ApplyReporter: Send + Sync {
     fn phase_finished(&self, _phase: Phase) {}
     /// An interrupt was received: no new operations start.
     fn interrupted(&self) {}
+    /// The phase waits before going on (Authing refused registrations as too frequent): `wait`
+    /// from now, for `reason`. An interrupt ends the wait.
+    fn paused(&self, _phase: Phase, _wait: Duration, _reason: &str) {}
+    /// The wait is over; the phase goes on.
+    fn resumed(&self, _phase: Phase) {}
 }

@@ -33,6 +33,15 @@ struct FakePool {
     /// Set when the executor told the pool to stop retrying.
     stopped_retrying: std::sync::atomic::AtomicBool,
     next_id: Mutex<u32>,
+    /// At most this many creations per `register_window`, then 2100 (the per-IP limit).
+    register_limit: Option<usize>,
+    register_window: Duration,
+    /// When creations went through (tokio's clock, paused in the tests that use it).
+    registrations: Mutex<Vec<tokio::time::Instant>>,
+    /// Creations refused as too frequent.
+    limited: Mutex<usize>,
+    /// Creations in flight at once, and the most seen.
+    creating: Mutex<(usize, usize)>,
 }
 
 impl FakePool {
@@ -48,6 +57,44 @@ impl FakePool {
         tokio::task::yield_now().await;
         self.in_flight.lock().unwrap().remove(subject);
         result
+    }
+
+    /// `register` as the pool would answer it: refusals asked for, "user exists", the per-IP
+    /// limit, else a new user.
+    async fn register(&self, user: &NewUser<'_>, subject: &str) -> Result<LiveUser, RemoteError> {
+        self.busy(subject, "register", || {
+            if let Some(code) = self.refuse_register.get(subject) {
+                return Err(authing(Operation::Register, *code));
+            }
+            if let Some(limit) = self.register_limit {
+                let now = tokio::time::Instant::now();
+                let mut registrations = self.registrations.lock().unwrap();
+                registrations.retain(|at| now.duration_since(*at) < self.register_window);
+                if registrations.len() >= limit {
+                    *self.limited.lock().unwrap() += 1;
+                    return Err(authing(Operation::Register, 2100));
+                }
+                registrations.push(now);
+            }
+            let mut users = self.users.lock().unwrap();
+            if users
+                .iter()
+                .any(|live| live.profile.text(Field::Email) == user.profile.text(Field::Email))
+            {
+                return Err(authing(Operation::Register, USER_EXISTS));
+            }
+            assert!(user.password.len() >= 6);
+            let mut next = self.next_id.lock().unwrap();
+            *next += 1;
+            let created = LiveUser {
+                id: UserId::new(format!("new{next}")),
+                profile: user.profile.clone(),
+                mfa: None,
+            };
+            users.push(created.clone());
+            Ok(created)
+        })
+        .await
     }
 
     fn log(&self) -> Vec<String> {
@@ -82,30 +129,19 @@ fn authing(operation: Operation, code: i64) -> RemoteError {
 }
 
 impl PoolApi for FakePool {
-    async fn register(&self, user: &NewUser<'_>, subject: &str) -> Result<LiveUser, RemoteError> {
-        self.busy(subject, "register", || {
-            if let Some(code) = self.refuse_register.get(subject) {
-                return Err(authing(Operation::Register, *code));
-            }
-            let mut users = self.users.lock().unwrap();
-            if users
-                .iter()
-                .any(|live| live.profile.text(Field::Email) == user.profile.text(Field::Email))
-            {
-                return Err(authing(Operation::Register, USER_EXISTS));
-            }
-            assert!(user.password.len() >= 6);
-            let mut next = self.next_id.lock().unwrap();
-            *next += 1;
-            let created = LiveUser {
-                id: UserId::new(format!("new{next}")),
-                profile: user.profile.clone(),
-                mfa: None,
-            };
-            users.push(created.clone());
-            Ok(created)
-        })
-        .await
+    async fn create_user(
+        &self,
+        user: &NewUser<'_>,
+        subject: &str,
+    ) -> Result<LiveUser, RemoteError> {
+        {
+            let mut creating = self.creating.lock().unwrap();
+            creating.0 += 1;
+            creating.1 = creating.1.max(creating.0);
+        }
+        let result = self.register(user, subject).await;
+        self.creating.lock().unwrap().0 -= 1;
+        result
     }
 
     async fn update_user(
@@ -827,6 +863,33 @@ async fn a_saved_plan_does_not_take_over_a_user_that_appeared_since() {
 }
 
 #[test]
+fn issue_12_an_external_photo_is_set_after_the_creation_so_it_is_not_copied() {
+    let external = Profile::default()
+        .with(Field::Email, "a@example.com")
+        .with(Field::Photo, "https://example.com/a.png");
+    let (registered, after) = split_create(&external);
+    assert_eq!(registered.text(Field::Photo), None);
+    assert_eq!(
+        after,
+        [(
+            Field::Photo,
+            FieldValue::Text("https://example.com/a.png".into())
+        )]
+    );
+    let on_cdn = external.with(
+        Field::Photo,
+        "https://files.authing.co/authing-console/default-user-avatar.png",
+    );
+    let (registered, after) = split_create(&on_cdn);
+    assert_eq!(
+        registered.text(Field::Photo),
+        on_cdn.text(Field::Photo),
+        "nothing to copy"
+    );
+    assert!(after.is_empty());
+}
+
+#[test]
 fn register_cannot_set_email_verified_or_blocked() {
     let profile = Profile::default()
         .with(Field::Email, "a@example.com")
@@ -840,4 +903,149 @@ fn register_cannot_set_email_verified_or_blocked() {
         [(Field::EmailVerified, FieldValue::Bool(true))],
         "false is the default: nothing to write"
     );
+}
+
+/// Records waits and their ends; cancels the run at the first wait when told to.
+#[derive(Default)]
+struct PauseRecorder {
+    pauses: Mutex<Vec<(Duration, String)>>,
+    resumes: Mutex<usize>,
+    cancel_on_pause: Option<CancellationToken>,
+}
+
+impl ApplyReporter for PauseRecorder {
+    fn paused(&self, phase: Phase, wait: Duration, reason: &str) {
+        assert_eq!(phase, Phase::Create);
+        self.pauses.lock().unwrap().push((wait, reason.to_string()));
+        if let Some(cancel) = &self.cancel_on_pause {
+            cancel.cancel();
+        }
+    }
+
+    fn resumed(&self, _phase: Phase) {
+        *self.resumes.lock().unwrap() += 1;
+    }
+}
+
+fn limited_pool(limit: usize) -> FakePool {
+    FakePool {
+        register_limit: Some(limit),
+        register_window: Duration::from_secs(300),
+        ..FakePool::default()
+    }
+}
+
+fn creations(count: usize) -> Plan {
+    Plan {
+        changes: (0..count)
+            .map(|i| create(&format!("hire{i}@example.com")))
+            .collect(),
+        ..Plan::default()
+    }
+}
+
+async fn run_with(
+    plan: &Plan,
+    pool: &FakePool,
+    reporter: &dyn ApplyReporter,
+    cancel: &CancellationToken,
+) -> ApplyReport {
+    let options = ExecuteOptions {
+        concurrency: 8,
+        ..ExecuteOptions::default()
+    };
+    execute(
+        plan,
+        pool,
+        &PasswordBook::default(),
+        &options,
+        reporter,
+        cancel,
+    )
+    .await
+}
+
+// Tokio's clock is paused: a 300-second wait passes as soon as every task waits, so these tests
+// take no real time and nothing sleeps to synchronise.
+#[tokio::test(start_paused = true)]
+async fn issue_12_creations_wait_out_the_registration_limit_instead_of_failing() {
+    let pool = limited_pool(3);
+    let reporter = PauseRecorder::default();
+    let started = tokio::time::Instant::now();
+    let report = run_with(&creations(20), &pool, &reporter, &CancellationToken::new()).await;
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.applied.get(&Action::Create), Some(&20));
+    assert_eq!(pool.users.lock().unwrap().len(), 20, "no duplicates");
+    // 3 per window: the 20th creation goes through in the seventh window.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(6 * 300) && waited < Duration::from_secs(7 * 300),
+        "{waited:?}"
+    );
+    let pauses = reporter.pauses.lock().unwrap().clone();
+    assert_eq!(pauses.len(), 6, "one wait per full window: {pauses:?}");
+    assert!(
+        pauses
+            .iter()
+            .all(|(wait, _)| *wait == Duration::from_secs(300))
+    );
+    assert!(pauses[0].1.contains("2100"), "{}", pauses[0].1);
+    assert_eq!(*reporter.resumes.lock().unwrap(), 6);
+    // After the first refusal creations go one at a time: one refusal per window besides the
+    // first burst of those already in flight.
+    assert_eq!(pool.creating.lock().unwrap().0, 0);
+    let refused = *pool.limited.lock().unwrap();
+    assert!(refused <= 8 + 6, "{refused} refusals");
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_12_an_interrupt_ends_the_wait() {
+    let pool = limited_pool(2);
+    let cancel = CancellationToken::new();
+    let reporter = PauseRecorder {
+        cancel_on_pause: Some(cancel.clone()),
+        ..PauseRecorder::default()
+    };
+    let started = tokio::time::Instant::now();
+    let report = run_with(&creations(6), &pool, &reporter, &cancel).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the wait was cut short"
+    );
+    assert!(report.interrupted);
+    assert_eq!(report.applied.get(&Action::Create), Some(&2));
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.skipped.len(), 4);
+    assert!(
+        report
+            .skipped
+            .iter()
+            .all(|(_, _, reason)| reason.contains("interrupted")),
+        "{:?}",
+        report.skipped
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_12_a_limit_that_never_lifts_ends_in_failures_not_an_endless_wait() {
+    let pool = limited_pool(0);
+    let reporter = PauseRecorder::default();
+    let started = tokio::time::Instant::now();
+    let report = run_with(&creations(5), &pool, &reporter, &CancellationToken::new()).await;
+    assert_eq!(report.failures.len(), 5);
+    assert!(
+        report
+            .failures
+            .iter()
+            .all(|failure| failure.code == Some(2100))
+    );
+    assert!(
+        report.failures[0]
+            .message
+            .contains("still refused after waiting"),
+        "{}",
+        report.failures[0].message
+    );
+    assert_eq!(reporter.pauses.lock().unwrap().len(), 3);
+    assert!(started.elapsed() < Duration::from_secs(4 * 300));
 }

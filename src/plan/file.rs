@@ -381,6 +381,17 @@ fn notice_entry(notice: &Notice) -> NoticeEntry {
                 "{users} live users have no {match_on}: no manifest can declare them, and prune leaves them alone"
             ),
         },
+        Notice::PhotoCopy {
+            key,
+            declared,
+            live,
+            origin,
+        } => NoticeEntry {
+            kind: "photo_cdn_copy".into(),
+            message: format!(
+                "{key}: the pool's photo `{live}` is on Authing's CDN, {origin} declares `{declared}`; most likely Authing's copy of it, not sent again"
+            ),
+        },
         Notice::PhoneNotWhitelisted { key, phone, origin } => NoticeEntry {
             kind: "phone_not_whitelisted".into(),
             message: format!(

@@ -211,6 +211,15 @@ pub enum Notice {
     /// Live users with no value for the `match_on` key: no manifest can declare them, so prune
     /// leaves them alone.
     Unkeyed { users: usize, match_on: MatchOn },
+    /// The pool holds a photo on Authing's CDN where the manifest declares an external URL:
+    /// most likely the copy Authing made at registration, which no read can tell from another
+    /// picture. Not sent again (it would be copied again, every run); see `crate::photo`.
+    PhotoCopy {
+        key: UserKey,
+        declared: String,
+        live: String,
+        origin: Origin,
+    },
 }
 
 /// The plan and the facts it was made from.

@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::secret::Secret;
 
-use super::error::{ErrorClass, ErrorKind, RemoteError};
+use super::error::{ErrorClass, ErrorKind, NotApi, RemoteError};
 use super::operation::{CallCounter, CallStats, Operation};
+use super::token::OwnerSlot;
 use super::wire::{self, Envelope};
 
 /// The most a server may make the client wait through `Retry-After`.
@@ -66,6 +67,10 @@ pub struct Call<'a> {
     pub operation_name: Option<&'a str>,
     pub variables: Value,
     pub token: Option<&'a Secret>,
+    /// The owner token, read when the request is sent (so a request that waited for its turn
+    /// carries the newest one); if it is due for renewal by then, the request is not sent
+    /// ([`ErrorKind::TokenDue`]), so that none goes out with a lapsing token.
+    pub owner: Option<&'a OwnerSlot>,
     pub subject: Option<&'a str>,
 }
 
@@ -88,12 +93,18 @@ impl<'a> Call<'a> {
             operation_name: None,
             variables,
             token: None,
+            owner: None,
             subject: None,
         }
     }
 
     pub fn token(mut self, token: &'a Secret) -> Self {
         self.token = Some(token);
+        self
+    }
+
+    pub fn owner(mut self, owner: &'a OwnerSlot) -> Self {
+        self.owner = Some(owner);
         self
     }
 
@@ -227,7 +238,15 @@ impl Transport {
             .acquire()
             .await
             .map_err(|_| fail(ErrorKind::Connection("the client is shutting down".into())))?;
+        let due = || call.owner.is_some_and(|owner| owner.get().is_due());
+        if due() {
+            return Err(fail(ErrorKind::TokenDue));
+        }
         self.limiter.until_ready().await;
+        let owner = call.owner.map(OwnerSlot::get);
+        if owner.as_ref().is_some_and(|owner| owner.is_due()) {
+            return Err(fail(ErrorKind::TokenDue));
+        }
         self.calls.request(call.operation);
         let body = wire::Request {
             query: call.query,
@@ -235,7 +254,7 @@ impl Transport {
             variables: &call.variables,
         };
         let mut request = self.http.post(self.endpoint.clone()).json(&body);
-        if let Some(token) = call.token {
+        if let Some(token) = owner.as_ref().map(|owner| &owner.token).or(call.token) {
             request = request.bearer_auth(token.expose());
         }
         let response = request
@@ -258,14 +277,14 @@ impl Transport {
         let content_type = header(CONTENT_TYPE);
         let location = header(LOCATION);
         let not_api = |status| {
-            fail(ErrorKind::NotApi {
+            fail(ErrorKind::NotApi(Box::new(NotApi {
                 url: crate::secret::url_without_credentials(self.endpoint.as_str()),
                 status,
                 content_type: content_type.clone(),
                 location: location
                     .as_deref()
                     .map(crate::secret::url_without_credentials),
-            })
+            })))
         };
         if (300..400).contains(&status) {
             return Err(not_api(status));
@@ -293,7 +312,10 @@ pub fn decode<T: DeserializeOwned>(
     retry_after: Option<Duration>,
     bytes: &[u8],
 ) -> Result<Option<T>, RemoteError> {
-    let fail = |kind| RemoteError::new(operation, kind);
+    let fail = |kind| RemoteError {
+        retry_after,
+        ..RemoteError::new(operation, kind)
+    };
     let success = (200..300).contains(&status);
     if status == 429 || (500..600).contains(&status) {
         return Err(fail(ErrorKind::Http {
@@ -417,12 +439,21 @@ mod fuzz {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::remote::wire::{InvitationState, Mfa, PagedUsers, WireUser};
+    use crate::remote::wire::{
+        Invitation, InvitationState, Many, Mfa, PagedUsers, RemovedUser, WireUser, settle,
+    };
+
+    /// Any object: what `settle` reads an in-band answer into after checking it.
+    #[derive(serde::Deserialize)]
+    struct CommonAnswer {}
 
     fn try_all(status: u16, bytes: &[u8]) {
         let _ = decode::<PagedUsers>(Operation::Users, status, None, bytes);
         let _ = decode::<WireUser>(Operation::UpdateUser, status, None, bytes);
-        let _ = decode::<Vec<Option<WireUser>>>(Operation::RemoveUsers, status, None, bytes);
+        let _ = decode::<Many<RemovedUser>>(Operation::RemoveUsers, status, None, bytes);
+        let _ = decode::<Many<Invitation>>(Operation::QueryInvitation, status, None, bytes);
+        let _ = decode::<Value>(Operation::SendResetPasswordEmail, status, None, bytes)
+            .map(settle::<CommonAnswer>);
         let _ = decode::<Mfa>(Operation::QueryMfa, status, None, bytes);
         let _ = decode::<InvitationState>(Operation::QueryInvitationState, status, None, bytes);
         let _ = decode::<Secret>(Operation::Auth, status, None, bytes);

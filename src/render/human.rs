@@ -145,6 +145,12 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
                 options.masker.user(key.as_str(), plan.match_on),
                 quote(&options.masker.phone(phone)),
             ),
+            Notice::PhotoCopy { key, declared, live, origin } => format!(
+                "{}: the pool's photo {} is on Authing's CDN, {origin} declares {}; Authing copies external photos to its CDN at registration, so it is most likely that copy and is not sent again (declare a URL on Authing's CDN to replace it)",
+                options.masker.user(key.as_str(), plan.match_on),
+                quote(&options.masker.value(Field::Photo, &FieldValue::Text(live.clone()))),
+                quote(&options.masker.value(Field::Photo, &FieldValue::Text(declared.clone()))),
+            ),
         })
         .collect();
     lines.extend(options.warnings.iter().cloned());

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::printer::Printer;
 use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
@@ -85,5 +86,17 @@ impl ApplyReporter for LineReporter {
     fn interrupted(&self) {
         self.printer
             .warn("interrupted: finishing the operations in flight, starting no new ones");
+    }
+
+    fn paused(&self, phase: Phase, wait: Duration, reason: &str) {
+        self.printer.status(format!(
+            "{}: waiting {}s: {reason}",
+            phase.name(),
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        ));
+    }
+
+    fn resumed(&self, phase: Phase) {
+        self.printer.status(format!("{}: going on", phase.name()));
     }
 }

@@ -104,6 +104,10 @@ pub fn render(plan: &Plan, options: &MarkdownOptions) -> String {
                 code(&options.masker.user(key.as_str(), plan.match_on)),
                 code(&options.masker.phone(phone))
             ),
+            Notice::PhotoCopy { key, .. } => format!(
+                "{}: the pool's photo is on Authing's CDN, most likely its copy of the declared one; not sent again",
+                code(&options.masker.user(key.as_str(), plan.match_on))
+            ),
         })
         .chain(options.warnings.iter().map(|warning| escape(warning)))
         .collect();

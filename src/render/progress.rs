@@ -166,6 +166,26 @@ impl ApplyReporter for ApplyProgress {
     fn interrupted(&self) {
         self.bar.println("interrupted: finishing the operations in flight, starting no new ones (Ctrl-C again to quit at once)");
     }
+
+    fn paused(&self, phase: Phase, wait: Duration, reason: &str) {
+        self.bar.println(format!(
+            "{}: waiting {}: {}",
+            phase.name(),
+            seconds(wait),
+            visible(reason)
+        ));
+        self.bar
+            .set_message(format!("{}, waiting {}", phase.name(), seconds(wait)));
+    }
+
+    fn resumed(&self, _phase: Phase) {
+        self.refresh();
+    }
+}
+
+/// A wait in whole seconds, rounded up.
+fn seconds(wait: Duration) -> String {
+    format!("{}s", wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
 }
 
 impl Drop for ApplyProgress {

@@ -645,7 +645,9 @@ async fn control_and_bidi_characters_are_escaped_in_every_output_and_names_are_m
     assert_eq!(hostile(&apply.stdout), None, "{}", apply.stdout);
     assert_eq!(hostile(&apply.stderr), None, "{}", apply.stderr);
     assert!(
-        apply.stderr.contains(r"create clash\u{1b}[31m: register"),
+        apply
+            .stderr
+            .contains(r"create clash\u{1b}[31m: createUser clash\u{1b}[31m: authing error 2026"),
         "{}",
         apply.stderr
     );

@@ -6,6 +6,8 @@ mod conformance;
 mod fields;
 mod hardening;
 mod hygiene;
+mod official_sdks;
+mod quirks;
 mod remote;
 mod renames;
 mod resilience;
