@@ -10,7 +10,7 @@ use std::time::Instant;
 use authing_sync::apply::{ExecuteOptions, PasswordBook, execute};
 use authing_sync::diff::{Policy, diff};
 use authing_sync::emulator::{DEFAULT_CLIENT_ID, DEFAULT_SECRET};
-use authing_sync::model::{DesiredState, DesiredUser, MatchOn, Origin};
+use authing_sync::model::{DesiredState, DesiredUser, Field, MatchOn, Origin};
 use authing_sync::remote::{
     AuthingClient, ClientConfig, FetchScope, PasswordEncryptor, TransportConfig, fetch,
 };
@@ -64,14 +64,12 @@ async fn run(users: u64, latency_ms: u64) -> Run {
             .iter()
             .map(|user| {
                 let mut profile = user.profile.clone();
-                profile.nickname = Some(format!("Renamed {}", user.id));
-                DesiredUser {
-                    key: user.key(MatchOn::Email).expect("email"),
+                profile.set(Field::Nickname, Some(format!("Renamed {}", user.id).into()));
+                DesiredUser::new(
+                    user.key(MatchOn::Email).expect("email"),
                     profile,
-                    mfa: None,
-                    password: None,
-                    origin: origin.clone(),
-                }
+                    origin.clone(),
+                )
             })
             .collect(),
         ..DesiredState::default()

@@ -7,19 +7,19 @@ use std::time::{Duration, Instant};
 
 use authing_sync::diff::{Policy, diff};
 use authing_sync::model::{
-    DesiredState, DesiredUser, LiveState, LiveUser, Origin, Profile, UserId, UserKey,
+    DesiredState, DesiredUser, Field, LiveState, LiveUser, Origin, Profile, ProfileBuilder, UserId,
+    UserKey,
 };
 
 fn profile(i: usize, nickname: String) -> Profile {
-    Profile {
-        email: Some(format!("user{i}@example.com")),
-        username: Some(format!("user{i}")),
-        nickname: Some(nickname),
-        company: Some("Example".into()),
-        email_verified: Some(false),
-        blocked: Some(false),
-        ..Profile::default()
-    }
+    let mut profile = ProfileBuilder::default();
+    profile.text(Field::Email, &format!("user{i}@example.com"));
+    profile.text(Field::Username, &format!("user{i}"));
+    profile.text(Field::Nickname, &nickname);
+    profile.text(Field::Company, "Example");
+    profile.flag(Field::EmailVerified, false);
+    profile.flag(Field::Blocked, false);
+    profile.build()
 }
 
 fn peak_rss_mib() -> Option<f64> {
@@ -40,12 +40,12 @@ fn main() {
     let started = Instant::now();
     let desired = DesiredState {
         users: (0..users)
-            .map(|i| DesiredUser {
-                key: UserKey::from_email(&format!("user{i}@example.com")),
-                profile: profile(i, format!("User {i}")),
-                mfa: None,
-                password: None,
-                origin: Origin::new(Arc::clone(&origin.file), i as u32 + 2),
+            .map(|i| {
+                DesiredUser::new(
+                    UserKey::from_email(&format!("user{i}@example.com")),
+                    profile(i, format!("User {i}")),
+                    Origin::new(Arc::clone(&origin.file), i as u32 + 2),
+                )
             })
             .collect(),
         ..DesiredState::default()

@@ -4,8 +4,12 @@
 //! `emulator --listen 127.0.0.1:0 --generate 1000000`, measures the time until the address is
 //! printed (the pool is ready then), fetches `users` pages of 200 over HTTP with the official
 //! SDK's document (its whole field selection) sequentially and with 8 requests in flight, and
-//! reads the emulator's peak resident memory (VmHWM). Traffic goes to 127.0.0.1 only and every
-//! loop is bounded. `EMULATOR_BENCH_USERS` overrides the pool size.
+//! reads the emulator's peak resident memory (VmHWM) and the CPU time it spent per page (from
+//! `/proc/<pid>/stat`, so the figure does not depend on the client sharing the machine). The
+//! client checks that each answer is JSON and counts its users without building a value tree
+//! (`IgnoredAny`): on 2 cores, parsing every page into `serde_json::Value` cost more CPU than
+//! the emulator's answer. Traffic goes to 127.0.0.1 only and every loop is bounded.
+//! `EMULATOR_BENCH_USERS` overrides the pool size.
 
 use std::time::{Duration, Instant};
 
@@ -47,8 +51,36 @@ async fn owner_token(http: &reqwest::Client, url: &str) -> String {
         .to_string()
 }
 
+/// Just enough of a `users` answer to count its list (every byte is still read and checked).
+#[derive(serde::Deserialize)]
+struct Answer {
+    data: AnswerData,
+}
+
+#[derive(serde::Deserialize)]
+struct AnswerData {
+    users: AnswerUsers,
+}
+
+#[derive(serde::Deserialize)]
+struct AnswerUsers {
+    list: Vec<serde::de::IgnoredAny>,
+}
+
+/// CPU time (user + system) process `pid` has used so far, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: the fields start after its closing parenthesis.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks > 0.0).then(|| (utime + stime) / ticks)
+}
+
 async fn fetch_page(http: &reqwest::Client, url: &str, token: &str, page: u64) -> usize {
-    let body: Value = http
+    let answer: Answer = http
         .post(url)
         .bearer_auth(token)
         .json(&json!({
@@ -61,8 +93,7 @@ async fn fetch_page(http: &reqwest::Client, url: &str, token: &str, page: u64) -
         .json()
         .await
         .expect("users body");
-    let list = body["data"]["users"]["list"].as_array().expect("a page");
-    list.len()
+    answer.data.users.list.len()
 }
 
 struct Run {
@@ -70,6 +101,8 @@ struct Run {
     pages: u64,
     users: usize,
     elapsed: Duration,
+    /// The emulator's CPU time during the run.
+    emulator_cpu: Option<f64>,
 }
 
 async fn sequential(http: &reqwest::Client, url: &str, token: &str, last_page: u64) -> Run {
@@ -85,6 +118,7 @@ async fn sequential(http: &reqwest::Client, url: &str, token: &str, last_page: u
         pages: SEQUENTIAL_PAGES,
         users,
         elapsed: started.elapsed(),
+        emulator_cpu: None,
     }
 }
 
@@ -100,6 +134,7 @@ async fn concurrent(http: &reqwest::Client, url: &str, token: &str, last_page: u
         pages: CONCURRENT_PAGES,
         users,
         elapsed: started.elapsed(),
+        emulator_cpu: None,
     }
 }
 
@@ -126,10 +161,14 @@ fn main() {
         let last_page = pool.div_ceil(PAGE_SIZE).max(1);
         // One warm-up page, so connection setup is not measured.
         fetch_page(&http, &server.url, &token, 1).await;
-        vec![
-            sequential(&http, &server.url, &token, last_page).await,
-            concurrent(&http, &server.url, &token, last_page).await,
-        ]
+        let cpu_before = cpu_seconds(pid);
+        let mut first = sequential(&http, &server.url, &token, last_page).await;
+        let cpu_between = cpu_seconds(pid);
+        let mut second = concurrent(&http, &server.url, &token, last_page).await;
+        let cpu_after = cpu_seconds(pid);
+        first.emulator_cpu = cpu_between.zip(cpu_before).map(|(b, a)| b - a);
+        second.emulator_cpu = cpu_after.zip(cpu_between).map(|(b, a)| b - a);
+        vec![first, second]
     });
     let peak = peak_rss_mib(pid);
     println!();
@@ -146,12 +185,21 @@ fn main() {
         println!("  peak RSS when ready: {rss:.0} MiB");
     }
     println!();
-    println!("| run | pages | time (s) | pages/s | users/s |");
-    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| run | pages | time (s) | pages/s | users/s | emulator CPU (s) | emulator CPU per page (ms) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for run in &runs {
         let seconds = run.elapsed.as_secs_f64();
+        let (cpu, per_page) = match run.emulator_cpu {
+            Some(cpu) => (
+                format!("{cpu:.2}"),
+                format!("{:.3}", cpu * 1000.0 / run.pages as f64),
+            ),
+            None => ("?".to_string(), "?".to_string()),
+        };
         println!(
-            "| {} | {} | {:.2} | {:.0} | {:.0} |",
+            "| {} | {} | {:.2} | {:.0} | {:.0} | {cpu} | {per_page} |",
             run.name,
             run.pages,
             seconds,

@@ -1,9 +1,10 @@
 //! Manifests: parse and validate at scale.
 //!
-//! Generates a 1,000,000-row HR-style CSV and a 100,000-user YAML manifest in a temporary
-//! directory, then times `manifest::load` on each. Every run is a fresh child process (this
-//! binary, re-executed with `--child FILE`), which reports the load's wall time and its peak
-//! resident memory (`VmHWM` from `/proc/self/status`, Linux only).
+//! Generates a 1,000,000-row HR-style CSV (nine columns, as an HR system exports them) and a
+//! 100,000-user YAML manifest of the same fields in a temporary directory, then times
+//! `manifest::load` on each. Every run is a fresh child process (this binary, re-executed with
+//! `--child FILE`), which reports the load's wall time and its peak resident memory (`VmHWM`
+//! from `/proc/self/status`, Linux only).
 //!
 //! ```text
 //! cargo bench --bench manifest
@@ -157,49 +158,57 @@ fn measure(path: &Path, runs: usize) -> Result<Measured> {
     Ok(measured)
 }
 
-/// An HR export: every column a CSV manifest has but `password`; one row in 100 also puts a
-/// phone on the whitelist.
+/// Given and family names, cycled through.
+const GIVEN: [&str; 8] = ["Wei", "Jing", "Alice", "Björn", "Lei", "Fang", "Zoë", "Min"];
+const FAMILY: [&str; 8] = [
+    "Li", "Wang", "Liu", "Chen", "Zhang", "Müller", "O'Brien", "Huang",
+];
+
+/// A realistic HR export of nine columns: `email, username, nickname, company, phone,
+/// given_name, family_name, mfa, blocked` (a quoted company with a comma in every row, phones
+/// with `+86` and dashes, booleans as `yes`/`no` and `true`/`false`, a few cells left empty).
 fn write_csv(path: &Path, rows: usize) -> Result<()> {
     let mut out = BufWriter::new(File::create(path)?);
     writeln!(
         out,
-        "email,username,nickname,company,photo,phone,email_verified,blocked,mfa,whitelist_phone"
+        "email,username,nickname,company,phone,given_name,family_name,mfa,blocked"
     )?;
     for i in 0..rows {
-        let whitelist = if i.is_multiple_of(100) {
-            format!("139 {:04} {:04}", i / 10_000, i % 10_000)
-        } else {
-            String::new()
+        let given = GIVEN[i % GIVEN.len()];
+        let family = FAMILY[(i / GIVEN.len()) % FAMILY.len()];
+        let mfa = match i % 3 {
+            0 => "yes",
+            1 => "no",
+            _ => "",
         };
         writeln!(
             out,
-            "user{i}@example.com,user{i},User {i},\"Example Ltd, Dept {}\",https://example.com/avatars/{i}.png,+86 138-{:04}-{:04},{},{},{},{whitelist}",
+            "user{i}@example.com,user{i},{given} {family},\"Example Ltd, Dept {}\",+86 138-{:04}-{:04},{given},{family},{mfa},{}",
             i % 50,
             i / 10_000,
             i % 10_000,
-            if i.is_multiple_of(3) { "yes" } else { "no" },
             i.is_multiple_of(7),
-            i % 2,
         )?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// The same users as YAML, with a whitelist of one phone in 100 users.
+/// The same users as YAML, with a whitelist of one phone in 100 users and `prune` settings.
 fn write_yaml(path: &Path, users: usize) -> Result<()> {
     let mut out = BufWriter::new(File::create(path)?);
     writeln!(out, "version: 1\nmatch_on: email\nusers:")?;
     for i in 0..users {
+        let given = GIVEN[i % GIVEN.len()];
+        let family = FAMILY[(i / GIVEN.len()) % FAMILY.len()];
         writeln!(
             out,
-            "  - email: user{i}@example.com\n    username: user{i}\n    nickname: User {i}\n    company: \"Example Ltd, Dept {}\"\n    photo: https://example.com/avatars/{i}.png\n    phone: \"+86 138-{:04}-{:04}\"\n    email_verified: {}\n    blocked: {}\n    mfa: {}",
+            "  - email: user{i}@example.com\n    username: user{i}\n    nickname: \"{given} {family}\"\n    company: \"Example Ltd, Dept {}\"\n    phone: \"+86 138-{:04}-{:04}\"\n    given_name: \"{given}\"\n    family_name: \"{family}\"\n    mfa: {}\n    blocked: {}",
             i % 50,
             i / 10_000,
             i % 10_000,
             i.is_multiple_of(3),
             i.is_multiple_of(7),
-            i.is_multiple_of(2),
         )?;
     }
     writeln!(out, "whitelist:\n  enabled: true\n  phones:")?;

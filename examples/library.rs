@@ -69,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = AuthingClient::connect(config).await?;
     let scope = FetchScope {
         match_on: desired.match_on,
-        mfa: MfaScope::Keys(desired.mfa_keys()),
+        mfa: MfaScope::Managed(desired.managed_mfa()),
         whitelist: desired.manages_whitelist(),
     };
     let live = fetch(&client, &scope, 8, &Silent).await?;

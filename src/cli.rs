@@ -43,7 +43,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
-    /// Print only errors and data, no progress or status lines
+    /// Print only errors, data and warnings about the run: no progress, status lines or manifest
+    /// warnings
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }
@@ -286,6 +287,11 @@ pub struct ExportArgs {
     /// Include the phone-registration whitelist and its switch
     #[arg(long)]
     pub with_whitelist: bool,
+
+    /// Include each user's Authing id (`id:`), so that a later change of the key (email or
+    /// username) keeps the user
+    #[arg(long)]
+    pub with_ids: bool,
 
     /// Key the exported users by email or username
     #[arg(long, value_enum, default_value_t = MatchOnArg::Email)]

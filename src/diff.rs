@@ -1,13 +1,16 @@
 //! The pure diff engine: (desired state, live state, policy) → [`Plan`]. No I/O, no formatting,
 //! no clock.
 //!
-//! Users are matched on the `match_on` key. A declared user with no live match is created; one
-//! with a match gets the fields it manages that differ (a field the v1 API cannot change becomes
-//! a notice); its MFA flag is switched if it differs. Live users that no manifest declares are
-//! deleted only under prune, only inside `prune.scope`, never when `prune.protect` covers them,
-//! never when they have no `match_on` key (no manifest could declare them), and never when the
-//! live state may be incomplete. A declared key that matches two live users
-//! is an error naming both, never a guess.
+//! Users are matched by `id` first, then by `renamed_from` (an earlier key, when no live user
+//! holds the new one: a rename in place), then on the `match_on` key. A declared user with no
+//! live match is created; one with a match gets the fields it manages that differ (a rename is
+//! the key's field among them); its MFA flag is switched if it differs. Live users that no
+//! declared user is are deleted only under prune, only inside `prune.scope`, never when
+//! `prune.protect` covers them, never when they have no `match_on` key (no manifest could
+//! declare them), and never when the live state may be incomplete. Whatever cannot be decided
+//! without a guess (a key matching two live users, an unknown `id`, a `renamed_from` whose old
+//! and new keys are both live, two declared users claiming one live user, a rename into a key
+//! another live user holds) is an error naming the manifest place and the live users.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -15,8 +18,9 @@ use std::fmt;
 use miette::Diagnostic;
 
 use crate::model::{
-    Completeness, DesiredState, DesiredUser, LiveState, LiveUser, MatchOn, Origin, Pattern,
-    Profile, UserId, UserKey, field_matches, normalize_phone,
+    Completeness, DesiredState, DesiredUser, Field, FieldRef, FieldValue, LiveState, LiveUser,
+    MatchOn, Origin, Pattern, Profile, UserId, UserKey, emails_equal, field_matches,
+    normalize_phone,
 };
 use crate::plan::{
     Change, Create, Delete, FieldChange, Fingerprint, MfaChange, MfaTarget, Notice, PasswordPlan,
@@ -54,8 +58,7 @@ impl Policy {
         }
         let email = user
             .profile
-            .email
-            .as_deref()
+            .text(Field::Email)
             .map(str::trim)
             .filter(|email| !email.is_empty());
         if let Some(scope) = &self.scope
@@ -65,7 +68,7 @@ impl Policy {
         }
         let names = [
             email,
-            user.profile.username.as_deref(),
+            user.profile.text(Field::Username),
             Some(user.id.as_str()),
         ];
         !self
@@ -75,123 +78,297 @@ impl Policy {
     }
 }
 
-/// A declared user whose key matches more than one live user.
+/// A live user as a problem names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ambiguity {
-    pub key: UserKey,
-    pub origin: Origin,
-    pub candidates: Vec<(UserId, String)>,
+pub struct LiveRef {
+    pub id: UserId,
+    /// Email, else username, else id.
+    pub label: String,
 }
 
-impl fmt::Display for Ambiguity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let candidates: Vec<String> = self
-            .candidates
-            .iter()
-            .map(|(id, label)| format!("{label} (id {id})"))
-            .collect();
-        write!(
-            f,
-            "{}: `{}` matches {} live users: {}",
-            self.origin,
-            self.key,
-            candidates.len(),
-            candidates.join(", ")
-        )
+impl LiveRef {
+    fn of(user: &LiveUser) -> Self {
+        Self {
+            id: user.id.clone(),
+            label: user.label().to_string(),
+        }
     }
 }
 
-/// Why no plan could be made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Diagnostic)]
-#[error("{} declared user{} match{} more than one live user:\n  {}",
-    .ambiguities.len(),
-    if .ambiguities.len() == 1 { "" } else { "s" },
-    if .ambiguities.len() == 1 { "es" } else { "" },
-    .ambiguities.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
-#[diagnostic(
-    code(diff::ambiguous_match),
-    help(
-        "the pool holds users whose keys differ only in case or spacing; make them distinct in the Authing console, or match on the other key"
-    )
-)]
+impl fmt::Display for LiveRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.label == self.id.as_str() {
+            write!(f, "the user with id {}", self.id)
+        } else {
+            write!(f, "{} (id {})", self.label, self.id)
+        }
+    }
+}
+
+/// Why a declared user cannot be matched to the pool. Each names the manifest place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The key (or the `renamed_from` key) matches more than one live user.
+    Ambiguous {
+        key: UserKey,
+        origin: Origin,
+        candidates: Vec<LiveRef>,
+    },
+    /// `id` names no live user.
+    UnknownId {
+        key: UserKey,
+        id: UserId,
+        origin: Origin,
+    },
+    /// `renamed_from`, but both the earlier and the new key are live users.
+    BothExist {
+        key: UserKey,
+        renamed_from: UserKey,
+        origin: Origin,
+        current: LiveRef,
+        earlier: LiveRef,
+    },
+    /// Two declared users claim one live user (an `id` and a `renamed_from`).
+    Contested {
+        live: LiveRef,
+        first: Origin,
+        second: Origin,
+    },
+    /// A rename into a key that another live user holds (also when that user is renamed away
+    /// in this same plan: the order of the two would matter).
+    KeyHeld {
+        key: UserKey,
+        origin: Origin,
+        holder: LiveRef,
+        /// Where the holder is renamed away, when it is.
+        moving: Option<Origin>,
+    },
+    /// A field the API cannot write for this change.
+    Unwritable {
+        key: UserKey,
+        field: Field,
+        origin: Origin,
+    },
+}
+
+impl Problem {
+    fn origin(&self) -> &Origin {
+        match self {
+            Problem::Ambiguous { origin, .. }
+            | Problem::UnknownId { origin, .. }
+            | Problem::BothExist { origin, .. }
+            | Problem::KeyHeld { origin, .. }
+            | Problem::Unwritable { origin, .. } => origin,
+            Problem::Contested { second, .. } => second,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Ambiguous {
+                key,
+                origin,
+                candidates,
+            } => {
+                let candidates: Vec<String> = candidates.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "{origin}: `{key}` matches {} live users: {}",
+                    candidates.len(),
+                    candidates.join(", ")
+                )
+            }
+            Problem::UnknownId { key, id, origin } => write!(
+                f,
+                "{origin}: `{key}` has `id: {id}`, and no live user has that id (nothing is created in its place)"
+            ),
+            Problem::BothExist {
+                key,
+                renamed_from,
+                origin,
+                current,
+                earlier,
+            } => write!(
+                f,
+                "{origin}: `{key}` is renamed from `{renamed_from}`, but both are live users: {current} and {earlier}"
+            ),
+            Problem::Contested {
+                live,
+                first,
+                second,
+            } => write!(
+                f,
+                "{second}: {live} is also claimed by the user at {first}; one live user can become only one declared user"
+            ),
+            Problem::KeyHeld {
+                key,
+                origin,
+                holder,
+                moving,
+            } => match moving {
+                Some(moving) => write!(
+                    f,
+                    "{origin}: `{key}` is held by {holder}, which {moving} renames away in this same plan; apply the two renames one run apart"
+                ),
+                None => write!(
+                    f,
+                    "{origin}: the user cannot be renamed to `{key}`: {holder} holds it"
+                ),
+            },
+            Problem::Unwritable { key, field, origin } => {
+                write!(f, "{origin}: `{key}`: the API cannot write `{field}`")
+            }
+        }
+    }
+}
+
+/// Why no plan could be made: every problem at once, in manifest order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the declared users cannot be matched to the pool ({}):\n  {}",
+    if .problems.len() == 1 { "1 problem".to_string() } else { format!("{} problems", .problems.len()) },
+    .problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
 pub struct DiffError {
-    pub ambiguities: Vec<Ambiguity>,
+    pub problems: Vec<Problem>,
+}
+
+impl Diagnostic for DiffError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("diff::unmatched"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        let mut hints: Vec<&str> = Vec::new();
+        for problem in &self.problems {
+            let hint = match problem {
+                Problem::Ambiguous { .. } => {
+                    "the pool holds users whose keys differ only in case or spacing; make them distinct in the Authing console, or match on the other key"
+                }
+                Problem::UnknownId { .. } => {
+                    "an `id` must be a live user's id (`export --with-ids` writes them); drop it to create the user"
+                }
+                Problem::BothExist { .. } => {
+                    "drop `renamed_from` if the rename is done, or remove the other user first"
+                }
+                Problem::Contested { .. } | Problem::KeyHeld { .. } => {
+                    "each live user can be matched once, and a rename needs its new key free"
+                }
+                Problem::Unwritable { .. } => "leave the field out of the manifest",
+            };
+            if !hints.contains(&hint) {
+                hints.push(hint);
+            }
+        }
+        Some(Box::new(hints.join("; ")))
+    }
+}
+
+/// Which live user a declared user is, and how it was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// By `id`.
+    Id(usize),
+    /// By `renamed_from`: the live user holds the earlier key.
+    Renamed(usize),
+    /// By key.
+    Key(usize),
+}
+
+impl Claim {
+    fn index(self) -> usize {
+        match self {
+            Claim::Id(index) | Claim::Renamed(index) | Claim::Key(index) => index,
+        }
+    }
 }
 
 /// Computes the changes that make `live` what `desired` declares.
 pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result<Plan, DiffError> {
-    let index = LiveIndex::new(&live.users, desired.match_on);
+    let index = LiveIndex::new(
+        &live.users,
+        desired.match_on,
+        desired.users.iter().any(|user| user.id().is_some()),
+    );
+    let Matching {
+        claims,
+        claimed,
+        mut notices,
+    } = match_users(desired, live, &index)?;
     let mut creates = Vec::new();
     let mut updates = Vec::new();
     let mut mfa = Vec::new();
-    let mut notices = Vec::new();
-    let mut ambiguities = Vec::new();
+    let mut problems = Vec::new();
 
-    for wanted in &desired.users {
-        match index.find(&wanted.key) {
-            Match::None => {
-                creates.push(Change::Create(create(wanted)));
-                if wanted.mfa == Some(true) {
-                    mfa.push(Change::Mfa(MfaChange {
+    for (wanted, claim) in desired.users.iter().zip(&claims) {
+        let Some(claim) = claim else {
+            for (field, _) in wanted.profile.fields() {
+                if !field.registrable() && !field.updatable() {
+                    problems.push(Problem::Unwritable {
                         key: wanted.key.clone(),
-                        target: MfaTarget::New,
-                        enable: true,
+                        field,
                         origin: wanted.origin.clone(),
-                    }));
+                    });
                 }
             }
-            Match::Many(indexes) => ambiguities.push(Ambiguity {
+            creates.push(Change::Create(create(wanted)));
+            if wanted.mfa == Some(true) {
+                mfa.push(Change::Mfa(MfaChange {
+                    key: wanted.key.clone(),
+                    target: MfaTarget::New,
+                    enable: true,
+                    origin: wanted.origin.clone(),
+                }));
+            }
+            continue;
+        };
+        let have = &live.users[claim.index()];
+        let fields = compare(wanted, have, &mut notices);
+        for change in fields.iter().filter(|change| !change.field.updatable()) {
+            problems.push(Problem::Unwritable {
                 key: wanted.key.clone(),
+                field: change.field,
                 origin: wanted.origin.clone(),
-                candidates: indexes
-                    .iter()
-                    .map(|&index| {
-                        (
-                            live.users[index].id.clone(),
-                            live.users[index].label().to_string(),
-                        )
-                    })
-                    .collect(),
-            }),
-            Match::One(index) => {
-                let have = &live.users[index];
-                let (fields, unchangeable) = compare(wanted, have);
-                notices.extend(unchangeable);
-                let switch = wanted
-                    .mfa
-                    .filter(|enable| have.mfa.unwrap_or(false) != *enable);
-                if fields.is_empty() && switch.is_none() {
-                    continue;
-                }
-                let fingerprint = Fingerprint::of_user(have);
-                if !fields.is_empty() {
-                    updates.push(Change::Update(Update {
-                        key: wanted.key.clone(),
-                        id: have.id.clone(),
-                        fields,
-                        origin: wanted.origin.clone(),
-                        fingerprint: fingerprint.clone(),
-                    }));
-                }
-                if let Some(enable) = switch {
-                    mfa.push(Change::Mfa(MfaChange {
-                        key: wanted.key.clone(),
-                        target: MfaTarget::Existing {
-                            id: have.id.clone(),
-                            fingerprint,
-                        },
-                        enable,
-                        origin: wanted.origin.clone(),
-                    }));
-                }
-            }
+            });
+        }
+        let switch = wanted
+            .mfa
+            .filter(|enable| have.mfa.unwrap_or(false) != *enable);
+        if fields.is_empty() && switch.is_none() {
+            continue;
+        }
+        let fingerprint = Fingerprint::of_user(have);
+        if !fields.is_empty() {
+            let renamed_from = index.keys[claim.index()]
+                .as_ref()
+                .filter(|old| **old != wanted.key)
+                .cloned();
+            updates.push(Change::Update(Update {
+                key: wanted.key.clone(),
+                id: have.id.clone(),
+                fields,
+                renamed_from,
+                origin: wanted.origin.clone(),
+                fingerprint: fingerprint.clone(),
+            }));
+        }
+        if let Some(enable) = switch {
+            mfa.push(Change::Mfa(MfaChange {
+                key: wanted.key.clone(),
+                target: MfaTarget::Existing {
+                    id: have.id.clone(),
+                    fingerprint,
+                },
+                enable,
+                origin: wanted.origin.clone(),
+            }));
         }
     }
-    if !ambiguities.is_empty() {
-        return Err(DiffError { ambiguities });
+    if !problems.is_empty() {
+        return Err(DiffError { problems });
     }
 
-    let deletes = deletes(desired, live, policy, &index, &mut notices);
+    let deletes = deletes(desired, live, policy, &index, &claimed, &mut notices);
     let (whitelist, whitelist_fingerprint) = whitelist(desired, live);
     notices.extend(unlisted_phones(&creates, desired, live));
 
@@ -210,6 +387,225 @@ pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result
             .as_ref()
             .map_or(0, |whitelist| whitelist.phones.len()),
         whitelist_fingerprint,
+    })
+}
+
+/// Which declared user each live user is, by live position: one `u32` per live user.
+struct Owners(Vec<u32>);
+
+impl Owners {
+    const NONE: u32 = u32::MAX;
+
+    fn new(live_users: usize) -> Self {
+        Owners(vec![Owners::NONE; live_users])
+    }
+
+    fn get(&self, live_at: &usize) -> Option<usize> {
+        self.0
+            .get(*live_at)
+            .filter(|&&owner| owner != Owners::NONE)
+            .map(|&owner| owner as usize)
+    }
+
+    fn contains_key(&self, live_at: &usize) -> bool {
+        self.get(live_at).is_some()
+    }
+
+    fn insert(&mut self, live_at: usize, declared: usize) {
+        if let Some(slot) = self.0.get_mut(live_at) {
+            *slot = u32::try_from(declared).unwrap_or(Owners::NONE);
+        }
+    }
+}
+
+/// Who is who: per declared user, the live user it is (`None`: to be created).
+struct Matching {
+    claims: Vec<Option<Claim>>,
+    /// The live users some declared user is (never deleted).
+    claimed: Owners,
+    notices: Vec<Notice>,
+}
+
+/// Matches declared users to live users: by `id` first, then by `renamed_from` (only when no
+/// live user holds the new key), then by key. A live user claimed by an `id` or a rename no
+/// longer holds its key for the others: a declared user with that key is created, after the
+/// rename. What cannot be decided without guessing is a [`Problem`].
+fn match_users(
+    desired: &DesiredState,
+    live: &LiveState,
+    index: &LiveIndex<'_>,
+) -> Result<Matching, DiffError> {
+    let users = &desired.users;
+    let mut claims: Vec<Option<Claim>> = vec![None; users.len()];
+    // Live user → the declared user that claimed it.
+    let mut owner = Owners::new(live.users.len());
+    let mut problems = Vec::new();
+    let mut notices = Vec::new();
+    let live_ref = |at: usize| LiveRef::of(&live.users[at]);
+    let ambiguous =
+        |key: &UserKey, wanted: &DesiredUser, candidates: &[usize]| Problem::Ambiguous {
+            key: key.clone(),
+            origin: wanted.origin.clone(),
+            candidates: candidates.iter().map(|&at| live_ref(at)).collect(),
+        };
+
+    // 1. By id.
+    for (at, wanted) in users.iter().enumerate() {
+        let Some(id) = wanted.id() else { continue };
+        match index.by_id.get(id.as_str()) {
+            None => problems.push(Problem::UnknownId {
+                key: wanted.key.clone(),
+                id: id.clone(),
+                origin: wanted.origin.clone(),
+            }),
+            Some(&live_at) => match owner.get(&live_at) {
+                // Ids are unique among declared users (the manifest reader sees to it), but a
+                // pool may answer one user twice.
+                Some(first) => problems.push(Problem::Contested {
+                    live: live_ref(live_at),
+                    first: users[first].origin.clone(),
+                    second: wanted.origin.clone(),
+                }),
+                None => {
+                    owner.insert(live_at, at);
+                    claims[at] = Some(Claim::Id(live_at));
+                }
+            },
+        }
+    }
+
+    // The live users that some `renamed_from` names: they are leaving their key.
+    let renaming: HashMap<usize, usize> = users
+        .iter()
+        .enumerate()
+        .filter_map(|(at, wanted)| match index.find(wanted.renamed_from()?) {
+            Match::One(live_at) => Some((live_at, at)),
+            _ => None,
+        })
+        .collect();
+    // The declared user that takes this live user away from its key, if any (but `except`).
+    let leaving = |owner: &Owners, live_at: usize, except: usize| {
+        owner
+            .get(&live_at)
+            .or_else(|| renaming.get(&live_at).copied())
+            .filter(|&mover| mover != except)
+    };
+
+    // 2. By `renamed_from`.
+    for (at, wanted) in users.iter().enumerate() {
+        let Some(old) = wanted.renamed_from() else {
+            continue;
+        };
+        let holder = match index.find(&wanted.key) {
+            Match::Many(candidates) => {
+                problems.push(ambiguous(&wanted.key, wanted, candidates));
+                continue;
+            }
+            // The new key is taken: matched by key, below.
+            Match::One(holder) if leaving(&owner, holder, at).is_none() => continue,
+            Match::One(holder) => Some(holder),
+            Match::None => None,
+        };
+        match index.find(old) {
+            Match::None => notices.push(Notice::RenameNotFound {
+                key: wanted.key.clone(),
+                renamed_from: old.clone(),
+                origin: wanted.origin.clone(),
+            }),
+            Match::Many(candidates) => problems.push(ambiguous(old, wanted, candidates)),
+            Match::One(live_at) => {
+                if let Some(first) = owner.get(&live_at) {
+                    problems.push(Problem::Contested {
+                        live: live_ref(live_at),
+                        first: users[first].origin.clone(),
+                        second: wanted.origin.clone(),
+                    });
+                } else if let Some(holder) = holder {
+                    problems.push(Problem::KeyHeld {
+                        key: wanted.key.clone(),
+                        origin: wanted.origin.clone(),
+                        holder: live_ref(holder),
+                        moving: leaving(&owner, holder, at)
+                            .map(|mover| users[mover].origin.clone()),
+                    });
+                } else {
+                    owner.insert(live_at, at);
+                    claims[at] = Some(Claim::Renamed(live_at));
+                }
+            }
+        }
+    }
+
+    // 3. By key; a key whose holder was claimed above is free for a new user.
+    for (at, wanted) in users.iter().enumerate() {
+        if claims[at].is_some() || wanted.id().is_some() {
+            continue;
+        }
+        match index.find(&wanted.key) {
+            Match::None => {}
+            // Reported in step 2 for a user with `renamed_from`.
+            Match::Many(_) if wanted.renamed_from().is_some() => {}
+            Match::Many(candidates) => problems.push(ambiguous(&wanted.key, wanted, candidates)),
+            Match::One(live_at) if owner.contains_key(&live_at) => {}
+            Match::One(live_at) => {
+                owner.insert(live_at, at);
+                claims[at] = Some(Claim::Key(live_at));
+            }
+        }
+    }
+
+    for (at, wanted) in users.iter().enumerate() {
+        match claims[at] {
+            // Found by key, and the earlier key is a live user that no one else is: which one
+            // is the person? Never a guess.
+            Some(Claim::Key(current)) => {
+                let Some(old) = wanted.renamed_from() else {
+                    continue;
+                };
+                if let Match::One(earlier) = index.find(old)
+                    && !owner.contains_key(&earlier)
+                {
+                    problems.push(Problem::BothExist {
+                        key: wanted.key.clone(),
+                        renamed_from: old.clone(),
+                        origin: wanted.origin.clone(),
+                        current: live_ref(current),
+                        earlier: live_ref(earlier),
+                    });
+                }
+            }
+            // Found by id, it takes its declared key: no other live user may hold it.
+            Some(Claim::Id(live_at)) => {
+                let holders: Vec<usize> = match index.find(&wanted.key) {
+                    Match::None => Vec::new(),
+                    Match::One(holder) => vec![holder],
+                    Match::Many(holders) => holders.to_vec(),
+                };
+                for holder in holders.into_iter().filter(|&holder| holder != live_at) {
+                    problems.push(Problem::KeyHeld {
+                        key: wanted.key.clone(),
+                        origin: wanted.origin.clone(),
+                        holder: live_ref(holder),
+                        moving: leaving(&owner, holder, at)
+                            .map(|mover| users[mover].origin.clone()),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    if !problems.is_empty() {
+        problems.sort_by(|a, b| {
+            let (a, b) = (a.origin(), b.origin());
+            (&a.file, a.line).cmp(&(&b.file, b.line))
+        });
+        return Err(DiffError { problems });
+    }
+    Ok(Matching {
+        claims,
+        claimed: owner,
+        notices,
     })
 }
 
@@ -244,28 +640,84 @@ pub fn differences<'a>(
     })
 }
 
-/// The managed fields that differ, and notices for those the API cannot change.
-fn compare(wanted: &DesiredUser, have: &LiveUser) -> (Vec<FieldChange>, Vec<Notice>) {
-    let (changes, unchangeable): (Vec<FieldChange>, Vec<FieldChange>) =
-        differences(&wanted.profile, &have.profile).partition(|change| change.field.updatable());
-    let notices = unchangeable
-        .into_iter()
-        .map(|change| Notice::Unchangeable {
-            key: wanted.key.clone(),
-            field: change.field,
-            live: change.before,
-            wanted: change.after,
-            origin: wanted.origin.clone(),
-        })
-        .collect();
-    (changes, notices)
+/// The managed fields that differ. An email change clears the address's verification
+/// (Authing does; the emulator does too): a managed `email_verified` is written with it, and an
+/// unmanaged one is a notice. A photo that is most likely Authing's CDN copy of the declared one
+/// is a notice, not a change.
+fn compare(wanted: &DesiredUser, have: &LiveUser, notices: &mut Vec<Notice>) -> Vec<FieldChange> {
+    let (copies, mut changes): (Vec<FieldChange>, Vec<FieldChange>) =
+        differences(&wanted.profile, &have.profile).partition(is_photo_copy);
+    notices.extend(
+        copies
+            .into_iter()
+            .filter_map(|change| match (change.after, change.before) {
+                (FieldValue::Text(declared), Some(FieldValue::Text(live))) => {
+                    Some(Notice::PhotoCopy {
+                        key: wanted.key.clone(),
+                        declared,
+                        live,
+                        origin: wanted.origin.clone(),
+                    })
+                }
+                _ => None,
+            }),
+    );
+    let email_changes = changes.iter().any(|change| {
+        change.field == Field::Email
+            && !emails_equal(
+                change.after.as_text().unwrap_or_default(),
+                have.profile.text(Field::Email).unwrap_or_default(),
+            )
+    });
+    let verified_written = changes
+        .iter()
+        .any(|change| change.field == Field::EmailVerified);
+    if email_changes && !verified_written {
+        match wanted.profile.flag(Field::EmailVerified) {
+            // Unverified it stays: nothing to write.
+            Some(false) | None if !have.profile.flag(Field::EmailVerified).unwrap_or(false) => {}
+            Some(verified) => {
+                let at = changes
+                    .iter()
+                    .position(|change| change.field > Field::EmailVerified)
+                    .unwrap_or(changes.len());
+                changes.insert(
+                    at,
+                    FieldChange {
+                        field: Field::EmailVerified,
+                        before: have
+                            .profile
+                            .get(Field::EmailVerified)
+                            .map(FieldRef::to_owned),
+                        after: FieldValue::Bool(verified),
+                    },
+                );
+            }
+            None => notices.push(Notice::EmailUnverified {
+                key: wanted.key.clone(),
+                origin: wanted.origin.clone(),
+            }),
+        }
+    }
+    changes
+}
+
+/// A photo change from Authing's CDN copy back to the external URL it was most likely made from.
+fn is_photo_copy(change: &FieldChange) -> bool {
+    match (&change.field, &change.after, &change.before) {
+        (Field::Photo, FieldValue::Text(declared), Some(FieldValue::Text(live))) => {
+            crate::photo::may_be_cdn_copy(declared, live)
+        }
+        _ => false,
+    }
 }
 
 fn deletes(
     desired: &DesiredState,
     live: &LiveState,
     policy: &Policy,
-    index: &LiveIndex,
+    index: &LiveIndex<'_>,
+    claimed: &Owners,
     notices: &mut Vec<Notice>,
 ) -> Vec<Change> {
     if !policy.prune {
@@ -277,7 +729,6 @@ fn deletes(
         });
         return Vec::new();
     }
-    let declared: HashSet<&UserKey> = desired.users.iter().map(|user| &user.key).collect();
     let unkeyed = index.keys.iter().filter(|key| key.is_none()).count();
     if unkeyed > 0 {
         notices.push(Notice::Unkeyed {
@@ -289,8 +740,9 @@ fn deletes(
         .users
         .iter()
         .zip(&index.keys)
-        .filter_map(|(user, key)| Some((user, key.as_ref()?)))
-        .filter(|(_, key)| !declared.contains(key))
+        .enumerate()
+        .filter(|(at, _)| !claimed.contains_key(at))
+        .filter_map(|(_, (user, key))| Some((user, key.as_ref()?)))
         .filter(|(user, _)| policy.may_delete(user))
         .map(|(user, key)| Delete {
             id: user.id.clone(),
@@ -382,7 +834,7 @@ fn unlisted_phones(creates: &[Change], desired: &DesiredState, live: &LiveState)
         .iter()
         .filter_map(|change| match change {
             Change::Create(create) => {
-                let phone = create.profile.phone.as_deref()?;
+                let phone = create.profile.text(Field::Phone)?;
                 (!listed.contains(&normalize_phone(phone))).then(|| Notice::PhoneNotWhitelisted {
                     key: create.key.clone(),
                     phone: phone.to_string(),
@@ -394,13 +846,16 @@ fn unlisted_phones(creates: &[Change], desired: &DesiredState, live: &LiveState)
         .collect()
 }
 
-/// Live users by key.
-struct LiveIndex {
+/// Live users by key (and by id, when some declared user has one).
+struct LiveIndex<'a> {
     /// The key of each live user, by position.
     keys: Vec<Option<UserKey>>,
     unique: HashMap<UserKey, usize>,
     /// Keys held by more than one live user.
     shared: HashMap<UserKey, Vec<usize>>,
+    /// Live users by id; empty unless asked for (a million-user pool is not indexed twice
+    /// for nothing).
+    by_id: HashMap<&'a str, usize>,
 }
 
 enum Match<'a> {
@@ -409,8 +864,8 @@ enum Match<'a> {
     Many(&'a [usize]),
 }
 
-impl LiveIndex {
-    fn new(users: &[LiveUser], match_on: MatchOn) -> Self {
+impl<'a> LiveIndex<'a> {
+    fn new(users: &'a [LiveUser], match_on: MatchOn, by_id: bool) -> Self {
         let keys: Vec<Option<UserKey>> = users.iter().map(|user| user.key(match_on)).collect();
         let mut unique = HashMap::with_capacity(users.len());
         let mut shared: HashMap<UserKey, Vec<usize>> = HashMap::new();
@@ -423,10 +878,20 @@ impl LiveIndex {
                 shared.insert(key.clone(), vec![first, index]);
             }
         }
+        let by_id = if by_id {
+            users
+                .iter()
+                .enumerate()
+                .map(|(index, user)| (user.id.as_str(), index))
+                .collect()
+        } else {
+            HashMap::new()
+        };
         Self {
             keys,
             unique,
             shared,
+            by_id,
         }
     }
 

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::model::{
     DesiredWhitelist, Field, FieldValue, LivePhone, LiveWhitelist, Password, PasswordSource, Phone,
-    Profile, PruneSettings,
+    Profile, ProfileBuilder, PruneSettings,
 };
 use crate::plan::Action;
 use crate::secret::Secret;
@@ -20,25 +20,17 @@ fn origin(line: u32) -> Origin {
 }
 
 fn desired_user(email: &str, line: u32) -> DesiredUser {
-    DesiredUser {
-        key: UserKey::from_email(email),
-        profile: Profile {
-            email: Some(email.to_string()),
-            ..Profile::default()
-        },
-        mfa: None,
-        password: None,
-        origin: origin(line),
-    }
+    DesiredUser::new(
+        UserKey::from_email(email),
+        Profile::default().with(Field::Email, email),
+        origin(line),
+    )
 }
 
 fn live_user(id: &str, email: &str) -> LiveUser {
     LiveUser {
         id: UserId::new(id),
-        profile: Profile {
-            email: Some(email.to_string()),
-            ..Profile::default()
-        },
+        profile: Profile::default().with(Field::Email, email),
         mfa: None,
     }
 }
@@ -68,10 +60,10 @@ fn actions(plan: &Plan) -> Vec<(Action, String)> {
 fn a_new_user_is_created_with_its_password_source_and_mfa() {
     let mut alice = desired_user("Alice@Example.com", 3);
     alice.mfa = Some(true);
-    alice.password = Some(Password {
+    alice.password = Some(Box::new(Password {
         secret: Secret::new("s3cret!"),
         source: PasswordSource::Env("ALICE_PW".into()),
-    });
+    }));
     let plan = diff(&state(vec![alice]), &live(vec![]), &Policy::default()).unwrap();
     assert_eq!(
         actions(&plan),
@@ -85,7 +77,7 @@ fn a_new_user_is_created_with_its_password_source_and_mfa() {
     };
     assert_eq!(create.password, PasswordPlan::Env("ALICE_PW".into()));
     assert_eq!(
-        create.profile.email.as_deref(),
+        create.profile.text(Field::Email),
         Some("Alice@Example.com"),
         "the declared spelling is written"
     );
@@ -95,13 +87,14 @@ fn a_new_user_is_created_with_its_password_source_and_mfa() {
 #[test]
 fn only_managed_fields_that_differ_are_updated() {
     let mut wanted = desired_user("bob@example.com", 7);
-    wanted.profile.nickname = Some("Bob".into());
-    wanted.profile.company = Some("Example".into());
-    wanted.profile.blocked = Some(false);
-    let mut have = live_user("u1", "BOB@example.com");
-    have.profile.nickname = Some("Bobby".into());
-    have.profile.company = Some("Example".into());
-    have.profile.photo = Some("https://example.com/bob.png".into());
+    wanted.profile.set(Field::Nickname, Some("Bob".into()));
+    wanted.profile.set(Field::Company, Some("Example".into()));
+    wanted.profile.set(Field::Blocked, Some(false.into()));
+    let mut have = live_user("u1", "bob@example.com");
+    have.profile.set(Field::Nickname, Some("Bobby".into()));
+    have.profile.set(Field::Company, Some("Example".into()));
+    have.profile
+        .set(Field::Photo, Some("https://example.com/bob.png".into()));
     let plan = diff(
         &state(vec![wanted]),
         &live(vec![have.clone()]),
@@ -126,19 +119,95 @@ fn only_managed_fields_that_differ_are_updated() {
 }
 
 #[test]
-fn a_phone_the_api_cannot_change_is_a_notice_not_a_change() {
-    let mut wanted = desired_user("carol@example.com", 2);
-    wanted.profile.phone = Some("13900000000".into());
-    let mut have = live_user("u1", "carol@example.com");
-    have.profile.phone = Some("+86 138 0000 0000".into());
+fn an_email_whose_case_changes_is_written_under_the_same_key() {
+    let wanted = desired_user("Bob.Chen@Example.com", 3);
+    let have = live_user("u1", "bob.chen@example.com");
     let plan = diff(&state(vec![wanted]), &live(vec![have]), &Policy::default()).unwrap();
-    assert!(plan.changes.is_empty());
+    let [Change::Update(update)] = &plan.changes[..] else {
+        panic!("one update expected: {:?}", plan.changes)
+    };
+    assert_eq!(update.key, UserKey::from_email("bob.chen@example.com"));
+    assert_eq!(update.renamed_from, None, "the key stays: no rename");
+    assert_eq!(
+        update.fields,
+        [FieldChange {
+            field: Field::Email,
+            before: Some("bob.chen@example.com".into()),
+            after: "Bob.Chen@Example.com".into(),
+        }]
+    );
+}
+
+#[test]
+fn a_changed_phone_is_updated_and_a_differently_spelt_one_is_not() {
+    let mut wanted = desired_user("carol@example.com", 2);
+    wanted.profile.set(Field::Phone, Some("13900000000".into()));
+    let mut have = live_user("u1", "carol@example.com");
+    have.profile
+        .set(Field::Phone, Some("+86 138 0000 0000".into()));
+    let plan = diff(
+        &state(vec![wanted.clone()]),
+        &live(vec![have.clone()]),
+        &Policy::default(),
+    )
+    .unwrap();
+    assert!(plan.notices.is_empty(), "{:?}", plan.notices);
+    let [Change::Update(update)] = &plan.changes[..] else {
+        panic!("one update expected: {:?}", plan.changes)
+    };
+    assert_eq!(
+        update.fields,
+        [FieldChange {
+            field: Field::Phone,
+            before: Some("+86 138 0000 0000".into()),
+            after: "13900000000".into(),
+        }]
+    );
+    wanted
+        .profile
+        .set(Field::Phone, Some("138-0000-0000".into()));
+    let same = diff(&state(vec![wanted]), &live(vec![have]), &Policy::default()).unwrap();
+    assert!(same.changes.is_empty(), "{:?}", same.changes);
+}
+
+#[test]
+fn issue_12_a_cdn_copy_of_a_declared_external_photo_is_a_notice_not_an_update() {
+    let mut copied = desired_user("copied@example.com", 1);
+    copied
+        .profile
+        .set(Field::Photo, Some("https://example.com/copied.png".into()));
+    let mut changed = desired_user("changed@example.com", 2);
+    changed.profile.set(
+        Field::Photo,
+        Some("https://files.authing.co/new.png".into()),
+    );
+    let mut have_copied = live_user("u1", "copied@example.com");
+    have_copied.profile.set(
+        Field::Photo,
+        Some("https://usercontents.authing.cn/avatar-u1-1582558729878".into()),
+    );
+    let mut have_changed = live_user("u2", "changed@example.com");
+    have_changed.profile.set(
+        Field::Photo,
+        Some("https://usercontents.authing.cn/old.png".into()),
+    );
+    let plan = diff(
+        &state(vec![copied, changed]),
+        &live(vec![have_copied, have_changed]),
+        &Policy::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        actions(&plan),
+        [(Action::Update, "changed@example.com".into())],
+        "a CDN URL declared on purpose is written"
+    );
     assert!(matches!(
         &plan.notices[..],
-        [Notice::Unchangeable {
-            field: Field::Phone,
-            ..
-        }]
+        [Notice::PhotoCopy { key, declared, live, .. }]
+            if key.as_str() == "copied@example.com"
+                && declared == "https://example.com/copied.png"
+                && live.starts_with("https://usercontents.authing.cn/")
     ));
 }
 
@@ -270,9 +339,11 @@ fn whitelist_changes_compare_normalised_phones_and_remove_the_stored_spelling() 
 #[test]
 fn registering_a_phone_the_whitelist_will_not_list_is_a_notice() {
     let mut listed = desired_user("listed@example.com", 1);
-    listed.profile.phone = Some("13800000001".into());
+    listed.profile.set(Field::Phone, Some("13800000001".into()));
     let mut unlisted = desired_user("unlisted@example.com", 2);
-    unlisted.profile.phone = Some("+86 139 0000 0009".into());
+    unlisted
+        .profile
+        .set(Field::Phone, Some("+86 139 0000 0009".into()));
     let mut desired = state(vec![listed, unlisted]);
     desired.whitelist = Some(DesiredWhitelist {
         enabled: Some((true, origin(8))),
@@ -300,7 +371,9 @@ fn changes_come_in_review_order() {
         desired_user("new@example.com", 1),
         desired_user("old@example.com", 2),
     ]);
-    desired.users[1].profile.nickname = Some("Old".into());
+    desired.users[1]
+        .profile
+        .set(Field::Nickname, Some("Old".into()));
     let pool = live(vec![
         live_user("u1", "old@example.com"),
         live_user("u2", "gone@example.com"),
@@ -316,6 +389,235 @@ fn changes_come_in_review_order() {
     .unwrap();
     let order: Vec<Action> = plan.changes.iter().map(Change::action).collect();
     assert_eq!(order, [Action::Delete, Action::Create, Action::Update]);
+}
+
+fn renamed(email: &str, from: &str, line: u32) -> DesiredUser {
+    desired_user(email, line).with_identity(crate::model::Identity::RenamedFrom(
+        UserKey::from_email(from),
+    ))
+}
+
+fn pinned(email: &str, id: &str, line: u32) -> DesiredUser {
+    desired_user(email, line).with_identity(crate::model::Identity::Id(UserId::new(id)))
+}
+
+fn prune() -> Policy {
+    Policy {
+        prune: true,
+        ..Policy::default()
+    }
+}
+
+#[test]
+fn renamed_from_updates_the_live_user_in_place_and_prune_keeps_it() {
+    let mut have = live_user("u1", "bob@example.com");
+    have.mfa = Some(true);
+    let mut wanted = renamed("Bob.Chen@example.com", "BOB@example.com", 4);
+    wanted.mfa = Some(true);
+    let plan = diff(&state(vec![wanted]), &live(vec![have.clone()]), &prune()).unwrap();
+    let [Change::Update(update)] = &plan.changes[..] else {
+        panic!("one update, no delete, no MFA change: {:?}", plan.changes)
+    };
+    assert_eq!(update.id, UserId::new("u1"));
+    assert_eq!(update.key, UserKey::from_email("bob.chen@example.com"));
+    assert_eq!(
+        update.renamed_from,
+        Some(UserKey::from_email("bob@example.com"))
+    );
+    assert_eq!(
+        update.fields,
+        [FieldChange {
+            field: Field::Email,
+            before: Some("bob@example.com".into()),
+            after: "Bob.Chen@example.com".into(),
+        }]
+    );
+    assert_eq!(update.fingerprint, Fingerprint::of_user(&have));
+}
+
+#[test]
+fn once_renamed_the_user_is_matched_by_its_new_key() {
+    let wanted = renamed("bob.chen@example.com", "bob@example.com", 4);
+    let plan = diff(
+        &state(vec![wanted]),
+        &live(vec![live_user("u1", "bob.chen@example.com")]),
+        &prune(),
+    )
+    .unwrap();
+    assert!(
+        plan.changes.is_empty() && plan.notices.is_empty(),
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn a_new_user_may_take_a_key_renamed_away_in_the_same_plan() {
+    let users = vec![
+        renamed("bob.chen@example.com", "bob@example.com", 4),
+        desired_user("bob@example.com", 6),
+    ];
+    let pool = live(vec![live_user("u1", "bob@example.com")]);
+    let plan = diff(&state(users.clone()), &pool, &prune()).unwrap();
+    assert_eq!(
+        actions(&plan),
+        [
+            (Action::Create, "bob@example.com".into()),
+            (Action::Update, "bob.chen@example.com".into()),
+        ]
+    );
+    // Once applied, both are matched by key; the earlier key belongs to the newcomer.
+    let after = live(vec![
+        live_user("u1", "bob.chen@example.com"),
+        live_user("u2", "bob@example.com"),
+    ]);
+    let again = diff(&state(users), &after, &prune()).unwrap();
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+}
+
+#[test]
+fn a_renamed_from_that_matches_nobody_creates_with_a_notice() {
+    let plan = diff(
+        &state(vec![renamed("new@example.com", "gone@example.com", 2)]),
+        &live(vec![]),
+        &Policy::default(),
+    )
+    .unwrap();
+    assert_eq!(actions(&plan), [(Action::Create, "new@example.com".into())]);
+    assert!(
+        matches!(&plan.notices[..], [Notice::RenameNotFound { renamed_from, .. }] if renamed_from.as_str() == "gone@example.com"),
+        "{:?}",
+        plan.notices
+    );
+}
+
+#[test]
+fn an_id_pins_the_user_whatever_its_key() {
+    let mut have = live_user("u7", "old@example.com");
+    have.profile.set(Field::Username, Some("old".into()));
+    let mut wanted = pinned("new@example.com", "u7", 3);
+    wanted.profile.set(Field::Username, Some("new".into()));
+    let desired = DesiredState {
+        match_on: MatchOn::Username,
+        users: vec![DesiredUser {
+            key: UserKey::from_username("new"),
+            ..wanted
+        }],
+        ..DesiredState::default()
+    };
+    let plan = diff(&desired, &live(vec![have]), &prune()).unwrap();
+    let [Change::Update(update)] = &plan.changes[..] else {
+        panic!("one update: {:?}", plan.changes)
+    };
+    assert_eq!(update.renamed_from, Some(UserKey::from_username("old")));
+    let fields: Vec<Field> = update.fields.iter().map(|change| change.field).collect();
+    assert_eq!(fields, [Field::Email, Field::Username]);
+}
+
+#[test]
+fn what_cannot_be_decided_is_an_error_naming_the_place_and_the_users() {
+    let pool = live(vec![
+        live_user("u1", "bob@example.com"),
+        live_user("u2", "bob.chen@example.com"),
+        live_user("u3", "carol@example.com"),
+        live_user("u4", "dan@example.com"),
+        live_user("u5", "erin@example.com"),
+    ]);
+    let err = diff(
+        &state(vec![
+            // Both the old and the new key are live.
+            renamed("bob.chen@example.com", "bob@example.com", 3),
+            // No live user has this id.
+            pinned("ghost@example.com", "nope", 5),
+            // An id and a renamed_from claim the same live user.
+            pinned("carol.new@example.com", "u3", 7),
+            renamed("carol.other@example.com", "carol@example.com", 9),
+            // An id entry takes a key another live user holds.
+            pinned("dan@example.com", "u5", 11),
+        ]),
+        &pool,
+        &Policy::default(),
+    )
+    .unwrap_err();
+    let lines: Vec<String> = err.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    assert!(lines[0].starts_with("users.yaml:3: `bob.chen@example.com` is renamed from `bob@example.com`, but both are live users: bob.chen@example.com (id u2) and bob@example.com (id u1)"), "{}", lines[0]);
+    assert!(
+        lines[1].starts_with(
+            "users.yaml:5: `ghost@example.com` has `id: nope`, and no live user has that id"
+        ),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(
+            "users.yaml:9: carol@example.com (id u3) is also claimed by the user at users.yaml:7"
+        ),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[3].starts_with("users.yaml:11: the user cannot be renamed to `dan@example.com`: dan@example.com (id u4) holds it"), "{}", lines[3]);
+    assert!(err.to_string().contains("4 problems"), "{err}");
+}
+
+#[test]
+fn a_rename_into_a_key_that_is_itself_renamed_away_is_refused_not_ordered() {
+    let pool = live(vec![
+        live_user("u1", "a@example.com"),
+        live_user("u2", "b@example.com"),
+    ]);
+    // b → c and a → b in one plan: the second depends on the first.
+    let err = diff(
+        &state(vec![
+            renamed("c@example.com", "b@example.com", 2),
+            renamed("b@example.com", "a@example.com", 4),
+        ]),
+        &pool,
+        &Policy::default(),
+    )
+    .unwrap_err();
+    let [Problem::KeyHeld { moving, holder, .. }] = &err.problems[..] else {
+        panic!("{err}")
+    };
+    assert_eq!(moving.as_ref(), Some(&origin(2)));
+    assert_eq!(holder.id, UserId::new("u2"));
+}
+
+#[test]
+fn an_email_change_writes_a_managed_verification_again_and_warns_about_an_unmanaged_one() {
+    let mut have = live_user("u1", "bob@example.com");
+    have.profile.set(Field::EmailVerified, Some(true.into()));
+    let mut managed = DesiredState {
+        match_on: MatchOn::Username,
+        ..DesiredState::default()
+    };
+    let mut wanted = desired_user("bob.chen@example.com", 2);
+    wanted.key = UserKey::from_username("bob");
+    wanted.profile.set(Field::Username, Some("bob".into()));
+    wanted.profile.set(Field::EmailVerified, Some(true.into()));
+    have.profile.set(Field::Username, Some("bob".into()));
+    managed.users.push(wanted.clone());
+    let plan = diff(&managed, &live(vec![have.clone()]), &Policy::default()).unwrap();
+    let [Change::Update(update)] = &plan.changes[..] else {
+        panic!("{:?}", plan.changes)
+    };
+    assert_eq!(
+        update.fields[1],
+        FieldChange {
+            field: Field::EmailVerified,
+            before: Some(true.into()),
+            after: true.into(),
+        }
+    );
+    assert!(plan.notices.is_empty());
+
+    wanted.profile.set(Field::EmailVerified, None);
+    managed.users = vec![wanted];
+    let plan = diff(&managed, &live(vec![have]), &Policy::default()).unwrap();
+    assert!(
+        matches!(&plan.notices[..], [Notice::EmailUnverified { .. }]),
+        "{:?}",
+        plan.notices
+    );
 }
 
 // ---- properties ----------------------------------------------------------------------------
@@ -349,7 +651,10 @@ fn simulate(plan: &Plan, pool: &LiveState, match_on: MatchOn) -> LiveState {
                 let user = pool
                     .users
                     .iter_mut()
-                    .find(|user| user.key(match_on).as_ref() == Some(&mfa.key))
+                    .find(|user| match &mfa.target {
+                        MfaTarget::Existing { id, .. } => user.id == *id,
+                        MfaTarget::New => user.key(match_on).as_ref() == Some(&mfa.key),
+                    })
                     .expect("MFA user exists");
                 user.mfa = Some(mfa.enable);
             }
@@ -400,33 +705,43 @@ fn email() -> impl Strategy<Value = String> {
         })
 }
 
-/// A profile around an email; the username is the email's local part (its case included), or
-/// missing, so that matching on usernames meets users without a key.
+/// A profile around an email, with every field of the table: the username is the email's local
+/// part (its case included), or missing, so that matching on usernames meets users without a
+/// key; a phone from a small set; other texts and flags at random.
 fn profile(email: String) -> impl Strategy<Value = Profile> {
     (
-        text(),
-        text(),
-        text(),
-        flag(),
-        flag(),
+        proptest::collection::vec((text(), flag()), Field::COUNT),
         proptest::option::of(phone()),
         proptest::bool::weighted(0.8),
     )
-        .prop_map(
-            move |(nickname, company, photo, email_verified, blocked, phone, has_username)| {
-                Profile {
-                    email: Some(email.clone()),
-                    username: has_username
-                        .then(|| email.split('@').next().unwrap_or_default().to_string()),
-                    nickname,
-                    company,
-                    photo,
-                    phone,
-                    email_verified,
-                    blocked,
+        .prop_map(move |(values, phone, has_username)| {
+            let mut profile = ProfileBuilder::default();
+            for (field, (text, flag)) in Field::ALL.into_iter().zip(values) {
+                match field {
+                    Field::Email => profile.text(field, &email),
+                    Field::Username if has_username => {
+                        profile.text(field, email.split('@').next().unwrap_or_default())
+                    }
+                    Field::Username => {}
+                    Field::Phone => {
+                        if let Some(phone) = &phone {
+                            profile.text(field, phone);
+                        }
+                    }
+                    _ if field.is_bool() => {
+                        if let Some(flag) = flag {
+                            profile.flag(field, flag);
+                        }
+                    }
+                    _ => {
+                        if let Some(text) = &text {
+                            profile.text(field, text);
+                        }
+                    }
                 }
-            },
-        )
+            }
+            profile.build()
+        })
 }
 
 fn match_on() -> impl Strategy<Value = MatchOn> {
@@ -443,11 +758,8 @@ fn desired_users(match_on: MatchOn) -> impl Strategy<Value = Vec<DesiredUser>> {
                 .filter_map(|(line, (profile, mfa))| {
                     let key = UserKey::of(&profile, match_on)?;
                     seen.insert(key.clone()).then(|| DesiredUser {
-                        key,
-                        profile,
                         mfa,
-                        password: None,
-                        origin: origin(line as u32 + 1),
+                        ..DesiredUser::new(key, profile, origin(line as u32 + 1))
                     })
                 })
                 .collect()
@@ -533,7 +845,113 @@ fn patterns() -> impl Strategy<Value = (Option<Pattern>, Vec<Pattern>)> {
         })
 }
 
+/// How a declared user may say who it was: nothing, an earlier key or an id, each taken from a
+/// live user (by position) or made up.
+#[derive(Debug, Clone)]
+enum Identity {
+    None,
+    RenamedFrom(usize),
+    Id(usize),
+    UnknownId,
+}
+
+fn identities() -> impl Strategy<Value = Vec<Identity>> {
+    proptest::collection::vec(
+        prop_oneof![
+            4 => Just(Identity::None),
+            3 => (0usize..10).prop_map(Identity::RenamedFrom),
+            3 => (0usize..10).prop_map(Identity::Id),
+            1 => Just(Identity::UnknownId),
+        ],
+        10,
+    )
+}
+
+/// Gives declared users `renamed_from` and `id` as the manifest reader allows them: each id and
+/// each earlier key once, never the user's own key, never both on one user.
+fn with_identities(
+    mut users: Vec<DesiredUser>,
+    live: &[LiveUser],
+    identities: &[Identity],
+    match_on: MatchOn,
+) -> Vec<DesiredUser> {
+    let mut taken = HashSet::new();
+    for (user, identity) in users.iter_mut().zip(identities) {
+        match identity {
+            Identity::None => {}
+            Identity::RenamedFrom(at) => {
+                let Some(old) = live.get(*at).and_then(|live| live.key(match_on)) else {
+                    continue;
+                };
+                if old != user.key && taken.insert(format!("old {old}")) {
+                    user.identity = Some(Box::new(crate::model::Identity::RenamedFrom(old)));
+                }
+            }
+            Identity::Id(at) => {
+                if let Some(live) = live.get(*at)
+                    && taken.insert(format!("id {}", live.id))
+                {
+                    user.identity = Some(Box::new(crate::model::Identity::Id(live.id.clone())));
+                }
+            }
+            Identity::UnknownId => {
+                user.identity = Some(Box::new(crate::model::Identity::Id(UserId::new(
+                    "not-a-live-id",
+                ))))
+            }
+        }
+    }
+    users
+}
+
 proptest! {
+    #[test]
+    fn renames_and_ids_converge_and_never_delete_or_recreate_the_user(
+        (match_on, users, pool_users) in match_on().prop_flat_map(|m| (Just(m), desired_users(m), live_users(m))),
+        identities in identities(),
+        (scope, protect) in patterns(),
+    ) {
+        let users = with_identities(users, &pool_users, &identities, match_on);
+        let desired = DesiredState { match_on, users, ..DesiredState::default() };
+        let pool = LiveState { users: pool_users, ..LiveState::default() };
+        let policy = Policy { prune: true, scope, protect, origin: None };
+        match diff(&desired, &pool, &policy) {
+            Err(err) => {
+                for problem in &err.problems {
+                    prop_assert!(!matches!(problem, Problem::Unwritable { .. }), "{}", problem);
+                }
+                let unknown = desired.users.iter().any(|user| user.id().is_some_and(|id| id.as_str() == "not-a-live-id"));
+                if unknown {
+                    prop_assert!(err.problems.iter().any(|problem| matches!(problem, Problem::UnknownId { .. })), "{err}");
+                }
+            }
+            Ok(plan) => {
+                prop_assert!(
+                    !desired.users.iter().any(|user| user.id().is_some_and(|id| id.as_str() == "not-a-live-id")),
+                    "an unknown id was planned: {:?}", plan.changes
+                );
+                let touched: HashSet<&UserId> = plan.changes.iter().filter_map(|change| match change {
+                    Change::Update(update) => Some(&update.id),
+                    Change::Mfa(MfaChange { target: MfaTarget::Existing { id, .. }, .. }) => Some(id),
+                    _ => None,
+                }).collect();
+                for delete in plan.deletes() {
+                    prop_assert!(!touched.contains(&delete.id), "{} is both changed and deleted", delete.id);
+                    prop_assert!(!desired.users.iter().any(|user| user.id() == Some(&delete.id)), "a pinned user is deleted");
+                }
+                for change in &plan.changes {
+                    if let Change::Create(create) = change {
+                        let wanted = desired.users.iter().find(|user| user.key == create.key).expect("declared");
+                        prop_assert!(wanted.id().is_none(), "a user with an id is created");
+                    }
+                }
+                let after = simulate(&plan, &pool, match_on);
+                let again = diff(&desired, &after, &policy).expect("the applied plan diffs again");
+                prop_assert!(again.changes.is_empty(), "first plan {:?}\nsecond plan {:?}", plan.changes, again.changes);
+            }
+        }
+    }
+
     #[test]
     fn diff_of_a_pool_against_itself_is_empty(
         (match_on, users) in match_on().prop_flat_map(|m| (Just(m), live_users(m))),
@@ -543,11 +961,8 @@ proptest! {
         let desired = DesiredState {
             match_on,
             users: users.iter().filter_map(|user| Some(DesiredUser {
-                key: user.key(match_on)?,
-                profile: user.profile.clone(),
                 mfa: user.mfa,
-                password: None,
-                origin: origin(1),
+                ..DesiredUser::new(user.key(match_on)?, user.profile.clone(), origin(1))
             })).collect(),
             whitelist: Some(DesiredWhitelist {
                 enabled: Some((whitelist.enabled, origin(2))),
@@ -590,7 +1005,7 @@ proptest! {
         for delete in plan.deletes() {
             prop_assert!(prune, "a delete without prune");
             let user = pool.users.iter().find(|user| user.id == delete.id).expect("deleted user is live");
-            let email = user.profile.email.as_deref().unwrap_or_default();
+            let email = user.profile.text(Field::Email).unwrap_or_default();
             if let Some(scope) = &scope {
                 prop_assert!(scope.matches(email), "{email} is outside the scope {scope}");
             }

@@ -29,6 +29,7 @@ pub mod exit;
 mod fuzz;
 pub mod manifest;
 pub mod model;
+pub mod photo;
 pub mod plan;
 pub mod printer;
 pub mod remote;

@@ -35,6 +35,8 @@ impl ApplyReporter for Silent {}
 pub enum Phase {
     /// The whitelist switch and the phones to add (so a phone can register).
     WhitelistAdd,
+    /// Updates that change a user's key: before creations, which may take the old key.
+    Rename,
     Create,
     Update,
     Mfa,
@@ -43,8 +45,9 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 6] = [
+    pub const ALL: [Phase; 7] = [
         Phase::WhitelistAdd,
+        Phase::Rename,
         Phase::Create,
         Phase::Update,
         Phase::Mfa,
@@ -55,6 +58,7 @@ impl Phase {
     pub fn name(self) -> &'static str {
         match self {
             Phase::WhitelistAdd => "whitelist additions",
+            Phase::Rename => "renames",
             Phase::Create => "creations",
             Phase::Update => "updates",
             Phase::Mfa => "MFA changes",
@@ -104,4 +108,9 @@ pub trait ApplyReporter: Send + Sync {
     fn phase_finished(&self, _phase: Phase) {}
     /// An interrupt was received: no new operations start.
     fn interrupted(&self) {}
+    /// The phase waits before going on (Authing refused registrations as too frequent): `wait`
+    /// from now, for `reason`. An interrupt ends the wait.
+    fn paused(&self, _phase: Phase, _wait: Duration, _reason: &str) {}
+    /// The wait is over; the phase goes on.
+    fn resumed(&self, _phase: Phase) {}
 }

@@ -1,13 +1,19 @@
 //! The executor: runs a plan's changes in a safe order, one phase after another — whitelist
-//! switch and additions (so a phone can register), creations, updates, MFA, whitelist removals,
+//! switch and additions (so a phone can register), renames (updates that change a user's key,
+//! so a new user can take the old key), creations, other updates, MFA, whitelist removals,
 //! deletions — with at most `concurrency` operations at once. A user appears in at most one
 //! operation per phase and phases do not overlap, so no two requests for the same user are ever
-//! in flight together. One failure does not stop the others; a fatal error or an interrupt stops
-//! new operations from starting while those in flight finish. So does an endpoint that stopped
-//! answering: after [`UNREACHABLE_AFTER`] operations in a row failed on connection errors (each
-//! after its retries), nothing new starts, and the operations in flight give up retrying, so a
-//! dead server ends the run in about one operation's retries rather than in one per operation.
-//! An interrupt also cuts retries short.
+//! in flight together. One failure does not stop the others, but a creation whose key a failed
+//! rename was to free is skipped; a fatal error or an interrupt stops new operations from
+//! starting while those in flight finish. So does an endpoint that stopped answering: after
+//! [`UNREACHABLE_AFTER`] operations in a row failed on connection errors (each after its
+//! retries), nothing new starts, and the operations in flight give up retrying, so a dead
+//! server ends the run in about one operation's retries rather than in one per operation. An
+//! interrupt also cuts retries short.
+//!
+//! Creations refused as too frequent (Authing 2100, the pool's per-IP registration limit, which
+//! `register` is subject to where the server has no `createUser`) are not failures: the phase
+//! waits out the window (cancellably, through the reporter), then creates one user at a time.
 //!
 //! There is no dry-run branch here: the dry run is the plan.
 
@@ -19,6 +25,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, stream};
 use tokio_util::sync::CancellationToken;
 
+use crate::model::LiveUser;
 use crate::model::{Field, FieldRef, FieldValue, MatchOn, Profile, UserId, UserKey};
 use crate::plan::{
     Action, Change, Create, MfaChange, MfaTarget, Plan, Update, WhitelistPhone, WhitelistSwitch,
@@ -88,6 +95,29 @@ pub async fn execute<P: PoolApi>(
         report: Mutex::new(ApplyReport::default()),
         created: Mutex::new(HashMap::new()),
         existing: Mutex::new(Vec::new()),
+        freed: Mutex::new(HashSet::new()),
+        renaming: plan
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::Update(update) => update.renamed_from.clone(),
+                _ => None,
+            })
+            .collect(),
+        planned_ids: plan
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::Update(update) => Some(update.id.clone()),
+                Change::Delete(delete) => Some(delete.id.clone()),
+                Change::Mfa(MfaChange {
+                    target: MfaTarget::Existing { id, .. },
+                    ..
+                }) => Some(id.clone()),
+                _ => None,
+            })
+            .collect(),
+        pacing: Pacing::default(),
     };
     let parts = Parts::of(plan);
     reporter.started(plan.changes.len());
@@ -96,6 +126,11 @@ pub async fn execute<P: PoolApi>(
         let mut first: Vec<Step<'_>> = parts.switch.into_iter().map(Step::Switch).collect();
         first.extend(parts.adds.into_iter().map(Step::WhitelistAdd));
         run.phase(Phase::WhitelistAdd, first).await;
+        run.phase(
+            Phase::Rename,
+            parts.renames.into_iter().map(Step::Update).collect(),
+        )
+        .await;
         run.phase(
             Phase::Create,
             parts.creates.into_iter().map(Step::Create).collect(),
@@ -152,6 +187,7 @@ pub async fn execute<P: PoolApi>(
 struct Parts<'a> {
     switch: Option<&'a WhitelistSwitch>,
     adds: Vec<&'a WhitelistPhone>,
+    renames: Vec<&'a Update>,
     creates: Vec<&'a Create>,
     updates: Vec<&'a Update>,
     mfa: Vec<&'a MfaChange>,
@@ -167,6 +203,9 @@ impl<'a> Parts<'a> {
                 Change::WhitelistSwitch(switch) => parts.switch = Some(switch),
                 Change::WhitelistAdd(entry) => parts.adds.push(entry),
                 Change::Create(create) => parts.creates.push(create),
+                Change::Update(update) if update.renamed_from.is_some() => {
+                    parts.renames.push(update)
+                }
                 Change::Update(update) => parts.updates.push(update),
                 Change::Mfa(change) => parts.mfa.push(change),
                 Change::WhitelistRemove(entry) => parts.removes.push(entry),
@@ -307,6 +346,42 @@ struct Run<'a, P> {
     created: Mutex<HashMap<UserKey, UserId>>,
     /// Creations answered "user exists" (2026), resolved at the end of the creation phase.
     existing: Mutex<Vec<(&'a Create, RemoteError)>>,
+    /// The keys that renames are to free, and those they did.
+    renaming: HashSet<UserKey>,
+    freed: Mutex<HashSet<UserKey>>,
+    /// The users the plan changes by id: never taken for a registration that found its key.
+    planned_ids: HashSet<UserId>,
+    /// Creations held back by the pool's registration limit.
+    pacing: Pacing,
+}
+
+/// The longest wait for the registration limit, whatever the server says.
+const MAX_REGISTER_WAIT: Duration = Duration::from_secs(3600);
+/// Waits in a row, with no creation going through in between, before the run stops waiting and
+/// reports the remaining creations as failed.
+const MAX_FRUITLESS_PAUSES: u32 = 3;
+
+/// Creations once the pool has refused one as too frequent (2100): all wait until the window has
+/// passed, then go one at a time.
+#[derive(Default)]
+struct Pacing {
+    /// Set by the first refusal: creations then take `lane` one at a time.
+    limited: AtomicBool,
+    lane: tokio::sync::Mutex<()>,
+    state: Mutex<PaceState>,
+}
+
+#[derive(Default)]
+struct PaceState {
+    /// Until when creations wait (tokio's clock, so tests can pause it).
+    resume_at: Option<tokio::time::Instant>,
+    /// Pauses started, and the last one whose end was reported.
+    pauses: u64,
+    resumed: u64,
+    /// Pauses in a row with no creation going through.
+    fruitless: u32,
+    /// The refusal the run gave up on: later creations fail with it without being sent.
+    given_up: Option<RemoteError>,
 }
 
 impl<'a, P: PoolApi> Run<'a, P> {
@@ -446,6 +521,11 @@ impl<'a, P: PoolApi> Run<'a, P> {
                     .update_user(&update.id, &changes, update.key.as_str())
                     .await
                     .map(drop);
+                if let (Ok(()), Some(old)) = (&result, &update.renamed_from)
+                    && let Ok(mut freed) = self.freed.lock()
+                {
+                    freed.insert(old.clone());
+                }
                 vec![Outcome::of(
                     Action::Update,
                     update.key.as_str(),
@@ -460,21 +540,35 @@ impl<'a, P: PoolApi> Run<'a, P> {
 
     async fn create(&self, create: &'a Create, started: Instant) -> Vec<Outcome> {
         let key = create.key.as_str();
+        if self.renaming.contains(&create.key)
+            && !self
+                .freed
+                .lock()
+                .is_ok_and(|freed| freed.contains(&create.key))
+        {
+            // The user holding the key still holds it: registering would fail, or worse, find
+            // that user and take it over.
+            return vec![Outcome::skipped(
+                Action::Create,
+                key,
+                "the rename that frees this key did not happen",
+            )];
+        }
         let declared = self.passwords.declared(&create.key).cloned();
         let generated = declared.is_none();
         let password = declared.unwrap_or_else(PasswordBook::generate);
         let (registered, after) = split_create(&create.profile);
-        let result = match self
-            .pool
-            .register(
-                &NewUser {
-                    profile: &registered,
-                    password: &password,
-                },
-                key,
-            )
-            .await
-        {
+        let user = NewUser {
+            profile: &registered,
+            password: &password,
+        };
+        let answer = match self.create_paced(&user, key).await {
+            Ok(answer) => answer,
+            Err(reason) => {
+                return vec![Outcome::skipped(Action::Create, key, reason)];
+            }
+        };
+        let result = match answer {
             Ok(user) => {
                 self.finish_create(create, &user.id, &after, generated)
                     .await
@@ -492,6 +586,59 @@ impl<'a, P: PoolApi> Run<'a, P> {
             Err(err) => Err(err),
         };
         vec![Outcome::of(Action::Create, key, result, started)]
+    }
+
+    /// Sends one creation, waiting first while the pool's registration limit holds creations
+    /// back; a refusal as too frequent starts (or extends) a wait, and the creation is sent
+    /// again after it. `Err` is why it was not sent (an interrupt, a fatal error).
+    async fn create_paced(
+        &self,
+        user: &NewUser<'_>,
+        key: &str,
+    ) -> Result<Result<LiveUser, RemoteError>, &'static str> {
+        const INTERRUPTED: &str = "interrupted while waiting for the registration limit";
+        loop {
+            let lane = if self.pacing.limited.load(Ordering::Acquire) {
+                tokio::select! {
+                    lane = self.pacing.lane.lock() => Some(lane),
+                    () = self.cancel.cancelled() => return Err(INTERRUPTED),
+                }
+            } else {
+                None
+            };
+            let (resume_at, given_up) = self.pacing.waiting();
+            if let Some(refusal) = given_up {
+                return Ok(Err(refusal));
+            }
+            if let Some(resume_at) = resume_at.filter(|at| *at > tokio::time::Instant::now()) {
+                tokio::select! {
+                    () = tokio::time::sleep_until(resume_at) => {}
+                    () = self.cancel.cancelled() => return Err(INTERRUPTED),
+                }
+                if self.pacing.resume() {
+                    self.reporter.resumed(Phase::Create);
+                }
+            }
+            if let Some(reason) = self.stop_reason() {
+                return Err(reason);
+            }
+            match self.pool.create_user(user, key).await {
+                Err(refusal) if refusal.is_register_limited() => {
+                    let wait = self
+                        .pool
+                        .register_wait(&refusal)
+                        .await
+                        .min(MAX_REGISTER_WAIT);
+                    drop(lane);
+                    self.pacing.pause(refusal, wait, self.reporter);
+                }
+                Ok(created) => {
+                    self.pacing.went_through();
+                    return Ok(Ok(created));
+                }
+                other => return Ok(other),
+            }
+        }
     }
 
     /// After `register`: the fields it cannot set, the id for MFA, the reset email.
@@ -521,9 +668,17 @@ impl<'a, P: PoolApi> Run<'a, P> {
         }
         if generated
             && self.options.send_reset_email
-            && let Some(email) = create.profile.email.as_deref()
+            && let Some(email) = create.profile.text(Field::Email)
         {
-            self.pool.send_reset_password_email(email).await?;
+            self.pool
+                .send_reset_password_email(email)
+                .await
+                .map_err(|mut err| {
+                    err.subject = Some(format!(
+                        "{email} (created, but the reset-password email was NOT sent)"
+                    ));
+                    err
+                })?;
         }
         Ok(())
     }
@@ -582,7 +737,13 @@ impl<'a, P: PoolApi> Run<'a, P> {
         }
         let results: Vec<Outcome> = stream::iter(pending)
             .map(|(create, refusal)| {
-                let found = by_key.get(&create.key).copied();
+                // A user the plan changes under another entry is never taken over.
+                let found = by_key
+                    .get(&create.key)
+                    .copied()
+                    .flatten()
+                    .filter(|user| !self.planned_ids.contains(&user.id))
+                    .map(Some);
                 async move {
                     let started = Instant::now();
                     let result = match found {
@@ -601,7 +762,7 @@ impl<'a, P: PoolApi> Run<'a, P> {
                             };
                             // Registered by an earlier attempt with a generated password nobody
                             // knows: the person still needs the email to set their own.
-                            match (updated, create.profile.email.as_deref()) {
+                            match (updated, create.profile.text(Field::Email)) {
                                 (Ok(()), Some(email))
                                     if self.options.send_reset_email
                                         && self.passwords.declared(&create.key).is_none() =>
@@ -699,8 +860,78 @@ impl<'a, P: PoolApi> Run<'a, P> {
     }
 }
 
-/// The fields `register` can set, and those that need an `updateUser` right after it
-/// (`emailVerified` and `blocked`, only when they differ from the registration default `false`).
+impl Pacing {
+    /// Until when creations wait, and the refusal the run gave up on.
+    fn waiting(&self) -> (Option<tokio::time::Instant>, Option<RemoteError>) {
+        self.state
+            .lock()
+            .map(|state| (state.resume_at, state.given_up.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Starts a wait of `wait` from now, or extends the current one (several creations in flight
+    /// are refused together); reports a new wait. After [`MAX_FRUITLESS_PAUSES`] waits in a row
+    /// with no creation going through, gives up instead.
+    fn pause(&self, refusal: RemoteError, wait: Duration, reporter: &dyn ApplyReporter) {
+        self.limited.store(true, Ordering::Release);
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        let now = tokio::time::Instant::now();
+        let until = now + wait;
+        if let Some(current) = state.resume_at.filter(|at| *at > now) {
+            state.resume_at = Some(current.max(until));
+            return;
+        }
+        if state.given_up.is_some() {
+            return;
+        }
+        state.fruitless += 1;
+        if state.fruitless > MAX_FRUITLESS_PAUSES {
+            let mut refusal = refusal;
+            if let ErrorKind::Authing { message, .. } = &mut refusal.kind {
+                message.push_str(&format!(
+                    " (still refused after waiting out the registration limit {MAX_FRUITLESS_PAUSES} times)"
+                ));
+            }
+            state.given_up = Some(refusal);
+            return;
+        }
+        state.resume_at = Some(until);
+        state.pauses += 1;
+        drop(state);
+        let code = refusal.authing_code().unwrap_or_default();
+        reporter.paused(
+            Phase::Create,
+            wait,
+            &format!(
+                "Authing refused a registration as too frequent ({code}, the pool's per-IP registration limit); creations wait for the window to pass, then go one at a time"
+            ),
+        );
+    }
+
+    /// Whether this creation is the first to wake from the current wait (and reports its end).
+    fn resume(&self) -> bool {
+        let Ok(mut state) = self.state.lock() else {
+            return false;
+        };
+        let first = state.resumed < state.pauses;
+        state.resumed = state.pauses;
+        first
+    }
+
+    /// A creation went through: the waits so far were not in vain.
+    fn went_through(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.fruitless = 0;
+        }
+    }
+}
+
+/// The fields the creation sets, and those that need an `updateUser` right after it: the
+/// table's non-registrable fields (`emailVerified`, `phoneVerified`, `blocked`; only when they
+/// differ from the registration default `false`), and a photo outside Authing's CDN (which the
+/// creation would replace by a copy on the CDN, see [`crate::photo`]).
 pub(super) fn split_create(profile: &Profile) -> (Profile, Vec<(Field, FieldValue)>) {
     let mut registered = profile.clone();
     let mut after = Vec::new();
@@ -711,6 +942,12 @@ pub(super) fn split_create(profile: &Profile) -> (Profile, Vec<(Field, FieldValu
             }
             registered.set(field, None);
         }
+    }
+    if let Some(FieldRef::Text(photo)) = profile.get(Field::Photo)
+        && crate::photo::is_external(photo)
+    {
+        after.push((Field::Photo, FieldValue::Text(photo.to_string())));
+        registered.set(Field::Photo, None);
     }
     (registered, after)
 }

@@ -24,6 +24,8 @@ struct FakePool {
     refuse_register: HashMap<String, i64>,
     /// Fail every update with a fatal error.
     fatal_updates: bool,
+    /// Subjects whose updates fail with this Authing code.
+    refuse_update: HashMap<String, i64>,
     /// Ids `removeUsers` silently does not remove (and does not report).
     keep_on_remove: HashSet<String>,
     /// Keys whose update fails as if the endpoint were gone (a connection error).
@@ -31,6 +33,15 @@ struct FakePool {
     /// Set when the executor told the pool to stop retrying.
     stopped_retrying: std::sync::atomic::AtomicBool,
     next_id: Mutex<u32>,
+    /// At most this many creations per `register_window`, then 2100 (the per-IP limit).
+    register_limit: Option<usize>,
+    register_window: Duration,
+    /// When creations went through (tokio's clock, paused in the tests that use it).
+    registrations: Mutex<Vec<tokio::time::Instant>>,
+    /// Creations refused as too frequent.
+    limited: Mutex<usize>,
+    /// Creations in flight at once, and the most seen.
+    creating: Mutex<(usize, usize)>,
 }
 
 impl FakePool {
@@ -46,6 +57,44 @@ impl FakePool {
         tokio::task::yield_now().await;
         self.in_flight.lock().unwrap().remove(subject);
         result
+    }
+
+    /// `register` as the pool would answer it: refusals asked for, "user exists", the per-IP
+    /// limit, else a new user.
+    async fn register(&self, user: &NewUser<'_>, subject: &str) -> Result<LiveUser, RemoteError> {
+        self.busy(subject, "register", || {
+            if let Some(code) = self.refuse_register.get(subject) {
+                return Err(authing(Operation::Register, *code));
+            }
+            if let Some(limit) = self.register_limit {
+                let now = tokio::time::Instant::now();
+                let mut registrations = self.registrations.lock().unwrap();
+                registrations.retain(|at| now.duration_since(*at) < self.register_window);
+                if registrations.len() >= limit {
+                    *self.limited.lock().unwrap() += 1;
+                    return Err(authing(Operation::Register, 2100));
+                }
+                registrations.push(now);
+            }
+            let mut users = self.users.lock().unwrap();
+            if users
+                .iter()
+                .any(|live| live.profile.text(Field::Email) == user.profile.text(Field::Email))
+            {
+                return Err(authing(Operation::Register, USER_EXISTS));
+            }
+            assert!(user.password.len() >= 6);
+            let mut next = self.next_id.lock().unwrap();
+            *next += 1;
+            let created = LiveUser {
+                id: UserId::new(format!("new{next}")),
+                profile: user.profile.clone(),
+                mfa: None,
+            };
+            users.push(created.clone());
+            Ok(created)
+        })
+        .await
     }
 
     fn log(&self) -> Vec<String> {
@@ -64,7 +113,7 @@ impl FakePool {
             .lock()
             .unwrap()
             .iter()
-            .find(|user| user.profile.email.as_deref() == Some(email))
+            .find(|user| user.profile.text(Field::Email) == Some(email))
             .cloned()
     }
 }
@@ -80,30 +129,19 @@ fn authing(operation: Operation, code: i64) -> RemoteError {
 }
 
 impl PoolApi for FakePool {
-    async fn register(&self, user: &NewUser<'_>, subject: &str) -> Result<LiveUser, RemoteError> {
-        self.busy(subject, "register", || {
-            if let Some(code) = self.refuse_register.get(subject) {
-                return Err(authing(Operation::Register, *code));
-            }
-            let mut users = self.users.lock().unwrap();
-            if users
-                .iter()
-                .any(|live| live.profile.email == user.profile.email)
-            {
-                return Err(authing(Operation::Register, USER_EXISTS));
-            }
-            assert!(user.password.len() >= 6);
-            let mut next = self.next_id.lock().unwrap();
-            *next += 1;
-            let created = LiveUser {
-                id: UserId::new(format!("new{next}")),
-                profile: user.profile.clone(),
-                mfa: None,
-            };
-            users.push(created.clone());
-            Ok(created)
-        })
-        .await
+    async fn create_user(
+        &self,
+        user: &NewUser<'_>,
+        subject: &str,
+    ) -> Result<LiveUser, RemoteError> {
+        {
+            let mut creating = self.creating.lock().unwrap();
+            creating.0 += 1;
+            creating.1 = creating.1.max(creating.0);
+        }
+        let result = self.register(user, subject).await;
+        self.creating.lock().unwrap().0 -= 1;
+        result
     }
 
     async fn update_user(
@@ -115,6 +153,9 @@ impl PoolApi for FakePool {
         self.busy(subject, "update", || {
             if self.fatal_updates {
                 return Err(authing(Operation::UpdateUser, 2207));
+            }
+            if let Some(code) = self.refuse_update.get(subject) {
+                return Err(authing(Operation::UpdateUser, *code));
             }
             if self.unreachable_updates.contains(subject) {
                 return Err(RemoteError::new(
@@ -241,10 +282,7 @@ fn origin() -> Origin {
 fn live(id: &str, email: &str) -> LiveUser {
     LiveUser {
         id: UserId::new(id),
-        profile: Profile {
-            email: Some(email.into()),
-            ..Profile::default()
-        },
+        profile: Profile::default().with(Field::Email, email),
         mfa: None,
     }
 }
@@ -252,12 +290,10 @@ fn live(id: &str, email: &str) -> LiveUser {
 fn create(email: &str) -> Change {
     Change::Create(Create {
         key: UserKey::from_email(email),
-        profile: Profile {
-            email: Some(email.into()),
-            nickname: Some(format!("N {email}")),
-            email_verified: Some(true),
-            ..Profile::default()
-        },
+        profile: Profile::default()
+            .with(Field::Email, email)
+            .with(Field::Nickname, format!("N {email}"))
+            .with(Field::EmailVerified, true),
         password: crate::plan::PasswordPlan::Generated,
         origin: origin(),
     })
@@ -265,13 +301,14 @@ fn create(email: &str) -> Change {
 
 fn update(user: &LiveUser, nickname: &str) -> Change {
     Change::Update(Update {
-        key: UserKey::from_email(user.profile.email.as_deref().unwrap()),
+        key: UserKey::from_email(user.profile.text(Field::Email).unwrap()),
         id: user.id.clone(),
         fields: vec![FieldChange {
             field: Field::Nickname,
             before: None,
             after: FieldValue::Text(nickname.into()),
         }],
+        renamed_from: None,
         origin: origin(),
         fingerprint: Fingerprint::of_user(user),
     })
@@ -289,7 +326,7 @@ fn mfa_new(email: &str) -> Change {
 fn delete(user: &LiveUser) -> Change {
     Change::Delete(Delete {
         id: user.id.clone(),
-        key: UserKey::from_email(user.profile.email.as_deref().unwrap()),
+        key: UserKey::from_email(user.profile.text(Field::Email).unwrap()),
         label: user.label().to_string(),
         origin: None,
         fingerprint: Fingerprint::of_user(user),
@@ -383,7 +420,7 @@ async fn phases_run_in_the_safe_order_and_everything_lands() {
 
     let new = pool.user("new@example.com").expect("created");
     assert_eq!(
-        new.profile.email_verified,
+        new.profile.flag(Field::EmailVerified),
         Some(true),
         "set by an update right after register"
     );
@@ -392,8 +429,7 @@ async fn phases_run_in_the_safe_order_and_everything_lands() {
         pool.user("old@example.com")
             .unwrap()
             .profile
-            .nickname
-            .as_deref(),
+            .text(Field::Nickname),
         Some("Old")
     );
     assert!(pool.user("gone1@example.com").is_none() && pool.user("gone3@example.com").is_none());
@@ -431,11 +467,11 @@ async fn user_exists_after_a_lost_answer_is_resolved_without_a_second_user() {
     let users = pool.users.lock().unwrap().clone();
     assert_eq!(users.len(), 1, "no second user");
     assert_eq!(
-        users[0].profile.nickname.as_deref(),
+        users[0].profile.text(Field::Nickname),
         Some("N lost@example.com"),
         "followed by the update it needs"
     );
-    assert_eq!(users[0].profile.email_verified, Some(true));
+    assert_eq!(users[0].profile.flag(Field::EmailVerified), Some(true));
     assert_eq!(
         pool.mfa.lock().unwrap().get(&UserId::new("u9")),
         Some(&true),
@@ -451,6 +487,124 @@ async fn user_exists_after_a_lost_answer_is_resolved_without_a_second_user() {
             .contains(&"reset_email lost@example.com".to_string()),
         "a user created with a generated password still gets the reset email: {:?}",
         pool.log()
+    );
+}
+
+/// `user` renamed to `email` (its email changed, the old one freed).
+fn rename(user: &LiveUser, email: &str) -> Change {
+    let old = user.profile.text(Field::Email).unwrap();
+    Change::Update(Update {
+        key: UserKey::from_email(email),
+        id: user.id.clone(),
+        fields: vec![FieldChange {
+            field: Field::Email,
+            before: Some(FieldValue::Text(old.into())),
+            after: FieldValue::Text(email.into()),
+        }],
+        renamed_from: Some(UserKey::from_email(old)),
+        origin: origin(),
+        fingerprint: Fingerprint::of_user(user),
+    })
+}
+
+#[tokio::test]
+async fn a_rename_runs_before_the_creation_that_takes_its_old_key() {
+    let bob = live("u1", "bob@example.com");
+    let pool = FakePool::default();
+    pool.users.lock().unwrap().push(bob.clone());
+    // In plan order the creation comes first; apply runs the rename first.
+    let plan = Plan {
+        changes: vec![
+            create("bob@example.com"),
+            rename(&bob, "bob.chen@example.com"),
+            update(&bob, "Bob Chen"),
+        ],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert!(
+        report.is_complete(),
+        "{}",
+        crate::render::summary::text(&report)
+    );
+    assert!(
+        pool.position("update bob.chen@example.com") < pool.position("register bob@example.com"),
+        "{:?}",
+        pool.log()
+    );
+    let renamed = pool.user("bob.chen@example.com").expect("renamed");
+    assert_eq!(renamed.id, UserId::new("u1"));
+    assert_ne!(
+        pool.user("bob@example.com").expect("created").id,
+        renamed.id
+    );
+}
+
+#[tokio::test]
+async fn a_creation_whose_key_a_failed_rename_was_to_free_is_skipped_and_takes_nobody_over() {
+    let bob = live("u1", "bob@example.com");
+    let pool = FakePool {
+        refuse_update: HashMap::from([("bob.chen@example.com".to_string(), 2200)]),
+        ..FakePool::default()
+    };
+    pool.users.lock().unwrap().push(bob.clone());
+    let plan = Plan {
+        changes: vec![
+            create("bob@example.com"),
+            rename(&bob, "bob.chen@example.com"),
+            mfa_new("bob@example.com"),
+        ],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert_eq!(report.failures.len(), 1, "the rename failed");
+    let skipped: Vec<(&Action, &str)> = report
+        .skipped
+        .iter()
+        .map(|(action, target, _)| (action, target.as_str()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            (&Action::Create, "bob@example.com"),
+            (&Action::MfaEnable, "bob@example.com")
+        ]
+    );
+    assert!(
+        report.skipped[0].2.contains("rename"),
+        "{:?}",
+        report.skipped
+    );
+    assert!(
+        !pool.log().iter().any(|line| line.starts_with("register")),
+        "{:?}",
+        pool.log()
+    );
+    let users = pool.users.lock().unwrap().clone();
+    assert_eq!(users, [bob], "the live user is untouched");
+}
+
+#[tokio::test]
+async fn a_registration_that_finds_a_user_the_plan_changes_does_not_take_it_over() {
+    // An inconsistent plan (a saved one, edited): the creation's key belongs to a user that
+    // another change of the plan is about.
+    let held = live("u1", "held@example.com");
+    let pool = FakePool::default();
+    pool.users.lock().unwrap().push(held.clone());
+    let plan = Plan {
+        changes: vec![create("held@example.com"), update(&held, "Kept")],
+        ..Plan::default()
+    };
+    let report = run(&plan, &pool, &CancellationToken::new()).await;
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!(report.failures[0].target, "held@example.com");
+    assert_eq!(report.failures[0].code, Some(USER_EXISTS));
+    let user = pool.user("held@example.com").unwrap();
+    assert_eq!(user.profile.text(Field::Nickname), Some("Kept"));
+    assert_eq!(
+        user.profile.flag(Field::EmailVerified),
+        None,
+        "the creation's fields were not written to it"
     );
 }
 
@@ -698,7 +852,10 @@ async fn a_saved_plan_does_not_take_over_a_user_that_appeared_since() {
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].code, Some(USER_EXISTS));
     assert_eq!(
-        pool.user("appeared@example.com").unwrap().profile.nickname,
+        pool.user("appeared@example.com")
+            .unwrap()
+            .profile
+            .text(Field::Nickname),
         None,
         "not touched"
     );
@@ -706,19 +863,189 @@ async fn a_saved_plan_does_not_take_over_a_user_that_appeared_since() {
 }
 
 #[test]
+fn issue_12_an_external_photo_is_set_after_the_creation_so_it_is_not_copied() {
+    let external = Profile::default()
+        .with(Field::Email, "a@example.com")
+        .with(Field::Photo, "https://example.com/a.png");
+    let (registered, after) = split_create(&external);
+    assert_eq!(registered.text(Field::Photo), None);
+    assert_eq!(
+        after,
+        [(
+            Field::Photo,
+            FieldValue::Text("https://example.com/a.png".into())
+        )]
+    );
+    let on_cdn = external.with(
+        Field::Photo,
+        "https://files.authing.co/authing-console/default-user-avatar.png",
+    );
+    let (registered, after) = split_create(&on_cdn);
+    assert_eq!(
+        registered.text(Field::Photo),
+        on_cdn.text(Field::Photo),
+        "nothing to copy"
+    );
+    assert!(after.is_empty());
+}
+
+#[test]
 fn register_cannot_set_email_verified_or_blocked() {
-    let profile = Profile {
-        email: Some("a@example.com".into()),
-        email_verified: Some(true),
-        blocked: Some(false),
-        ..Profile::default()
-    };
+    let profile = Profile::default()
+        .with(Field::Email, "a@example.com")
+        .with(Field::EmailVerified, true)
+        .with(Field::Blocked, false);
     let (registered, after) = split_create(&profile);
-    assert_eq!(registered.email_verified, None);
-    assert_eq!(registered.blocked, None);
+    assert_eq!(registered.flag(Field::EmailVerified), None);
+    assert_eq!(registered.flag(Field::Blocked), None);
     assert_eq!(
         after,
         [(Field::EmailVerified, FieldValue::Bool(true))],
         "false is the default: nothing to write"
     );
+}
+
+/// Records waits and their ends; cancels the run at the first wait when told to.
+#[derive(Default)]
+struct PauseRecorder {
+    pauses: Mutex<Vec<(Duration, String)>>,
+    resumes: Mutex<usize>,
+    cancel_on_pause: Option<CancellationToken>,
+}
+
+impl ApplyReporter for PauseRecorder {
+    fn paused(&self, phase: Phase, wait: Duration, reason: &str) {
+        assert_eq!(phase, Phase::Create);
+        self.pauses.lock().unwrap().push((wait, reason.to_string()));
+        if let Some(cancel) = &self.cancel_on_pause {
+            cancel.cancel();
+        }
+    }
+
+    fn resumed(&self, _phase: Phase) {
+        *self.resumes.lock().unwrap() += 1;
+    }
+}
+
+fn limited_pool(limit: usize) -> FakePool {
+    FakePool {
+        register_limit: Some(limit),
+        register_window: Duration::from_secs(300),
+        ..FakePool::default()
+    }
+}
+
+fn creations(count: usize) -> Plan {
+    Plan {
+        changes: (0..count)
+            .map(|i| create(&format!("hire{i}@example.com")))
+            .collect(),
+        ..Plan::default()
+    }
+}
+
+async fn run_with(
+    plan: &Plan,
+    pool: &FakePool,
+    reporter: &dyn ApplyReporter,
+    cancel: &CancellationToken,
+) -> ApplyReport {
+    let options = ExecuteOptions {
+        concurrency: 8,
+        ..ExecuteOptions::default()
+    };
+    execute(
+        plan,
+        pool,
+        &PasswordBook::default(),
+        &options,
+        reporter,
+        cancel,
+    )
+    .await
+}
+
+// Tokio's clock is paused: a 300-second wait passes as soon as every task waits, so these tests
+// take no real time and nothing sleeps to synchronise.
+#[tokio::test(start_paused = true)]
+async fn issue_12_creations_wait_out_the_registration_limit_instead_of_failing() {
+    let pool = limited_pool(3);
+    let reporter = PauseRecorder::default();
+    let started = tokio::time::Instant::now();
+    let report = run_with(&creations(20), &pool, &reporter, &CancellationToken::new()).await;
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.applied.get(&Action::Create), Some(&20));
+    assert_eq!(pool.users.lock().unwrap().len(), 20, "no duplicates");
+    // 3 per window: the 20th creation goes through in the seventh window.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(6 * 300) && waited < Duration::from_secs(7 * 300),
+        "{waited:?}"
+    );
+    let pauses = reporter.pauses.lock().unwrap().clone();
+    assert_eq!(pauses.len(), 6, "one wait per full window: {pauses:?}");
+    assert!(
+        pauses
+            .iter()
+            .all(|(wait, _)| *wait == Duration::from_secs(300))
+    );
+    assert!(pauses[0].1.contains("2100"), "{}", pauses[0].1);
+    assert_eq!(*reporter.resumes.lock().unwrap(), 6);
+    // After the first refusal creations go one at a time: one refusal per window besides the
+    // first burst of those already in flight.
+    assert_eq!(pool.creating.lock().unwrap().0, 0);
+    let refused = *pool.limited.lock().unwrap();
+    assert!(refused <= 8 + 6, "{refused} refusals");
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_12_an_interrupt_ends_the_wait() {
+    let pool = limited_pool(2);
+    let cancel = CancellationToken::new();
+    let reporter = PauseRecorder {
+        cancel_on_pause: Some(cancel.clone()),
+        ..PauseRecorder::default()
+    };
+    let started = tokio::time::Instant::now();
+    let report = run_with(&creations(6), &pool, &reporter, &cancel).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the wait was cut short"
+    );
+    assert!(report.interrupted);
+    assert_eq!(report.applied.get(&Action::Create), Some(&2));
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.skipped.len(), 4);
+    assert!(
+        report
+            .skipped
+            .iter()
+            .all(|(_, _, reason)| reason.contains("interrupted")),
+        "{:?}",
+        report.skipped
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn issue_12_a_limit_that_never_lifts_ends_in_failures_not_an_endless_wait() {
+    let pool = limited_pool(0);
+    let reporter = PauseRecorder::default();
+    let started = tokio::time::Instant::now();
+    let report = run_with(&creations(5), &pool, &reporter, &CancellationToken::new()).await;
+    assert_eq!(report.failures.len(), 5);
+    assert!(
+        report
+            .failures
+            .iter()
+            .all(|failure| failure.code == Some(2100))
+    );
+    assert!(
+        report.failures[0]
+            .message
+            .contains("still refused after waiting"),
+        "{}",
+        report.failures[0].message
+    );
+    assert_eq!(reporter.pauses.lock().unwrap().len(), 3);
+    assert!(started.elapsed() < Duration::from_secs(4 * 300));
 }

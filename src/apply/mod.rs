@@ -15,7 +15,7 @@ pub use drift::check_drift;
 pub use executor::{ExecuteOptions, execute};
 pub use guard::{DEFAULT_MAX_DELETES, DeleteLimit, check_deletes};
 pub use outcome::{ApplyReport, Failure};
-pub use passwords::PasswordBook;
+pub use passwords::{PasswordBook, PasswordError};
 pub use pool::PoolApi;
 
 /// Why an apply was refused before anything was written (exit 3).

@@ -1,7 +1,10 @@
 //! The writes the executor needs, as a trait: the Authing client implements it, and tests swap
 //! in a recording pool to check ordering and per-user exclusivity without a server.
 
+use std::time::Duration;
+
 use crate::model::{Field, FieldValue, LiveUser, UserId};
+use crate::remote::error::REGISTER_WINDOW;
 use crate::remote::{self, AuthingClient, FetchScope, NewUser, RemoteError};
 use crate::report::Silent;
 use crate::secret::Secret;
@@ -10,7 +13,13 @@ use crate::secret::Secret;
 /// them on one task.
 #[allow(async_fn_in_trait)]
 pub trait PoolApi {
-    async fn register(&self, user: &NewUser<'_>, subject: &str) -> Result<LiveUser, RemoteError>;
+    /// Creates a user (`createUser`, or `register` where the server has no `createUser`).
+    async fn create_user(&self, user: &NewUser<'_>, subject: &str)
+    -> Result<LiveUser, RemoteError>;
+    /// How long to wait after a creation was refused as too frequent (2100).
+    async fn register_wait(&self, refusal: &RemoteError) -> Duration {
+        refusal.wait_hint().unwrap_or(REGISTER_WINDOW)
+    }
     async fn update_user(
         &self,
         id: &UserId,
@@ -41,8 +50,16 @@ pub trait PoolApi {
 }
 
 impl PoolApi for AuthingClient {
-    async fn register(&self, user: &NewUser<'_>, subject: &str) -> Result<LiveUser, RemoteError> {
-        AuthingClient::register(self, user, subject).await
+    async fn create_user(
+        &self,
+        user: &NewUser<'_>,
+        subject: &str,
+    ) -> Result<LiveUser, RemoteError> {
+        AuthingClient::create_user(self, user, subject).await
+    }
+
+    async fn register_wait(&self, refusal: &RemoteError) -> Duration {
+        AuthingClient::register_wait(self, refusal).await
     }
 
     async fn update_user(

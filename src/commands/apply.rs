@@ -1,26 +1,25 @@
 //! `authing-sync apply`: plan from manifests (or load a saved plan and check it is not stale),
-//! check the deletion guard, confirm, then execute with progress, interrupts handled, and a
-//! closing summary.
+//! check the deletion guard, confirm, then execute with progress, interrupts handled (see
+//! `interrupt`), and a closing summary.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
 use crate::cli::ApplyArgs;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
+use crate::model::Field;
 use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
 use crate::render::{self, Masker, PlanCost};
 use crate::report::ApplyReporter;
-use crate::secret::Secret;
-use crate::settings::{Connection, SettingsError};
+use crate::settings::Connection;
 
+use super::interrupt::Interrupts;
 use super::planning::{
     self, apply_reporter, delete_limit, listing, parse_limit, render_human, show_warnings,
 };
@@ -28,10 +27,11 @@ use super::session::Session;
 
 pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<Outcome, Error> {
     let started = Instant::now();
+    let interrupts = Interrupts::watch(printer);
     let connection = Connection::resolve(&args.connection)?;
     match &args.plan {
-        Some(path) => apply_saved(args, path, &connection, printer).await,
-        None => apply_manifests(args, &connection, printer, started).await,
+        Some(path) => apply_saved(args, path, &connection, printer, &interrupts).await,
+        None => apply_manifests(args, &connection, printer, started, &interrupts).await,
     }
 }
 
@@ -40,14 +40,24 @@ async fn apply_manifests(
     connection: &Connection,
     printer: &Printer,
     started: Instant,
+    interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
     let loaded = manifest::load(&args.files)?;
     show_warnings(&loaded, printer);
     let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
-    let session = Session::open(connection, printer).await?;
+    let session = interrupts
+        .reading(Session::open(connection, printer))
+        .await?;
     let result = async {
-        let (plan, cost) =
-            planning::make_plan(&session, &loaded.state, args.prune, printer, started).await?;
+        let (plan, cost) = interrupts
+            .reading(planning::make_plan(
+                &session,
+                &loaded.state,
+                args.prune,
+                printer,
+                started,
+            ))
+            .await?;
         let passwords = PasswordBook::from_desired(&loaded.state);
         carry_out(
             &session,
@@ -58,6 +68,7 @@ async fn apply_manifests(
             args,
             printer,
             false,
+            interrupts,
         )
         .await
     }
@@ -73,14 +84,17 @@ async fn apply_saved(
     path: &Path,
     connection: &Connection,
     printer: &Printer,
+    interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
     let file = PlanFile::load(path)?;
     let plan = file.to_plan(path)?;
     let flag = parse_limit(args.max_deletes.as_deref(), "--max-deletes")?;
     let saved = parse_limit(file.max_deletes.as_deref(), "max_deletes in the plan file")?;
     let limit = DeleteLimit::new(flag, saved, None);
-    let passwords = saved_passwords(&plan, &file)?;
-    let session = Session::open(connection, printer).await?;
+    let passwords = PasswordBook::for_saved_plan(&plan, &file.manifests)?;
+    let session = interrupts
+        .reading(Session::open(connection, printer))
+        .await?;
     let result = async {
         if file.pool != session.pool {
             return Err(Refusal::WrongPool {
@@ -92,9 +106,13 @@ async fn apply_saved(
             }
             .into());
         }
-        apply::check_drift(&plan, &session.client, session.concurrency).await??;
+        interrupts
+            .reading(async {
+                Ok(apply::check_drift(&plan, &session.client, session.concurrency).await??)
+            })
+            .await?;
         carry_out(
-            &session, &plan, None, &limit, &passwords, args, printer, true,
+            &session, &plan, None, &limit, &passwords, args, printer, true, interrupts,
         )
         .await
     }
@@ -103,71 +121,6 @@ async fn apply_saved(
     let outcome = result?;
     closed?;
     Ok(outcome)
-}
-
-/// The passwords a saved plan names: environment variables read now, and manifest passwords
-/// read again from the manifests the plan was made from (which must not have changed).
-fn saved_passwords(plan: &Plan, file: &PlanFile) -> Result<PasswordBook, Error> {
-    let mut declared = HashMap::new();
-    let mut from_manifests = Vec::new();
-    for change in &plan.changes {
-        let Change::Create(create) = change else {
-            continue;
-        };
-        match &create.password {
-            PasswordPlan::Env(name) => match std::env::var(name) {
-                Ok(value) if !value.is_empty() => {
-                    declared.insert(create.key.clone(), Secret::from(value));
-                }
-                _ => {
-                    return Err(SettingsError::InvalidFlag {
-                        flag: "password",
-                        reason: format!(
-                            "the plan takes the password of {} from the environment variable {name}, which is not set",
-                            create.key
-                        ),
-                    }
-                    .into());
-                }
-            },
-            PasswordPlan::Manifest => from_manifests.push(&create.key),
-            PasswordPlan::Generated => {}
-        }
-    }
-    if !from_manifests.is_empty() {
-        let paths: Vec<_> = file
-            .manifests
-            .iter()
-            .map(|manifest| manifest.path.clone())
-            .collect();
-        let loaded = manifest::load(&paths)?;
-        let changed: Vec<String> = file
-            .manifests
-            .iter()
-            .filter(|manifest| {
-                !loaded.state.sources.iter().any(|source| {
-                    *source.path == *manifest.path && source.sha256 == manifest.sha256
-                })
-            })
-            .map(|manifest| format!("the manifest {} was changed", manifest.path.display()))
-            .collect();
-        if !changed.is_empty() {
-            return Err(Refusal::Stale { drifted: changed }.into());
-        }
-        let book = PasswordBook::from_desired(&loaded.state);
-        for key in from_manifests {
-            let Some(secret) = book.declared(key) else {
-                return Err(Refusal::Stale {
-                    drifted: vec![format!(
-                        "the manifests no longer declare the password of {key}"
-                    )],
-                }
-                .into());
-            };
-            declared.insert(key.clone(), secret.clone());
-        }
-    }
-    Ok(PasswordBook::new(declared))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -180,17 +133,25 @@ async fn carry_out(
     args: &ApplyArgs,
     printer: &Printer,
     saved: bool,
+    interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
     apply::check_deletes(plan, limit)?;
     if !printer.quiet() || plan.is_empty() {
-        printer.data(&render_human(
-            plan,
-            printer,
-            Masker::off(),
-            cost,
-            Vec::new(),
-            listing(args.show, plan, limit),
-        ))?;
+        printer
+            .data(&render_human(
+                plan,
+                printer,
+                Masker::off(),
+                cost,
+                Vec::new(),
+                listing(args.show, plan, limit),
+            ))
+            .map_err(Error::Output)?;
+    }
+    if args.send_reset_email
+        && let Some(warning) = reset_email_warning(plan)
+    {
+        printer.warn(warning);
     }
     let suppressed = plan.deletes_suppressed();
     if plan.is_empty() {
@@ -200,11 +161,21 @@ async fn carry_out(
         }
         return Ok(Outcome::NoChanges);
     }
-    confirm(args.auto_approve, printer).await?;
+    interrupts
+        .reading(confirm(args.auto_approve, printer))
+        .await?;
 
     let reporter: Arc<dyn ApplyReporter> = Arc::from(apply_reporter(printer));
-    let cancel = CancellationToken::new();
-    let watcher = watch_signals(cancel.clone(), Arc::clone(&reporter), printer.clone());
+    let cancel = interrupts.token().clone();
+    // The reporter says so as soon as the first interrupt comes.
+    let watcher = {
+        let cancel = cancel.clone();
+        let reporter = Arc::clone(&reporter);
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            reporter.interrupted();
+        })
+    };
     let options = ExecuteOptions {
         concurrency: session.concurrency,
         send_reset_email: args.send_reset_email,
@@ -239,6 +210,43 @@ async fn carry_out(
     })
 }
 
+/// New users that get a generated password but have no email for the reset email to go to.
+fn reset_email_warning(plan: &Plan) -> Option<String> {
+    let unreachable: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Create(create)
+                if create.password == PasswordPlan::Generated
+                    && create.profile.text(Field::Email).is_none_or(str::is_empty) =>
+            {
+                Some(create.key.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let (first, rest) = unreachable.split_first()?;
+    let (count, who) = match rest.len() {
+        0 => ("1 new user has".to_string(), (*first).to_string()),
+        _ => {
+            let shown: Vec<&str> = unreachable.iter().take(5).copied().collect();
+            let more = unreachable.len().saturating_sub(shown.len());
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            (
+                format!("{} new users have", unreachable.len()),
+                format!("{}{tail}", shown.join(", ")),
+            )
+        }
+    };
+    Some(format!(
+        "--send-reset-email: {count} no email ({who}): they get a generated password that no one is sent, so they cannot log in until their password is reset another way; declare an email or a password"
+    ))
+}
+
 /// Deletions the plan left out are work not done: said loudly, and the exit code is 4.
 fn report_suppressed(reason: &str, printer: &Printer) {
     printer.warn(format!(
@@ -265,45 +273,5 @@ async fn confirm(auto_approve: bool, printer: &Printer) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::NotConfirmed)
-    }
-}
-
-/// The first Ctrl-C (or SIGTERM) stops new operations; the second quits at once.
-fn watch_signals(
-    cancel: CancellationToken,
-    reporter: Arc<dyn ApplyReporter>,
-    printer: Printer,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if !interrupted().await {
-            return;
-        }
-        cancel.cancel();
-        reporter.interrupted();
-        if interrupted().await {
-            printer
-                .warn("interrupted again: quitting without waiting for the operations in flight");
-            // The operations in flight are idempotent: running apply again converges.
-            std::process::exit(crate::exit::ExitCode::Interrupted as i32);
-        }
-    })
-}
-
-/// Waits for Ctrl-C or SIGTERM; `false` if signals cannot be watched.
-async fn interrupted() -> bool {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
-            return tokio::signal::ctrl_c().await.is_ok();
-        };
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.is_ok(),
-            received = terminate.recv() => received.is_some(),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.is_ok()
     }
 }

@@ -36,7 +36,9 @@ pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<Outcome, Erro
     // is a graceful stop, never the default kill.
     let stop = StopSignal::install();
     let emulator = Emulator::start(config).await?;
-    printer.data(&format!("listening on {}\n", emulator.graphql_url()))?;
+    printer
+        .data(&format!("listening on {}\n", emulator.graphql_url()))
+        .map_err(Error::Output)?;
     stop.wait().await;
     emulator.shutdown().await?;
     Ok(Outcome::Success)

@@ -4,6 +4,7 @@
 mod apply;
 mod emulator;
 mod export;
+mod interrupt;
 mod plan;
 mod planning;
 mod session;
@@ -93,7 +94,9 @@ pub async fn run(command: Command, printer: &Printer) -> Result<Outcome, Error> 
         Command::Completions { shell } => {
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "authing-sync", &mut text);
-            printer.data(&String::from_utf8_lossy(&text))?;
+            printer
+                .data(&String::from_utf8_lossy(&text))
+                .map_err(Error::Output)?;
             Ok(Outcome::Success)
         }
         Command::Man => {
@@ -101,7 +104,9 @@ pub async fn run(command: Command, printer: &Printer) -> Result<Outcome, Error> 
             clap_mangen::Man::new(Cli::command())
                 .render(&mut text)
                 .map_err(Error::Output)?;
-            printer.data(&String::from_utf8_lossy(&text))?;
+            printer
+                .data(&String::from_utf8_lossy(&text))
+                .map_err(Error::Output)?;
             Ok(Outcome::Success)
         }
     }

@@ -47,8 +47,11 @@ pub fn apply_reporter(printer: &Printer) -> Box<dyn ApplyReporter> {
     }
 }
 
-/// Prints what loading the manifests noticed, as miette renders it.
+/// Prints what loading the manifests noticed, as miette renders it; nothing with `--quiet`.
 pub fn show_warnings(loaded: &Loaded, printer: &Printer) {
+    if printer.quiet() {
+        return;
+    }
     for warning in &loaded.warnings {
         printer.diagnostic(&format!("{:?}", miette::Report::new(warning.clone())));
     }
@@ -65,7 +68,7 @@ pub async fn make_plan(
 ) -> Result<(Plan, PlanCost), Error> {
     let scope = FetchScope {
         match_on: desired.match_on,
-        mfa: MfaScope::Keys(desired.mfa_keys()),
+        mfa: MfaScope::Managed(desired.managed_mfa()),
         whitelist: desired.manages_whitelist(),
     };
     let reporter = fetch_reporter(printer);

@@ -11,7 +11,9 @@ use crate::printer::Printer;
 pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<Outcome, Error> {
     let loaded = manifest::load(&args.manifests.files)?;
     super::planning::show_warnings(&loaded, printer);
-    printer.data(&format!("{}\n", summary(&loaded)))?;
+    printer
+        .data(&format!("{}\n", summary(&loaded)))
+        .map_err(Error::Output)?;
     Ok(Outcome::Success)
 }
 

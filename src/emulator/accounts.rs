@@ -145,9 +145,11 @@ pub fn register(
                 non_empty(input.register_method.clone())
                     .unwrap_or_else(|| "default:username-password".to_string()),
             ),
-            admin_created: channel == Channel::CreateUser,
             ..UserRecord::default()
         };
+        if channel == Channel::CreateUser {
+            user.set_admin_created(true);
+        }
         fill_register_profile(&mut user, &input, unionid.clone());
         let mut out = ExtendUser::from_record(&id, &user, &shared.client_id);
         if let Channel::Register(_) = channel {
@@ -397,7 +399,7 @@ fn apply_update(user: &mut UserRecord, options: UserUpdateInput) {
         let phone = non_empty(Some(phone));
         if user.phone.as_deref().map(str::trim) != phone.as_deref() {
             user.phone_verified = false;
-            user.phone_country_code = None;
+            user.set_phone_country_code(None);
         }
         user.phone = phone;
     }

@@ -10,13 +10,32 @@ const YEAR_2000_CST: i64 = 946_656_000;
 
 /// Formats Unix seconds as `Date.toString()` does in CST.
 pub fn js_date(seconds: i64) -> String {
-    match Timestamp::from_second(seconds) {
-        Ok(timestamp) => timestamp
+    let Ok(timestamp) = Timestamp::from_second(seconds) else {
+        return "Invalid Date".to_string();
+    };
+    let local = TimeZone::fixed(offset(8)).to_datetime(timestamp);
+    // Written by hand: strftime reads its format string every time, and a page of 200 users
+    // formats a date or more per user.
+    if !(1000..=9999).contains(&local.year()) {
+        return timestamp
             .to_zoned_datetime(TimeZone::fixed(offset(8)))
             .strftime("%a %b %d %Y %H:%M:%S GMT+0800 (CST)")
-            .to_string(),
-        Err(_) => "Invalid Date".to_string(),
+            .to_string();
     }
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let day = DAYS[usize::from(local.weekday().to_monday_zero_offset().unsigned_abs())];
+    let month = MONTHS[usize::from(local.month().unsigned_abs()) - 1];
+    format!(
+        "{day} {month} {:02} {} {:02}:{:02}:{:02} GMT+0800 (CST)",
+        local.day(),
+        local.year(),
+        local.hour(),
+        local.minute(),
+        local.second()
+    )
 }
 
 /// Formats Unix seconds as v3 does: ISO 8601 in UTC with milliseconds,
@@ -70,6 +89,31 @@ mod tests {
     #[test]
     fn formats_iso_in_utc() {
         assert_eq!(iso_date(1_508_245_321), "2017-10-17T13:02:01.000Z");
+    }
+
+    #[test]
+    fn the_hand_written_format_is_strftime_s() {
+        let strftime = |seconds: i64| {
+            Timestamp::from_second(seconds)
+                .expect("in range")
+                .to_zoned_datetime(TimeZone::fixed(offset(8)))
+                .strftime("%a %b %d %Y %H:%M:%S GMT+0800 (CST)")
+                .to_string()
+        };
+        let mut seconds = -30_000_000_000i64;
+        while seconds < 250_000_000_000 {
+            assert_eq!(js_date(seconds), strftime(seconds), "{seconds}");
+            seconds += 86_400 * 37 + 3_671;
+        }
+        for seconds in [
+            0,
+            946_656_000,
+            1_546_272_001,
+            4_102_444_800,
+            -62_135_596_800,
+        ] {
+            assert_eq!(js_date(seconds), strftime(seconds), "{seconds}");
+        }
     }
 
     #[test]

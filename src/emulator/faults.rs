@@ -130,6 +130,16 @@ impl RegisterLimit {
         }
     }
 
+    /// The calls allowed in one window.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The sliding window.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
     /// Counts a `register` call from `ip`; false when `ip` used up its calls in the window.
     pub fn admit(&self, ip: Option<IpAddr>, now: Instant) -> bool {
         let mut calls = self

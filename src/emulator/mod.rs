@@ -11,6 +11,7 @@
 //! | `http` | axum router, body parsing, error-object rewriting, faults, latency, request log |
 //! | `schema` | the GraphQL types, named as in Authing's SDL |
 //! | `query`, `mutation` | the root resolvers (`createUser` apart) |
+//! | `fast` | `users`/`userPatch` documents answered straight from the store once async-graphql answered them |
 //! | `dialect` | the schema served: the 2020 one, or an older server's (`--without-create-user`, `--whitelist-spelling 2019`) |
 //! | `invitation` | the whitelist operations and types, in both spellings |
 //! | `accounts` | register, login, updateUser, refreshToken rules |
@@ -45,6 +46,7 @@ mod dates;
 mod dialect;
 mod errors;
 mod event;
+mod fast;
 mod faults;
 mod generate;
 mod http;
@@ -200,6 +202,7 @@ impl Emulator {
             latency: Duration::from_millis(config.latency_ms),
             log_requests: config.log_requests,
             v3: v3::V3::new(config.management_token_ttl_secs),
+            fast: Default::default(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let app = http::router(state);
@@ -228,6 +231,11 @@ impl Emulator {
     /// The GraphQL endpoint URL.
     pub fn graphql_url(&self) -> String {
         format!("http://{}/graphql", self.addr)
+    }
+
+    /// The base URL v3 paths (`/api/v3/...`) are appended to.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// The public key (SPKI PEM) clients encrypt passwords with.

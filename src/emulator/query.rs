@@ -7,8 +7,8 @@ use super::dates;
 use super::errors::{ApiError, ApiResult};
 use super::mfa::{self, MfaTarget};
 use super::schema::{
-    ClientInfoAndAccessToken, ExtendUser, JwtDecodedData, JwtDecodedDataCheckLogin, Mfa,
-    PagedUsers, PatchExtendUser, UserClient,
+    ClientInfoAndAccessToken, ExtendUser, FrequentRegisterCheckConfig, JwtDecodedData,
+    JwtDecodedDataCheckLogin, Mfa, PagedUsers, PatchExtendUser, UserClient,
 };
 use super::session::{self, InitArgs};
 use crate::secret::Secret;
@@ -22,6 +22,18 @@ pub const MAX_PATCH_IDS: usize = 80;
 
 #[derive(Default)]
 pub struct QueryRoot;
+
+/// The users `users(page:, count:)` answers: the first index and how many. A page below 1 is
+/// page 1; a count below 1 (or none) is 10, above 200 is 200.
+pub fn page_window(page: Option<i64>, count: Option<i64>) -> (usize, usize) {
+    let page = page.filter(|page| *page >= 1).unwrap_or(1);
+    let count = match count {
+        Some(count) if count >= 1 => count.min(MAX_PAGE_SIZE),
+        _ => DEFAULT_PAGE_SIZE,
+    };
+    let start = usize::try_from((page - 1).saturating_mul(count)).unwrap_or(usize::MAX);
+    (start, usize::try_from(count).unwrap_or(0))
+}
 
 #[Object(name = "QueryCore")]
 impl QueryRoot {
@@ -38,13 +50,7 @@ impl QueryRoot {
         caller.require_owner()?;
         shared.check_pool(register_in_client.as_deref())?;
         let _ = populate;
-        let page = page.filter(|page| *page >= 1).unwrap_or(1);
-        let count = match count {
-            Some(count) if count >= 1 => count.min(MAX_PAGE_SIZE),
-            _ => DEFAULT_PAGE_SIZE,
-        };
-        let start = usize::try_from((page - 1).saturating_mul(count)).unwrap_or(usize::MAX);
-        let count = usize::try_from(count).unwrap_or(0);
+        let (start, count) = page_window(page, count);
         Ok(Some(shared.read(|store| {
             PagedUsers {
                 list: Some(
@@ -176,8 +182,17 @@ impl QueryRoot {
         };
         let token = session::owner_token(shared, &args, dates::now())?;
         let users = shared.read(|store| store.user_count());
+        let mut client_info = UserClient::pool(&shared.client_id, users);
+        // `--register-limit`/`--register-window` is the pool's frequent-registration setting.
+        if let Some(limit) = &shared.register_limit {
+            client_info.frequent_register_check = Some(FrequentRegisterCheckConfig {
+                time_interval: Some(limit.window().as_secs() as i64),
+                limit: Some(limit.limit() as i64),
+                enable: Some(true),
+            });
+        }
         Ok(Some(ClientInfoAndAccessToken {
-            client_info: Some(UserClient::pool(&shared.client_id, users)),
+            client_info: Some(client_info),
             access_token: Some(token.expose().to_string()),
         }))
     }

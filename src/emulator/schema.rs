@@ -375,13 +375,14 @@ impl UserClient {
             jwt_expired: Some(super::tokens::USER_TOKEN_TTL),
             created_at: Some(js_date(POOL_CREATED)),
             is_deleted: Some(false),
+            // Seconds, as Authing's management API documents `timeInterval` ("检测周期，单位为秒").
             frequent_register_check: Some(FrequentRegisterCheckConfig {
-                time_interval: Some(300_000),
+                time_interval: Some(300),
                 limit: Some(3),
                 enable: Some(false),
             }),
             login_fail_check: Some(LoginFailCheckConfig {
-                time_interval: Some(300_000),
+                time_interval: Some(300),
                 limit: Some(3),
                 enable: Some(false),
             }),

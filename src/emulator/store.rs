@@ -54,18 +54,27 @@ pub struct UserRecord {
     /// The rarely set profile fields, allocated only when one is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Box<Profile>>,
-    /// v3's `status` when it is none of `Activated` and `Suspended` (which `blocked` says).
+    /// What v3 and `createUser` add, allocated only when one is set (most users have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extras: Option<Box<Extras>>,
+}
+
+/// The rarely set fields v3 (and v1's `createUser`) add to a user.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Extras {
+    /// v3's `status` when it is none of `Activated` and `Suspended` (which `blocked` says).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// v3's `externalId`, unique in the pool.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// The country code a v3 client gave with the phone (`+86`); `phone` holds the number as v1
     /// sees it: national for `+86` or no code, `+<code><number>` otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_country_code: Option<String>,
     /// Made by the pool's owner (`createUser`, v3 `create-user`) rather than by `register`.
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(skip_serializing_if = "is_false")]
     pub admin_created: bool,
 }
 
@@ -185,9 +194,56 @@ impl UserRecord {
         }
     }
 
+    /// The extras, or none.
+    pub fn extras(&self) -> &Extras {
+        static NONE: Extras = Extras {
+            status: None,
+            external_id: None,
+            phone_country_code: None,
+            admin_created: false,
+        };
+        self.extras.as_deref().unwrap_or(&NONE)
+    }
+
+    /// Changes the extras, allocating them on first use and dropping them when empty again.
+    fn change_extras(&mut self, change: impl FnOnce(&mut Extras)) {
+        change(self.extras.get_or_insert_with(Box::default));
+        if self
+            .extras
+            .as_deref()
+            .is_some_and(|extras| *extras == Extras::default())
+        {
+            self.extras = None;
+        }
+    }
+
+    pub fn external_id(&self) -> Option<&str> {
+        self.extras().external_id.as_deref()
+    }
+
+    pub fn set_external_id(&mut self, external_id: Option<String>) {
+        self.change_extras(|extras| extras.external_id = external_id);
+    }
+
+    pub fn phone_country_code(&self) -> Option<&str> {
+        self.extras().phone_country_code.as_deref()
+    }
+
+    pub fn set_phone_country_code(&mut self, code: Option<String>) {
+        self.change_extras(|extras| extras.phone_country_code = code);
+    }
+
+    pub fn admin_created(&self) -> bool {
+        self.extras().admin_created
+    }
+
+    pub fn set_admin_created(&mut self, admin_created: bool) {
+        self.change_extras(|extras| extras.admin_created = admin_created);
+    }
+
     /// The v3 `status`: the one stored, else `Suspended` for a blocked user and `Activated`.
     pub fn status(&self) -> &str {
-        match &self.status {
+        match &self.extras().status {
             Some(status) => status,
             None if self.blocked => STATUS_SUSPENDED,
             None => STATUS_ACTIVATED,
@@ -197,16 +253,17 @@ impl UserRecord {
     /// Sets the v3 `status`; `blocked` follows (every status but `Activated` blocks).
     pub fn set_status(&mut self, status: &str) {
         self.blocked = status != STATUS_ACTIVATED;
-        self.status = match status {
+        let kept = match status {
             STATUS_ACTIVATED | STATUS_SUSPENDED => None,
             other => Some(other.to_string()),
         };
+        self.change_extras(|extras| extras.status = kept);
     }
 
     /// Sets v1's `blocked`; the v3 status becomes `Suspended` or `Activated`.
     pub fn set_blocked(&mut self, blocked: bool) {
         self.blocked = blocked;
-        self.status = None;
+        self.change_extras(|extras| extras.status = None);
     }
 }
 
@@ -461,7 +518,7 @@ impl Store {
                 self.by_phone.remove(key);
             }
         }
-        if let Some(external_id) = &user.external_id
+        if let Some(external_id) = user.external_id()
             && self
                 .by_external_id
                 .get(external_id)
@@ -520,10 +577,10 @@ fn index_user(indexes: &mut Indexes<'_>, id: &str, user: &UserRecord) {
             .by_phone
             .insert(phone.trim().to_string(), id.to_string());
     }
-    if let Some(external_id) = &user.external_id {
+    if let Some(external_id) = user.external_id() {
         indexes
             .by_external_id
-            .insert(external_id.clone(), id.to_string());
+            .insert(external_id.to_string(), id.to_string());
     }
 }
 

@@ -1,9 +1,12 @@
 //! Reading a CSV manifest: a header row, then one user a row.
 //!
-//! - Columns are the YAML user fields (`email`, `username`, `nickname`, `company`, `photo`,
-//!   `phone`, `email_verified`, `blocked`, `mfa`, `password`) plus `whitelist_phone`, in any
-//!   order, any subset; header names are trimmed and compared case-insensitively. An unknown or
-//!   repeated column is an error at the header.
+//! - Columns are the YAML user attributes (the field table's fields, `mfa`, `password`, `id`,
+//!   `renamed_from`) plus `whitelist_phone`, in any order, any subset; header names are trimmed
+//!   and compared case-insensitively. An unknown or repeated column is an error at the header,
+//!   with the closest name suggested; a header that looks separated by `;` or tabs says so.
+//! - A column with an empty header cell (the trailing `,,` a spreadsheet leaves) is ignored as
+//!   long as its cells are empty too; a value under it is an error. Rows may leave such trailing
+//!   columns out.
 //! - Every cell is trimmed; an empty cell means "not managed". Booleans are `true`/`false`,
 //!   `yes`/`no`, `1`/`0`.
 //! - Only the `password` column is interpolated (`${NAME}`). Every other cell is data, taken
@@ -28,47 +31,47 @@ use std::str;
 
 use super::diagnostic::{Code, ManifestDiagnostic, one_of, suggest};
 use super::interpolate::whole_reference;
+use super::schema::Attribute;
 use super::validate::{
-    At, Builder, PHONE_HELP, PendingUser, Rejection, Site, parse_flag, password, set_text,
+    At, Builder, PHONE_HELP, PendingUser, Rejection, Site, UserSites, password, set_value,
 };
 use super::yaml::looks_secret;
+use super::yaml_read::has_key;
 use crate::model::{Email, Field, MatchOn, Origin, Phone};
 
 /// A column a CSV manifest may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Column {
-    Field(Field),
-    Mfa,
-    Password,
+    User(Attribute),
     WhitelistPhone,
 }
 
 impl Column {
-    pub const ALL: [Column; 11] = [
-        Column::Field(Field::Email),
-        Column::Field(Field::Username),
-        Column::Field(Field::Nickname),
-        Column::Field(Field::Company),
-        Column::Field(Field::Photo),
-        Column::Field(Field::Phone),
-        Column::Field(Field::EmailVerified),
-        Column::Field(Field::Blocked),
-        Column::Mfa,
-        Column::Password,
-        Column::WhitelistPhone,
-    ];
+    pub const ALL: [Column; Attribute::ALL.len() + 1] = {
+        let mut all = [Column::WhitelistPhone; Attribute::ALL.len() + 1];
+        let mut at = 0;
+        while at < Attribute::ALL.len() {
+            all[at] = Column::User(Attribute::ALL[at]);
+            at += 1;
+        }
+        all
+    };
+
+    const NAMES: [&'static str; Attribute::ALL.len() + 1] = {
+        let mut names = ["whitelist_phone"; Attribute::ALL.len() + 1];
+        let mut at = 0;
+        while at < Attribute::ALL.len() {
+            names[at] = Attribute::NAMES[at];
+            at += 1;
+        }
+        names
+    };
 
     pub fn name(self) -> &'static str {
         match self {
-            Column::Field(field) => field.name(),
-            Column::Mfa => "mfa",
-            Column::Password => "password",
+            Column::User(attribute) => attribute.name(),
             Column::WhitelistPhone => "whitelist_phone",
         }
-    }
-
-    fn names() -> [&'static str; 11] {
-        Column::ALL.map(Column::name)
     }
 
     fn parse(name: &str) -> Option<Column> {
@@ -111,7 +114,14 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
     };
     let width = record.len();
     let row_like = RowShape::of(&header, width, builder.match_on);
-    let key_column = header.column_of(Column::Field(builder.match_on.field()));
+    let key_column = header.column_of(Column::User(Attribute::Field(builder.match_on.field())));
+    let cell_site = |record: usize, column: usize| Site {
+        input: position,
+        at: At::CsvCell { record, column },
+    };
+    // One user per line at most: room for them all at once, rather than doubling as they come.
+    builder.reserve_users(text.bytes().filter(|&byte| byte == b'\n').count());
+    let mut pending = PendingUser::default();
     let mut rows = 0usize;
     loop {
         match reader.read_byte_record(&mut record) {
@@ -128,7 +138,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             rows += 1;
             continue;
         }
-        if record.len() != width {
+        if record.len() != width && !(header.named_width..width).contains(&record.len()) {
             if record.len() == 1
                 && record
                     .get(0)
@@ -136,6 +146,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             {
                 continue;
             }
+            rows += 1;
             let site = Site {
                 input: position,
                 at: At::CsvRow { record: start },
@@ -155,9 +166,36 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             continue;
         }
         rows += 1;
-        let mut pending = PendingUser::default();
+        pending.clear();
         let mut declares_user = false;
         let mut ok = true;
+        for &at in &header.blank {
+            let filled = record
+                .get(at)
+                .is_some_and(|cell| !cell.trim_ascii().is_empty());
+            if filled {
+                let site = Site {
+                    input: position,
+                    at: At::CsvCell {
+                        record: start,
+                        column: at,
+                    },
+                };
+                let place = builder.place(&site, Some("under a column with no name".to_string()));
+                builder.problems.push(
+                    ManifestDiagnostic::error(
+                        Code::UnknownColumn,
+                        format!(
+                            "a value in column {}, which has no name in the header",
+                            at + 1
+                        ),
+                    )
+                    .at(place)
+                    .with_help("name the column in the header, or empty it"),
+                );
+                ok = false;
+            }
+        }
         for (at, column) in header.columns.iter().enumerate() {
             let Some(column) = *column else { continue };
             let cell = record.get(at).unwrap_or_default();
@@ -168,59 +206,44 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             if cell.is_empty() {
                 continue;
             }
-            let site = || Site {
-                input: position,
-                at: At::CsvCell {
-                    record: start,
-                    column: at,
-                },
-            };
             let result = match column {
                 Column::WhitelistPhone => match phone(cell) {
                     Ok(phone) => {
-                        builder.add_phone(phone, Origin::new(input.path.clone(), line), site());
+                        builder.add_phone(
+                            phone,
+                            Origin::new(input.path.clone(), line),
+                            cell_site(start, at),
+                        );
                         Ok(())
                     }
                     Err(rejection) => Err(rejection),
                 },
-                Column::Password => {
+                Column::User(Attribute::Password) => {
                     declares_user = true;
                     password(cell, builder.env).map(|password| {
                         if let Some((password, literal)) = password {
                             if literal {
-                                builder.literal_password(&site());
+                                builder.literal_password(&cell_site(start, at));
                             }
                             pending.password = Some(password);
                         }
                     })
                 }
-                Column::Mfa => {
+                // Data, taken literally: never interpolated.
+                Column::User(attribute) => {
                     declares_user = true;
-                    flag(cell, column).map(|value| pending.mfa = value)
-                }
-                Column::Field(Field::EmailVerified) => {
-                    declares_user = true;
-                    flag(cell, column).map(|value| pending.profile.email_verified = value)
-                }
-                Column::Field(Field::Blocked) => {
-                    declares_user = true;
-                    flag(cell, column).map(|value| pending.profile.blocked = value)
-                }
-                Column::Field(field) => {
-                    declares_user = true;
-                    set_text(&mut pending, field, cell)
+                    set_value(&mut pending, attribute, cell, builder.match_on)
                 }
             };
             if let Err(rejection) = result {
-                builder.reject(&site(), rejection);
+                builder.reject(&cell_site(start, at), rejection);
                 ok = false;
             }
         }
         if !declares_user || !ok {
             continue;
         }
-        if header.damaged && crate::model::UserKey::of(&pending.profile, builder.match_on).is_none()
-        {
+        if header.damaged && !has_key(&pending, builder.match_on) {
             continue;
         }
         let row = Site {
@@ -228,21 +251,24 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             at: At::CsvRow { record: start },
         };
         let key_site = match key_column {
-            Some(column) => Site {
-                input: position,
-                at: At::CsvCell {
-                    record: start,
-                    column,
-                },
-            },
+            Some(column) => cell_site(start, column),
             None => row.clone(),
         };
-        builder.add_user(
-            pending,
-            Origin::new(input.path.clone(), line),
-            row,
-            key_site,
-        );
+        let sites = UserSites {
+            user: row,
+            key: key_site,
+            id: pending
+                .id
+                .as_ref()
+                .and(header.id)
+                .map(|column| cell_site(start, column)),
+            renamed_from: pending
+                .renamed_from
+                .as_ref()
+                .and(header.renamed_from)
+                .map(|column| cell_site(start, column)),
+        };
+        builder.add_user(&mut pending, Origin::new(input.path.clone(), line), sites);
     }
     if rows == 0 {
         let site = Site {
@@ -331,7 +357,7 @@ struct RowShape {
 
 impl RowShape {
     fn of(header: &Header, width: usize, match_on: MatchOn) -> RowShape {
-        let key = Column::Field(match_on.field());
+        let key = Column::User(Attribute::Field(match_on.field()));
         let columns = header
             .columns
             .iter()
@@ -340,7 +366,8 @@ impl RowShape {
             .filter(|(_, column)| {
                 matches!(
                     column,
-                    Column::Field(Field::Email | Field::Phone) | Column::WhitelistPhone
+                    Column::User(Attribute::Field(Field::Email | Field::Phone))
+                        | Column::WhitelistPhone
                 ) || *column == key
             })
             .collect();
@@ -364,8 +391,8 @@ impl RowShape {
             let cell = record.get(*at).unwrap_or_default().trim();
             !cell.is_empty()
                 && match column {
-                    Column::Field(Field::Email) => Email::parse(cell).is_ok(),
-                    Column::Field(Field::Phone) | Column::WhitelistPhone => {
+                    Column::User(Attribute::Field(Field::Email)) => Email::parse(cell).is_ok(),
+                    Column::User(Attribute::Field(Field::Phone)) | Column::WhitelistPhone => {
                         Phone::parse(cell).is_ok()
                     }
                     _ => self.match_on == MatchOn::Username,
@@ -496,10 +523,6 @@ fn phone(cell: &str) -> Result<Phone, Rejection> {
     })
 }
 
-fn flag(cell: &str, column: Column) -> Result<Option<bool>, Rejection> {
-    parse_flag(cell, column.name())
-}
-
 fn broken(builder: &mut Builder<'_>, position: usize, err: &csv::Error) {
     let start = err.position().map_or(0, |at| to_usize(at.byte()));
     let place = builder.place(
@@ -516,8 +539,16 @@ fn broken(builder: &mut Builder<'_>, position: usize, err: &csv::Error) {
 
 /// The columns of a CSV manifest, resolved once from its header.
 struct Header {
-    /// Per cell of a row: the column, `None` for a column that was refused.
+    /// Per cell of a row: the column, `None` for a column that was refused or has no name.
     columns: Vec<Option<Column>>,
+    /// The columns with an empty header cell: ignored while their cells are empty.
+    blank: Vec<usize>,
+    /// The cells a row must have: up to the last named column (trailing unnamed ones may be
+    /// left out).
+    named_width: usize,
+    /// Where the `id` and `renamed_from` columns are.
+    id: Option<usize>,
+    renamed_from: Option<usize>,
     /// A column was refused or the key column is missing: rows without a key are not reported
     /// one by one.
     damaged: bool,
@@ -531,9 +562,15 @@ impl Header {
         start: usize,
     ) -> Option<Header> {
         let mut columns = Vec::with_capacity(record.len());
+        let mut blank = Vec::new();
         let mut damaged = false;
-        let names = Column::names();
+        let names = Column::NAMES;
         for (at, cell) in record.iter().enumerate() {
+            if cell.trim_ascii().is_empty() && record.len() > 1 {
+                blank.push(at);
+                columns.push(None);
+                continue;
+            }
             let site = Site {
                 input: position,
                 at: At::CsvCell {
@@ -553,14 +590,31 @@ impl Header {
                 ),
                 Some(_) => None,
                 None => {
-                    let message = match suggest(&name, &names) {
-                        Some(close) => format!("unknown column `{name}`, did you mean `{close}`?"),
-                        None => format!("unknown column `{name}`"),
+                    let separator = ['\t', ';', '|'].into_iter().find(|separator| {
+                        name.split(*separator)
+                            .filter(|part| Column::parse(part.trim()).is_some())
+                            .count()
+                            >= 1
+                            && name.contains(*separator)
+                    });
+                    let (message, help) = match (separator, suggest(&name, &names)) {
+                        (Some(separator), _) => (
+                            format!(
+                                "unknown column `{name}`: the file seems to separate its cells with {}",
+                                if separator == '\t' { "tabs".to_string() } else { format!("`{separator}`") }
+                            ),
+                            "authing-sync reads comma-separated CSV: save the file with commas (in Excel: \"CSV UTF-8 (Comma delimited)\")".to_string(),
+                        ),
+                        (None, Some(close)) => (
+                            format!("unknown column `{name}`, did you mean `{close}`?"),
+                            one_of(&names),
+                        ),
+                        (None, None) => (format!("unknown column `{name}`"), one_of(&names)),
                     };
                     Some(
                         ManifestDiagnostic::error(Code::UnknownColumn, message)
                             .at(builder.place(&site, Some("unknown column".to_string())))
-                            .with_help(one_of(&names)),
+                            .with_help(help),
                     )
                 }
             };
@@ -577,7 +631,7 @@ impl Header {
             .iter()
             .flatten()
             .any(|column| *column != Column::WhitelistPhone);
-        let key = Column::Field(builder.match_on.field());
+        let key = Column::User(Attribute::Field(builder.match_on.field()));
         if declares_users && !columns.contains(&Some(key)) {
             let field = key.name();
             let site = Site {
@@ -595,7 +649,25 @@ impl Header {
             );
             damaged = true;
         }
-        Some(Header { columns, damaged })
+        let named_width = columns
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| !blank.contains(at))
+            .map(|(at, _)| at + 1)
+            .max()
+            .unwrap_or(0);
+        let position_of =
+            |wanted: Column| columns.iter().position(|column| *column == Some(wanted));
+        let id = position_of(Column::User(Attribute::Id));
+        let renamed_from = position_of(Column::User(Attribute::RenamedFrom));
+        Some(Header {
+            columns,
+            blank,
+            named_width,
+            id,
+            renamed_from,
+            damaged,
+        })
     }
 
     fn column_of(&self, wanted: Column) -> Option<usize> {
@@ -739,9 +811,15 @@ mod tests {
 
     #[test]
     fn user_columns_are_the_yaml_user_fields() {
-        let names = Column::names();
-        assert_eq!(&names[..10], field_names::<RawUser>());
-        assert_eq!(names[10], "whitelist_phone");
+        let names = Column::NAMES;
+        assert_eq!(&names[..names.len() - 1], field_names::<RawUser>());
+        assert_eq!(names[names.len() - 1], "whitelist_phone");
+        for name in names {
+            assert_eq!(
+                Column::parse(&name.to_uppercase()).map(Column::name),
+                Some(name)
+            );
+        }
     }
 
     #[test]
@@ -798,10 +876,14 @@ mod tests {
     fn lines_look_like_rows_when_they_have_the_width_and_a_value_only_rows_hold() {
         let header = Header {
             columns: vec![
-                Some(Column::Field(Field::Email)),
-                Some(Column::Field(Field::Company)),
+                Some(Column::User(Attribute::Field(Field::Email))),
+                Some(Column::User(Attribute::Field(Field::Company))),
                 None,
             ],
+            blank: Vec::new(),
+            named_width: 3,
+            id: None,
+            renamed_from: None,
             damaged: true,
         };
         let shape = RowShape::of(&header, 3, MatchOn::Email);
@@ -812,7 +894,11 @@ mod tests {
         assert!(!shape.fits(",,"));
         let by_username = RowShape::of(
             &Header {
-                columns: vec![Some(Column::Field(Field::Username)), None],
+                columns: vec![Some(Column::User(Attribute::Field(Field::Username))), None],
+                blank: Vec::new(),
+                named_width: 2,
+                id: None,
+                renamed_from: None,
                 damaged: false,
             },
             2,
@@ -823,9 +909,13 @@ mod tests {
         let phones = RowShape::of(
             &Header {
                 columns: vec![
-                    Some(Column::Field(Field::Nickname)),
+                    Some(Column::User(Attribute::Field(Field::Nickname))),
                     Some(Column::WhitelistPhone),
                 ],
+                blank: Vec::new(),
+                named_width: 2,
+                id: None,
+                renamed_from: None,
                 damaged: false,
             },
             2,

@@ -2,10 +2,11 @@
 //! reported at once with its file, line and column; and the way back, a desired state written
 //! out as a manifest ([`to_yaml`], [`to_csv`]).
 //!
-//! The pipeline, one file each: `source` finds and reads the files, `yaml` (with `schema` and
-//! `positions`) and `csv` read them, `interpolate` expands `${NAME}`, `validate` turns raw values
-//! into the model and merges the files, `diagnostic` is what problems look like, `write` goes
-//! back to text.
+//! The pipeline, one file each: `source` finds and reads the files; `yaml` (with `schema` and
+//! `positions`) parses YAML and `yaml_read` interprets it, `csv` reads CSV; `interpolate`
+//! expands `${NAME}`; `validate` holds the format-neutral rules (what a value means, how files
+//! merge); `diagnostic` is what problems look like; `write` goes back to text, and `from_live`
+//! makes the desired state that declares what a pool holds (`export`).
 //!
 //! The formats in short (each module says more):
 //!
@@ -14,8 +15,8 @@
 //!   once. Files must be UTF-8 (a byte order mark is fine) and not empty.
 //! - YAML: `version: 1` (required), `match_on: email|username` (default `email`), `users`,
 //!   `whitelist: {enabled, phones}`, `prune: {enabled, max_deletes, protect, scope}`. A user has
-//!   `email`, `username`, `nickname`, `company`, `photo`, `phone`, `email_verified`, `blocked`,
-//!   `mfa`, `password`. Booleans also take `yes`/`no`/`1`/`0` and `${VAR}`.
+//!   the fields of the field table (`model::Field`: `email`, `username`, ..., `country`), and
+//!   `mfa`, `password`, `id`, `renamed_from`. Booleans also take `yes`/`no`/`1`/`0` and `${VAR}`.
 //! - CSV: a header row of user fields and `whitelist_phone`, any order and case; one user a row;
 //!   a row with only a `whitelist_phone` is a whitelist entry. No `match_on`, `prune` or switch.
 //! - Not managed: an omitted key, a YAML `null`, an empty CSV cell, an empty boolean or password.
@@ -29,6 +30,7 @@ use crate::model::DesiredState;
 
 mod csv;
 mod diagnostic;
+mod from_live;
 mod interpolate;
 mod positions;
 mod schema;
@@ -36,8 +38,10 @@ mod source;
 mod validate;
 mod write;
 mod yaml;
+mod yaml_read;
 
 pub use diagnostic::{Code, ManifestDiagnostic, Place};
+pub use from_live::{ExportOptions, Omissions, from_live};
 pub use interpolate::{Environment, ProcessEnvironment};
 pub use write::{WriteError, to_csv, to_yaml};
 
@@ -99,12 +103,12 @@ pub fn load_with(paths: &[PathBuf], env: &dyn Environment) -> Result<Loaded, Man
         })
         .collect();
     let mut builder = Builder::new(&inputs, env, &mut problems);
-    builder.settle_match_on(&documents);
+    yaml_read::settle_match_on(&mut builder, &documents);
     for (position, input) in inputs.iter().enumerate() {
         match input.format {
             Format::Yaml => {
                 if let Some(document) = documents[position].take() {
-                    builder.yaml(position, document);
+                    yaml_read::read(&mut builder, position, document);
                 }
             }
             Format::Csv => csv::read(&mut builder, position),
@@ -128,7 +132,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::model::{MatchOn, PasswordSource};
+    use crate::model::{Field, MatchOn, PasswordSource};
 
     fn load_files(files: &[(&str, &[u8])], env: &[(&str, &str)]) -> Result<Loaded, ManifestErrors> {
         let dir = tempfile::tempdir().unwrap();
@@ -147,13 +151,14 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_spelling() {
-        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    phone: 008613800000000\n    nickname: 1.50\n    password: 0123\nwhitelist:\n  phones: [13800000000, 008613900000000]\n";
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    phone: 008613800000000\n    nickname: 1.50\n    password: 0123456
+whitelist:\n  phones: [13800000000, 008613900000000]\n";
         let loaded = load_files(&[("a.yaml", yaml)], &[]).unwrap();
         let user = &loaded.state.users[0];
-        assert_eq!(user.profile.phone.as_deref(), Some("13800000000"));
-        assert_eq!(user.profile.nickname.as_deref(), Some("1.50"));
+        assert_eq!(user.profile.text(Field::Phone), Some("13800000000"));
+        assert_eq!(user.profile.text(Field::Nickname), Some("1.50"));
         let password = user.password.as_ref().unwrap();
-        assert_eq!(password.secret.expose(), "0123");
+        assert_eq!(password.secret.expose(), "0123456");
         assert_eq!(password.source, PasswordSource::Manifest);
         let phones: Vec<&str> = loaded
             .state
@@ -175,7 +180,7 @@ mod tests {
             loaded.state,
             miette::Report::new(loaded.warnings[0].clone())
         );
-        assert!(!rendered.contains("0123"), "{rendered}");
+        assert!(!rendered.contains("0123456"), "{rendered}");
     }
 
     #[test]
@@ -184,7 +189,7 @@ mod tests {
         let csv = "\u{feff}Username, MFA ,Email\nbob,no,Bob@Example.com\n".as_bytes();
         let loaded = load_files(
             &[("a.yaml", yaml), ("b.csv", csv)],
-            &[("MFA", "Yes"), ("PW", "pw")],
+            &[("MFA", "Yes"), ("PW", "pw-of-amy")],
         )
         .unwrap();
         let state = &loaded.state;
@@ -194,7 +199,7 @@ mod tests {
         assert_eq!(state.users[0].mfa, Some(true));
         assert_eq!(state.users[2].mfa, Some(false));
         assert_eq!(
-            state.users[2].profile.email.as_deref(),
+            state.users[2].profile.text(Field::Email),
             Some("Bob@Example.com")
         );
         let lines: Vec<u32> = state.users.iter().map(|user| user.origin.line).collect();
@@ -202,7 +207,7 @@ mod tests {
         assert!(state.users[2].origin.file.ends_with("b.csv"));
         let password = state.users[1].password.as_ref().unwrap();
         assert_eq!(password.source, PasswordSource::Env("PW".into()));
-        assert_eq!(password.secret.expose(), "pw");
+        assert_eq!(password.secret.expose(), "pw-of-amy");
         assert!(!format!("{:?}", state.users[1]).contains("\"pw\""));
         assert_eq!(state.sources.len(), 2);
         assert!(state.sources.iter().all(|source| source.sha256.len() == 64));
@@ -219,12 +224,136 @@ mod tests {
         let [yaml_user, csv_user] = &loaded.state.users[..] else {
             panic!("two users expected");
         };
-        assert_eq!(yaml_user.profile.nickname.as_deref(), Some(""));
-        assert_eq!(yaml_user.profile.company, None);
+        assert_eq!(yaml_user.profile.text(Field::Nickname), Some(""));
+        assert_eq!(yaml_user.profile.text(Field::Company), None);
         assert_eq!(yaml_user.mfa, None);
         assert!(yaml_user.password.is_none());
-        assert_eq!(csv_user.profile.nickname, None);
+        assert_eq!(csv_user.profile.text(Field::Nickname), None);
         assert_eq!(csv_user.mfa, None);
+    }
+
+    #[test]
+    fn every_field_of_the_table_reads_alike_from_yaml_and_csv() {
+        let value = |field: Field| match field.normalizer() {
+            None => "yes".to_string(),
+            Some(crate::model::Normalizer::Email) => "Someone@Example.com".to_string(),
+            Some(crate::model::Normalizer::Phone) => "+86 138-0000-0001".to_string(),
+            Some(crate::model::Normalizer::Trim) => format!(" {} value ", field.name()),
+        };
+        let mut yaml = String::from("version: 1\nusers:\n  - password: ${PW}\n");
+        let mut header = vec!["password".to_string()];
+        let mut row = vec!["${PW}".to_string()];
+        for field in Field::ALL {
+            yaml.push_str(&format!("    {}: \"{}\"\n", field.name(), value(field)));
+            header.push(field.name().to_uppercase());
+            row.push(value(field));
+        }
+        let csv = format!("{}\n{}\n", header.join(","), row.join(","));
+        let from_yaml =
+            load_files(&[("a.yaml", yaml.as_bytes())], &[("PW", "pw-long-enough")]).unwrap();
+        let from_csv =
+            load_files(&[("a.csv", csv.as_bytes())], &[("PW", "pw-long-enough")]).unwrap();
+        let (yaml_user, csv_user) = (&from_yaml.state.users[0], &from_csv.state.users[0]);
+        assert_eq!(yaml_user.profile, csv_user.profile);
+        assert_eq!(yaml_user.key, csv_user.key);
+        for field in Field::ALL {
+            let expected = match field.normalizer() {
+                None => crate::model::FieldRef::Bool(true),
+                Some(crate::model::Normalizer::Email) => {
+                    crate::model::FieldRef::Text("Someone@Example.com")
+                }
+                Some(crate::model::Normalizer::Phone) => {
+                    crate::model::FieldRef::Text("13800000001")
+                }
+                Some(crate::model::Normalizer::Trim) => {
+                    assert_eq!(
+                        yaml_user.profile.text(field),
+                        Some(format!("{} value", field.name()).as_str())
+                    );
+                    continue;
+                }
+            };
+            assert_eq!(yaml_user.profile.get(field), Some(expected), "{field}");
+        }
+    }
+
+    #[test]
+    fn misspelt_fields_are_refused_with_the_closest_name_in_yaml_and_csv() {
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    famly_name: Liu\n    renamed_frm: b@example.com\n";
+        let csv = b"email,postcode,streetaddress\nc@example.com,310000,x\n";
+        let errors = load_files(&[("a.yaml", yaml), ("b.csv", csv)], &[]).unwrap_err();
+        let messages: Vec<(Code, &str)> = errors
+            .diagnostics
+            .iter()
+            .map(|d| (d.code(), d.message()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    Code::UnknownField,
+                    "unknown field `famly_name`, did you mean `family_name`?"
+                ),
+                (
+                    Code::UnknownField,
+                    "unknown field `renamed_frm`, did you mean `renamed_from`?"
+                ),
+                (
+                    Code::UnknownColumn,
+                    "unknown column `postcode`, did you mean `postal_code`?"
+                ),
+                (
+                    Code::UnknownColumn,
+                    "unknown column `streetaddress`, did you mean `street_address`?"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn ids_and_earlier_keys_are_read_normalised_and_checked() {
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    renamed_from: Old.A@Example.com\n  - email: b@example.com\n    id: \" 5f0b \"\n";
+        let loaded = load_files(&[("a.yaml", yaml)], &[]).unwrap();
+        let users = &loaded.state.users;
+        assert_eq!(
+            users[0].renamed_from().map(|old| old.as_str()),
+            Some("old.a@example.com")
+        );
+        assert_eq!(users[1].id().map(|id| id.as_str()), Some("5f0b"));
+        assert_eq!(loaded.state.managed_mfa().keys.len(), 0, "no MFA managed");
+
+        let bad = b"version: 1\nusers:\n  - email: a@example.com\n    renamed_from: not-an-email\n  - email: b@example.com\n    id: two words\n  - email: c@example.com\n    id: 5f0c\n    renamed_from: x@example.com\n  - email: d@example.com\n    renamed_from: D@example.com\n";
+        let errors = load_files(&[("a.yaml", bad)], &[]).unwrap_err();
+        let found: Vec<(Code, Option<u32>, String)> = errors
+            .diagnostics
+            .iter()
+            .map(|d| (d.code(), d.line(), d.message().to_string()))
+            .collect();
+        let codes: Vec<(Code, Option<u32>)> =
+            found.iter().map(|(code, line, _)| (*code, *line)).collect();
+        assert_eq!(
+            codes,
+            [
+                (Code::MalformedEmail, Some(4)),
+                (Code::InvalidValue, Some(6)),
+                (Code::Conflict, Some(9)),
+                (Code::InvalidValue, Some(11)),
+            ],
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn renamed_users_have_their_mfa_read_under_the_earlier_key_and_the_id() {
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    renamed_from: old@example.com\n    mfa: true\n  - email: b@example.com\n    id: 5f0b\n    mfa: false\n  - email: c@example.com\n";
+        let managed = load_files(&[("a.yaml", yaml)], &[])
+            .unwrap()
+            .state
+            .managed_mfa();
+        let mut keys: Vec<&str> = managed.keys.iter().map(|key| key.as_str()).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["a@example.com", "b@example.com", "old@example.com"]);
+        assert!(managed.ids.contains(&crate::model::UserId::new("5f0b")));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The raw serde types of a YAML manifest: they mirror the file exactly, refuse unknown keys, and
-//! hold values as written (before interpolation and validation). `validate.rs` turns them into
-//! the model's types.
+//! hold values as written (before interpolation and validation). `yaml_read.rs` turns them into
+//! the model's types. Also the [`Attribute`]s of a user entry, which YAML keys and CSV columns
+//! share: the fields of the field table (`model::Field`), then `mfa`, `password`, `id` and
+//! `renamed_from`. A user entry is read by a hand-written visitor over that list, so a field
+//! added to the table is a YAML key and a CSV column without an edit here.
 //!
 //! Scalars get small types of their own rather than `String`/`bool`, so that what YAML allows
 //! stays possible and what it would silently change is caught:
@@ -20,6 +23,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, de::DeserializeOwned};
 
+use crate::model::Field;
 use crate::secret::Secret;
 
 /// A whole YAML manifest.
@@ -36,23 +40,161 @@ pub(crate) struct RawManifest {
     pub prune: Option<RawPrune>,
 }
 
-/// One entry of `users`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a user: a mapping of fields such as `email` and `nickname`"
-)]
+/// What a user entry may say: a YAML key, or a CSV column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Attribute {
+    /// `id`: the Authing user id that pins the user.
+    Id,
+    /// A profile field of the table.
+    Field(Field),
+    /// `renamed_from`: an earlier value of the `match_on` key.
+    RenamedFrom,
+    Mfa,
+    Password,
+}
+
+impl Attribute {
+    /// Every attribute, in the order manifests are written: `id`, the table's fields,
+    /// `renamed_from`, `mfa`, `password`.
+    pub const ALL: [Attribute; Field::COUNT + 4] = {
+        let mut all = [Attribute::Id; Field::COUNT + 4];
+        let mut at = 0;
+        while at < Field::COUNT {
+            all[at + 1] = Attribute::Field(Field::ALL[at]);
+            at += 1;
+        }
+        all[Field::COUNT + 1] = Attribute::RenamedFrom;
+        all[Field::COUNT + 2] = Attribute::Mfa;
+        all[Field::COUNT + 3] = Attribute::Password;
+        all
+    };
+
+    /// The names of [`Attribute::ALL`], in that order.
+    pub const NAMES: [&'static str; Field::COUNT + 4] = {
+        let mut names = [""; Field::COUNT + 4];
+        let mut at = 0;
+        while at < names.len() {
+            names[at] = Attribute::ALL[at].name();
+            at += 1;
+        }
+        names
+    };
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Attribute::Id => "id",
+            Attribute::Field(field) => field.name(),
+            Attribute::RenamedFrom => "renamed_from",
+            Attribute::Mfa => "mfa",
+            Attribute::Password => "password",
+        }
+    }
+
+    /// Position in [`Attribute::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            Attribute::Id => 0,
+            Attribute::Field(field) => 1 + field as usize,
+            Attribute::RenamedFrom => Field::COUNT + 1,
+            Attribute::Mfa => Field::COUNT + 2,
+            Attribute::Password => Field::COUNT + 3,
+        }
+    }
+
+    /// The attribute with this exact name.
+    pub fn from_name(name: &str) -> Option<Attribute> {
+        Attribute::ALL
+            .into_iter()
+            .find(|attribute| attribute.name() == name)
+    }
+}
+
+/// A field's value as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawValue {
+    Text(RawText),
+    Flag(RawFlag),
+}
+
+/// One entry of `users`: the attributes it has, each once (a `null` is as if it were left out).
+#[derive(Debug, Default)]
 pub(crate) struct RawUser {
-    pub email: Option<RawText>,
-    pub username: Option<RawText>,
-    pub nickname: Option<RawText>,
-    pub company: Option<RawText>,
-    pub photo: Option<RawText>,
-    pub phone: Option<RawText>,
-    pub email_verified: Option<RawFlag>,
-    pub blocked: Option<RawFlag>,
+    /// The profile fields, in the order written.
+    pub fields: Vec<(Field, RawValue)>,
+    pub id: Option<RawText>,
+    pub renamed_from: Option<RawText>,
     pub mfa: Option<RawFlag>,
     pub password: Option<RawPassword>,
+}
+
+const _: () = assert!(
+    Attribute::ALL.len() <= 64,
+    "a user's attributes are one u64 of bits"
+);
+
+impl<'de> Deserialize<'de> for RawUser {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UserVisitor;
+
+        impl<'de> Visitor<'de> for UserVisitor {
+            type Value = RawUser;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a user: a mapping of fields such as `email` and `nickname`")
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<RawUser, A::Error> {
+                let mut user = RawUser::default();
+                let mut seen = 0u64;
+                while let Some(attribute) = map.next_key::<Attribute>()? {
+                    let bit = 1u64 << attribute.index();
+                    if seen & bit != 0 {
+                        return Err(de::Error::duplicate_field(attribute.name()));
+                    }
+                    seen |= bit;
+                    match attribute {
+                        Attribute::Field(field) if field.is_bool() => {
+                            if let Some(flag) = map.next_value::<Option<RawFlag>>()? {
+                                user.fields.push((field, RawValue::Flag(flag)));
+                            }
+                        }
+                        Attribute::Field(field) => {
+                            if let Some(text) = map.next_value::<Option<RawText>>()? {
+                                user.fields.push((field, RawValue::Text(text)));
+                            }
+                        }
+                        Attribute::Id => user.id = map.next_value()?,
+                        Attribute::RenamedFrom => user.renamed_from = map.next_value()?,
+                        Attribute::Mfa => user.mfa = map.next_value()?,
+                        Attribute::Password => user.password = map.next_value()?,
+                    }
+                }
+                Ok(user)
+            }
+        }
+
+        deserializer.deserialize_struct("RawUser", &Attribute::NAMES, UserVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Attribute {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+
+        impl Visitor<'_> for NameVisitor {
+            type Value = Attribute;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a user field name")
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Attribute, E> {
+                Attribute::from_name(name).ok_or_else(|| E::unknown_field(name, &Attribute::NAMES))
+            }
+        }
+
+        deserializer.deserialize_identifier(NameVisitor)
+    }
 }
 
 /// `whitelist:`.
@@ -347,7 +489,44 @@ mod tests {
             ["version", "match_on", "users", "whitelist", "prune"]
         );
         assert_eq!(field_names::<RawWhitelist>(), ["enabled", "phones"]);
-        assert_eq!(field_names::<RawUser>().len(), 10);
+        assert_eq!(field_names::<RawUser>(), Attribute::NAMES);
+        assert_eq!(Attribute::NAMES.len(), Field::COUNT + 4);
+    }
+
+    #[test]
+    fn every_attribute_is_read_and_unknown_keys_are_refused() {
+        let mut text = String::new();
+        for field in Field::ALL {
+            let value = if field.is_bool() { "yes" } else { "x" };
+            text.push_str(&format!("{}: {value}\n", field.name()));
+        }
+        text.push_str("id: 5f01\nrenamed_from: old@b.cn\nmfa: true\npassword: ${PW}\n");
+        let user: RawUser = serde_norway::from_str(&text).unwrap();
+        let fields: Vec<Field> = user.fields.iter().map(|(field, _)| *field).collect();
+        assert_eq!(fields, Field::ALL);
+        assert!(user.fields.iter().all(|(field, value)| matches!(
+            (field.is_bool(), value),
+            (true, RawValue::Flag(_)) | (false, RawValue::Text(_))
+        )));
+        assert_eq!(user.id.map(|id| id.value), Some("5f01".to_string()));
+        assert_eq!(
+            user.renamed_from.map(|old| old.value),
+            Some("old@b.cn".to_string())
+        );
+        assert_eq!(user.mfa, Some(RawFlag::Bool(true)));
+
+        let err = serde_norway::from_str::<RawUser>("given_nme: Al\n").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `given_nme`"),
+            "{err}"
+        );
+        let err = serde_norway::from_str::<RawUser>("email: a@b.cn\nemail: c@d.cn\n").unwrap_err();
+        assert!(err.to_string().contains("duplicate field `email`"), "{err}");
+        let err = serde_norway::from_str::<RawUser>("blocked: [1]\n").unwrap_err();
+        assert!(err.to_string().contains("a boolean"), "{err}");
+        // `null` is as if the key were not there.
+        let user: RawUser = serde_norway::from_str("nickname: ~\nmfa: ~\n").unwrap();
+        assert!(user.fields.is_empty() && user.mfa.is_none());
     }
 
     #[test]
@@ -356,9 +535,21 @@ mod tests {
             "email: a@b.cn\nphone: 13800000000\nmfa: yes\nblocked: 1\npassword: 123\n",
         )
         .unwrap();
-        assert_eq!(user.phone.as_ref().map(|p| p.number), Some(true));
+        assert_eq!(
+            user.fields[1],
+            (
+                Field::Phone,
+                RawValue::Text(RawText {
+                    value: "13800000000".into(),
+                    number: true
+                })
+            )
+        );
         assert_eq!(user.mfa, Some(RawFlag::Text("yes".into())));
-        assert_eq!(user.blocked, Some(RawFlag::Bool(true)));
+        assert_eq!(
+            user.fields[2],
+            (Field::Blocked, RawValue::Flag(RawFlag::Bool(true)))
+        );
         assert_eq!(user.password.map(|p| p.number), Some(true));
         let err = serde_norway::from_str::<RawUser>("password: true\n").unwrap_err();
         assert!(!err.to_string().contains("true"), "{err}");

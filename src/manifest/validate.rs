@@ -1,21 +1,27 @@
-//! Raw manifests → one [`DesiredState`]: values interpolated, normalised through the model's
-//! constructors, and merged across files.
+//! The format-neutral half of reading manifests: what a value means once a format module
+//! (`yaml_read.rs`, `csv.rs`) has found it, normalised through the model's constructors and the
+//! field table, and how the files merge into one [`DesiredState`].
 //!
 //! What a value means:
 //!
 //! - An omitted key, a YAML `null` and an empty CSV cell mean "not managed".
-//! - An empty YAML string for a text field means "managed, and should be empty"; for a boolean
-//!   or a password it means "not managed" (so `mfa: ${MFA:-}` can leave MFA alone, and
-//!   `password: ${ALICE_INITIAL_PASSWORD:-}` is optional). Surrounding whitespace is trimmed from
-//!   every value, passwords included.
+//! - An empty YAML string for a text field means "managed, and should be empty"; for a boolean,
+//!   a password, an `id` or a `renamed_from` it means "not managed" (so `mfa: ${MFA:-}` can
+//!   leave MFA alone, and `password: ${ALICE_INITIAL_PASSWORD:-}` is optional). Surrounding
+//!   whitespace is trimmed from every value, passwords included.
+//! - A text field is read by its normaliser in the field table: an email or a phone must be one.
 //! - Booleans are `true`/`false`, `yes`/`no`, `1`/`0`, any case.
+//! - `renamed_from` is a value of the `match_on` key (an email under `match_on: email`); `id`
+//!   is an Authing user id, one word.
 //!
 //! How files merge:
 //!
 //! - Users are keyed by the `match_on` field (`email` unless a YAML file says otherwise; all YAML
 //!   files that say must agree). A key declared twice, in one file or two, is an error at the
-//!   second declaration naming the first. Users keep declaration order, files the order given.
-//! - `prune` and `whitelist.enabled` may be set in one file (or identically in several).
+//!   second declaration naming the first; so are two users naming one `id` or one
+//!   `renamed_from`. Users keep declaration order, files the order given.
+//! - `match_on`, `prune` and `whitelist.enabled` may be set in one file (or identically in
+//!   several); a difference is one "conflicting" diagnostic naming both places.
 //! - The whitelist is managed when some YAML file has `whitelist.phones` (even `[]`) or some CSV
 //!   row has a `whitelist_phone`; the phones are the union, and a phone listed twice (after
 //!   normalisation) is a warning naming both places.
@@ -24,17 +30,17 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use super::diagnostic::{Code, ManifestDiagnostic, Place, Problems, suggest};
+use super::diagnostic::{Code, ManifestDiagnostic, Place, Problems};
 use super::interpolate::{
-    Environment, InterpolationErrorKind, has_reference, interpolate, whole_reference,
+    Environment, InterpolationErrorKind, has_reference, interpolate, required_references,
+    whole_reference,
 };
-use super::positions::Node;
-use super::schema::{RawFlag, RawPassword, RawPrune, RawText, RawUser, RawWhitelist};
+use super::schema::Attribute;
 use super::source::Input;
-use super::yaml::{YamlDocument, head};
 use crate::model::{
-    DesiredState, DesiredUser, DesiredWhitelist, Email, Field, MatchOn, MaxDeletes, Origin,
-    Password, PasswordSource, Pattern, Phone, Profile, PruneSettings, UserKey,
+    DesiredState, DesiredUser, DesiredWhitelist, Email, Field, Identity, MIN_PASSWORD_CHARS,
+    MatchOn, Normalizer, Origin, Password, PasswordSource, Phone, ProfileBuilder, PruneSettings,
+    UserId, UserKey,
 };
 use crate::secret::Secret;
 
@@ -60,12 +66,35 @@ pub(crate) enum At {
     },
 }
 
-/// What a user declaration manages, before it has a key.
+/// What a user declaration manages, before it has a key. Reused from one user to the next.
 #[derive(Debug, Default)]
 pub(crate) struct PendingUser {
-    pub profile: Profile,
+    pub profile: ProfileBuilder,
     pub mfa: Option<bool>,
     pub password: Option<Password>,
+    pub id: Option<UserId>,
+    pub renamed_from: Option<UserKey>,
+}
+
+impl PendingUser {
+    pub fn clear(&mut self) {
+        self.profile.clear();
+        self.mfa = None;
+        self.password = None;
+        self.id = None;
+        self.renamed_from = None;
+    }
+}
+
+/// Where the parts of one user declaration are.
+#[derive(Debug, Clone)]
+pub(crate) struct UserSites {
+    /// The whole declaration (a YAML mapping's first line, a CSV row).
+    pub user: Site,
+    /// The `match_on` key's value (the whole declaration when it has none).
+    pub key: Site,
+    pub id: Option<Site>,
+    pub renamed_from: Option<Site>,
 }
 
 /// A value that was refused, with what to say where it is.
@@ -80,7 +109,7 @@ pub(crate) struct Rejection {
 }
 
 impl Rejection {
-    fn new(code: Code, message: String, label: &str) -> Self {
+    pub(crate) fn new(code: Code, message: String, label: &str) -> Self {
         Self {
             code,
             message,
@@ -90,7 +119,7 @@ impl Rejection {
         }
     }
 
-    fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
@@ -117,46 +146,103 @@ pub(crate) fn expand<'a>(
     })
 }
 
-/// Sets a text field from an interpolated value.
-pub(crate) fn set_text(user: &mut PendingUser, field: Field, value: &str) -> Result<(), Rejection> {
+/// Sets an attribute other than `password` from its (interpolated) text: a text field through
+/// its normaliser, a boolean through [`parse_flag`], `id` and `renamed_from` checked.
+pub(crate) fn set_value(
+    user: &mut PendingUser,
+    attribute: Attribute,
+    value: &str,
+    match_on: MatchOn,
+) -> Result<(), Rejection> {
     let value = value.trim();
-    let normalized = match field {
-        Field::Email if !value.is_empty() => Email::parse(value)
-            .map(|email| email.as_str().to_string())
-            .map_err(|err| {
-                Rejection::new(
-                    Code::MalformedEmail,
-                    format!("malformed `email`: {err}"),
-                    "not an email address",
-                )
-            })?,
-        Field::Phone if !value.is_empty() => Phone::parse(value)
-            .map(|phone| phone.as_str().to_string())
-            .map_err(|err| {
-                Rejection::new(
-                    Code::MalformedPhone,
-                    format!("malformed `phone`: {err}"),
-                    "not a phone number",
-                )
-                .help(PHONE_HELP)
-            })?,
-        _ => value.to_string(),
-    };
-    let profile = &mut user.profile;
-    let slot = match field {
-        Field::Email => &mut profile.email,
-        Field::Username => &mut profile.username,
-        Field::Nickname => &mut profile.nickname,
-        Field::Company => &mut profile.company,
-        Field::Photo => &mut profile.photo,
-        Field::Phone => &mut profile.phone,
-        Field::EmailVerified | Field::Blocked => return Ok(()),
-    };
-    *slot = Some(normalized);
+    match attribute {
+        Attribute::Field(field) if field.is_bool() => {
+            if let Some(flag) = parse_flag(value, field.name())? {
+                user.profile.flag(field, flag);
+            }
+        }
+        Attribute::Field(field) => {
+            let normalized = normalize(field, value)?;
+            user.profile.text(field, &normalized);
+        }
+        Attribute::Mfa => user.mfa = parse_flag(value, "mfa")?,
+        Attribute::Id => user.id = user_id(value)?,
+        Attribute::RenamedFrom => user.renamed_from = earlier_key(value, match_on)?,
+        // Passwords are read by `password`, which knows where the value came from.
+        Attribute::Password => {}
+    }
     Ok(())
 }
 
+/// A text field's value as the field table's normaliser reads it; an empty text stays empty
+/// ("managed, should be empty").
+fn normalize(field: Field, value: &str) -> Result<Cow<'_, str>, Rejection> {
+    if value.is_empty() {
+        return Ok(Cow::Borrowed(value));
+    }
+    match field.normalizer() {
+        Some(Normalizer::Email) => {
+            Email::parse(value)
+                .map(|_| Cow::Borrowed(value))
+                .map_err(|err| {
+                    Rejection::new(
+                        Code::MalformedEmail,
+                        format!("malformed `{field}`: {err}"),
+                        "not an email address",
+                    )
+                })
+        }
+        Some(Normalizer::Phone) => Phone::parse(value)
+            .map(|phone| Cow::Owned(phone.as_str().to_string()))
+            .map_err(|err| {
+                Rejection::new(
+                    Code::MalformedPhone,
+                    format!("malformed `{field}`: {err}"),
+                    "not a phone number",
+                )
+                .help(PHONE_HELP)
+            }),
+        Some(Normalizer::Trim) | None => Ok(Cow::Borrowed(value)),
+    }
+}
+
 pub(crate) const PHONE_HELP: &str = "a phone is an 11-digit mainland mobile number, or `+`, the country code and the number (7 to 15 digits); spaces, dashes, dots and brackets are ignored";
+
+/// An `id`: one word of printable characters; `None` when empty.
+fn user_id(value: &str) -> Result<Option<UserId>, Rejection> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Rejection::new(
+            Code::InvalidValue,
+            format!("invalid `id` `{value}`: a user id is one word"),
+            "not a user id",
+        )
+        .help("`id` takes the Authing user id (`_id`), as `export --with-ids` writes it"));
+    }
+    Ok(Some(UserId::new(value)))
+}
+
+/// A `renamed_from`: a value of the `match_on` key; `None` when empty.
+fn earlier_key(value: &str, match_on: MatchOn) -> Result<Option<UserKey>, Rejection> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    match match_on {
+        MatchOn::Email => Email::parse(value)
+            .map(|email| Some(UserKey::from_email(email.as_str())))
+            .map_err(|err| {
+                Rejection::new(
+                    Code::MalformedEmail,
+                    format!("malformed `renamed_from`: {err}"),
+                    "not an email address",
+                )
+                .help("under `match_on: email`, `renamed_from` is the user's earlier email")
+            }),
+        MatchOn::Username => Ok(Some(UserKey::from_username(value))),
+    }
+}
 
 /// Parses an interpolated boolean; `None` for an empty value (not managed).
 pub(crate) fn parse_flag(value: &str, field: &str) -> Result<Option<bool>, Rejection> {
@@ -186,7 +272,9 @@ pub(crate) fn parse_flag(value: &str, field: &str) -> Result<Option<bool>, Rejec
 
 /// Reads a password: kept as a [`Secret`] from here on. `true` with it when it was written
 /// literally (no `${...}`), which deserves a warning. `None` when it is empty (not managed), so
-/// `password: ${ALICE_INITIAL_PASSWORD:-}` is optional.
+/// `password: ${ALICE_INITIAL_PASSWORD:-}` is optional; but a `${NAME}` without a default that
+/// comes out empty is refused (a variable the job forgot to fill would otherwise silently become
+/// a generated password), and so is a password shorter than Authing accepts.
 pub(crate) fn password(
     raw: &str,
     env: &dyn Environment,
@@ -208,9 +296,47 @@ pub(crate) fn password(
         )
     };
     if secret.is_empty() {
-        return Ok(None);
+        return match required_references(raw).first() {
+            Some(reference) => Err(Rejection {
+                code: Code::EmptyVariable,
+                message: format!(
+                    "`{reference}` in `password` is set but empty: the password would be left out"
+                ),
+                label: "empty".to_string(),
+                help: Some(format!(
+                    "set the variable; to make the password optional (a new user then gets a generated one), write `${{{}:-}}`",
+                    &reference[2..reference.len() - 1]
+                )),
+                narrow: Some((*reference).to_string()),
+            }),
+            None => Ok(None),
+        };
+    }
+    let length = secret.expose().chars().count();
+    if length < MIN_PASSWORD_CHARS {
+        let from = match &source {
+            PasswordSource::Env(name) => format!(" from `{name}`"),
+            _ => String::new(),
+        };
+        return Err(Rejection::new(
+            Code::InvalidValue,
+            format!(
+                "the password{from} has {length} characters; Authing refuses passwords shorter than {MIN_PASSWORD_CHARS} (error 2029)"
+            ),
+            "too short",
+        )
+        .help(format!(
+            "use at least {MIN_PASSWORD_CHARS} characters, or leave the password out: a new user then gets a generated one"
+        )));
     }
     Ok(Some((Password { secret, source }, literal)))
+}
+
+/// One setting that several files may declare, for [`Builder::conflict`].
+pub(crate) struct Declared<'s> {
+    /// How the value reads (`` `email` ``, "these settings").
+    pub value: String,
+    pub site: &'s Site,
 }
 
 /// Builds the desired state from the files, one after the other.
@@ -219,8 +345,12 @@ pub(crate) struct Builder<'a> {
     pub env: &'a dyn Environment,
     pub problems: &'a mut Problems,
     pub match_on: MatchOn,
+    match_on_site: Option<Site>,
     users: Vec<DesiredUser>,
+    /// Per user: where its key is.
     user_sites: Vec<Site>,
+    /// Where the `id` and `renamed_from` of a user (by position) are, for those that have one.
+    identity_sites: HashMap<usize, (Option<Site>, Option<Site>)>,
     whitelist_enabled: Option<(bool, Origin, Site)>,
     phones: Option<Vec<(Phone, Origin)>>,
     phone_sites: Vec<Site>,
@@ -236,14 +366,22 @@ impl<'a> Builder<'a> {
             env,
             problems,
             match_on: MatchOn::default(),
+            match_on_site: None,
             users: Vec::new(),
             user_sites: Vec::new(),
+            identity_sites: HashMap::new(),
             whitelist_enabled: None,
             phones: None,
             phone_sites: Vec::new(),
             prune: None,
             literal_passwords: HashMap::new(),
         }
+    }
+
+    /// Room for this many more users.
+    pub fn reserve_users(&mut self, additional: usize) {
+        self.users.reserve(additional);
+        self.user_sites.reserve(additional);
     }
 
     /// The place of a site.
@@ -279,11 +417,62 @@ impl<'a> Builder<'a> {
         self.problems.push(diagnostic);
     }
 
-    /// Adds a user whose values were all accepted, or reports that it has no key.
-    pub fn add_user(&mut self, user: PendingUser, origin: Origin, site: Site, key_site: Site) {
-        let Some(key) = UserKey::of(&user.profile, self.match_on) else {
+    /// The one diagnostic for a setting declared differently in two places: "conflicting
+    /// `what`: X here, Y in file:line:column", with both places labelled.
+    pub fn conflict(&mut self, what: &str, here: Declared<'_>, earlier: Declared<'_>, help: &str) {
+        let earlier_place = self.place(earlier.site, Some(format!("{} here", earlier.value)));
+        let place = self.place(here.site, Some(format!("{} here", here.value)));
+        self.problems.push(
+            ManifestDiagnostic::error(
+                Code::Conflict,
+                format!(
+                    "conflicting {what}: {} here, {} in {}",
+                    here.value,
+                    earlier.value,
+                    earlier_place.location()
+                ),
+            )
+            .at(place)
+            .also(earlier_place)
+            .with_help(help),
+        );
+    }
+
+    /// Sets `match_on` (read from a YAML manifest before any user).
+    pub fn set_match_on(&mut self, match_on: MatchOn, site: Site) {
+        match self.match_on_site.take() {
+            None => {
+                self.match_on = match_on;
+                self.match_on_site = Some(site);
+            }
+            Some(earlier_site) => {
+                if self.match_on != match_on {
+                    let earlier = self.match_on;
+                    self.conflict(
+                        "`match_on`",
+                        Declared {
+                            value: format!("`{match_on}`"),
+                            site: &site,
+                        },
+                        Declared {
+                            value: format!("`{earlier}`"),
+                            site: &earlier_site,
+                        },
+                        "all manifests must match users on the same field",
+                    );
+                }
+                self.match_on_site = Some(earlier_site);
+            }
+        }
+    }
+
+    /// Adds a user whose values were all accepted, or reports that it has no key; `user` is
+    /// left empty for the next one.
+    pub fn add_user(&mut self, user: &mut PendingUser, origin: Origin, sites: UserSites) {
+        let profile = user.profile.build();
+        let Some(key) = UserKey::of(&profile, self.match_on) else {
             let field = self.match_on.as_str();
-            let place = self.place(&site, Some(format!("this user has no `{field}`")));
+            let place = self.place(&sites.user, Some(format!("this user has no `{field}`")));
             let other = match self.match_on {
                 MatchOn::Email => "username",
                 MatchOn::Username => "email",
@@ -298,16 +487,61 @@ impl<'a> Builder<'a> {
                     "add `{field}` to the user, or match users on `{other}` with `match_on: {other}` in a YAML manifest"
                 )),
             );
+            user.clear();
             return;
+        };
+        let id = user.id.take();
+        let mut renamed_from = user.renamed_from.take();
+        if let Some(old) = &renamed_from {
+            let site = sites.renamed_from.as_ref().unwrap_or(&sites.user);
+            if *old == key {
+                let field = self.match_on.as_str();
+                let place = self.place(site, Some(format!("the user's own `{field}`")));
+                self.problems.push(
+                    ManifestDiagnostic::error(
+                        Code::InvalidValue,
+                        format!("`renamed_from` names the user's own `{field}` `{key}`"),
+                    )
+                    .at(place)
+                    .with_help(format!(
+                        "`renamed_from` is an earlier `{field}`; drop it once the rename is applied"
+                    )),
+                );
+                renamed_from = None;
+            } else if id.is_some() {
+                let place = self.place(site, Some("`renamed_from` beside an `id`".to_string()));
+                self.problems.push(
+                    ManifestDiagnostic::error(
+                        Code::Conflict,
+                        "a user with an `id` takes no `renamed_from`",
+                    )
+                    .at(place)
+                    .with_help(
+                        "the `id` already finds the user whatever its key: drop `renamed_from`",
+                    ),
+                );
+                renamed_from = None;
+            }
+        }
+        if id.is_some() || renamed_from.is_some() {
+            self.identity_sites
+                .insert(self.users.len(), (sites.id, sites.renamed_from));
+        }
+        let identity = match (id, renamed_from) {
+            (Some(id), _) => Some(Box::new(Identity::Id(id))),
+            (None, Some(old)) => Some(Box::new(Identity::RenamedFrom(old))),
+            (None, None) => None,
         };
         self.users.push(DesiredUser {
             key,
-            profile: user.profile,
-            mfa: user.mfa,
-            password: user.password,
+            profile,
+            mfa: user.mfa.take(),
+            password: user.password.take().map(Box::new),
+            identity,
             origin,
         });
-        self.user_sites.push(key_site);
+        self.user_sites.push(sites.key);
+        user.clear();
     }
 
     pub fn add_phone(&mut self, phone: Phone, origin: Origin, site: Site) {
@@ -320,214 +554,6 @@ impl<'a> Builder<'a> {
     /// Marks the whitelist as managed (a `phones` list, even an empty one).
     pub fn manage_phones(&mut self) {
         self.phones.get_or_insert_with(Vec::new);
-    }
-
-    /// Settles `match_on` from every YAML manifest before any user is read.
-    pub fn settle_match_on(&mut self, documents: &[Option<YamlDocument>]) {
-        let mut first: Option<(MatchOn, Site)> = None;
-        for (position, document) in documents.iter().enumerate() {
-            let Some(document) = document else { continue };
-            let Some(raw) = &document.raw.match_on else {
-                continue;
-            };
-            let input = &self.inputs[position];
-            let root = document.index.root();
-            let node = root.and_then(|root| root.get("match_on"));
-            let site = Site {
-                input: position,
-                at: At::Span(node.or(root).map_or(0..0, Node::span)),
-            };
-            let text = yaml_text(input, raw, node);
-            let value = match expand(&text, "match_on", self.env) {
-                Ok(value) => value.trim().to_ascii_lowercase(),
-                Err(rejection) => {
-                    self.reject(&site, rejection);
-                    continue;
-                }
-            };
-            let match_on = match value.as_str() {
-                "email" => MatchOn::Email,
-                "username" => MatchOn::Username,
-                other => {
-                    let mut rejection = Rejection::new(
-                        Code::InvalidValue,
-                        format!("invalid `match_on` value `{other}`"),
-                        "expected `email` or `username`",
-                    );
-                    if let Some(close) = suggest(other, &["email", "username"]) {
-                        rejection.message =
-                            format!("invalid `match_on` value `{other}`, did you mean `{close}`?");
-                    }
-                    self.reject(&site, rejection);
-                    continue;
-                }
-            };
-            match &first {
-                None => first = Some((match_on, site)),
-                Some((earlier, _)) if *earlier == match_on => {}
-                Some((earlier, earlier_site)) => {
-                    let earlier_place =
-                        self.place(earlier_site, Some(format!("`match_on: {earlier}` here")));
-                    let place = self.place(&site, Some(format!("`match_on: {match_on}` here")));
-                    self.problems.push(
-                        ManifestDiagnostic::error(
-                            Code::Conflict,
-                            format!(
-                                "conflicting `match_on`: `{match_on}` here, `{earlier}` in {}",
-                                earlier_place.location()
-                            ),
-                        )
-                        .at(place)
-                        .also(earlier_place)
-                        .with_help("all manifests must match users on the same field"),
-                    );
-                }
-            }
-        }
-        if let Some((match_on, _)) = first {
-            self.match_on = match_on;
-        }
-    }
-
-    /// Adds a YAML manifest.
-    pub fn yaml(&mut self, position: usize, document: YamlDocument) {
-        let YamlDocument {
-            raw,
-            index,
-            damaged_users,
-        } = document;
-        let input = &self.inputs[position];
-        let root = index.root();
-        let whole = root.map_or(0..0, |root| head(input, root));
-        let site = |span: Range<usize>| Site {
-            input: position,
-            at: At::Span(span),
-        };
-        if let Some(users) = raw.users {
-            let users_node = root.and_then(|root| root.get("users"));
-            self.users.reserve(users.len());
-            for (at, user) in users.into_iter().enumerate() {
-                let node = users_node.and_then(|users| users.item(at)).or(users_node);
-                let line = node.map_or(1, |node| node.line());
-                let user_site = site(node.map_or(whole.clone(), |node| head(input, node)));
-                let field = |name: &str| node.and_then(|node| node.get(name));
-                let field_site = |name: &str| {
-                    field(name).map_or_else(|| user_site.clone(), |node| site(node.span()))
-                };
-                let Some(pending) = self.yaml_user(position, user, &field, &field_site) else {
-                    continue;
-                };
-                if damaged_users.contains(&at)
-                    && UserKey::of(&pending.profile, self.match_on).is_none()
-                {
-                    continue;
-                }
-                let key_site = field_site(self.match_on.as_str());
-                let origin = Origin::new(input.path.clone(), line);
-                self.add_user(pending, origin, user_site, key_site);
-            }
-        }
-        if let Some(whitelist) = raw.whitelist {
-            let node = root.and_then(|root| root.get("whitelist"));
-            self.yaml_whitelist(position, whitelist, node, whole.clone());
-        }
-        if let Some(prune) = raw.prune {
-            let entry = root.and_then(|root| root.entry("prune"));
-            self.yaml_prune(
-                position,
-                prune,
-                entry.map(|entry| (entry.key, entry.value)),
-                whole,
-            );
-        }
-    }
-
-    /// One YAML user; `None` when a value was refused (reported).
-    fn yaml_user<'n>(
-        &mut self,
-        position: usize,
-        user: RawUser,
-        field: &dyn Fn(&str) -> Option<Node<'n>>,
-        field_site: &dyn Fn(&str) -> Site,
-    ) -> Option<PendingUser> {
-        let input = &self.inputs[position];
-        let mut pending = PendingUser::default();
-        let mut ok = true;
-        let texts = [
-            (Field::Email, user.email),
-            (Field::Username, user.username),
-            (Field::Nickname, user.nickname),
-            (Field::Company, user.company),
-            (Field::Photo, user.photo),
-            (Field::Phone, user.phone),
-        ];
-        for (name, raw) in texts {
-            let Some(raw) = raw else { continue };
-            // The node is looked up only for a number, whose spelling it holds.
-            let node = if raw.number { field(name.name()) } else { None };
-            let text = yaml_text(input, &raw, node);
-            let result = expand(&text, name.name(), self.env)
-                .and_then(|value| set_text(&mut pending, name, &value));
-            if let Err(rejection) = result {
-                self.reject(&field_site(name.name()), rejection);
-                ok = false;
-            }
-        }
-        let flags = [
-            ("email_verified", user.email_verified),
-            ("blocked", user.blocked),
-            ("mfa", user.mfa),
-        ];
-        for (name, raw) in flags {
-            let Some(raw) = raw else { continue };
-            match self.flag(&raw, name) {
-                Ok(value) => match name {
-                    "email_verified" => pending.profile.email_verified = value,
-                    "blocked" => pending.profile.blocked = value,
-                    _ => pending.mfa = value,
-                },
-                Err(rejection) => {
-                    self.reject(&field_site(name), rejection);
-                    ok = false;
-                }
-            }
-        }
-        if let Some(raw) = user.password {
-            let site = field_site("password");
-            match self.yaml_password(input, &raw, field("password")) {
-                Ok(None) => {}
-                Ok(Some((password, literal))) => {
-                    if literal {
-                        self.literal_password(&site);
-                    }
-                    pending.password = Some(password);
-                }
-                Err(rejection) => {
-                    self.reject(&site, rejection);
-                    ok = false;
-                }
-            }
-        }
-        ok.then_some(pending)
-    }
-
-    fn yaml_password(
-        &self,
-        input: &Input,
-        raw: &RawPassword,
-        node: Option<Node<'_>>,
-    ) -> Result<Option<(Password, bool)>, Rejection> {
-        match node.filter(|node| raw.number && node.is_plain_scalar()) {
-            Some(node) => password(&input.text[node.span()], self.env),
-            None => password(raw.value.expose(), self.env),
-        }
-    }
-
-    fn flag(&self, raw: &RawFlag, field: &str) -> Result<Option<bool>, Rejection> {
-        match raw {
-            RawFlag::Bool(value) => Ok(Some(*value)),
-            RawFlag::Text(text) => parse_flag(&expand(text, field, self.env)?, field),
-        }
     }
 
     /// Notes a password written literally; one warning per file is given at the end.
@@ -560,210 +586,58 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn yaml_whitelist(
-        &mut self,
-        position: usize,
-        whitelist: RawWhitelist,
-        node: Option<Node<'_>>,
-        whole: Range<usize>,
-    ) {
-        let input = &self.inputs[position];
-        let site_of = |node: Option<Node<'_>>| Site {
-            input: position,
-            at: At::Span(node.map_or_else(|| whole.clone(), Node::span)),
-        };
-        if let Some(raw) = whitelist.enabled {
-            let enabled_node = node.and_then(|node| node.get("enabled"));
-            let site = site_of(enabled_node.or(node));
-            match self.flag(&raw, "enabled") {
-                Ok(None) => {}
-                Ok(Some(enabled)) => {
-                    let line = enabled_node.or(node).map_or(1, |node| node.line());
-                    let origin = Origin::new(input.path.clone(), line);
-                    self.set_whitelist_enabled(enabled, origin, site);
-                }
-                Err(rejection) => self.reject(&site, rejection),
-            }
-        }
-        if let Some(phones) = whitelist.phones {
-            self.manage_phones();
-            let list = node.and_then(|node| node.get("phones"));
-            for (at, raw) in phones.into_iter().enumerate() {
-                let Some(raw) = raw else { continue };
-                let item = list.and_then(|list| list.item(at)).or(list).or(node);
-                let site = site_of(item);
-                let text = yaml_text(input, &raw, item);
-                let parsed = expand(&text, "whitelist.phones", self.env).and_then(|value| {
-                    Phone::parse(&value).map_err(|err| {
-                        Rejection::new(
-                            Code::MalformedPhone,
-                            format!("malformed phone in `whitelist.phones`: {err}"),
-                            "not a phone number",
-                        )
-                        .help(PHONE_HELP)
-                    })
-                });
-                match parsed {
-                    Ok(phone) => {
-                        let line = item.map_or(1, |item| item.line());
-                        self.add_phone(phone, Origin::new(input.path.clone(), line), site);
-                    }
-                    Err(rejection) => self.reject(&site, rejection),
-                }
-            }
-        }
-    }
-
-    fn set_whitelist_enabled(&mut self, enabled: bool, origin: Origin, site: Site) {
-        match &self.whitelist_enabled {
+    /// Sets the whitelist switch.
+    pub fn set_whitelist_enabled(&mut self, enabled: bool, origin: Origin, site: Site) {
+        match self.whitelist_enabled.take() {
             None => self.whitelist_enabled = Some((enabled, origin, site)),
-            Some((earlier, _, _)) if *earlier == enabled => {}
-            Some((earlier, _, earlier_site)) => {
-                let earlier_place =
-                    self.place(earlier_site, Some(format!("`enabled: {earlier}` here")));
-                let place = self.place(&site, Some(format!("`enabled: {enabled}` here")));
-                self.problems.push(
-                    ManifestDiagnostic::error(
-                        Code::Conflict,
-                        format!(
-                            "conflicting `whitelist.enabled`: `{enabled}` here, `{earlier}` in {}",
-                            earlier_place.location()
-                        ),
-                    )
-                    .at(place)
-                    .also(earlier_place)
-                    .with_help("set the whitelist switch in one manifest only"),
-                );
+            Some((earlier, earlier_origin, earlier_site)) => {
+                if earlier != enabled {
+                    self.conflict(
+                        "`whitelist.enabled`",
+                        Declared {
+                            value: format!("`{enabled}`"),
+                            site: &site,
+                        },
+                        Declared {
+                            value: format!("`{earlier}`"),
+                            site: &earlier_site,
+                        },
+                        "set the whitelist switch in one manifest only",
+                    );
+                }
+                self.whitelist_enabled = Some((earlier, earlier_origin, earlier_site));
             }
         }
     }
 
-    fn yaml_prune(
-        &mut self,
-        position: usize,
-        prune: RawPrune,
-        nodes: Option<(Node<'_>, Node<'_>)>,
-        whole: Range<usize>,
-    ) {
-        let input = &self.inputs[position];
-        let (key, node) = match nodes {
-            Some((key, node)) => (Some(key), Some(node)),
-            None => (None, None),
-        };
-        let field = |name: &str| node.and_then(|node| node.get(name));
-        let site_of = |node: Option<Node<'_>>| Site {
-            input: position,
-            at: At::Span(node.map_or_else(|| whole.clone(), Node::span)),
-        };
-        let mut ok = true;
-        let mut settings = PruneSettings {
-            origin: Some(Origin::new(
-                input.path.clone(),
-                key.or(node).map_or(1, |node| node.line()),
-            )),
-            ..PruneSettings::default()
-        };
-        if let Some(raw) = &prune.enabled {
-            match self.flag(raw, "enabled") {
-                Ok(value) => settings.enabled = value.unwrap_or(false),
-                Err(rejection) => {
-                    self.reject(&site_of(field("enabled").or(node)), rejection);
-                    ok = false;
-                }
-            }
-        }
-        if let Some(raw) = &prune.max_deletes {
-            let value_node = field("max_deletes");
-            let text = yaml_text(input, raw, value_node);
-            let parsed = expand(&text, "max_deletes", self.env).and_then(|value| {
-                MaxDeletes::parse(&value).map_err(|err| {
-                    Rejection::new(
-                        Code::InvalidValue,
-                        format!("invalid `max_deletes`: {err}"),
-                        "not a deletion limit",
-                    )
-                })
-            });
-            match parsed {
-                Ok(limit) => settings.max_deletes = Some(limit),
-                Err(rejection) => {
-                    self.reject(&site_of(value_node.or(node)), rejection);
-                    ok = false;
-                }
-            }
-        }
-        if let Some(raw) = &prune.protect {
-            let list = field("protect");
-            for (at, item) in raw.iter().enumerate() {
-                let Some(item) = item else { continue };
-                let item_node = list.and_then(|list| list.item(at)).or(list).or(node);
-                match self.pattern(input, item, item_node, "protect") {
-                    Ok(pattern) => settings.protect.push(pattern),
-                    Err(rejection) => {
-                        self.reject(&site_of(item_node), rejection);
-                        ok = false;
-                    }
-                }
-            }
-        }
-        if let Some(raw) = &prune.scope {
-            let value_node = field("scope");
-            match self.pattern(input, raw, value_node, "scope") {
-                Ok(pattern) => settings.scope = Some(pattern),
-                Err(rejection) => {
-                    self.reject(&site_of(value_node.or(node)), rejection);
-                    ok = false;
-                }
-            }
-        }
-        if !ok {
-            return;
-        }
-        let site = site_of(key.or(node));
-        match &self.prune {
+    /// Sets the `prune` settings.
+    pub fn set_prune(&mut self, settings: PruneSettings, site: Site) {
+        match self.prune.take() {
             None => self.prune = Some((settings, site)),
-            Some((earlier, _)) if same_prune(earlier, &settings) => {}
-            Some((_, earlier_site)) => {
-                let earlier_place =
-                    self.place(earlier_site, Some("first `prune` settings".to_string()));
-                let place = self.place(&site, Some("different `prune` settings".to_string()));
-                self.problems.push(
-                    ManifestDiagnostic::error(
-                        Code::Conflict,
-                        format!(
-                            "conflicting `prune` settings: also set differently in {}",
-                            earlier_place.location()
-                        ),
-                    )
-                    .at(place)
-                    .also(earlier_place)
-                    .with_help("set `prune` in one manifest only"),
-                );
+            Some((earlier, earlier_site)) => {
+                if !same_prune(&earlier, &settings) {
+                    self.conflict(
+                        "`prune`",
+                        Declared {
+                            value: "these settings".to_string(),
+                            site: &site,
+                        },
+                        Declared {
+                            value: "other settings".to_string(),
+                            site: &earlier_site,
+                        },
+                        "set `prune` in one manifest only",
+                    );
+                }
+                self.prune = Some((earlier, earlier_site));
             }
         }
-    }
-
-    fn pattern(
-        &self,
-        input: &Input,
-        raw: &RawText,
-        node: Option<Node<'_>>,
-        field: &str,
-    ) -> Result<Pattern, Rejection> {
-        let text = yaml_text(input, raw, node);
-        let value = expand(&text, field, self.env)?;
-        Pattern::parse(&value).map_err(|err| {
-            Rejection::new(
-                Code::InvalidValue,
-                format!("invalid pattern in `{field}`: {err}"),
-                "not a pattern",
-            )
-        })
     }
 
     /// Checks duplicates and assembles the state.
     pub fn finish(mut self) -> DesiredState {
         self.warn_literal_passwords();
+        self.check_identities();
         self.drop_duplicate_users();
         self.drop_duplicate_phones();
         let whitelist_enabled = self
@@ -783,17 +657,56 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn drop_duplicate_users(&mut self) {
-        let mut first: HashMap<&str, usize> = HashMap::with_capacity(self.users.len());
-        let mut duplicates = Vec::new();
-        for (at, user) in self.users.iter().enumerate() {
-            if let Some(&earlier) = first.get(user.key.as_str()) {
-                duplicates.push((at, earlier));
-            } else {
-                first.insert(user.key.as_str(), at);
+    /// Two users naming one `id`, or one `renamed_from`, are an error at the second.
+    fn check_identities(&mut self) {
+        if self.identity_sites.is_empty() {
+            return;
+        }
+        let mut positions: Vec<usize> = self.identity_sites.keys().copied().collect();
+        positions.sort_unstable();
+        let mut ids: HashMap<UserId, usize> = HashMap::new();
+        let mut earlier_keys: HashMap<UserKey, usize> = HashMap::new();
+        for at in positions {
+            let user = &self.users[at];
+            if let Some(id) = user.id()
+                && let Some(first) = ids.insert(id.clone(), at)
+            {
+                let message = format!("duplicate `id`: `{id}` is declared for two users");
+                self.identity_twice(Code::DuplicateId, message, at, first, true);
+            }
+            let user = &self.users[at];
+            if let Some(old) = user.renamed_from()
+                && let Some(first) = earlier_keys.insert(old.clone(), at)
+            {
+                let message =
+                    format!("duplicate `renamed_from`: two users were renamed from `{old}`");
+                self.identity_twice(Code::DuplicateRename, message, at, first, false);
             }
         }
-        drop(first);
+    }
+
+    fn identity_twice(&mut self, code: Code, message: String, at: usize, first: usize, id: bool) {
+        let site = |builder: &Self, position: usize| {
+            let (id_site, renamed_site) = &builder.identity_sites[&position];
+            let site = if id { id_site } else { renamed_site };
+            site.clone()
+                .unwrap_or_else(|| builder.user_sites[position].clone())
+        };
+        let earlier_place = self.place(&site(self, first), Some("first here".to_string()));
+        let place = self.place(&site(self, at), Some("again here".to_string()));
+        self.problems.push(
+            ManifestDiagnostic::error(code, message)
+                .at(place)
+                .also(earlier_place.clone())
+                .with_help(format!(
+                    "first at {}; one live user can become only one declared user",
+                    earlier_place.location()
+                )),
+        );
+    }
+
+    fn drop_duplicate_users(&mut self) {
+        let duplicates = duplicate_keys(&self.users);
         if duplicates.is_empty() {
             return;
         }
@@ -886,12 +799,41 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The text of a YAML value: for a number, its spelling in the source.
-fn yaml_text<'t>(input: &'t Input, raw: &'t RawText, node: Option<Node<'_>>) -> Cow<'t, str> {
-    match node.filter(|node| raw.number && node.is_plain_scalar()) {
-        Some(node) => Cow::Borrowed(input.text[node.span()].trim()),
-        None => Cow::Borrowed(raw.value.as_str()),
+/// Every user whose key an earlier user has: (position, position of the first). Found by
+/// sorting (hash, position) pairs, 16 bytes a user, rather than a map of every key, which for a
+/// million users would be the largest allocation of the whole load.
+fn duplicate_keys(users: &[DesiredUser]) -> Vec<(usize, usize)> {
+    use std::hash::BuildHasher;
+    let hasher = std::hash::RandomState::new();
+    let mut hashed: Vec<(u64, u32)> = users
+        .iter()
+        .enumerate()
+        .map(|(at, user)| {
+            (
+                hasher.hash_one(user.key.as_str()),
+                u32::try_from(at).unwrap_or(u32::MAX),
+            )
+        })
+        .collect();
+    hashed.sort_unstable();
+    let mut duplicates = Vec::new();
+    for group in hashed.chunk_by(|a, b| a.0 == b.0) {
+        if group.len() == 1 {
+            continue;
+        }
+        // Positions ascend within a group: each is compared with the earlier ones.
+        for (index, &(_, at)) in group.iter().enumerate() {
+            let key = &users[at as usize].key;
+            if let Some(&(_, first)) = group[..index]
+                .iter()
+                .find(|(_, earlier)| users[*earlier as usize].key == *key)
+            {
+                duplicates.push((at as usize, first as usize));
+            }
+        }
     }
+    duplicates.sort_unstable();
+    duplicates
 }
 
 fn same_prune(a: &PruneSettings, b: &PruneSettings) -> bool {

@@ -16,8 +16,9 @@ use std::fmt::Write;
 
 use super::csv::Column;
 use super::interpolate::escape;
+use super::schema::Attribute;
 use super::yaml::SUPPORTED_VERSION;
-use crate::model::{DesiredState, DesiredUser, Field, PasswordSource, PruneSettings};
+use crate::model::{DesiredState, DesiredUser, FieldRef, PasswordSource, PruneSettings};
 
 /// Why a state cannot be written.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -118,7 +119,7 @@ pub fn to_csv(state: &DesiredState) -> Result<String, WriteError> {
         }
     }
     let mut used = [false; Column::ALL.len()];
-    used[column_index(Column::Field(state.match_on.field()))] = true;
+    used[column_index(Column::User(Attribute::Field(state.match_on.field())))] = true;
     for user in &state.users {
         for (name, value) in user_values(user) {
             if matches!(value, Value::Text(text) if text.trim().is_empty()) {
@@ -193,29 +194,27 @@ enum Value<'a> {
     Reference(&'a str),
 }
 
-/// The managed values of a user, in manifest order, under their manifest names.
+/// The managed values of a user, in the order of [`Attribute::ALL`], under their manifest names.
 fn user_values(user: &DesiredUser) -> impl Iterator<Item = (&'static str, Value<'_>)> {
-    let profile = &user.profile;
-    let fields = Field::ALL.into_iter().filter_map(move |field| {
-        let value = match field {
-            Field::EmailVerified => profile.email_verified.map(Value::Flag),
-            Field::Blocked => profile.blocked.map(Value::Flag),
-            _ => profile.get(field).map(|value| match value {
-                crate::model::FieldRef::Text(text) => Value::Text(text),
-                crate::model::FieldRef::Bool(flag) => Value::Flag(flag),
-            }),
-        };
-        value.map(|value| (field.name(), value))
-    });
-    let mfa = user.mfa.map(|flag| ("mfa", Value::Flag(flag)));
-    let password = user
-        .password
-        .as_ref()
-        .and_then(|password| match &password.source {
-            PasswordSource::Env(name) => Some(("password", Value::Reference(name))),
-            PasswordSource::Manifest => None,
-        });
-    fields.chain(mfa).chain(password)
+    Attribute::ALL.into_iter().filter_map(move |attribute| {
+        let value =
+            match attribute {
+                Attribute::Id => user.id().map(|id| Value::Text(id.as_str())),
+                Attribute::Field(field) => user.profile.get(field).map(|value| match value {
+                    FieldRef::Text(text) => Value::Text(text),
+                    FieldRef::Bool(flag) => Value::Flag(flag),
+                }),
+                Attribute::RenamedFrom => user.renamed_from().map(|old| Value::Text(old.as_str())),
+                Attribute::Mfa => user.mfa.map(Value::Flag),
+                Attribute::Password => user.password.as_ref().and_then(|password| match &password
+                    .source
+                {
+                    PasswordSource::Env(name) => Some(Value::Reference(name)),
+                    PasswordSource::Manifest => None,
+                }),
+            };
+        value.map(|value| (attribute.name(), value))
+    })
 }
 
 fn column_index(wanted: Column) -> usize {
@@ -266,7 +265,8 @@ mod tests {
     use super::*;
     use crate::manifest::load_with;
     use crate::model::{
-        DesiredWhitelist, MatchOn, MaxDeletes, Origin, Password, Pattern, Phone, Profile, UserKey,
+        DesiredWhitelist, Field, FieldValue, Identity, MatchOn, MaxDeletes, Normalizer, Origin,
+        Password, Pattern, Phone, Profile, UserId, UserKey,
     };
     use crate::secret::Secret;
 
@@ -404,73 +404,94 @@ mod tests {
         ]
     }
 
-    fn password() -> impl Strategy<Value = Option<Password>> {
+    fn password() -> impl Strategy<Value = Option<Box<Password>>> {
         prop_oneof![
             Just(None),
             select(vec!["PW_A", "PW_B"]).prop_map(|name| {
-                Some(Password {
+                Some(Box::new(Password {
                     secret: Secret::from(env()[name].trim()),
                     source: PasswordSource::Env(name.to_string()),
-                })
+                }))
             }),
+        ]
+    }
+
+    /// A value for every field of the table: absent, empty when allowed, or set.
+    fn field_values(empty: bool) -> Vec<BoxedStrategy<Option<FieldValue>>> {
+        Field::ALL
+            .into_iter()
+            .map(|field| match field.normalizer() {
+                None => proptest::option::of(any::<bool>().prop_map(FieldValue::Bool)).boxed(),
+                Some(Normalizer::Email) => text_field(email(), empty)
+                    .prop_map(|text| text.map(FieldValue::Text))
+                    .boxed(),
+                Some(Normalizer::Phone) => {
+                    text_field(phone().prop_map(|phone| phone.to_string()), empty)
+                        .prop_map(|text| text.map(FieldValue::Text))
+                        .boxed()
+                }
+                Some(Normalizer::Trim) => text_field(tricky(), empty)
+                    .prop_map(|text| text.map(FieldValue::Text))
+                    .boxed(),
+            })
+            .collect()
+    }
+
+    /// `id`, `renamed_from` (an email, or a username), or neither.
+    fn identity() -> impl Strategy<Value = (Option<String>, Option<(String, String)>)> {
+        prop_oneof![
+            2 => Just((None, None)),
+            1 => "5f[0-9a-f]{22}".prop_map(|id| (Some(id), None)),
+            1 => (email(), tricky()).prop_map(|old| (None, Some(old))),
         ]
     }
 
     fn users(match_on: MatchOn, empty: bool) -> impl Strategy<Value = Vec<DesiredUser>> {
         let user = (
-            text_field(email(), empty),
-            text_field(tricky(), empty),
-            text_field(tricky(), empty),
-            text_field(tricky(), empty),
-            text_field(tricky(), empty),
-            text_field(phone().prop_map(|phone| phone.to_string()), empty),
-            proptest::option::of(any::<bool>()),
-            proptest::option::of(any::<bool>()),
+            field_values(empty),
             proptest::option::of(any::<bool>()),
             password(),
             (email(), tricky()),
+            identity(),
         );
         proptest::collection::vec(user, 0..8).prop_map(move |users| {
             let mut seen = std::collections::HashSet::new();
+            let mut identities = std::collections::HashSet::new();
             let mut out = Vec::new();
-            for (
-                email,
-                username,
-                nickname,
-                company,
-                photo,
-                phone,
-                email_verified,
-                blocked,
-                mfa,
-                password,
-                (key_email, key_username),
-            ) in users
-            {
-                let mut profile = Profile {
-                    email,
-                    username,
-                    nickname,
-                    company,
-                    photo,
-                    phone,
-                    email_verified,
-                    blocked,
-                };
+            for (values, mfa, password, (key_email, key_username), (id, renamed_from)) in users {
+                let mut profile: Profile = Field::ALL
+                    .into_iter()
+                    .zip(values)
+                    .filter_map(|(field, value)| Some((field, value?)))
+                    .collect();
                 match match_on {
-                    MatchOn::Email => profile.email = Some(key_email),
-                    MatchOn::Username => profile.username = Some(key_username),
+                    MatchOn::Email => profile.set(Field::Email, Some(key_email.into())),
+                    MatchOn::Username => profile.set(Field::Username, Some(key_username.into())),
                 }
                 let Some(key) = UserKey::of(&profile, match_on) else {
                     continue;
                 };
-                if seen.insert(key.clone()) {
+                let renamed_from = renamed_from
+                    .map(|(email, username)| match match_on {
+                        MatchOn::Email => UserKey::from_email(&email),
+                        MatchOn::Username => UserKey::from_username(&username),
+                    })
+                    .filter(|old| !old.as_str().is_empty() && *old != key);
+                let unique = id.iter().all(|id| identities.insert(format!("id {id}")))
+                    && renamed_from
+                        .iter()
+                        .all(|old| identities.insert(format!("old {old}")));
+                if unique && seen.insert(key.clone()) {
+                    let identity = match (id, renamed_from) {
+                        (Some(id), _) => Some(Box::new(Identity::Id(UserId::new(id)))),
+                        (None, Some(old)) => Some(Box::new(Identity::RenamedFrom(old))),
+                        (None, None) => None,
+                    };
                     out.push(DesiredUser {
-                        key,
-                        profile,
                         mfa,
                         password,
-                        origin: nowhere(),
+                        identity,
+                        ..DesiredUser::new(key, profile, nowhere())
                     });
                 }
             }
@@ -596,17 +617,13 @@ mod tests {
     #[test]
     fn csv_data_cells_are_never_interpolated() {
         let mut state = DesiredState::default();
-        state.users.push(DesiredUser {
-            key: UserKey::from_email("a@example.com"),
-            profile: Profile {
-                email: Some("a@example.com".into()),
-                nickname: Some("${PW_A} and $$".into()),
-                ..Profile::default()
-            },
-            mfa: None,
-            password: None,
-            origin: nowhere(),
-        });
+        state.users.push(DesiredUser::new(
+            UserKey::from_email("a@example.com"),
+            Profile::default()
+                .with(Field::Email, "a@example.com")
+                .with(Field::Nickname, "${PW_A} and $$"),
+            nowhere(),
+        ));
         let text = to_csv(&state).unwrap();
         assert!(text.contains("${PW_A} and $$"), "{text}");
         assert_eq!(comparable(load_text("m.csv", &text)), comparable(state));
@@ -614,20 +631,20 @@ mod tests {
 
     fn small_state() -> DesiredState {
         let user = DesiredUser {
-            key: UserKey::from_email("alice@example.com"),
-            profile: Profile {
-                email: Some("Alice@Example.com".to_string()),
-                nickname: Some("Alice \"Al\" Liu: $5".to_string()),
-                phone: Some("13800000000".to_string()),
-                blocked: Some(false),
-                ..Profile::default()
-            },
             mfa: Some(true),
-            password: Some(Password {
+            password: Some(Box::new(Password {
                 secret: Secret::from("hunter2"),
                 source: PasswordSource::Env("ALICE_PW".to_string()),
-            }),
-            origin: nowhere(),
+            })),
+            ..DesiredUser::new(
+                UserKey::from_email("alice@example.com"),
+                Profile::default()
+                    .with(Field::Email, "Alice@Example.com")
+                    .with(Field::Nickname, "Alice \"Al\" Liu: $5")
+                    .with(Field::Phone, "13800000000")
+                    .with(Field::Blocked, false),
+                nowhere(),
+            )
         };
         DesiredState {
             users: vec![user],
@@ -674,7 +691,7 @@ mod tests {
         state.prune.enabled = true;
         assert!(matches!(to_csv(&state), Err(WriteError::NotCsv(_))));
         let mut state = small_state();
-        state.users[0].profile.company = Some(String::new());
+        state.users[0].profile.set(Field::Company, Some("".into()));
         assert!(matches!(to_csv(&state), Err(WriteError::NotCsv(_))));
         let mut state = small_state();
         state.whitelist = Some(DesiredWhitelist {

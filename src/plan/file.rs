@@ -10,7 +10,9 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{Field, FieldValue, MatchOn, Origin, Profile, SourceFile, UserId, UserKey};
+use crate::model::{
+    Field, FieldValue, MatchOn, Origin, ProfileBuilder, SourceFile, UserId, UserKey,
+};
 use crate::secret::REDACTED;
 
 use super::{
@@ -56,6 +58,9 @@ pub struct ChangeEntry {
     pub key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// A rename: the key the user holds before the update (the key's field is among `fields`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
     /// How a deleted user is shown (email, else username, else id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -162,11 +167,14 @@ impl PlanFile {
         }
     }
 
+    /// The file's text. Characters that are never shown as themselves (DEL, C1 and bidi
+    /// controls, which serde_json leaves raw) are written as `\uXXXX` escapes: the text is
+    /// safe to show and reads back the same.
     pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self)
             .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
         text.push('\n');
-        text
+        crate::render::escape::json(text)
     }
 
     /// Writes the file atomically (a temporary file renamed into place).
@@ -261,6 +269,7 @@ fn entry(change: &Change) -> ChangeEntry {
         action: change.action(),
         key: None,
         id: None,
+        renamed_from: None,
         label: None,
         phone: None,
         fields: IndexMap::new(),
@@ -296,6 +305,7 @@ fn entry(change: &Change) -> ChangeEntry {
         Change::Update(update) => {
             entry.key = Some(update.key.to_string());
             entry.id = Some(update.id.to_string());
+            entry.renamed_from = update.renamed_from.as_ref().map(ToString::to_string);
             entry.fingerprint = Some(update.fingerprint.clone());
             for change in &update.fields {
                 entry.fields.insert(
@@ -345,19 +355,20 @@ fn entry(change: &Change) -> ChangeEntry {
 
 fn notice_entry(notice: &Notice) -> NoticeEntry {
     match notice {
-        Notice::Unchangeable {
+        Notice::RenameNotFound {
             key,
-            field,
-            live,
-            wanted,
+            renamed_from,
             origin,
         } => NoticeEntry {
-            kind: "unchangeable_field".into(),
+            kind: "rename_not_found".into(),
             message: format!(
-                "{key}: `{field}` cannot be changed through the v1 API (the pool has {}, {origin} declares {}); left as it is",
-                live.as_ref()
-                    .map_or_else(|| "no value".to_string(), |live| format!("`{live}`")),
-                format_args!("`{wanted}`"),
+                "{key} ({origin}) is renamed from {renamed_from}, which no live user has: {key} is created"
+            ),
+        },
+        Notice::EmailUnverified { key, origin } => NoticeEntry {
+            kind: "email_unverified".into(),
+            message: format!(
+                "{key} ({origin}): changing the email clears its verification, and `email_verified` is not managed"
             ),
         },
         Notice::DeletesSuppressed { reason } => NoticeEntry {
@@ -368,6 +379,17 @@ fn notice_entry(notice: &Notice) -> NoticeEntry {
             kind: "unkeyed_users".into(),
             message: format!(
                 "{users} live users have no {match_on}: no manifest can declare them, and prune leaves them alone"
+            ),
+        },
+        Notice::PhotoCopy {
+            key,
+            declared,
+            live,
+            origin,
+        } => NoticeEntry {
+            kind: "photo_cdn_copy".into(),
+            message: format!(
+                "{key}: the pool's photo `{live}` is on Authing's CDN, {origin} declares `{declared}`; most likely Authing's copy of it, not sent again"
             ),
         },
         Notice::PhoneNotWhitelisted { key, phone, origin } => NoticeEntry {
@@ -415,14 +437,14 @@ fn change(entry: &ChangeEntry) -> Result<Change, String> {
     };
     Ok(match entry.action {
         Action::Create => {
-            let mut profile = Profile::default();
+            let mut profile = ProfileBuilder::default();
             for (name, change) in &entry.fields {
                 if name == "password" {
                     continue;
                 }
                 let field =
                     Field::from_name(name).ok_or_else(|| format!("unknown field `{name}`"))?;
-                profile.set(field, Some(field_value(field, &change.to)?));
+                profile.set(field, field_value(field, &change.to)?.as_ref());
             }
             let password = match entry.password_source.as_deref() {
                 Some("manifest") => PasswordPlan::Manifest,
@@ -434,7 +456,7 @@ fn change(entry: &ChangeEntry) -> Result<Change, String> {
             };
             Change::Create(Create {
                 key: key()?,
-                profile,
+                profile: profile.build(),
                 password,
                 origin: required_origin()?,
             })
@@ -462,6 +484,7 @@ fn change(entry: &ChangeEntry) -> Result<Change, String> {
                 key: key()?,
                 id: id()?,
                 fields,
+                renamed_from: entry.renamed_from.as_deref().map(UserKey::from_username),
                 origin: required_origin()?,
                 fingerprint: fingerprint()?,
             })
@@ -520,5 +543,22 @@ fn field_value(field: Field, value: &Value) -> Result<FieldValue, String> {
         (true, Value::Bool(flag)) => Ok(FieldValue::Bool(*flag)),
         (false, Value::String(text)) => Ok(FieldValue::Text(text.clone())),
         _ => Err(format!("`{field}` has a value of the wrong type: {value}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::is_hidden;
+
+    #[test]
+    fn hidden_characters_are_escaped_and_read_back() {
+        let value = "evil\u{202e}gnp.exe\u{85}\u{1b}\u{7f}";
+        let text = crate::render::escape::json(
+            serde_json::to_string_pretty(&serde_json::json!({"a": [value]})).unwrap(),
+        );
+        assert!(!text.chars().any(|c| is_hidden(c) && c != '\n'), "{text}");
+        assert!(text.contains("\\u202e") && text.contains('\n'), "{text}");
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["a"][0], value);
     }
 }

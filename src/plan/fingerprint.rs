@@ -79,9 +79,9 @@ mod tests {
     fn user(nickname: Option<&str>) -> LiveUser {
         LiveUser {
             id: UserId::new("5f0000000000000000000001"),
-            profile: Profile {
-                nickname: nickname.map(str::to_string),
-                ..Profile::default()
+            profile: match nickname {
+                Some(nickname) => Profile::default().with(Field::Nickname, nickname),
+                None => Profile::default(),
             },
             mfa: None,
         }

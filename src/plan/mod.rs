@@ -77,9 +77,13 @@ pub struct Create {
 /// Fields of an existing user to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Update {
+    /// The key the user has once updated.
     pub key: UserKey,
     pub id: UserId,
     pub fields: Vec<FieldChange>,
+    /// A rename: the key the user holds now, which the update frees (the key's field is among
+    /// `fields`). Apply runs renames before creations, so a new user may take the old key.
+    pub renamed_from: Option<UserKey>,
     pub origin: Origin,
     pub fingerprint: Fingerprint,
 }
@@ -186,14 +190,15 @@ impl Change {
 /// Something the plan shows but does not act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    /// A declared value differs from the pool, but the v1 API cannot change that field.
-    Unchangeable {
+    /// `renamed_from` names no live user: the user is created under its new key.
+    RenameNotFound {
         key: UserKey,
-        field: Field,
-        live: Option<FieldValue>,
-        wanted: FieldValue,
+        renamed_from: UserKey,
         origin: Origin,
     },
+    /// The user's email changes, which clears its verification, and `email_verified` is not
+    /// managed: the address will read as unverified.
+    EmailUnverified { key: UserKey, origin: Origin },
     /// Deletions were not planned because the live state may be incomplete.
     DeletesSuppressed { reason: String },
     /// A user will register with a phone that is not on the whitelist while the whitelist is on:
@@ -206,6 +211,15 @@ pub enum Notice {
     /// Live users with no value for the `match_on` key: no manifest can declare them, so prune
     /// leaves them alone.
     Unkeyed { users: usize, match_on: MatchOn },
+    /// The pool holds a photo on Authing's CDN where the manifest declares an external URL:
+    /// most likely the copy Authing made at registration, which no read can tell from another
+    /// picture. Not sent again (it would be copied again, every run); see `crate::photo`.
+    PhotoCopy {
+        key: UserKey,
+        declared: String,
+        live: String,
+        origin: Origin,
+    },
 }
 
 /// The plan and the facts it was made from.

@@ -1,23 +1,29 @@
-//! The typed Authing client: the owner token (fetched once with the pool secret, renewed once if
-//! the server stops accepting it), and one method per operation this tool sends. Documents are
-//! in `queries/`; `register` and `updateUser` are built per call, like the SDK builds them, so
-//! that only the fields being written are declared.
+//! The typed Authing client: the owner token (fetched with the pool secret, renewed a minute
+//! before its `exp`, and once more if the server refuses it anyway), and one method per operation
+//! this tool sends. Users are created with `createUser` (the owner's copy of `register`, not
+//! subject to the per-IP registration limit), or with `register` where the server does not know
+//! `createUser`. Every mutation's answer is checked for an in-band failure. Documents are in
+//! `queries/`, except those about users: `users` and `userPatch` select every field of the
+//! field table (`wire::user_selection`), and `register`, `createUser` and `updateUser` are built
+//! per call, like the SDK builds them, so that only the fields being written are declared.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::model::{Field, FieldValue, LivePhone, LiveUser, LiveWhitelist, Profile, UserId};
 use crate::secret::Secret;
 
 use super::crypto::PasswordEncryptor;
-use super::error::{ErrorKind, RemoteError};
+use super::error::{ErrorClass, ErrorKind, REGISTER_WINDOW, RemoteError};
 use super::operation::{CallStats, Operation};
+use super::token::{OwnerSlot, OwnerToken};
 use super::transport::{Call, Transport, TransportConfig};
-use super::wire::{self, WireUser};
+use super::wire::{self, Many, WireUser};
 
 /// Users per `users` page: the most the API allows.
 pub const PAGE_SIZE: u64 = 200;
@@ -28,10 +34,36 @@ pub const PATCH_BATCH: usize = 80;
 pub const MAX_POOL_USERS: u64 = 100_000_000;
 
 mod documents {
+    use std::sync::LazyLock;
+
+    use super::wire::user_selection;
+
+    /// `users`, selecting every field of the field table.
+    pub fn users() -> &'static str {
+        static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "query users($registerInClient: String, $page: Int, $count: Int) {{\n  users(registerInClient: $registerInClient, page: $page, count: $count) {{\n    totalCount\n    list {{\n      {}\n    }}\n  }}\n}}\n",
+                user_selection()
+            )
+        });
+        &DOCUMENT
+    }
+
+    /// `userPatch`, selecting what `users` selects (so fingerprints compare).
+    pub fn user_patch() -> &'static str {
+        static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "query userPatch($ids: String!) {{\n  userPatch(ids: $ids) {{\n    totalCount\n    list {{\n      {}\n    }}\n  }}\n}}\n",
+                user_selection()
+            )
+        });
+        &DOCUMENT
+    }
+
     pub const AUTH: &str = include_str!("queries/get_client_when_sdk_init.graphql");
     pub const AUTH_LEGACY: &str = include_str!("queries/get_access_token_by_app_secret.graphql");
-    pub const USERS: &str = include_str!("queries/users.graphql");
-    pub const USER_PATCH: &str = include_str!("queries/user_patch.graphql");
+    /// The pool's registration limit (`frequentRegisterCheck`), read only after a 2100.
+    pub const REGISTER_CHECK: &str = include_str!("queries/frequent_register_check.graphql");
     pub const REMOVE_USERS: &str = include_str!("queries/remove_users.graphql");
     pub const REFRESH_TOKEN: &str = include_str!("queries/refresh_token.graphql");
     pub const QUERY_MFA: &str = include_str!("queries/query_mfa.graphql");
@@ -85,24 +117,29 @@ pub struct NewUser<'a> {
     pub password: &'a Secret,
 }
 
-#[derive(Debug)]
-struct OwnerToken {
-    token: Secret,
-    generation: u64,
-}
-
 /// Which spelling of the whitelist arguments the server takes.
 const DIALECT_2020: u8 = 0;
 const DIALECT_2019: u8 = 1;
+
+/// How users are created: not known yet, `createUser`, or `register` (the server has no
+/// `createUser`).
+const CREATE_UNKNOWN: u8 = 0;
+const CREATE_WITH_CREATE_USER: u8 = 1;
+const CREATE_WITH_REGISTER: u8 = 2;
 
 pub struct AuthingClient {
     transport: Transport,
     client_id: String,
     secret: Secret,
     encryptor: PasswordEncryptor,
-    owner: RwLock<Arc<OwnerToken>>,
+    owner: OwnerSlot,
     renewal: Mutex<()>,
     dialect: AtomicU8,
+    creation: AtomicU8,
+    /// Held by the first creation while it finds out whether the server has `createUser`.
+    creation_probe: Mutex<()>,
+    /// The pool's registration window, read once after the first 2100.
+    register_window: OnceCell<Option<Duration>>,
 }
 
 impl AuthingClient {
@@ -115,12 +152,12 @@ impl AuthingClient {
             client_id: config.client_id,
             secret: config.secret,
             encryptor: config.encryptor,
-            owner: RwLock::new(Arc::new(OwnerToken {
-                token,
-                generation: 0,
-            })),
+            owner: OwnerSlot::new(OwnerToken::new(token, 0)),
             renewal: Mutex::new(()),
             dialect: AtomicU8::new(DIALECT_2020),
+            creation: AtomicU8::new(CREATE_UNKNOWN),
+            creation_probe: Mutex::new(()),
+            register_window: OnceCell::new(),
         })
     }
 
@@ -147,15 +184,15 @@ impl AuthingClient {
         let variables =
             json!({ "registerInClient": self.client_id, "page": page, "count": PAGE_SIZE });
         let paged: wire::PagedUsers = self
-            .owner_call(Operation::Users, documents::USERS, None, variables, None)
+            .owner_call(Operation::Users, documents::users(), None, variables, None)
             .await?
             .ok_or_else(|| decode(Operation::Users, "`users` is null"))?;
-        if paged.list.len() as u64 > PAGE_SIZE {
+        if paged.list.0.len() as u64 > PAGE_SIZE {
             return Err(decode(
                 Operation::Users,
                 &format!(
                     "page {page} holds {} users, more than the {PAGE_SIZE} asked for",
-                    paged.list.len()
+                    paged.list.0.len()
                 ),
             ));
         }
@@ -172,12 +209,7 @@ impl AuthingClient {
                 ),
             ));
         }
-        let users = paged
-            .list
-            .into_iter()
-            .flatten()
-            .map(WireUser::into_live)
-            .collect();
+        let users = paged.list.0.into_iter().map(WireUser::into_live).collect();
         Ok(UsersPage { total, users })
     }
 
@@ -188,25 +220,114 @@ impl AuthingClient {
         let paged: Option<wire::PagedUsers> = self
             .owner_call(
                 Operation::UserPatch,
-                documents::USER_PATCH,
+                documents::user_patch(),
                 None,
                 variables,
                 None,
             )
             .await?;
         Ok(paged
-            .map(|paged| {
-                paged
-                    .list
-                    .into_iter()
-                    .flatten()
-                    .map(WireUser::into_live)
-                    .collect()
-            })
+            .map(|paged| paged.list.0.into_iter().map(WireUser::into_live).collect())
             .unwrap_or_default())
     }
 
-    /// Registers a user; the password travels RSA-encrypted.
+    /// Creates a user: with `createUser` and the owner token, or with `register` where the
+    /// server refuses `createUser` as unknown (found out by the first creation and kept for the
+    /// run). The password travels RSA-encrypted either way.
+    pub async fn create_user(
+        &self,
+        user: &NewUser<'_>,
+        subject: &str,
+    ) -> Result<LiveUser, RemoteError> {
+        loop {
+            match self.creation.load(Ordering::Acquire) {
+                CREATE_WITH_CREATE_USER => {
+                    return self.create_with_create_user(user, subject).await;
+                }
+                CREATE_WITH_REGISTER => return self.register(user, subject).await,
+                _ => {}
+            }
+            let _probe = self.creation_probe.lock().await;
+            if self.creation.load(Ordering::Acquire) != CREATE_UNKNOWN {
+                continue;
+            }
+            let result = self.create_with_create_user(user, subject).await;
+            match &result {
+                Err(err) if refuses_create_user(err) => {
+                    tracing::info!(
+                        "the server has no `createUser`; creating users with `register`, which the pool's per-IP registration limit applies to"
+                    );
+                    self.creation.store(CREATE_WITH_REGISTER, Ordering::Release);
+                    return self.register(user, subject).await;
+                }
+                // Any answer from the server that is not a refusal of the field shows it has it.
+                Ok(_) => self
+                    .creation
+                    .store(CREATE_WITH_CREATE_USER, Ordering::Release),
+                Err(err) if err.class() != ErrorClass::Transient => self
+                    .creation
+                    .store(CREATE_WITH_CREATE_USER, Ordering::Release),
+                Err(_) => {}
+            }
+            return result;
+        }
+    }
+
+    /// How long to wait after a registration was refused as too frequent (2100): what the
+    /// answer says (`Retry-After`, or a time in the message), else the pool's configured window
+    /// (`frequentRegisterCheck.timeInterval`, read once), else Authing's documented 300 s.
+    pub async fn register_wait(&self, refusal: &RemoteError) -> Duration {
+        if let Some(hint) = refusal.wait_hint() {
+            return hint;
+        }
+        let window = self
+            .register_window
+            .get_or_init(|| read_register_window(&self.transport, &self.client_id, &self.secret))
+            .await;
+        window.unwrap_or(REGISTER_WINDOW)
+    }
+
+    /// `createUser` with the owner token.
+    async fn create_with_create_user(
+        &self,
+        user: &NewUser<'_>,
+        subject: &str,
+    ) -> Result<LiveUser, RemoteError> {
+        let password = self.encryptor.encrypt(user.password).map_err(|err| {
+            RemoteError::new(Operation::CreateUser, ErrorKind::Decode(err.to_string()))
+                .with_subject(subject)
+        })?;
+        let mut info = Map::new();
+        info.insert(
+            "registerInClient".into(),
+            Value::from(self.client_id.as_str()),
+        );
+        info.insert("password".into(), Value::from(password));
+        for (field, value) in user
+            .profile
+            .fields()
+            .filter(|(field, _)| field.registrable())
+        {
+            info.insert(field.wire_name().into(), json_value(value.to_owned()));
+        }
+        let document = create_user_document();
+        let created: Option<WireUser> = self
+            .owner_call(
+                Operation::CreateUser,
+                &document,
+                Some("createUser"),
+                json!({ "userInfo": Value::Object(info) }),
+                Some(subject),
+            )
+            .await?;
+        created.map(WireUser::into_live).ok_or_else(|| {
+            decode(Operation::CreateUser, "`createUser` returned null").with_subject(subject)
+        })
+    }
+
+    /// Registers a user with `register` (no token; subject to the per-IP registration limit);
+    /// the password travels RSA-encrypted. [`Self::create_user`] uses it where the server has no
+    /// `createUser`.
     pub async fn register(
         &self,
         user: &NewUser<'_>,
@@ -222,19 +343,19 @@ impl AuthingClient {
             Value::from(self.client_id.as_str()),
         );
         variables.insert("password".into(), Value::from(password));
+        let mut declared = vec![("registerInClient", "String!"), ("password", "String")];
         for (field, value) in user
             .profile
             .fields()
             .filter(|(field, _)| field.registrable())
         {
             variables.insert(field.wire_name().into(), json_value(value.to_owned()));
+            declared.push((field.wire_name(), wire_type(field)));
         }
-        let names: Vec<&str> = variables.keys().map(String::as_str).collect();
-        let document = register_document(&names);
+        let document = register_document(&declared);
         let call =
             Call::new(Operation::Register, &document, Value::Object(variables)).subject(subject);
-        self.transport
-            .call::<WireUser>(&call)
+        self.send::<WireUser>(&call)
             .await?
             .map(WireUser::into_live)
             .ok_or_else(|| {
@@ -258,10 +379,7 @@ impl AuthingClient {
         let mut declared = vec![("_id", "String!"), ("registerInClient", "String!")];
         for (field, value) in changes {
             variables.insert(field.wire_name().into(), json_value(value.clone()));
-            declared.push((
-                field.wire_name(),
-                if field.is_bool() { "Boolean" } else { "String" },
-            ));
+            declared.push((field.wire_name(), wire_type(*field)));
         }
         let document = update_document(&declared);
         let user: Option<WireUser> = self
@@ -286,7 +404,7 @@ impl AuthingClient {
     ) -> Result<Vec<UserId>, RemoteError> {
         let ids: Vec<&str> = ids.iter().map(UserId::as_str).collect();
         let variables = json!({ "ids": ids, "registerInClient": self.client_id });
-        let removed: Option<Vec<Option<wire::RemovedUser>>> = self
+        let removed: Option<Many<wire::RemovedUser>> = self
             .owner_call(
                 Operation::RemoveUsers,
                 documents::REMOVE_USERS,
@@ -297,8 +415,8 @@ impl AuthingClient {
             .await?;
         Ok(removed
             .unwrap_or_default()
+            .0
             .into_iter()
-            .flatten()
             .filter_map(|user| user.id)
             .map(UserId::new)
             .collect())
@@ -352,7 +470,7 @@ impl AuthingClient {
         let call = Call::new(Operation::ChangeMfa, documents::CHANGE_MFA, variables)
             .token(user_token)
             .subject(subject);
-        let mfa: Option<wire::Mfa> = self.transport.call(&call).await?;
+        let mfa: Option<wire::Mfa> = self.send(&call).await?;
         match mfa.and_then(|mfa| mfa.enable) {
             Some(now) if now != enable => Err(RemoteError::new(
                 Operation::ChangeMfa,
@@ -377,7 +495,7 @@ impl AuthingClient {
                 None,
             )
             .await?;
-        let entries: Option<Vec<Option<wire::Invitation>>> = self
+        let entries: Option<Many<wire::Invitation>> = self
             .invitation_call(
                 Operation::QueryInvitation,
                 documents::QUERY_INVITATION,
@@ -387,8 +505,8 @@ impl AuthingClient {
             .await?;
         let phones = entries
             .unwrap_or_default()
+            .0
             .into_iter()
-            .flatten()
             .filter_map(wire::Invitation::phone)
             .map(LivePhone::new)
             .collect();
@@ -434,7 +552,9 @@ impl AuthingClient {
         .map(drop)
     }
 
-    /// Asks Authing to send the reset-password email (the answer is in-band).
+    /// Asks Authing to send the reset-password email. The answer is in-band: only `code` 200
+    /// (or `status: true` without a code) is success; another code, `status: false`, or an
+    /// answer that says neither is a failure of this operation.
     pub async fn send_reset_password_email(&self, email: &str) -> Result<(), RemoteError> {
         let variables = json!({ "email": email, "client": self.client_id });
         let call = Call::new(
@@ -443,25 +563,35 @@ impl AuthingClient {
             variables,
         )
         .subject(email);
-        let answer: Option<wire::CommonMessage> = self.transport.call(&call).await?;
-        match answer {
-            Some(wire::CommonMessage {
-                status: Some(false),
-                code,
-                message,
-            }) => Err(RemoteError::new(
-                Operation::SendResetPasswordEmail,
-                ErrorKind::Authing {
-                    code: code.unwrap_or(0),
-                    message: message.unwrap_or_default(),
-                },
-            )
-            .with_subject(email)),
-            _ => Ok(()),
+        let fail =
+            |kind| RemoteError::new(Operation::SendResetPasswordEmail, kind).with_subject(email);
+        let answer: Option<Value> = self.transport.call(&call).await?;
+        let status = answer.as_ref().and_then(wire::InBand::of);
+        match status {
+            Some(status) if status.succeeded() => Ok(()),
+            Some(status) => Err(fail(status.failure())),
+            None => Err(fail(ErrorKind::Decode(
+                "the answer does not confirm the email was sent (no `code` 200)".into(),
+            ))),
         }
     }
 
-    /// A call with the owner token; if the server says the token is stale, renew it once.
+    /// Sends a call, reading a mutation's answer through its in-band status first.
+    async fn send<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Option<T>, RemoteError> {
+        if !call.operation.is_mutation() {
+            return self.transport.call(call).await;
+        }
+        let answer: Option<Value> = self.transport.call(call).await?;
+        wire::settle(answer).map_err(|kind| {
+            let mut err = RemoteError::new(call.operation, kind);
+            err.subject = call.subject.map(str::to_string);
+            err
+        })
+    }
+
+    /// A call with the owner token: renewed first if its `exp` is less than a minute away, and
+    /// once more if the server refuses it anyway (any of the auth codes); a second refusal is
+    /// fatal.
     async fn owner_call<T: DeserializeOwned>(
         &self,
         operation: Operation,
@@ -470,39 +600,73 @@ impl AuthingClient {
         variables: Value,
         subject: Option<&str>,
     ) -> Result<Option<T>, RemoteError> {
-        let owner = Arc::clone(&*self.owner.read().await);
-        let build = |token| {
-            let mut call = Call::new(operation, query, variables.clone()).token(token);
+        let current = self.owner.get();
+        if current.is_due() {
+            self.renew_due(current, operation).await?;
+        }
+        let mut renewed_on_refusal = false;
+        loop {
+            // The token is read when the request is sent: one that waited for its turn goes out
+            // with the newest token.
+            let seen = self.owner.get().generation;
+            let mut call = Call::new(operation, query, variables.clone()).owner(&self.owner);
             call.operation_name = operation_name;
             call.subject = subject;
-            call
-        };
-        match self.transport.call(&build(&owner.token)).await {
-            Err(err) if err.is_stale_owner_token() => {
-                tracing::info!(
-                    operation = operation.name(),
-                    "the owner token was refused; fetching a new one"
-                );
-                let renewed = self.renew_owner_token(owner.generation).await?;
-                self.transport.call(&build(&renewed.token)).await
+            match self.send(&call).await {
+                // The request waited for its turn until the token was due: not sent.
+                Err(err) if matches!(err.kind, ErrorKind::TokenDue) => {
+                    let current = self.owner.get();
+                    if current.is_due() {
+                        self.renew_due(current, operation).await?;
+                    }
+                }
+                Err(err) if err.is_stale_owner_token() && !renewed_on_refusal => {
+                    tracing::info!(
+                        operation = operation.name(),
+                        code = err.authing_code(),
+                        "the owner token was refused; fetching a new one"
+                    );
+                    renewed_on_refusal = true;
+                    self.renew_owner_token(seen).await?;
+                }
+                other => return other,
             }
-            other => other,
+        }
+    }
+
+    /// Renews a token that is due; if fetching a new one fails for a transient reason, the
+    /// current one (still good for a while) is kept, and renewed only if the server refuses it.
+    async fn renew_due(
+        &self,
+        owner: Arc<OwnerToken>,
+        operation: Operation,
+    ) -> Result<(), RemoteError> {
+        tracing::debug!(
+            operation = operation.name(),
+            "the owner token expires soon; renewing it"
+        );
+        match self.renew_owner_token(owner.generation).await {
+            Ok(_) => Ok(()),
+            Err(err) if err.class() == ErrorClass::Transient => {
+                tracing::warn!(error = %err, "renewing the owner token failed; using the current one");
+                self.owner.keep_without_deadline(owner.generation);
+                Ok(())
+            }
+            Err(err) => Err(err),
         }
     }
 
     /// Fetches a new owner token unless another task already did since `seen`.
     async fn renew_owner_token(&self, seen: u64) -> Result<Arc<OwnerToken>, RemoteError> {
         let _renewal = self.renewal.lock().await;
-        let current = Arc::clone(&*self.owner.read().await);
+        let current = self.owner.get();
         if current.generation != seen {
             return Ok(current);
         }
+        tracing::info!(generation = seen + 1, "fetching a new owner token");
         let token = authenticate(&self.transport, &self.client_id, &self.secret).await?;
-        let renewed = Arc::new(OwnerToken {
-            token,
-            generation: seen + 1,
-        });
-        *self.owner.write().await = Arc::clone(&renewed);
+        let renewed = Arc::new(OwnerToken::new(token, seen + 1));
+        self.owner.set(Arc::clone(&renewed));
         Ok(renewed)
     }
 
@@ -527,9 +691,7 @@ impl AuthingClient {
             )
             .await;
         match result {
-            Err(err)
-                if dialect == DIALECT_2020 && matches!(err.kind, ErrorKind::GraphQl { .. }) =>
-            {
+            Err(err) if dialect == DIALECT_2020 && err.is_validation() => {
                 let retried = self
                     .owner_call(
                         operation,
@@ -583,7 +745,7 @@ async fn authenticate(
     let call = Call::new(Operation::Auth, documents::AUTH, variables.clone());
     let token = match transport.call::<wire::ClientInit>(&call).await {
         Ok(init) => init.and_then(|init| init.access_token),
-        Err(err) if matches!(err.kind, ErrorKind::GraphQl { .. }) => {
+        Err(err) if err.is_validation() => {
             let call = Call::new(Operation::Auth, documents::AUTH_LEGACY, variables);
             transport.call::<Secret>(&call).await.map_err(auth_failed)?
         }
@@ -612,8 +774,52 @@ fn auth_failed(err: RemoteError) -> RemoteError {
     }
 }
 
+/// The pool's registration window (`frequentRegisterCheck.timeInterval`, in seconds), if the
+/// server tells; a server without the field (the 2019 one) or any failure reads as unknown.
+async fn read_register_window(
+    transport: &Transport,
+    client_id: &str,
+    secret: &Secret,
+) -> Option<Duration> {
+    let variables = json!({ "secret": secret.expose(), "clientId": client_id });
+    let call = Call::new(Operation::Auth, documents::REGISTER_CHECK, variables);
+    match transport.call::<wire::ClientSettings>(&call).await {
+        Ok(settings) => {
+            // A setting that says the check is off does not describe the limit that refused.
+            let window = settings
+                .and_then(|settings| settings.client_info)
+                .and_then(|info| info.frequent_register_check)
+                .filter(|check| check.enable != Some(false))
+                .and_then(|check| check.time_interval)
+                .filter(|seconds| *seconds > 0)
+                .map(|seconds| Duration::from_secs(seconds as u64));
+            tracing::debug!(?window, "the pool's registration window");
+            window
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, "the pool's registration window could not be read");
+            None
+        }
+    }
+}
+
+/// Whether an error is the server refusing `createUser` as a field it does not have.
+fn refuses_create_user(err: &RemoteError) -> bool {
+    match &err.kind {
+        ErrorKind::GraphQl { messages } => messages
+            .iter()
+            .any(|message| wire::refuses_unknown_field(message, Operation::CreateUser.name())),
+        _ => false,
+    }
+}
+
 fn decode(operation: Operation, why: &str) -> RemoteError {
     RemoteError::new(operation, ErrorKind::Decode(why.to_string()))
+}
+
+/// A field's GraphQL type in `UserRegisterInput` and `UserUpdateInput`.
+fn wire_type(field: Field) -> &'static str {
+    if field.is_bool() { "Boolean" } else { "String" }
 }
 
 fn json_value(value: FieldValue) -> Value {
@@ -623,26 +829,30 @@ fn json_value(value: FieldValue) -> Value {
     }
 }
 
-/// `register` with each given variable declared and packed into `userInfo`, as the SDK does.
-fn register_document(names: &[&str]) -> String {
-    let declarations: Vec<String> = names
+/// `register` with each given variable declared (with its type in `UserRegisterInput`) and
+/// packed into `userInfo`, as the SDK does.
+fn register_document(declared: &[(&str, &str)]) -> String {
+    let declarations: Vec<String> = declared
         .iter()
-        .map(|name| {
-            format!(
-                "${name}: String{}",
-                if *name == "registerInClient" { "!" } else { "" }
-            )
-        })
+        .map(|(name, ty)| format!("${name}: {ty}"))
         .collect();
-    let fields: Vec<String> = names
+    let fields: Vec<String> = declared
         .iter()
-        .map(|name| format!("{name}: ${name}"))
+        .map(|(name, _)| format!("{name}: ${name}"))
         .collect();
     format!(
         "mutation register({}) {{\n  register(userInfo: {{ {} }}) {{\n    {}\n  }}\n}}\n",
         declarations.join(", "),
         fields.join(", "),
-        wire::USER_FIELDS
+        wire::user_selection()
+    )
+}
+
+/// `createUser`, the user's fields in one `UserRegisterInput` variable.
+fn create_user_document() -> String {
+    format!(
+        "mutation createUser($userInfo: UserRegisterInput!) {{\n  createUser(userInfo: $userInfo) {{\n    {}\n  }}\n}}\n",
+        wire::user_selection()
     )
 }
 
@@ -660,7 +870,7 @@ fn update_document(declared: &[(&str, &str)]) -> String {
         "mutation UpdateUser({}) {{\n  updateUser(options: {{ {} }}) {{\n    {}\n  }}\n}}\n",
         declarations.join(", "),
         fields.join(", "),
-        wire::USER_FIELDS
+        wire::user_selection()
     )
 }
 
@@ -669,14 +879,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn static_user_selections_match_the_wire_type() {
-        for document in [documents::USERS, documents::USER_PATCH] {
+    fn user_documents_select_every_field_of_the_table() {
+        let register = register_document(&[("registerInClient", "String!"), ("email", "String")]);
+        let update = update_document(&[("_id", "String!"), ("registerInClient", "String!")]);
+        for document in [
+            documents::users(),
+            documents::user_patch(),
+            register.as_str(),
+            update.as_str(),
+        ] {
+            let parsed = async_graphql::parser::parse_query(document)
+                .unwrap_or_else(|err| panic!("{document}: {err}"));
             let compact: String = document.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(
-                compact.contains(wire::USER_FIELDS),
-                "{document} does not select {}",
-                wire::USER_FIELDS
-            );
+            assert!(compact.contains(wire::user_selection()), "{document}");
+            drop(parsed);
+            for field in Field::ALL {
+                assert!(
+                    compact.contains(&format!(" {} ", field.wire_name())),
+                    "{document} does not select {field}"
+                );
+            }
         }
     }
 

@@ -27,14 +27,26 @@ pub const BUSY: i64 = 1000;
 pub const USER_EXISTS: i64 = 2026;
 /// "User does not exist".
 pub const USER_NOT_FOUND: i64 = 2004;
+/// "Registering too often, try again later": the pool's per-IP registration limit (频繁注册限制).
+pub const REGISTER_TOO_FREQUENT: i64 = 2100;
+/// The window of Authing's registration limit unless the pool or the answer says otherwise
+/// ("同一 IP 在 300 秒内，只能发起 3 次注册请求").
+pub const REGISTER_WINDOW: Duration = Duration::from_secs(300);
+/// The `code` of an in-band answer (`CommonMessage`) that reports success.
+pub const IN_BAND_OK: i64 = 200;
 
 /// What went wrong, without the context of the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
     /// An Authing error object `{code, message}` (from `errors[]`, or reported in-band).
     Authing { code: i64, message: String },
-    /// GraphQL errors with plain string messages: the server did not accept the document.
+    /// The server did not accept the document (a GraphQL validation refusal, whether it came as
+    /// a plain string message or wrapped in an Authing error object), or answered with plain
+    /// string messages.
     GraphQl { messages: Vec<String> },
+    /// The answer itself reports a failure (`{code, message, status}` with a code other than
+    /// 200, or `status: false`), as `sendResetPasswordEmail` does.
+    InBand { code: Option<i64>, message: String },
     /// An HTTP status that carried no GraphQL answer.
     Http {
         status: u16,
@@ -50,25 +62,82 @@ pub enum ErrorKind {
     TooLarge { limit: usize },
     /// Authentication failed at the start of the run.
     AuthFailed(String),
+    /// The answer was not a GraphQL answer at all (a web page, a redirect): the endpoint is not
+    /// Authing's API. Boxed: it is rare, and keeps every `Result` small.
+    NotApi(Box<NotApi>),
+    /// The owner token came due for renewal while the request waited for its turn: it was not
+    /// sent (the client renews the token and sends it again).
+    TokenDue,
+}
+
+/// What answered where Authing's API was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotApi {
+    /// The endpoint, shown without credentials.
+    pub url: String,
+    pub status: u16,
+    pub content_type: Option<String>,
+    /// Where a redirect pointed, without credentials.
+    pub location: Option<String>,
+}
+
+/// What the server said, as it may be shown: its unprintable characters escaped.
+fn said(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::render::escape::visible(text)
 }
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ErrorKind::Authing { code, message } => write!(f, "authing error {code}: {message}"),
+            ErrorKind::Authing { code, message } => {
+                write!(f, "authing error {code}: {}", said(message))
+            }
             ErrorKind::GraphQl { messages } => write!(
                 f,
                 "the server rejected the request: {}",
-                messages.join("; ")
+                said(&messages.join("; "))
             ),
+            ErrorKind::InBand { code, message } => {
+                f.write_str("the answer reports a failure")?;
+                if let Some(code) = code {
+                    write!(f, " (code {code})")?;
+                }
+                if !message.is_empty() {
+                    write!(f, ": {}", said(message))?;
+                }
+                Ok(())
+            }
             ErrorKind::Http { status, .. } => write!(f, "HTTP status {status}"),
             ErrorKind::Timeout => f.write_str("timed out"),
-            ErrorKind::Connection(why) => write!(f, "connection failed: {why}"),
-            ErrorKind::Decode(why) => write!(f, "unreadable response: {why}"),
+            ErrorKind::Connection(why) => write!(f, "connection failed: {}", said(why)),
+            ErrorKind::Decode(why) => write!(f, "unreadable response: {}", said(why)),
             ErrorKind::TooLarge { limit } => {
                 write!(f, "response larger than {limit} bytes, refused")
             }
-            ErrorKind::AuthFailed(why) => write!(f, "authentication failed: {why}"),
+            ErrorKind::AuthFailed(why) => write!(f, "authentication failed: {}", said(why)),
+            ErrorKind::NotApi(answer) => {
+                let NotApi {
+                    url,
+                    status,
+                    content_type,
+                    location,
+                } = &**answer;
+                write!(
+                    f,
+                    "{} does not look like Authing's GraphQL API: it answered HTTP {status}",
+                    said(url)
+                )?;
+                if let Some(content_type) = content_type {
+                    write!(f, " with {}", said(content_type))?;
+                }
+                if let Some(location) = location {
+                    write!(f, ", redirecting to {}", said(location))?;
+                }
+                Ok(())
+            }
+            ErrorKind::TokenDue => {
+                f.write_str("the owner token came due before the request was sent")
+            }
         }
     }
 }
@@ -81,6 +150,8 @@ pub struct RemoteError {
     pub subject: Option<String>,
     pub kind: ErrorKind,
     pub retries: u32,
+    /// How long the server asked to wait (`Retry-After`), whatever the error.
+    pub retry_after: Option<Duration>,
 }
 
 impl RemoteError {
@@ -90,6 +161,7 @@ impl RemoteError {
             subject: None,
             kind,
             retries: 0,
+            retry_after: None,
         }
     }
 
@@ -98,10 +170,11 @@ impl RemoteError {
         self
     }
 
-    /// The Authing error code, if the server sent one.
+    /// The Authing error code, if the server sent one (in `errors`, or in band).
     pub fn authing_code(&self) -> Option<i64> {
         match &self.kind {
             ErrorKind::Authing { code, .. } => Some(*code),
+            ErrorKind::InBand { code, .. } => *code,
             _ => None,
         }
     }
@@ -109,7 +182,35 @@ impl RemoteError {
     /// How long the server asked to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match &self.kind {
-            ErrorKind::Http { retry_after, .. } => *retry_after,
+            ErrorKind::Http {
+                retry_after: Some(asked),
+                ..
+            } => Some(*asked),
+            _ => self.retry_after,
+        }
+    }
+
+    /// Whether the server refused the document as invalid (an unknown field or argument, ...),
+    /// in either error shape.
+    pub fn is_validation(&self) -> bool {
+        matches!(self.kind, ErrorKind::GraphQl { .. })
+    }
+
+    /// Whether the server refused a registration as too frequent (2100).
+    pub fn is_register_limited(&self) -> bool {
+        self.authing_code() == Some(REGISTER_TOO_FREQUENT)
+    }
+
+    /// How long to wait before registering again, as far as the answer says: `Retry-After`, or
+    /// a time in the message ("300 秒", "5 分钟", "300s", "5 minutes").
+    pub fn wait_hint(&self) -> Option<Duration> {
+        if let Some(asked) = self.retry_after() {
+            return Some(asked);
+        }
+        match &self.kind {
+            ErrorKind::Authing { message, .. } | ErrorKind::InBand { message, .. } => {
+                duration_in(message)
+            }
             _ => None,
         }
     }
@@ -127,24 +228,70 @@ impl RemoteError {
             {
                 ErrorClass::Fatal
             }
-            ErrorKind::Authing { .. } | ErrorKind::GraphQl { .. } | ErrorKind::Decode(_) => {
-                ErrorClass::Permanent
+            ErrorKind::Authing { .. }
+            | ErrorKind::InBand { .. }
+            | ErrorKind::GraphQl { .. }
+            | ErrorKind::Decode(_)
+            | ErrorKind::TokenDue => ErrorClass::Permanent,
+            ErrorKind::TooLarge { .. } | ErrorKind::AuthFailed(_) | ErrorKind::NotApi(_) => {
+                ErrorClass::Fatal
             }
-            ErrorKind::TooLarge { .. } | ErrorKind::AuthFailed(_) => ErrorClass::Fatal,
         }
     }
 
-    /// Whether the error says the owner token is no longer accepted (so a fresh one may help).
+    /// Whether the error says the owner token is not (or no longer) accepted, so a fresh one
+    /// may help: any of [`AUTH_CODES`] on an operation that carries it. Which code Authing gives
+    /// for an expired owner token is not documented.
     pub fn is_stale_owner_token(&self) -> bool {
-        self.operation.uses_owner_token() && matches!(self.authing_code(), Some(2206 | 2207))
+        self.operation.uses_owner_token()
+            && matches!(&self.kind, ErrorKind::Authing { code, .. } if AUTH_CODES.contains(code))
     }
+}
+
+/// The first time span a message states: a number followed by a unit in seconds or minutes, in
+/// Chinese or English ("请 300 秒后再试", "wait 5 minutes", "retry in 120s").
+fn duration_in(message: &str) -> Option<Duration> {
+    let chars: Vec<char> = message.chars().collect();
+    let mut index = 0;
+    while index < chars.len() {
+        if !chars[index].is_ascii_digit() {
+            index += 1;
+            continue;
+        }
+        let start = index;
+        while index < chars.len() && chars[index].is_ascii_digit() {
+            index += 1;
+        }
+        let number: String = chars[start..index].iter().collect();
+        let rest: String = chars[index..]
+            .iter()
+            .collect::<String>()
+            .trim_start()
+            .to_lowercase();
+        let Ok(value) = number.parse::<u64>() else {
+            continue;
+        };
+        let unit = if rest.starts_with("分钟") || rest.starts_with('分') || rest.starts_with("min")
+        {
+            60
+        } else if rest.starts_with('秒')
+            || rest.starts_with("sec")
+            || (rest.starts_with('s') && !rest[1..].starts_with(|c: char| c.is_alphabetic()))
+        {
+            1
+        } else {
+            continue;
+        };
+        return Some(Duration::from_secs(value.saturating_mul(unit)));
+    }
+    None
 }
 
 impl fmt::Display for RemoteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.operation.name())?;
         if let Some(subject) = &self.subject {
-            write!(f, " {subject}")?;
+            write!(f, " {}", said(subject))?;
         }
         write!(f, ": {}", self.kind)?;
         match self.retries {
@@ -183,6 +330,9 @@ impl Diagnostic for RemoteError {
             ErrorKind::Http { status: 429, .. } => "the server is rate limiting: lower --rate",
             ErrorKind::TooLarge { .. } => {
                 "the endpoint does not behave like Authing; check --endpoint"
+            }
+            ErrorKind::NotApi(_) => {
+                "check --endpoint: it is the users GraphQL URL, https://users.authing.cn/graphql or your private deployment's URL ending in /graphql, not the console's or a login page"
             }
             _ => return None,
         };
@@ -261,6 +411,78 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "register alice@example.com: authing error 2026: 用户已存在 (after 3 retries)"
+        );
+    }
+
+    #[test]
+    fn any_auth_code_on_an_owner_call_asks_for_a_fresh_token() {
+        let authing = |code| ErrorKind::Authing {
+            code,
+            message: String::new(),
+        };
+        for code in AUTH_CODES {
+            assert!(error(Operation::Users, authing(code)).is_stale_owner_token());
+            assert!(!error(Operation::ChangeMfa, authing(code)).is_stale_owner_token());
+        }
+        assert!(!error(Operation::Users, authing(2004)).is_stale_owner_token());
+        let in_band = ErrorKind::InBand {
+            code: Some(2206),
+            message: String::new(),
+        };
+        assert!(!error(Operation::UpdateUser, in_band).is_stale_owner_token());
+    }
+
+    #[test]
+    fn a_registration_limit_says_how_long_to_wait_when_it_can() {
+        let limited = |message: &str| {
+            error(
+                Operation::Register,
+                ErrorKind::Authing {
+                    code: REGISTER_TOO_FREQUENT,
+                    message: message.into(),
+                },
+            )
+        };
+        assert!(limited("注册过于频繁，请稍候再试").is_register_limited());
+        assert_eq!(limited("注册过于频繁，请稍候再试").wait_hint(), None);
+        assert_eq!(
+            limited("注册过于频繁，请 120 秒后再试").wait_hint(),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            limited("请5分钟后再试").wait_hint(),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            limited("too many registrations, retry in 42s").wait_hint(),
+            Some(Duration::from_secs(42))
+        );
+        assert_eq!(
+            limited("limit 3 per 2 minutes").wait_hint(),
+            Some(Duration::from_secs(120)),
+            "the first number with a unit"
+        );
+        assert_eq!(limited("3 users per IP").wait_hint(), None);
+        let mut asked = limited("注册过于频繁");
+        asked.retry_after = Some(Duration::from_secs(7));
+        assert_eq!(asked.wait_hint(), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn in_band_failures_name_their_code() {
+        let err = error(
+            Operation::SendResetPasswordEmail,
+            ErrorKind::InBand {
+                code: Some(2004),
+                message: "用户不存在".into(),
+            },
+        )
+        .with_subject("a@example.com");
+        assert_eq!(err.authing_code(), Some(2004));
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        assert_eq!(
+            err.to_string(),
+            "sendResetPasswordEmail a@example.com: the answer reports a failure (code 2004): 用户不存在"
         );
     }
 }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::model::{Completeness, LiveState, LiveUser, MatchOn, UserId, UserKey};
+use crate::model::{Completeness, LiveState, LiveUser, ManagedMfa, MatchOn, UserId};
 use crate::report::FetchReporter;
 
 use super::client::{AuthingClient, PAGE_SIZE, PATCH_BATCH};
@@ -23,8 +23,8 @@ const READ_ATTEMPTS: usize = 3;
 pub enum MfaScope {
     #[default]
     None,
-    /// The users with these keys (those whose flag a manifest manages).
-    Keys(HashSet<UserKey>),
+    /// The users whose flag a manifest manages (by key, earlier key or id).
+    Managed(ManagedMfa),
     /// Every user (export).
     All,
 }
@@ -204,13 +204,10 @@ async fn read_mfa(
     let wanted: Vec<usize> = match &scope.mfa {
         MfaScope::None => return Ok(()),
         MfaScope::All => (0..users.len()).collect(),
-        MfaScope::Keys(keys) => users
+        MfaScope::Managed(managed) => users
             .iter()
             .enumerate()
-            .filter(|(_, user)| {
-                user.key(scope.match_on)
-                    .is_some_and(|key| keys.contains(&key))
-            })
+            .filter(|(_, user)| managed.covers(user))
             .map(|(index, _)| index)
             .collect(),
     };

@@ -2,7 +2,9 @@
 //!
 //! - [`transport`]: one HTTP path with the shared rate limit, the in-flight bound, classified
 //!   retries and a response size cap.
-//! - [`client`]: the owner token and one typed method per operation; documents in `queries/`.
+//! - [`client`]: one typed method per operation (users created with `createUser`, or `register`
+//!   where the server lacks it); documents in `queries/`. [`token`]: the owner token and when to
+//!   renew it (a minute before its JWT `exp`).
 //! - [`fetch`]: the live state, read with the fewest calls the API allows.
 //! - [`wire`]: request and response shapes; [`crypto`]: password encryption;
 //!   [`operation`]: the operations and their call counters; [`error`]: classed errors.
@@ -12,6 +14,7 @@ pub mod crypto;
 pub mod error;
 pub mod fetch;
 pub mod operation;
+pub mod token;
 pub mod transport;
 pub mod wire;
 

@@ -11,6 +11,8 @@ pub enum Operation {
     Auth,
     Users,
     UserPatch,
+    /// `createUser`, the management copy of `register`, sent with the owner token.
+    CreateUser,
     Register,
     UpdateUser,
     RemoveUsers,
@@ -34,10 +36,11 @@ pub enum TokenKind {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 16] = [
         Operation::Auth,
         Operation::Users,
         Operation::UserPatch,
+        Operation::CreateUser,
         Operation::Register,
         Operation::UpdateUser,
         Operation::RemoveUsers,
@@ -58,6 +61,7 @@ impl Operation {
             Operation::Auth => "getClientWhenSdkInit",
             Operation::Users => "users",
             Operation::UserPatch => "userPatch",
+            Operation::CreateUser => "createUser",
             Operation::Register => "register",
             Operation::UpdateUser => "updateUser",
             Operation::RemoveUsers => "removeUsers",
@@ -86,6 +90,23 @@ impl Operation {
 
     pub fn uses_owner_token(self) -> bool {
         self.token() == TokenKind::Owner
+    }
+
+    /// Whether the operation is a mutation (its answer is checked for an in-band failure).
+    pub fn is_mutation(self) -> bool {
+        matches!(
+            self,
+            Operation::CreateUser
+                | Operation::Register
+                | Operation::UpdateUser
+                | Operation::RemoveUsers
+                | Operation::RefreshToken
+                | Operation::ChangeMfa
+                | Operation::SetInvitationState
+                | Operation::AddToInvitation
+                | Operation::RemoveFromInvitation
+                | Operation::SendResetPasswordEmail
+        )
     }
 
     fn index(self) -> usize {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::secret::Secret;
 
-use super::error::{ErrorClass, ErrorKind, RemoteError};
+use super::error::{ErrorClass, ErrorKind, NotApi, RemoteError};
 use super::operation::{CallCounter, CallStats, Operation};
+use super::token::OwnerSlot;
 use super::wire::{self, Envelope};
 
 /// The most a server may make the client wait through `Retry-After`.
@@ -66,6 +67,10 @@ pub struct Call<'a> {
     pub operation_name: Option<&'a str>,
     pub variables: Value,
     pub token: Option<&'a Secret>,
+    /// The owner token, read when the request is sent (so a request that waited for its turn
+    /// carries the newest one); if it is due for renewal by then, the request is not sent
+    /// ([`ErrorKind::TokenDue`]), so that none goes out with a lapsing token.
+    pub owner: Option<&'a OwnerSlot>,
     pub subject: Option<&'a str>,
 }
 
@@ -88,12 +93,18 @@ impl<'a> Call<'a> {
             operation_name: None,
             variables,
             token: None,
+            owner: None,
             subject: None,
         }
     }
 
     pub fn token(mut self, token: &'a Secret) -> Self {
         self.token = Some(token);
+        self
+    }
+
+    pub fn owner(mut self, owner: &'a OwnerSlot) -> Self {
+        self.owner = Some(owner);
         self
     }
 
@@ -227,7 +238,15 @@ impl Transport {
             .acquire()
             .await
             .map_err(|_| fail(ErrorKind::Connection("the client is shutting down".into())))?;
+        let due = || call.owner.is_some_and(|owner| owner.get().is_due());
+        if due() {
+            return Err(fail(ErrorKind::TokenDue));
+        }
         self.limiter.until_ready().await;
+        let owner = call.owner.map(OwnerSlot::get);
+        if owner.as_ref().is_some_and(|owner| owner.is_due()) {
+            return Err(fail(ErrorKind::TokenDue));
+        }
         self.calls.request(call.operation);
         let body = wire::Request {
             query: call.query,
@@ -235,7 +254,7 @@ impl Transport {
             variables: &call.variables,
         };
         let mut request = self.http.post(self.endpoint.clone()).json(&body);
-        if let Some(token) = call.token {
+        if let Some(token) = owner.as_ref().map(|owner| &owner.token).or(call.token) {
             request = request.bearer_auth(token.expose());
         }
         let response = request
@@ -248,10 +267,40 @@ impl Transport {
             // The body of a refusal is not read: it may be anything.
             return decode(call.operation, status, retry_after, b"");
         }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(CONTENT_TYPE);
+        let location = header(LOCATION);
+        let not_api = |status| {
+            fail(ErrorKind::NotApi(Box::new(NotApi {
+                url: crate::secret::url_without_credentials(self.endpoint.as_str()),
+                status,
+                content_type: content_type.clone(),
+                location: location
+                    .as_deref()
+                    .map(crate::secret::url_without_credentials),
+            })))
+        };
+        if (300..400).contains(&status) {
+            return Err(not_api(status));
+        }
         let bytes = read_body(response, self.max_response_bytes)
             .await
             .map_err(fail)?;
-        decode(call.operation, status, retry_after, &bytes)
+        match decode(call.operation, status, retry_after, &bytes) {
+            Err(err)
+                if matches!(err.kind, ErrorKind::Decode(_) | ErrorKind::Http { .. })
+                    && !looks_like_json(content_type.as_deref(), &bytes) =>
+            {
+                Err(not_api(status))
+            }
+            decoded => decoded,
+        }
     }
 }
 
@@ -263,7 +312,10 @@ pub fn decode<T: DeserializeOwned>(
     retry_after: Option<Duration>,
     bytes: &[u8],
 ) -> Result<Option<T>, RemoteError> {
-    let fail = |kind| RemoteError::new(operation, kind);
+    let fail = |kind| RemoteError {
+        retry_after,
+        ..RemoteError::new(operation, kind)
+    };
     let success = (200..300).contains(&status);
     if status == 429 || (500..600).contains(&status) {
         return Err(fail(ErrorKind::Http {
@@ -296,6 +348,15 @@ pub fn decode<T: DeserializeOwned>(
             "the response has neither `data` nor `errors`".into(),
         ))),
     }
+}
+
+/// Whether an answer is JSON at all: its content type says so, or its body starts like JSON.
+fn looks_like_json(content_type: Option<&str>, bytes: &[u8]) -> bool {
+    content_type.is_some_and(|content_type| content_type.to_ascii_lowercase().contains("json"))
+        || matches!(
+            bytes.iter().find(|byte| !byte.is_ascii_whitespace()),
+            Some(b'{' | b'[')
+        )
 }
 
 fn transport_error(err: reqwest::Error) -> ErrorKind {
@@ -378,12 +439,21 @@ mod fuzz {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::remote::wire::{InvitationState, Mfa, PagedUsers, WireUser};
+    use crate::remote::wire::{
+        Invitation, InvitationState, Many, Mfa, PagedUsers, RemovedUser, WireUser, settle,
+    };
+
+    /// Any object: what `settle` reads an in-band answer into after checking it.
+    #[derive(serde::Deserialize)]
+    struct CommonAnswer {}
 
     fn try_all(status: u16, bytes: &[u8]) {
         let _ = decode::<PagedUsers>(Operation::Users, status, None, bytes);
         let _ = decode::<WireUser>(Operation::UpdateUser, status, None, bytes);
-        let _ = decode::<Vec<Option<WireUser>>>(Operation::RemoveUsers, status, None, bytes);
+        let _ = decode::<Many<RemovedUser>>(Operation::RemoveUsers, status, None, bytes);
+        let _ = decode::<Many<Invitation>>(Operation::QueryInvitation, status, None, bytes);
+        let _ = decode::<Value>(Operation::SendResetPasswordEmail, status, None, bytes)
+            .map(settle::<CommonAnswer>);
         let _ = decode::<Mfa>(Operation::QueryMfa, status, None, bytes);
         let _ = decode::<InvitationState>(Operation::QueryInvitationState, status, None, bytes);
         let _ = decode::<Secret>(Operation::Auth, status, None, bytes);

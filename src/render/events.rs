@@ -1,6 +1,8 @@
 //! `--log-format json`: one JSON object per line on stderr for every operation, phase and fetch
 //! step, so a cron job's log can be searched and alerted on.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use crate::printer::Printer;
@@ -90,5 +92,20 @@ impl ApplyReporter for EventReporter {
             "interrupted",
             [("message", Value::from("no new operations will start"))],
         );
+    }
+
+    fn paused(&self, current: Phase, wait: Duration, reason: &str) {
+        self.printer.event(
+            "paused",
+            [
+                ("phase", phase(current)),
+                ("wait_ms", Value::from(wait.as_millis() as u64)),
+                ("reason", Value::from(reason)),
+            ],
+        );
+    }
+
+    fn resumed(&self, current: Phase) {
+        self.printer.event("resumed", [("phase", phase(current))]);
     }
 }

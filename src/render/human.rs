@@ -1,7 +1,9 @@
 //! The plan for people, in Terraform's manner: one block per change with `+` create, `~` update,
 //! `-` delete, deletions first, the summary line last, and what the plan cost. Colour only when
 //! the printer allows it; the text reads the same without. Long values are diffed with
-//! `similar` so the changed part of a long URL stands out.
+//! `similar` so the changed part of a long URL stands out. Values are quoted with their
+//! unprintable characters escaped, and so is every other line a value can reach (comments,
+//! grouped samples, warnings).
 //!
 //! A large plan is listed only in part (`layout` decides how much): a kind of change with more
 //! than 100 changes shows its first few in full, then one block counting the rest per field with
@@ -17,6 +19,7 @@ use crate::model::{Field, FieldRef, FieldValue, MatchOn};
 use crate::plan::{Create, Delete, MfaChange, MfaTarget, Notice, Plan, Summary, Update};
 use crate::secret::REDACTED;
 
+use super::escape::visible;
 use super::layout::{self, Kinds, Listing, NoticeKind, clip, thousands};
 use super::mask::Masker;
 use super::style::Style;
@@ -143,11 +146,14 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
         .listed
         .iter()
         .map(|notice| match notice {
-            Notice::Unchangeable { key, field, live, wanted, origin } => format!(
-                "{}: `{field}` cannot be changed through Authing's v1 API (the pool has {}, {origin} declares {}); left as it is",
+            Notice::RenameNotFound { key, renamed_from, origin } => format!(
+                "{}: renamed from {} ({origin}), which no live user has; it will be created",
                 masker.user(key.as_str(), plan.match_on),
-                live.as_ref().map_or_else(|| "no value".to_string(), |live| quote(&masker.value(*field, live))),
-                quote(&masker.value(*field, wanted)),
+                quote(&masker.user(renamed_from.as_str(), plan.match_on)),
+            ),
+            Notice::EmailUnverified { key, origin } => format!(
+                "{}: the email changes, which clears its verification, and `email_verified` is not managed ({origin})",
+                masker.user(key.as_str(), plan.match_on),
             ),
             Notice::DeletesSuppressed { reason } => format!("no deletions planned: {reason}"),
             Notice::Unkeyed { users, match_on } => format!(
@@ -157,6 +163,12 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
                 "{}: registers with the phone {} ({origin}), which the whitelist will not list while it is on; Authing will refuse the registration",
                 masker.user(key.as_str(), plan.match_on),
                 quote(&masker.phone(phone)),
+            ),
+            Notice::PhotoCopy { key, declared, live, origin } => format!(
+                "{}: the pool's photo {} is on Authing's CDN, {origin} declares {}; Authing copies external photos to its CDN at registration, so it is most likely that copy and is not sent again (declare a URL on Authing's CDN to replace it)",
+                masker.user(key.as_str(), plan.match_on),
+                quote(&masker.value(Field::Photo, &FieldValue::Text(live.clone()))),
+                quote(&masker.value(Field::Photo, &FieldValue::Text(declared.clone()))),
             ),
         })
         .collect();
@@ -172,7 +184,7 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
     }
     let _ = writeln!(out, "{}", options.style.change("Warnings:"));
     for line in lines {
-        let _ = writeln!(out, "  ! {line}");
+        let _ = writeln!(out, "  ! {}", visible(&line));
     }
     out.push('\n');
 }
@@ -181,8 +193,14 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
 fn more_notices(kind: NoticeKind, more: usize) -> String {
     let count = thousands(more);
     match kind {
-        NoticeKind::Unchangeable(field) => format!(
-            "… and {count} more users whose `{field}` differs but cannot be changed through Authing's v1 API; left as they are ({SHOW_ALL})"
+        NoticeKind::RenameNotFound => format!(
+            "… and {count} more users renamed from a key no live user has; they will be created ({SHOW_ALL})"
+        ),
+        NoticeKind::EmailUnverified => format!(
+            "… and {count} more users whose email changes, which clears its verification, while `email_verified` is not managed ({SHOW_ALL})"
+        ),
+        NoticeKind::PhotoCopy => format!(
+            "… and {count} more users whose pool photo is on Authing's CDN where the manifest declares another URL: most likely Authing's copy, not sent again ({SHOW_ALL})"
         ),
         NoticeKind::PhoneNotWhitelisted => format!(
             "… and {count} more new users who register with a phone the whitelist will not list while it is on; Authing will refuse their registrations ({SHOW_ALL})"
@@ -193,8 +211,9 @@ fn more_notices(kind: NoticeKind, more: usize) -> String {
     }
 }
 
+/// A value in double quotes, every control and bidi character escaped.
 fn quote(text: &str) -> String {
-    format!("{text:?}")
+    visible(&format!("{text:?}")).into_owned()
 }
 
 struct Blocks<'a> {
@@ -211,6 +230,8 @@ enum Row {
     Added(String, String),
     Removed(String, String),
     Changed(String, String, String),
+    /// Written as it is, for a change that would otherwise undo it.
+    Kept(String, String),
     /// A line of its own after the sign, not aligned with the names (`… and 40 more phones`).
     Note(char, String),
     /// A grouped field: sign, name, count, and a sample.
@@ -284,6 +305,7 @@ impl Blocks<'_> {
             thousands(deletes.len()),
             thousands(listing_limit(self.listing.deletions_allowed)),
         );
+        let comment = visible(&comment);
         let _ = writeln!(self.out, "  {}\n", self.style.bold(&format!("# {comment}")));
     }
 
@@ -345,6 +367,13 @@ impl Blocks<'_> {
         let user = self.user(update.key.as_str());
         let mut rows = vec![Row::Plain("id", quote(update.id.as_str()))];
         rows.extend(update.fields.iter().map(|change| {
+            // Written though unchanged: the email change would clear it.
+            if change.before.as_ref() == Some(&change.after) {
+                return Row::Kept(
+                    change.field.name().into(),
+                    self.value(change.field, &change.after),
+                );
+            }
             let before = change
                 .before
                 .as_ref()
@@ -355,12 +384,15 @@ impl Blocks<'_> {
                 self.value(change.field, &change.after),
             )
         }));
-        self.block(
-            &format!("{user} will be updated in place ({})", update.origin),
-            '~',
-            &format!("user {}", quote(&user)),
-            rows,
-        );
+        let comment = match &update.renamed_from {
+            Some(old) => format!(
+                "{user} will be updated in place, renamed from {} ({})",
+                self.user(old.as_str()),
+                update.origin
+            ),
+            None => format!("{user} will be updated in place ({})", update.origin),
+        };
+        self.block(&comment, '~', &format!("user {}", quote(&user)), rows);
     }
 
     fn updates_grouped(&mut self, updates: &[&Update], listed: usize) {
@@ -368,15 +400,22 @@ impl Blocks<'_> {
             .into_iter()
             .map(|tally| {
                 let (update, change) = tally.sample;
-                let before = change.before.as_ref().map_or_else(
-                    || "null".into(),
-                    |before| self.sample(change.field, before.as_ref()),
-                );
-                let sample = format!(
-                    "e.g. {} {before} -> {}",
-                    self.user(update.key.as_str()),
-                    self.sample(change.field, change.after.as_ref())
-                );
+                let after = self.sample(change.field, change.after.as_ref());
+                let sample = if change.before.as_ref() == Some(&change.after) {
+                    format!(
+                        "e.g. {} {after} (kept: the email change would clear it)",
+                        self.user(update.key.as_str())
+                    )
+                } else {
+                    let before = change.before.as_ref().map_or_else(
+                        || "null".into(),
+                        |before| self.sample(change.field, before.as_ref()),
+                    );
+                    format!(
+                        "e.g. {} {before} -> {after}",
+                        self.user(update.key.as_str())
+                    )
+                };
                 Row::Tally('~', change.field.name().into(), tally.count, sample)
             })
             .collect();
@@ -527,6 +566,8 @@ impl Blocks<'_> {
         }
     }
 
+    /// The user as named in comments and samples (escaped there, by `block`) and heads
+    /// (quoted).
     fn user(&self, name: &str) -> String {
         self.masker.user(name, self.match_on).into_owned()
     }
@@ -541,6 +582,7 @@ impl Blocks<'_> {
     fn block(&mut self, comment: &str, sign: char, head: &str, rows: Vec<Row>) {
         let style = self.style;
         let painted = paint(style, sign);
+        let comment = visible(comment);
         let _ = writeln!(self.out, "  {}", style.bold(&format!("# {comment}")));
         let _ = writeln!(self.out, "  {painted} {head} {{");
         let width = rows
@@ -550,6 +592,7 @@ impl Blocks<'_> {
                 Row::Added(name, _)
                 | Row::Removed(name, _)
                 | Row::Changed(name, _, _)
+                | Row::Kept(name, _)
                 | Row::Tally(_, name, _, _) => name.len(),
                 Row::Note(..) => 0,
             })
@@ -579,15 +622,25 @@ impl Blocks<'_> {
                     );
                 }
                 Row::Changed(name, before, after) => self.changed(&name, width, &before, &after),
+                Row::Kept(name, value) => {
+                    let _ = writeln!(
+                        self.out,
+                        "      {} {name:width$} = {value} {}",
+                        style.change("~"),
+                        style.dim("(kept: the email change would clear it)")
+                    );
+                }
+                // Notes and samples name users and manifests: escaped like comments.
                 Row::Note(sign, text) => {
-                    let _ = writeln!(self.out, "      {} {text}", paint(style, sign));
+                    let _ = writeln!(self.out, "      {} {}", paint(style, sign), visible(&text));
                 }
                 Row::Tally(sign, name, count, sample) => {
                     let _ = writeln!(
                         self.out,
-                        "      {} {name:width$} {:>count_width$}  {sample}",
+                        "      {} {name:width$} {:>count_width$}  {}",
                         paint(style, sign),
-                        thousands(count)
+                        thousands(count),
+                        visible(&sample)
                     );
                 }
             }

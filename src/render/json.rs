@@ -1,5 +1,6 @@
-//! The plan as versioned JSON for scripts: the saved-plan shape of `plan::file`, with emails and
-//! phones masked when `--mask-pii` asks (a masked plan is for reading, not for `apply --plan`).
+//! The plan as versioned JSON for scripts: the saved-plan shape of `plan::file`, with every
+//! personal field masked when `--mask-pii` asks (a masked plan is for reading, not for
+//! `apply --plan`).
 
 use serde_json::Value;
 
@@ -14,7 +15,10 @@ pub fn render(file: &PlanFile, masker: Masker) -> String {
     }
     let mut masked = file.clone();
     for change in &mut masked.changes {
-        if let Some(key) = &mut change.key {
+        for key in [&mut change.key, &mut change.renamed_from, &mut change.label]
+            .into_iter()
+            .flatten()
+        {
             *key = masker.user(key, masked.match_on).into_owned();
         }
         if let Some(phone) = &mut change.phone {
@@ -22,12 +26,8 @@ pub fn render(file: &PlanFile, masker: Masker) -> String {
         }
         for (name, values) in &mut change.fields {
             let mask = |value: &mut Value| {
-                if let Value::String(text) = value {
-                    match Field::from_name(name) {
-                        Some(Field::Email) => *text = masker.email(text).into_owned(),
-                        Some(Field::Phone) => *text = masker.phone(text).into_owned(),
-                        _ => {}
-                    }
+                if let (Value::String(text), Some(field)) = (&mut *value, Field::from_name(name)) {
+                    *text = masker.field_text(field, text).into_owned();
                 }
             };
             mask(&mut values.from);

@@ -277,9 +277,10 @@ pub fn sources<'a, T>(
 /// What notices are grouped by: notices of one kind read alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeKind {
-    /// A field the API cannot change, per field.
-    Unchangeable(Field),
     PhoneNotWhitelisted,
+    RenameNotFound,
+    EmailUnverified,
+    PhotoCopy,
     /// Any other kind (one per variant).
     Other(std::mem::Discriminant<Notice>),
 }
@@ -287,8 +288,10 @@ pub enum NoticeKind {
 impl NoticeKind {
     pub fn of(notice: &Notice) -> NoticeKind {
         match notice {
-            Notice::Unchangeable { field, .. } => NoticeKind::Unchangeable(*field),
             Notice::PhoneNotWhitelisted { .. } => NoticeKind::PhoneNotWhitelisted,
+            Notice::RenameNotFound { .. } => NoticeKind::RenameNotFound,
+            Notice::EmailUnverified { .. } => NoticeKind::EmailUnverified,
+            Notice::PhotoCopy { .. } => NoticeKind::PhotoCopy,
             other => NoticeKind::Other(std::mem::discriminant(other)),
         }
     }

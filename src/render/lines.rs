@@ -3,9 +3,12 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::printer::Printer;
 use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
+
+use super::escape::visible;
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {
@@ -55,8 +58,10 @@ impl ApplyReporter for LineReporter {
         }
         if let OpStatus::Failed { message, .. } = report.status {
             self.printer.status(format!(
-                "  failed: {} {}: {message}",
-                report.action, report.target
+                "  failed: {} {}: {}",
+                report.action,
+                visible(report.target),
+                visible(message)
             ));
         }
     }
@@ -81,5 +86,17 @@ impl ApplyReporter for LineReporter {
     fn interrupted(&self) {
         self.printer
             .warn("interrupted: finishing the operations in flight, starting no new ones");
+    }
+
+    fn paused(&self, phase: Phase, wait: Duration, reason: &str) {
+        self.printer.status(format!(
+            "{}: waiting {}s: {reason}",
+            phase.name(),
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        ));
+    }
+
+    fn resumed(&self, phase: Phase) {
+        self.printer.status(format!("{}: going on", phase.name()));
     }
 }

@@ -8,13 +8,15 @@
 //! characters: values are cut to [`VALUE_CHARS`], and lists are filled in order of importance
 //! (the limit's warning, deletions, notices, then the other changes) while they fit, each cut
 //! list ending with a line that says so. The summary table, the summary line and the per-field
-//! counts are always there.
+//! counts are always there. Every value is escaped (`escape::visible`) before it is cut, so a
+//! control or bidi character never reaches the pull request and the cut counts what is shown.
 
 use std::fmt::Write;
 
 use crate::model::{Field, FieldRef, FieldValue, MatchOn};
 use crate::plan::{Create, Delete, MfaChange, MfaTarget, Notice, Plan, Update, WhitelistPhone};
 
+use super::escape::visible;
 use super::human::{PlanCost, summary_line};
 use super::layout::{self, Kinds, Listing, NoticeKind, clip, thousands};
 use super::mask::Masker;
@@ -248,15 +250,22 @@ pub fn render(plan: &Plan, options: &MarkdownOptions) -> String {
 fn write_warnings<'a>(doc: &mut Doc<'a>, plan: &'a Plan, options: &'a MarkdownOptions) {
     let masker = options.masker;
     let match_on = plan.match_on;
-    let user = move |key: &str| code(&clip(&masker.user(key, match_on), VALUE_CHARS));
+    let user = move |key: &str| shown(&masker.user(key, match_on));
     let notices = layout::notices(&plan.notices, options.listing.show);
     let total = notices.listed.len();
     let listed = notices
         .listed
         .into_iter()
         .map(move |notice| match notice {
-            Notice::Unchangeable { key, field, .. } => format!(
-                "{}: `{field}` cannot be changed through Authing's v1 API; left as it is",
+            Notice::RenameNotFound {
+                key, renamed_from, ..
+            } => format!(
+                "{} is renamed from {}, which no live user has: it will be created",
+                user(key.as_str()),
+                user(renamed_from.as_str())
+            ),
+            Notice::EmailUnverified { key, .. } => format!(
+                "{}: the email changes, which clears its verification, and `email_verified` is not managed",
                 user(key.as_str())
             ),
             Notice::DeletesSuppressed { reason } => {
@@ -268,7 +277,11 @@ fn write_warnings<'a>(doc: &mut Doc<'a>, plan: &'a Plan, options: &'a MarkdownOp
             Notice::PhoneNotWhitelisted { key, phone, .. } => format!(
                 "{} registers with the phone {}, which the whitelist will not list while it is on: Authing will refuse it",
                 user(key.as_str()),
-                code(&clip(&masker.phone(phone), VALUE_CHARS))
+                shown(&masker.phone(phone))
+            ),
+            Notice::PhotoCopy { key, .. } => format!(
+                "{}: the pool's photo is on Authing's CDN, most likely its copy of the declared one; not sent again",
+                user(key.as_str())
             ),
         });
     let more: Vec<String> = notices
@@ -299,8 +312,14 @@ fn write_warnings<'a>(doc: &mut Doc<'a>, plan: &'a Plan, options: &'a MarkdownOp
 fn more_notices(kind: NoticeKind, more: usize) -> String {
     let count = thousands(more);
     match kind {
-        NoticeKind::Unchangeable(field) => format!(
-            "… and {count} more users whose `{field}` cannot be changed through Authing's v1 API; left as they are ({SHOW_ALL})"
+        NoticeKind::RenameNotFound => format!(
+            "… and {count} more users renamed from a key no live user has: they will be created ({SHOW_ALL})"
+        ),
+        NoticeKind::EmailUnverified => format!(
+            "… and {count} more users whose email changes, which clears its verification, while `email_verified` is not managed ({SHOW_ALL})"
+        ),
+        NoticeKind::PhotoCopy => format!(
+            "… and {count} more users whose pool photo is on Authing's CDN, most likely its copy of the declared one; not sent again ({SHOW_ALL})"
         ),
         NoticeKind::PhoneNotWhitelisted => format!(
             "… and {count} more new users who register with a phone the whitelist will not list while it is on: Authing will refuse them ({SHOW_ALL})"
@@ -349,7 +368,7 @@ impl Sections {
                 format!(
                     "- {} (id {})\n",
                     self.user(&delete.label),
-                    code(&clip(delete.id.as_str(), VALUE_CHARS))
+                    shown(delete.id.as_str())
                 )
             }),
             Priority::Deletions,
@@ -444,17 +463,22 @@ impl Sections {
             );
             for tally in layout::update_fields(updates, listed) {
                 let (update, change) = tally.sample;
-                let before = change.before.as_ref().map_or_else(
-                    || "_none_".into(),
-                    |value| self.sample(change.field, value.as_ref()),
-                );
+                let after = self.sample(change.field, change.after.as_ref());
+                let sample = if change.before.as_ref() == Some(&change.after) {
+                    format!("{after} (kept: the email change would clear it)")
+                } else {
+                    let before = change.before.as_ref().map_or_else(
+                        || "_none_".into(),
+                        |value| self.sample(change.field, value.as_ref()),
+                    );
+                    format!("{before} → {after}")
+                };
                 let _ = writeln!(
                     text,
-                    "  - {}: {} — e.g. {} {before} → {}",
+                    "  - {}: {} — e.g. {} {sample}",
                     tally.field,
                     thousands(tally.count),
                     self.user(update.key.as_str()),
-                    self.sample(change.field, change.after.as_ref())
                 );
             }
             doc.text(text);
@@ -467,6 +491,13 @@ impl Sections {
             .fields
             .iter()
             .map(|change| {
+                if change.before.as_ref() == Some(&change.after) {
+                    return format!(
+                        "{}: {} (kept: the email change would clear it)",
+                        change.field,
+                        self.value(change.field, &change.after)
+                    );
+                }
                 let before = change
                     .before
                     .as_ref()
@@ -478,8 +509,13 @@ impl Sections {
                 )
             })
             .collect();
+        let renamed = update
+            .renamed_from
+            .as_ref()
+            .map(|old| format!(" (renamed from {})", self.user(old.as_str())))
+            .unwrap_or_default();
         format!(
-            "- {} — {} · {}\n",
+            "- {}{renamed} — {} · {}\n",
             self.user(update.key.as_str()),
             fields.join(", "),
             origin(&update.origin)
@@ -592,15 +628,15 @@ impl Sections {
     }
 
     fn phone(&self, phone: &str) -> String {
-        code(&clip(&self.masker.phone(phone), VALUE_CHARS))
+        shown(&self.masker.phone(phone))
     }
 
     fn user(&self, name: &str) -> String {
-        code(&clip(&self.masker.user(name, self.match_on), VALUE_CHARS))
+        shown(&self.masker.user(name, self.match_on))
     }
 
     fn value(&self, field: Field, value: &FieldValue) -> String {
-        code(&clip(&self.masker.value(field, value), VALUE_CHARS))
+        shown(&self.masker.value(field, value))
     }
 
     fn sample(&self, field: Field, value: FieldRef<'_>) -> String {
@@ -609,13 +645,20 @@ impl Sections {
 }
 
 fn origin(origin: &crate::model::Origin) -> String {
-    code(&clip(&origin.to_string(), VALUE_CHARS))
+    shown(&origin.to_string())
+}
+
+/// A value as inline code: line breaks as spaces, hidden characters escaped, then cut to
+/// [`VALUE_CHARS`].
+fn shown(text: &str) -> String {
+    let text = text.replace(['\n', '\r', '\t'], " ");
+    code(&clip(&visible(&text), VALUE_CHARS))
 }
 
 /// Inline code that survives backticks in the value: the fence is one backtick longer than the
 /// longest run inside, as CommonMark allows.
 fn code(text: &str) -> String {
-    let text = text.replace(['\n', '\r'], " ");
+    let text = visible(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -631,6 +674,7 @@ fn code(text: &str) -> String {
 
 /// Text with the characters Markdown would interpret escaped.
 fn escape(text: &str) -> String {
+    let text = visible(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(
@@ -652,5 +696,9 @@ mod tests {
         assert_eq!(super::code("a`b"), "`` a`b ``");
         assert_eq!(super::code("x``y"), "``` x``y ```");
         assert_eq!(super::code("two\nlines"), "`two lines`");
+        assert_eq!(
+            super::code("a\u{1b}[2Jb\u{202e}"),
+            "`a\\u{1b}[2Jb\\u{202e}`"
+        );
     }
 }

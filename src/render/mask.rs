@@ -1,9 +1,11 @@
-//! `--mask-pii`: emails shown as `a***@example.com` and phones as `138****0000`, for plans posted
-//! where more people can read them than should know the pool.
+//! `--mask-pii`: every field the field table marks as personal is masked, for plans posted where
+//! more people can read them than should know the pool: emails as `a***@example.com`, phones as
+//! `138****0000`, other personal text (names, usernames, addresses, birthdates, photo URLs...)
+//! as its first character and `***`. User keys and labels are masked the same way.
 
 use std::borrow::Cow;
 
-use crate::model::{Field, FieldValue, MatchOn};
+use crate::model::{Field, FieldValue, MatchOn, Normalizer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Masker {
@@ -47,21 +49,41 @@ impl Masker {
         Cow::Owned(format!("{head}****{tail}"))
     }
 
-    /// A user key or label: masked when it is an email.
+    /// Personal text that is neither an email nor a phone: its first character and `***`.
+    pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if !self.enabled || text.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let first: String = text.chars().take(1).collect();
+        Cow::Owned(format!("{first}***"))
+    }
+
+    /// A user key or label: an email, or (under `match_on: username`) a username.
     pub fn user<'a>(&self, name: &'a str, match_on: MatchOn) -> Cow<'a, str> {
         if match_on == MatchOn::Email || name.contains('@') {
             self.email(name)
         } else {
-            Cow::Borrowed(name)
+            self.text(name)
         }
     }
 
-    /// A field value as shown: emails and phones masked, other values as they are.
+    /// A field's text as shown: masked by its normaliser when the field is personal.
+    pub fn field_text<'a>(&self, field: Field, text: &'a str) -> Cow<'a, str> {
+        if !field.personal() {
+            return Cow::Borrowed(text);
+        }
+        match field.normalizer() {
+            Some(Normalizer::Email) => self.email(text),
+            Some(Normalizer::Phone) => self.phone(text),
+            _ => self.text(text),
+        }
+    }
+
+    /// A field value as shown: personal text masked, other values as they are.
     pub fn value(&self, field: Field, value: &FieldValue) -> String {
-        match (field, value) {
-            (Field::Email, FieldValue::Text(text)) => self.email(text).into_owned(),
-            (Field::Phone, FieldValue::Text(text)) => self.phone(text).into_owned(),
-            (_, value) => value.to_string(),
+        match value {
+            FieldValue::Text(text) => self.field_text(field, text).into_owned(),
+            FieldValue::Bool(flag) => flag.to_string(),
         }
     }
 }
@@ -71,12 +93,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_personal_field_of_the_table_is_masked() {
+        let masker = Masker::new(true);
+        for field in Field::ALL {
+            let value = match field.normalizer() {
+                None => FieldValue::Bool(true),
+                Some(Normalizer::Email) => FieldValue::Text("secret.person@example.com".into()),
+                Some(Normalizer::Phone) => FieldValue::Text("13812345678".into()),
+                Some(Normalizer::Trim) => FieldValue::Text("Secret Person Value".into()),
+            };
+            let shown = masker.value(field, &value);
+            if field.is_bool() {
+                assert_eq!(shown, "true", "{field}: flags are not personal");
+                continue;
+            }
+            let hidden = !shown.contains("ecret") && !shown.contains("1234");
+            assert_eq!(hidden, field.personal(), "{field}: {shown}");
+            assert_eq!(Masker::off().value(field, &value), value.to_string());
+        }
+    }
+
+    #[test]
     fn masks_as_the_contract_shows() {
         let masker = Masker::new(true);
         assert_eq!(masker.email("alice@example.com"), "a***@example.com");
         assert_eq!(masker.phone("13800000000"), "138****0000");
         assert_eq!(masker.phone("+14155550100"), "+141****0100");
-        assert_eq!(masker.user("bob", MatchOn::Username), "bob");
+        assert_eq!(masker.user("bob", MatchOn::Username), "b***");
+        assert_eq!(masker.user("bob@b.cn", MatchOn::Username), "b***@b.cn");
+        assert_eq!(Masker::off().user("bob", MatchOn::Username), "bob");
         assert_eq!(
             Masker::off().email("alice@example.com"),
             "alice@example.com"

@@ -10,6 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
 
+use super::escape::visible;
+
 fn bar(template: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(template)
@@ -145,8 +147,10 @@ impl ApplyReporter for ApplyProgress {
         if let OpStatus::Failed { message, .. } = report.status {
             self.failures.fetch_add(1, Ordering::Relaxed);
             self.bar.println(format!(
-                "failed: {} {}: {message}",
-                report.action, report.target
+                "failed: {} {}: {}",
+                report.action,
+                visible(report.target),
+                visible(message)
             ));
             self.refresh();
         }
@@ -162,6 +166,26 @@ impl ApplyReporter for ApplyProgress {
     fn interrupted(&self) {
         self.bar.println("interrupted: finishing the operations in flight, starting no new ones (Ctrl-C again to quit at once)");
     }
+
+    fn paused(&self, phase: Phase, wait: Duration, reason: &str) {
+        self.bar.println(format!(
+            "{}: waiting {}: {}",
+            phase.name(),
+            seconds(wait),
+            visible(reason)
+        ));
+        self.bar
+            .set_message(format!("{}, waiting {}", phase.name(), seconds(wait)));
+    }
+
+    fn resumed(&self, _phase: Phase) {
+        self.refresh();
+    }
+}
+
+/// A wait in whole seconds, rounded up.
+fn seconds(wait: Duration) -> String {
+    format!("{}s", wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
 }
 
 impl Drop for ApplyProgress {

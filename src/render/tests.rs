@@ -1,5 +1,6 @@
 //! Snapshots of the three renderers on one realistic plan: creations, updates (one with a long
-//! value), deletions, MFA both ways, the whitelist switch, additions and removals, a notice.
+//! value, one a rename), deletions, MFA both ways, the whitelist switch, additions and removals,
+//! notices.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -41,24 +42,24 @@ fn realistic_plan() -> Plan {
         }),
         Change::Create(Create {
             key: UserKey::from_email("alice.liu@corp.example"),
-            profile: Profile {
-                email: Some("Alice.Liu@corp.example".into()),
-                username: Some("alice".into()),
-                nickname: Some("Alice Liu".into()),
-                company: Some("Corp".into()),
-                phone: Some("13800000001".into()),
-                email_verified: Some(true),
-                ..Profile::default()
-            },
+            profile: Profile::default()
+                .with(Field::Email, "Alice.Liu@corp.example")
+                .with(Field::Username, "alice")
+                .with(Field::Nickname, "Alice Liu")
+                .with(Field::Company, "Corp")
+                .with(Field::Phone, "13800000001")
+                .with(Field::EmailVerified, true)
+                .with(Field::GivenName, "Alice")
+                .with(Field::FamilyName, "Liu")
+                .with(Field::Birthdate, "1990-04-01")
+                .with(Field::StreetAddress, "1 Example Road")
+                .with(Field::Locale, "zh-CN"),
             password: PasswordPlan::Env("ALICE_INITIAL_PASSWORD".into()),
             origin: origin("manifests/users.yaml", 4),
         }),
         Change::Create(Create {
             key: UserKey::from_email("bob@corp.example"),
-            profile: Profile {
-                email: Some("bob@corp.example".into()),
-                ..Profile::default()
-            },
+            profile: Profile::default().with(Field::Email, "bob@corp.example"),
             password: PasswordPlan::Generated,
             origin: origin("manifests/hr.csv", 7),
         }),
@@ -84,8 +85,33 @@ fn realistic_plan() -> Plan {
                     after: FieldValue::Bool(true),
                 },
             ],
+            renamed_from: None,
             origin: origin("manifests/users.yaml", 19),
             fingerprint: fingerprint("5f0000000000000000000003"),
+        }),
+        Change::Update(Update {
+            key: UserKey::from_email("frank.new@corp.example"),
+            id: UserId::new("5f0000000000000000000006"),
+            fields: vec![
+                FieldChange {
+                    field: Field::Email,
+                    before: Some(text("frank@corp.example")),
+                    after: text("frank.new@corp.example"),
+                },
+                FieldChange {
+                    field: Field::EmailVerified,
+                    before: Some(FieldValue::Bool(true)),
+                    after: FieldValue::Bool(true),
+                },
+                FieldChange {
+                    field: Field::FamilyName,
+                    before: Some(text("Wu")),
+                    after: text("Wang"),
+                },
+            ],
+            renamed_from: Some(UserKey::from_email("frank@corp.example")),
+            origin: origin("manifests/users.yaml", 22),
+            fingerprint: fingerprint("5f0000000000000000000006"),
         }),
         Change::Mfa(MfaChange {
             key: UserKey::from_email("alice.liu@corp.example"),
@@ -118,13 +144,17 @@ fn realistic_plan() -> Plan {
     ];
     Plan {
         changes,
-        notices: vec![Notice::Unchangeable {
-            key: UserKey::from_email("erin@corp.example"),
-            field: Field::Phone,
-            live: Some(text("13900000005")),
-            wanted: text("13900000006"),
-            origin: origin("manifests/users.yaml", 28),
-        }],
+        notices: vec![
+            Notice::RenameNotFound {
+                key: UserKey::from_email("bob@corp.example"),
+                renamed_from: UserKey::from_email("robert@corp.example"),
+                origin: origin("manifests/hr.csv", 7),
+            },
+            Notice::EmailUnverified {
+                key: UserKey::from_email("grace@corp.example"),
+                origin: origin("manifests/users.yaml", 28),
+            },
+        ],
         match_on: MatchOn::Email,
         live_users: 120,
         live_phones: 1,
@@ -157,10 +187,19 @@ fn human_masked() {
         ..HumanOptions::default()
     };
     let text = human::render(&realistic_plan(), &options);
-    assert!(
-        !text.contains("alice.liu@") && !text.contains("13800000001"),
-        "{text}"
-    );
+    for personal in [
+        "alice.liu@",
+        "13800000001",
+        "frank",
+        "1990-04-01",
+        "Example Road",
+        "Liu",
+        "Wang",
+        "\"alice\"",
+    ] {
+        assert!(!text.contains(personal), "{personal} in {text}");
+    }
+    assert!(text.contains("zh-CN"), "not personal: {text}");
     insta::assert_snapshot!(text);
 }
 
@@ -240,6 +279,10 @@ fn json_masked() {
         text.contains("a***@corp.example") && text.contains("138****0001"),
         "{text}"
     );
+    assert!(
+        !text.contains("Alice Liu") && !text.contains("\"alice\"") && !text.contains("carol"),
+        "names, usernames and photo URLs are masked too: {text}"
+    );
 }
 
 #[test]
@@ -300,11 +343,15 @@ fn large_plan(sizes: Sizes, value: &dyn Fn(usize) -> String) -> Plan {
     for i in 0..sizes.creates {
         changes.push(Change::Create(Create {
             key: UserKey::from_email(&format!("new{i}@corp.example")),
-            profile: Profile {
-                email: Some(format!("new{i}@corp.example")),
-                nickname: Some(format!("New {i}")),
-                phone: (i % 2 == 0).then(|| format!("1390{i:07}")),
-                ..Profile::default()
+            profile: {
+                let profile = Profile::default()
+                    .with(Field::Email, format!("new{i}@corp.example"))
+                    .with(Field::Nickname, format!("New {i}"));
+                if i % 2 == 0 {
+                    profile.with(Field::Phone, format!("1390{i:07}"))
+                } else {
+                    profile
+                }
             },
             password: PasswordPlan::Generated,
             origin: Origin::new(hr.file.clone(), 2 + i as u32),
@@ -327,6 +374,7 @@ fn large_plan(sizes: Sizes, value: &dyn Fn(usize) -> String) -> Plan {
         changes.push(Change::Update(Update {
             key: UserKey::from_email(&format!("user{i}@corp.example")),
             id: UserId::new(id.as_str()),
+            renamed_from: None,
             fields,
             origin: Origin::new(hr.file.clone(), 2 + (sizes.creates + i) as u32),
             fingerprint: fingerprint(&id),
@@ -661,5 +709,98 @@ fn markdown_stays_under_github_limit_whatever_the_plan() {
             text.matches("</details>").count()
         );
         assert_code_spans_close(&text);
+    }
+}
+
+#[test]
+fn control_and_bidi_characters_never_reach_any_format_raw() {
+    let hostile = "Mallory\u{1b}[2J\u{202e}gnp.exe\u{7f}";
+    let plan = Plan {
+        changes: vec![Change::Create(Create {
+            key: UserKey::from_username(hostile),
+            profile: Profile::default()
+                .with(Field::Username, hostile)
+                .with(Field::Nickname, hostile),
+            password: PasswordPlan::Generated,
+            origin: origin("users.yaml", 3),
+        })],
+        match_on: MatchOn::Username,
+        ..Plan::default()
+    };
+    let pool = PoolRef {
+        endpoint: "local".into(),
+        client_id: "pool".into(),
+    };
+    let file = PlanFile::new(&plan, pool, &[]);
+    let hidden = |text: &str| {
+        text.chars()
+            .any(|c| crate::model::is_hidden(c) && c != '\n')
+    };
+    for (format, text) in [
+        ("human", human::render(&plan, &HumanOptions::default())),
+        (
+            "markdown",
+            markdown::render(&plan, &MarkdownOptions::default()),
+        ),
+        ("json", json::render(&file, Masker::off())),
+    ] {
+        assert!(!hidden(&text), "{format}: {text:?}");
+        assert!(text.contains("gnp.exe"), "{format}: the rest is shown");
+    }
+    // The plan file reads back with the value as it was.
+    let reread: PlanFile = serde_json::from_str(&file.to_json()).unwrap();
+    assert_eq!(reread.changes[0].key.as_deref(), Some(hostile));
+}
+
+/// The grouped blocks' samples are user data: escaped in both formats, masked by `--mask-pii`.
+#[test]
+fn grouped_samples_are_escaped_and_masked() {
+    let plan = large_plan(
+        Sizes {
+            creates: 150,
+            updates: 150,
+            mfa_on: 150,
+            unwhitelisted: 150,
+            ..Sizes::default()
+        },
+        &|i| format!("Evil\u{1b}[2J\u{202e}{i}"),
+    );
+    let hidden = |text: &str| {
+        text.chars()
+            .any(|c| crate::model::is_hidden(c) && c != '\n')
+    };
+    for masker in [Masker::off(), Masker::new(true)] {
+        let human = human::render(
+            &plan,
+            &HumanOptions {
+                masker,
+                ..HumanOptions::default()
+            },
+        );
+        let markdown = markdown::render(
+            &plan,
+            &MarkdownOptions {
+                masker,
+                ..MarkdownOptions::default()
+            },
+        );
+        for (format, text) in [("human", human), ("markdown", markdown)] {
+            assert!(!hidden(&text), "{format}: {text}");
+            assert!(text.contains("by changed field"), "{format}: {text}");
+            if masker == Masker::off() {
+                // Updates 0 to 4 are listed in full: the 5th is the grouped sample.
+                assert!(
+                    text.contains("user5@corp.example") && text.contains(r"Evil\u{1b}[2J\u{202e}5"),
+                    "{format}: {text}"
+                );
+            } else {
+                for clear in ["Evil", "user5@", "new5@", "mfa5@", "New 5"] {
+                    assert!(
+                        !text.contains(clear),
+                        "{format} masked shows {clear}: {text}"
+                    );
+                }
+            }
+        }
     }
 }

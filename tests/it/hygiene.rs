@@ -138,7 +138,7 @@ async fn no_secret_token_or_password_reaches_any_output_or_log() {
     }
     let log = emulator.stderr();
     assert!(
-        log.contains("register"),
+        log.contains("ops=createUser"),
         "the request log was written: {log}"
     );
     assert!(

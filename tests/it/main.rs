@@ -3,9 +3,13 @@
 //! command or concern.
 
 mod conformance;
+mod fields;
 mod hardening;
 mod hygiene;
+mod official_sdks;
+mod quirks;
 mod remote;
+mod renames;
 mod resilience;
 mod scale;
 mod soak;

@@ -1,20 +1,12 @@
-//! The client against servers that misbehave or refuse: a scripted HTTP server on loopback that
-//! records what it is sent and answers with oversized, malicious or plain wrong responses; and
-//! the emulator refusing credentials or expiring the owner token.
+//! The client against servers that misbehave or refuse: a scripted HTTP server on loopback
+//! (`support::scripted`) that records what it is sent and answers with oversized, malicious or
+//! plain wrong responses; and the emulator refusing credentials or expiring the owner token.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::io::Write;
+use std::net::TcpStream;
 
-use crate::support::{CLIENT_ID, Emulator, Sync, operation_count, temp_dir, write_file};
-
-/// One request as the scripted server saw it.
-#[derive(Debug, Clone)]
-struct Seen {
-    request_line: String,
-    headers: Vec<String>,
-    body: String,
-}
+use crate::support::scripted::{Scripted, respond};
+use crate::support::{CLIENT_ID, Emulator, Sync, operation_count, read_pool, temp_dir, write_file};
 
 /// How the scripted server answers a `users` request (the auth request is always answered with
 /// a token).
@@ -34,86 +26,18 @@ enum UsersAnswer {
     DeepNesting,
 }
 
-struct Scripted {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Scripted {
-    fn start(users: UsersAnswer) -> Scripted {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let url = format!("http://{}/graphql", listener.local_addr().expect("address"));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let record = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let record = Arc::clone(&record);
-                std::thread::spawn(move || serve(stream, users, &record));
-            }
-        });
-        Scripted { url, seen }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().expect("records").clone()
-    }
-}
-
-fn serve(stream: TcpStream, users: UsersAnswer, record: &Mutex<Vec<Seen>>) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
-    let mut stream = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = Vec::new();
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end().to_string();
-            if line.is_empty() {
-                break;
-            }
-            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-            headers.push(line);
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let body = String::from_utf8_lossy(&body).into_owned();
-        let is_auth = body.contains("getClientWhenSdkInit");
-        record.lock().expect("records").push(Seen {
-            request_line: request_line.trim_end().into(),
-            headers,
-            body,
-        });
-        let result = if is_auth {
+/// A server that gives the owner token, then misbehaves on `users` as told.
+fn hostile(users: UsersAnswer) -> Scripted {
+    Scripted::start(move |seen, stream| {
+        if seen.is_auth() {
             respond(
-                &mut stream,
+                stream,
                 r#"{"data":{"getClientWhenSdkInit":{"accessToken":"scripted-owner-token"}}}"#,
             )
         } else {
-            misbehave(&mut stream, users)
-        };
-        if result.is_err() {
-            return;
+            misbehave(stream, users)
         }
-    }
-}
-
-fn respond(stream: &mut TcpStream, body: &str) -> std::io::Result<()> {
-    write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
+    })
 }
 
 fn user(i: usize) -> String {
@@ -212,7 +136,7 @@ fn plan_against(url: &str, dir: &std::path::Path) -> crate::support::Sync {
 
 #[test]
 fn the_secret_travels_only_in_a_post_body_and_the_token_as_a_bearer_header() {
-    let server = Scripted::start(UsersAnswer::OversizedPage);
+    let server = hostile(UsersAnswer::OversizedPage);
     let dir = temp_dir();
     plan_against(&server.url, dir.path()).run().expect(1);
     let seen = server.seen();
@@ -247,7 +171,7 @@ fn the_secret_travels_only_in_a_post_body_and_the_token_as_a_bearer_header() {
 
 #[test]
 fn a_two_gigabyte_body_is_refused_before_it_is_read() {
-    let server = Scripted::start(UsersAnswer::HugeLength);
+    let server = hostile(UsersAnswer::HugeLength);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(
@@ -260,7 +184,7 @@ fn a_two_gigabyte_body_is_refused_before_it_is_read() {
 
 #[test]
 fn an_endless_body_is_cut_off_at_the_limit() {
-    let server = Scripted::start(UsersAnswer::EndlessChunks);
+    let server = hostile(UsersAnswer::EndlessChunks);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(
@@ -272,7 +196,7 @@ fn an_endless_body_is_cut_off_at_the_limit() {
 
 #[test]
 fn a_page_of_a_million_users_is_refused() {
-    let server = Scripted::start(UsersAnswer::AMillion);
+    let server = hostile(UsersAnswer::AMillion);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(run.stderr.contains("larger than"), "{}", run.stderr);
@@ -280,7 +204,7 @@ fn a_page_of_a_million_users_is_refused() {
 
 #[test]
 fn a_page_with_more_users_than_asked_for_is_refused() {
-    let server = Scripted::start(UsersAnswer::OversizedPage);
+    let server = hostile(UsersAnswer::OversizedPage);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(
@@ -293,7 +217,7 @@ fn a_page_with_more_users_than_asked_for_is_refused() {
 
 #[test]
 fn an_absurd_total_count_is_refused_before_it_sizes_anything() {
-    let server = Scripted::start(UsersAnswer::AbsurdTotal);
+    let server = hostile(UsersAnswer::AbsurdTotal);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(
@@ -311,7 +235,7 @@ fn an_absurd_total_count_is_refused_before_it_sizes_anything() {
 
 #[test]
 fn deeply_nested_json_is_refused_with_a_clear_error() {
-    let server = Scripted::start(UsersAnswer::DeepNesting);
+    let server = hostile(UsersAnswer::DeepNesting);
     let dir = temp_dir();
     let run = plan_against(&server.url, dir.path()).run().expect(1);
     assert!(run.stderr.contains("unreadable response"), "{}", run.stderr);
@@ -427,7 +351,7 @@ fn missing_credentials_are_named() {
 }
 
 #[tokio::test]
-async fn an_expired_owner_token_is_renewed_once() {
+async fn issue_12_the_owner_token_is_renewed_before_it_expires() {
     let emulator = Emulator::builder()
         .generate(1200)
         .arg("--token-ttl")
@@ -439,15 +363,148 @@ async fn an_expired_owner_token_is_renewed_once() {
         "one.yaml",
         "version: 1\nusers:\n  - email: user1@example.com\n",
     );
-    // At two requests a second the two-second token expires while the seven pages are read.
+    // At two requests a second, reading the six pages takes longer than the two-second token
+    // lives: the run itself spans its expiry.
     let run = Sync::on(&emulator, dir.path())
         .args(["plan", "-f", &manifest, "--rate", "2"])
         .run()
         .expect(0);
     assert!(run.stdout.contains("Read 1200 users"), "{}", run.stdout);
+    assert!(!run.stdout.contains("retr"), "no retries: {}", run.stdout);
     let stats = emulator.stats().await;
+    let auth = operation_count(&stats, "getClientWhenSdkInit");
+    assert!(auth >= 2, "the token was renewed: {stats}");
+    // Renewed before the server refused it: every page was read once, and every request the
+    // emulator received was an auth call or a page read (a refused request counts in `total`
+    // only).
+    assert_eq!(operation_count(&stats, "users"), 6, "{stats}");
+    assert_eq!(stats["total"].as_u64(), Some(auth + 6), "{stats}");
+}
+
+fn hires(count: usize) -> String {
+    let mut yaml = String::from("version: 1\nusers:\n");
+    for i in 0..count {
+        yaml.push_str(&format!(
+            "  - email: hire{i}@example.com\n    nickname: Hire {i}\n"
+        ));
+    }
+    yaml
+}
+
+#[tokio::test]
+async fn issue_12_fifty_new_users_under_a_register_limit_are_all_created() {
+    let emulator = Emulator::builder().arg("--register-limit").arg("3").start();
+    let dir = temp_dir();
+    let manifest = write_file(dir.path(), "hires.yaml", &hires(50));
+    let apply = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(apply.stderr.contains("50 created"), "{}", apply.stderr);
+    assert!(!apply.stderr.contains("waiting"), "{}", apply.stderr);
+    let stats = emulator.stats().await;
+    assert_eq!(operation_count(&stats, "createUser"), 50, "{stats}");
+    assert_eq!(operation_count(&stats, "register"), 0, "{stats}");
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(pool.users.len(), 50, "no duplicates");
+    for i in 0..50 {
+        assert_eq!(
+            pool.user(&format!("hire{i}@example.com"))
+                .nickname
+                .as_deref(),
+            Some(format!("Hire {i}").as_str())
+        );
+    }
+    let plan = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+}
+
+#[tokio::test]
+async fn issue_12_without_create_user_registrations_wait_out_the_window() {
+    let emulator = Emulator::builder()
+        .arg("--without-create-user")
+        .arg("--register-limit")
+        .arg("3")
+        .arg("--register-window")
+        .arg("1")
+        .start();
+    let dir = temp_dir();
+    let manifest = write_file(dir.path(), "hires.yaml", &hires(10));
+    let apply = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(apply.stderr.contains("10 created"), "{}", apply.stderr);
+    // The pool's window (`frequentRegisterCheck.timeInterval`) is what the client waits.
     assert!(
-        operation_count(&stats, "getClientWhenSdkInit") >= 2,
-        "the token was renewed: {stats}"
+        apply.stderr.contains(
+            "creations: waiting 1s: Authing refused a registration as too frequent (2100"
+        ),
+        "{}",
+        apply.stderr
     );
+    let stats = emulator.stats().await;
+    assert!(operation_count(&stats, "register") >= 10, "{stats}");
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(pool.users.len(), 10, "no duplicates");
+    let plan = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+}
+
+#[tokio::test]
+async fn issue_12_apply_and_plan_against_a_2019_whitelist_server() {
+    let emulator = Emulator::builder()
+        .arg("--whitelist-spelling")
+        .arg("2019")
+        .start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "whitelist.yaml",
+        "version: 1\nusers:\n  - email: listed@example.com\n    phone: \"13800000000\"\nwhitelist:\n  enabled: true\n  phones: [\"13800000000\", \"13700000000\"]\n",
+    );
+    let apply = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(apply.stderr.contains("1 created"), "{}", apply.stderr);
+    // Read back in the 2019 spelling, independently of the client.
+    let owner = crate::support::pool::owner(&emulator).await;
+    let state = crate::support::pool::query(
+        &owner,
+        "query ($client: String!) { queryInvitationState(client: $client) { enableQrCode } }",
+        serde_json::json!({"client": CLIENT_ID}),
+    )
+    .await;
+    assert_eq!(
+        state.ok("queryInvitationState")["enableQrCode"],
+        serde_json::json!(true)
+    );
+    let list = crate::support::pool::query(
+        &owner,
+        "query ($client: String!) { queryInvitation(client: $client) { qrCodePhone } }",
+        serde_json::json!({"client": CLIENT_ID}),
+    )
+    .await;
+    let mut phones: Vec<String> = list
+        .ok("queryInvitation")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|entry| entry["qrCodePhone"].as_str().map(str::to_string))
+        .collect();
+    phones.sort();
+    assert_eq!(phones, ["13700000000", "13800000000"]);
+    let plan = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 }

@@ -162,3 +162,56 @@ fn apply_shows_its_plan_grouped_and_show_n_lists_that_many() {
         again.stdout
     );
 }
+
+/// Samples in the grouped blocks are user data: escaped like every other value (no ESC or
+/// U+202E reaches the terminal or the pull request) and masked by `--mask-pii`, in the human
+/// and the Markdown plan.
+#[test]
+fn grouped_samples_are_escaped_and_masked() {
+    let emulator = Emulator::builder().generate(150).start();
+    let dir = temp_dir();
+    let mut yaml = String::from("version: 1\nusers:\n");
+    for i in 1..=150 {
+        yaml.push_str(&format!(
+            "  - email: user{i}@example.com\n    nickname: \"Evil\\e[2J\\u202E{i}\"\n"
+        ));
+    }
+    let manifest = write_file(dir.path(), "users.yaml", &yaml);
+    let hostile = |text: &str| {
+        text.chars().find(|c| {
+            (c.is_control() && *c != '\n')
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}')
+        })
+    };
+    for format in ["human", "markdown"] {
+        let plan = |extra: &[&str]| {
+            let mut args = vec!["plan", "-f", &manifest, "--format", format];
+            args.extend_from_slice(extra);
+            Sync::on(&emulator, dir.path()).args(args).run().expect(0)
+        };
+        let shown = plan(&[]).stdout;
+        assert_eq!(hostile(&shown), None, "{format}: {shown}");
+        // The first five are listed in full; the sixth is the grouped block's sample.
+        let sample = match format {
+            "human" => {
+                r#"~ nickname 150  e.g. user6@example.com "User 6" -> "Evil\u{1b}[2J\u{202e}6""#
+            }
+            _ => r"- nickname: 150 — e.g. `user6@example.com` `User 6` → `Evil\u{1b}[2J\u{202e}6`",
+        };
+        assert!(shown.contains(sample), "{format}: {shown}");
+
+        let masked = plan(&["--mask-pii"]).stdout;
+        assert_eq!(hostile(&masked), None, "{format}: {masked}");
+        assert!(
+            masked.contains("150 users will be updated in place")
+                || masked.contains("| update | 150 |"),
+            "{format}: {masked}"
+        );
+        for clear in ["Evil", "User 6", "user6@"] {
+            assert!(
+                !masked.contains(clear),
+                "{format} --mask-pii shows {clear:?}: {masked}"
+            );
+        }
+    }
+}

@@ -77,8 +77,8 @@ async fn apply_creates_updates_deletes_toggles_mfa_and_edits_the_whitelist_then_
     assert!(pool.user("user4@example.com").email_verified);
     assert_eq!(
         pool.user("user4@example.com").email.as_deref(),
-        Some("user4@example.com"),
-        "matched case-insensitively, not rewritten"
+        Some("User4@Example.com"),
+        "matched case-insensitively, and the declared spelling written"
     );
     assert_eq!(pool.user("user5@example.com").mfa, Some(false));
     let new1 = pool.user("new1@example.com");

@@ -67,7 +67,7 @@ const fn route(name: &'static str, get: bool, write: bool, auth: bool) -> Route 
     }
 }
 
-const ROUTES: [Route; 16] = [
+const ROUTES: [Route; 18] = [
     route("get-management-token", false, false, false),
     route("system", true, false, false),
     route("list-users", false, false, true),
@@ -76,6 +76,8 @@ const ROUTES: [Route; 16] = [
     route("get-user-batch", true, false, true),
     route("is-user-exists", false, false, true),
     route("get-user-mfa-info", true, false, true),
+    route("get-otp-secret-by-user", true, false, true),
+    route("import-otp", false, true, true),
     route("create-user", false, true, true),
     route("create-users-batch", false, true, true),
     route("update-user", false, true, true),
@@ -165,6 +167,8 @@ fn run(
         ("get-user-batch", _) => users::get_user_batch(shared, query),
         ("is-user-exists", _) => users::is_user_exists(shared, body),
         ("get-user-mfa-info", _) => users::get_user_mfa_info(shared, query),
+        ("get-otp-secret-by-user", _) => users::get_otp_secret_by_user(shared, query),
+        ("import-otp", _) => users::import_otp(shared, body, now),
         ("create-user", _) => users::create_user(shared, body, now),
         ("create-users-batch", _) => users::create_users_batch(shared, body, now),
         ("update-user", _) => users::update_user(shared, body, now),

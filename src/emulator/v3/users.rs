@@ -68,7 +68,7 @@ pub fn phone_parts(user: &UserRecord) -> (Option<String>, Option<String>) {
     let Some(phone) = user.phone.as_deref() else {
         return (None, None);
     };
-    if let Some(code) = user.phone_country_code.as_deref()
+    if let Some(code) = user.phone_country_code()
         && let Some(national) = phone.strip_prefix(code).filter(|_| phone.starts_with('+'))
     {
         return (Some(national.to_string()), Some(code.to_string()));
@@ -78,7 +78,10 @@ pub fn phone_parts(user: &UserRecord) -> (Option<String>, Option<String>) {
     {
         return (Some(national), Some(code));
     }
-    (Some(phone.to_string()), user.phone_country_code.clone())
+    (
+        Some(phone.to_string()),
+        user.phone_country_code().map(str::to_string),
+    )
 }
 
 /// The phone as the store (and v1) keeps it.
@@ -146,7 +149,7 @@ pub fn user_dto(id: &str, user: &UserRecord, extras: Extras) -> Value {
     );
     dto.insert("status".into(), json!(user.status()));
     dto.insert("workStatus".into(), json!("Active"));
-    dto.insert("externalId".into(), text(user.external_id.as_deref()));
+    dto.insert("externalId".into(), text(user.external_id()));
     dto.insert("email".into(), text(user.email.as_deref()));
     dto.insert("phone".into(), text(phone.as_deref()));
     dto.insert(
@@ -180,7 +183,7 @@ pub fn user_dto(id: &str, user: &UserRecord, extras: Extras) -> Value {
     }
     dto.insert(
         "userSourceType".into(),
-        json!(if user.admin_created {
+        json!(if user.admin_created() {
             "adminCreated"
         } else {
             "register"
@@ -317,6 +320,73 @@ pub fn get_user_mfa_info(shared: &Shared, query: &Query) -> V3Result<Value> {
     })
 }
 
+/// `GET /api/v3/get-otp-secret-by-user`: the TOTP secret of v1's MFA record (its `shareKey`),
+/// whether the record is on or off; 404 for a user who never had one.
+pub fn get_otp_secret_by_user(shared: &Shared, query: &Query) -> V3Result<Value> {
+    let user_id = query
+        .text("userId")
+        .ok_or_else(|| Failure::bad_param("userId"))?;
+    let id_type = id_type_of(query);
+    shared.read(|store| {
+        let id = find(store, &id_type, &user_id)?.ok_or_else(Failure::user_not_found)?;
+        let record = store
+            .mfa_of(id)
+            .ok_or_else(|| Failure::new(404, "用户未绑定 OTP"))?;
+        Ok(json!({"secret": record.share_key}))
+    })
+}
+
+/// `POST /api/v3/import-otp {list: [{userId, otp: {secret, recoveryCode?}}]}`: enrols each
+/// user in TOTP with that secret (v1's MFA record, switched on). Validated whole, then written
+/// whole: an unknown user refuses the batch.
+pub fn import_otp(shared: &Shared, body: &Body, now: i64) -> V3Result<Value> {
+    let items = batch_items(body, "list")?;
+    let mut wanted = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let user_id = item
+            .string("userId")
+            .map_err(at(Some("list"), index))?
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| at(Some("list"), index)(Failure::bad_param("userId")))?;
+        let secret = item
+            .object("otp")
+            .map_err(at(Some("list"), index))?
+            .map(|otp| otp.string("secret"))
+            .transpose()
+            .map_err(at(Some("list"), index))?
+            .flatten()
+            .map(|secret| secret.trim().to_string())
+            .filter(|secret| !secret.is_empty())
+            .ok_or_else(|| at(Some("list"), index)(Failure::bad_param("otp")))?;
+        wanted.push((user_id, secret));
+    }
+    shared.mutate_or(
+        |store| {
+            let mut events = Vec::with_capacity(wanted.len());
+            for (index, (user_id, secret)) in wanted.into_iter().enumerate() {
+                if store.user(&user_id).is_none() {
+                    return Err(at(Some("list"), index)(Failure::user_not_found()));
+                }
+                let id = store
+                    .mfa_of(&user_id)
+                    .map_or_else(|| new_object_id(store, now), |record| record.id.clone());
+                events.push(Event::PutMfa {
+                    mfa: MfaRecord {
+                        id,
+                        user_id,
+                        user_pool_id: shared.client_id.clone(),
+                        enable: true,
+                        share_key: secret,
+                    },
+                });
+            }
+            Ok((Value::Null, events))
+        },
+        busy,
+    )
+}
+
 /// A value of a filterable, sortable user field.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
 enum Cell {
@@ -354,7 +424,7 @@ fn cell(id: &str, user: &UserRecord, field: &str) -> Cell {
         "phoneCountryCode" => texted(phone_parts(user).1.as_deref()),
         "email" => texted(user.email.as_deref()),
         "username" => texted(user.username.as_deref()),
-        "externalId" => texted(user.external_id.as_deref()),
+        "externalId" => texted(user.external_id()),
         "name" => texted(user.profile().name.as_deref()),
         "nickname" => texted(user.nickname.as_deref()),
         "company" => texted(user.company.as_deref()),
@@ -948,24 +1018,26 @@ impl Patch {
     /// Writes the patch into `user`. Changing the email or the phone resets its verified flag
     /// unless the patch sets it too.
     fn apply(self, user: &mut UserRecord) -> V3Result<()> {
-        if let Some(email) = self.email
-            && user.email.as_deref().map(fold) != Some(fold(&email))
-        {
+        if let Some(email) = self.email {
+            if user.email.as_deref().map(fold) != Some(fold(&email)) {
+                user.email_verified = false;
+            }
             user.email = Some(email);
-            user.email_verified = false;
         }
         set(&mut user.username, self.username);
         set(&mut user.nickname, self.nickname);
         set(&mut user.photo, self.photo);
         set(&mut user.company, self.company);
-        set(&mut user.external_id, self.external_id);
+        if let Some(external_id) = self.external_id {
+            user.set_external_id((!external_id.is_empty()).then_some(external_id));
+        }
         match (self.phone, self.phone_country_code) {
             (Some(phone), _) if phone.is_empty() => {
                 if user.phone.is_some() {
                     user.phone_verified = false;
                 }
                 user.phone = None;
-                user.phone_country_code = None;
+                user.set_phone_country_code(None);
             }
             (Some(phone), code) => {
                 let code = code.or_else(|| phone_parts(user).1);
@@ -974,7 +1046,7 @@ impl Patch {
                     user.phone_verified = false;
                 }
                 user.phone = Some(stored);
-                user.phone_country_code = code;
+                user.set_phone_country_code(code);
             }
             (None, Some(code)) => {
                 let (Some(national), _) = phone_parts(user) else {
@@ -985,7 +1057,7 @@ impl Patch {
                     user.phone_verified = false;
                 }
                 user.phone = Some(stored);
-                user.phone_country_code = Some(code);
+                user.set_phone_country_code(Some(code));
             }
             (None, None) => {}
         }
@@ -1029,8 +1101,8 @@ fn unique_keys(user: &UserRecord) -> Vec<(&'static str, String)> {
     if let Some(phone) = &user.phone {
         keys.push(("phone", phone.trim().to_string()));
     }
-    if let Some(external_id) = &user.external_id {
-        keys.push(("externalId", external_id.clone()));
+    if let Some(external_id) = user.external_id() {
+        keys.push(("externalId", external_id.to_string()));
     }
     keys
 }
@@ -1117,10 +1189,10 @@ fn create(
                 let mut user = UserRecord {
                     signed_up: now,
                     updated_at: Some(now),
-                    admin_created: true,
                     photo: Some(DEFAULT_PHOTO.to_string()),
                     ..UserRecord::default()
                 };
+                user.set_admin_created(true);
                 if let Some(secret) = patch.otp_secret.take() {
                     otps.push((id.clone(), secret));
                 }

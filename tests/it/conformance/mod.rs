@@ -17,6 +17,7 @@ mod protocol;
 mod session;
 mod target;
 mod users;
+mod v3;
 mod whitelist;
 
 /// `Tue Oct 17 2017 21:02:01 GMT+0800 (CST)`: JavaScript's `Date.toString()` in CST.

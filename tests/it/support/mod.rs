@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 mod cli;
 pub mod pool;
+pub mod scripted;
 
 pub use cli::{Run, Sync, renaming_manifest, write_file};
 pub use pool::{operation_count, read as read_pool, writes};

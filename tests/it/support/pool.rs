@@ -154,6 +154,40 @@ pub async fn read(emulator: &Emulator, with_mfa: bool) -> Pool {
     }
 }
 
+/// Every user as the pool answers `users` with this selection (e.g. `_id email givenName`): the
+/// raw JSON objects, in the pool's order.
+pub async fn raw_users(emulator: &Emulator, selection: &str) -> Vec<Value> {
+    let owner = owner(emulator).await;
+    let mut users = Vec::new();
+    let mut page = 1;
+    loop {
+        let document = format!(
+            "query ($page: Int, $count: Int) {{ users(page: $page, count: $count) {{ totalCount list {{ {selection} }} }} }}"
+        );
+        let response = query(&owner, &document, json!({"page": page, "count": 200})).await;
+        let data = response.ok("users").clone();
+        let list = data["list"].as_array().cloned().unwrap_or_default();
+        users.extend(list.iter().cloned());
+        let total = data["totalCount"].as_u64().unwrap_or(0) as usize;
+        if list.is_empty() || page * 200 >= total {
+            break;
+        }
+        page += 1;
+    }
+    users
+}
+
+/// Whether MFA is on for the user with this id (`queryMFA` with the owner token).
+pub async fn mfa_enabled(emulator: &Emulator, id: &str) -> bool {
+    let mfa = query(
+        &owner(emulator).await,
+        "query ($userId: String, $userPoolId: String) { queryMFA(userId: $userId, userPoolId: $userPoolId) { enable } }",
+        json!({"userId": id, "userPoolId": CLIENT_ID}),
+    )
+    .await;
+    mfa.ok("queryMFA")["enable"].as_bool().unwrap_or(false)
+}
+
 /// `stats.operations.<name>`, 0 when absent.
 pub fn operation_count(stats: &Value, name: &str) -> u64 {
     stats["operations"][name].as_u64().unwrap_or(0)

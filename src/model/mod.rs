@@ -1,11 +1,11 @@
 //! Domain types shared by every layer: normalised emails, phones and user keys, the profile
-//! fields a manifest can manage, the desired state read from manifests and the live state read
-//! from a pool.
+//! fields a manifest can manage (the table in `field.rs`), the desired state read from manifests
+//! and the live state read from a pool.
 //!
-//! Every normalisation rule lives here and nowhere else: emails compare case-insensitively
-//! (the declared spelling is what gets written), phones compare with spaces, dashes and brackets
-//! dropped and a `+86`/`0086` prefix dropped from an 11-digit mainland mobile number, text is
-//! trimmed and an empty string is the same as no value.
+//! Every normalisation rule lives here and nowhere else: emails compare case-insensitively as
+//! keys (the declared spelling is what gets written), phones compare with spaces, dashes and
+//! brackets dropped and a `+86`/`0086` prefix dropped from an 11-digit mainland mobile number,
+//! text is trimmed and an empty string is the same as no value.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -15,6 +15,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
+
+mod field;
+
+pub use field::{
+    Field, FieldRef, FieldValue, Kind, Normalizer, Profile, ProfileBuilder, Spec, field_matches,
+};
 
 /// How a declared user finds its live user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -60,7 +66,7 @@ pub struct Email(Box<str>);
 
 impl Email {
     /// Trims and checks the address: one `@`, a non-empty local part, a domain with a dot and no
-    /// empty label, no whitespace or control characters.
+    /// empty label, no whitespace, control or invisible formatting characters (U+202E, U+200B).
     pub fn parse(raw: &str) -> Result<Email, InvalidValue> {
         let value = raw.trim();
         let invalid = |why: &str| {
@@ -73,6 +79,12 @@ impl Email {
         }
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return invalid("it contains whitespace");
+        }
+        if let Some(hidden) = value.chars().find(|c| is_hidden(*c)) {
+            return invalid(&format!(
+                "it contains the invisible character U+{:04X}",
+                u32::from(hidden)
+            ));
         }
         let Some((local, domain)) = value.rsplit_once('@') else {
             return invalid("there is no `@`");
@@ -289,8 +301,10 @@ impl UserKey {
     /// The key of a profile under `match_on`, if the profile has that field.
     pub fn of(profile: &Profile, match_on: MatchOn) -> Option<UserKey> {
         match match_on {
-            MatchOn::Email => non_empty(profile.email.as_deref()).map(UserKey::from_email),
-            MatchOn::Username => non_empty(profile.username.as_deref()).map(UserKey::from_username),
+            MatchOn::Email => non_empty(profile.text(Field::Email)).map(UserKey::from_email),
+            MatchOn::Username => {
+                non_empty(profile.text(Field::Username)).map(UserKey::from_username)
+            }
         }
     }
 
@@ -338,210 +352,41 @@ impl fmt::Display for UserId {
     }
 }
 
-/// A profile field that a manifest can manage. MFA and passwords are not profile fields: MFA
-/// is its own object on the wire, and a password is only ever written at creation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    Email,
-    Username,
-    Nickname,
-    Company,
-    Photo,
-    Phone,
-    EmailVerified,
-    Blocked,
-}
-
-impl Field {
-    pub const ALL: [Field; 8] = [
-        Field::Email,
-        Field::Username,
-        Field::Nickname,
-        Field::Company,
-        Field::Photo,
-        Field::Phone,
-        Field::EmailVerified,
-        Field::Blocked,
-    ];
-
-    /// The name in manifests and plans.
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::Email => "email",
-            Field::Username => "username",
-            Field::Nickname => "nickname",
-            Field::Company => "company",
-            Field::Photo => "photo",
-            Field::Phone => "phone",
-            Field::EmailVerified => "email_verified",
-            Field::Blocked => "blocked",
-        }
-    }
-
-    /// The field with this manifest name.
-    pub fn from_name(name: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|field| field.name() == name)
-    }
-
-    /// The name on the wire (Authing's camelCase).
-    pub fn wire_name(self) -> &'static str {
-        match self {
-            Field::EmailVerified => "emailVerified",
-            other => other.name(),
-        }
-    }
-
-    /// Whether `updateUser` can change the field. The API page's `UpdateUser` input lists
-    /// `email emailVerified username nickname company photo blocked` among others, but not
-    /// `phone`: a phone can be set when a user registers, never changed afterwards.
-    pub fn updatable(self) -> bool {
-        !matches!(self, Field::Phone)
-    }
-
-    /// Whether `register` can set the field. `UserRegisterInput` has no `emailVerified` and no
-    /// `blocked`; those are set by an `updateUser` right after the registration.
-    pub fn registrable(self) -> bool {
-        !matches!(self, Field::EmailVerified | Field::Blocked)
-    }
-
-    pub fn is_bool(self) -> bool {
-        matches!(self, Field::EmailVerified | Field::Blocked)
-    }
-}
-
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A borrowed field value, for comparing without allocating.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldRef<'a> {
-    Text(&'a str),
-    Bool(bool),
-}
-
-impl FieldRef<'_> {
-    pub fn to_owned(self) -> FieldValue {
-        match self {
-            FieldRef::Text(text) => FieldValue::Text(text.to_string()),
-            FieldRef::Bool(value) => FieldValue::Bool(value),
-        }
-    }
-}
-
-/// An owned field value, as plans carry it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum FieldValue {
-    Bool(bool),
-    Text(String),
-}
-
-impl FieldValue {
-    pub fn as_ref(&self) -> FieldRef<'_> {
-        match self {
-            FieldValue::Text(text) => FieldRef::Text(text),
-            FieldValue::Bool(value) => FieldRef::Bool(*value),
-        }
-    }
-}
-
-impl fmt::Display for FieldValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FieldValue::Text(text) => f.write_str(text),
-            FieldValue::Bool(value) => write!(f, "{value}"),
-        }
-    }
-}
-
-/// The profile fields of one user. In a desired user `None` means "not managed"; in a live user
-/// it means the pool holds no value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Profile {
-    pub email: Option<String>,
-    pub username: Option<String>,
-    pub nickname: Option<String>,
-    pub company: Option<String>,
-    pub photo: Option<String>,
-    pub phone: Option<String>,
-    pub email_verified: Option<bool>,
-    pub blocked: Option<bool>,
-}
-
-impl Profile {
-    pub fn get(&self, field: Field) -> Option<FieldRef<'_>> {
-        fn text(value: &Option<String>) -> Option<FieldRef<'_>> {
-            value.as_deref().map(FieldRef::Text)
-        }
-        fn flag(value: &Option<bool>) -> Option<FieldRef<'static>> {
-            value.map(FieldRef::Bool)
-        }
-        match field {
-            Field::Email => text(&self.email),
-            Field::Username => text(&self.username),
-            Field::Nickname => text(&self.nickname),
-            Field::Company => text(&self.company),
-            Field::Photo => text(&self.photo),
-            Field::Phone => text(&self.phone),
-            Field::EmailVerified => flag(&self.email_verified),
-            Field::Blocked => flag(&self.blocked),
-        }
-    }
-
-    /// Sets a field; a value of the wrong kind for the field is ignored.
-    pub fn set(&mut self, field: Field, value: Option<FieldValue>) {
-        let text = |value: Option<FieldValue>| match value {
-            Some(FieldValue::Text(text)) => Some(text),
-            _ => None,
-        };
-        let flag = |value: Option<FieldValue>| match value {
-            Some(FieldValue::Bool(flag)) => Some(flag),
-            _ => None,
-        };
-        match field {
-            Field::Email => self.email = text(value),
-            Field::Username => self.username = text(value),
-            Field::Nickname => self.nickname = text(value),
-            Field::Company => self.company = text(value),
-            Field::Photo => self.photo = text(value),
-            Field::Phone => self.phone = text(value),
-            Field::EmailVerified => self.email_verified = flag(value),
-            Field::Blocked => self.blocked = flag(value),
-        }
-    }
-
-    /// The fields that hold a value, in [`Field::ALL`] order.
-    pub fn fields(&self) -> impl Iterator<Item = (Field, FieldRef<'_>)> {
-        Field::ALL
-            .into_iter()
-            .filter_map(|field| self.get(field).map(|value| (field, value)))
-    }
-}
-
-/// Whether a desired value is already what the pool holds, under the normalisation rules.
-/// `live` is `None` when the pool holds no value, which equals an empty desired text.
-pub fn field_matches(field: Field, desired: FieldRef<'_>, live: Option<FieldRef<'_>>) -> bool {
-    match (desired, live) {
-        (FieldRef::Bool(want), Some(FieldRef::Bool(have))) => want == have,
-        // A flag the pool does not report reads as `false`, Authing's default.
-        (FieldRef::Bool(want), None) => !want,
-        (FieldRef::Text(want), have) => {
-            let have = match have {
-                Some(FieldRef::Text(have)) => have,
-                _ => "",
-            };
-            match field {
-                Field::Email => emails_equal(want, have),
-                Field::Phone => normalize_phone(want) == normalize_phone(have),
-                _ => want.trim() == have.trim(),
-            }
-        }
-        (FieldRef::Bool(_), Some(FieldRef::Text(_))) => false,
-    }
+/// Whether a character is never shown as itself: control characters (C0, DEL, C1; ESC starts
+/// terminal escape sequences, a carriage return overwrites a line), the line and paragraph
+/// separators, and the invisible format characters (Unicode category Cf: bidirectional controls
+/// such as U+202E, which make text read differently than it is, zero-width characters, the byte
+/// order mark, tags...), with the Hangul fillers that render as nothing. `render::escape` escapes
+/// them in every output for people and in JSON; an email holding one is refused.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61c}'
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8e2}'
+                | '\u{115f}'..='\u{1160}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0001}'
+                | '\u{e0020}'..='\u{e007f}'
+        )
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
@@ -582,6 +427,9 @@ pub enum PasswordSource {
     Manifest,
 }
 
+/// The shortest password Authing accepts, in characters (shorter is error 2029).
+pub const MIN_PASSWORD_CHARS: usize = 6;
+
 /// A password declared for a user, used only when the user is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Password {
@@ -589,14 +437,62 @@ pub struct Password {
     pub source: PasswordSource,
 }
 
-/// One user as the manifests declare it.
+/// Who a declared user was, besides its key: a manifest gives at most one of the two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// `id:` the Authing user id that pins the user: matched by id first, so that every other
+    /// field, the key included, may change in place.
+    Id(UserId),
+    /// `renamed_from:` an earlier value of the `match_on` key. When no live user has the key
+    /// and one has this, that user is renamed in place (same id, MFA kept).
+    RenamedFrom(UserKey),
+}
+
+/// One user as the manifests declare it. Rare parts are boxed: a million of these may be held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredUser {
     pub key: UserKey,
     pub profile: Profile,
     pub mfa: Option<bool>,
-    pub password: Option<Password>,
+    pub password: Option<Box<Password>>,
+    pub identity: Option<Box<Identity>>,
     pub origin: Origin,
+}
+
+impl DesiredUser {
+    /// A user with a key and a profile, nothing else declared.
+    pub fn new(key: UserKey, profile: Profile, origin: Origin) -> Self {
+        Self {
+            key,
+            profile,
+            mfa: None,
+            password: None,
+            identity: None,
+            origin,
+        }
+    }
+
+    /// The user with an `id` or a `renamed_from`.
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(Box::new(identity));
+        self
+    }
+
+    /// `id:`, if declared.
+    pub fn id(&self) -> Option<&UserId> {
+        match self.identity.as_deref()? {
+            Identity::Id(id) => Some(id),
+            Identity::RenamedFrom(_) => None,
+        }
+    }
+
+    /// `renamed_from:`, if declared.
+    pub fn renamed_from(&self) -> Option<&UserKey> {
+        match self.identity.as_deref()? {
+            Identity::RenamedFrom(old) => Some(old),
+            Identity::Id(_) => None,
+        }
+    }
 }
 
 /// The phone-registration whitelist as the manifests declare it.
@@ -740,17 +636,49 @@ pub struct DesiredState {
 }
 
 impl DesiredState {
-    /// The keys of the users whose MFA flag is managed.
-    pub fn mfa_keys(&self) -> HashSet<UserKey> {
-        self.users
-            .iter()
-            .filter(|user| user.mfa.is_some())
-            .map(|user| user.key.clone())
-            .collect()
+    /// The live users whose MFA switch must be read: those a user with a managed MFA flag
+    /// matches by key, by `renamed_from` or by `id`.
+    pub fn managed_mfa(&self) -> ManagedMfa {
+        let mut managed = ManagedMfa {
+            match_on: self.match_on,
+            ..ManagedMfa::default()
+        };
+        for user in self.users.iter().filter(|user| user.mfa.is_some()) {
+            managed.keys.insert(user.key.clone());
+            if let Some(old) = user.renamed_from() {
+                managed.keys.insert(old.clone());
+            }
+            if let Some(id) = user.id() {
+                managed.ids.insert(id.clone());
+            }
+        }
+        managed
     }
 
     pub fn manages_whitelist(&self) -> bool {
         self.whitelist.is_some()
+    }
+}
+
+/// Which live users' MFA switches a desired state manages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ManagedMfa {
+    pub match_on: MatchOn,
+    pub keys: HashSet<UserKey>,
+    pub ids: HashSet<UserId>,
+}
+
+impl ManagedMfa {
+    /// Whether the switch of this live user is managed.
+    pub fn covers(&self, user: &LiveUser) -> bool {
+        self.ids.contains(&user.id)
+            || user
+                .key(self.match_on)
+                .is_some_and(|key| self.keys.contains(&key))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty() && self.ids.is_empty()
     }
 }
 
@@ -770,8 +698,8 @@ impl LiveUser {
 
     /// A human label: email, else username, else id.
     pub fn label(&self) -> &str {
-        non_empty(self.profile.email.as_deref())
-            .or_else(|| non_empty(self.profile.username.as_deref()))
+        non_empty(self.profile.text(Field::Email))
+            .or_else(|| non_empty(self.profile.text(Field::Username)))
             .unwrap_or(self.id.as_str())
     }
 }
@@ -903,33 +831,6 @@ mod tests {
                 "{err}"
             );
         }
-    }
-
-    #[test]
-    fn field_matching_follows_the_normalisation_rules() {
-        assert!(field_matches(
-            Field::Email,
-            FieldRef::Text("A@B.cn"),
-            Some(FieldRef::Text("a@b.CN"))
-        ));
-        assert!(field_matches(
-            Field::Phone,
-            FieldRef::Text("13800000000"),
-            Some(FieldRef::Text("+86 138 0000 0000"))
-        ));
-        assert!(field_matches(Field::Nickname, FieldRef::Text(""), None));
-        assert!(!field_matches(Field::Nickname, FieldRef::Text("Al"), None));
-        assert!(field_matches(Field::Blocked, FieldRef::Bool(false), None));
-        assert!(!field_matches(
-            Field::Blocked,
-            FieldRef::Bool(true),
-            Some(FieldRef::Bool(false))
-        ));
-        assert!(!field_matches(
-            Field::Username,
-            FieldRef::Text("Alice"),
-            Some(FieldRef::Text("alice"))
-        ));
     }
 
     #[test]
