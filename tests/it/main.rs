@@ -12,6 +12,7 @@ mod remote;
 mod renames;
 mod resilience;
 mod safety;
+mod scale;
 mod soak;
 mod support;
 mod sync;
