@@ -10,7 +10,10 @@
 //! declare them), and never when the live state may be incomplete. Whatever cannot be decided
 //! without a guess (a key matching two live users, an unknown `id`, a `renamed_from` whose old
 //! and new keys are both live, two declared users claiming one live user, a rename into a key
-//! another live user holds) is an error naming the manifest place and the live users.
+//! another live user holds) is an error naming the manifest place and the live users. So is a
+//! creation or an update that would take a username, email or phone (unique in a pool; usernames
+//! and emails compare case-insensitively) that another live user holds, unless an update in the
+//! same plan moves it away first.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -191,6 +194,14 @@ pub enum Problem {
         /// A creation (else an update).
         create: bool,
     },
+    /// Two declared users would be given the same username, email or phone (in any case or
+    /// spelling): Authing keeps one of each, so the second fails on every run.
+    DeclaredTwice {
+        field: Field,
+        value: String,
+        first: Origin,
+        second: Origin,
+    },
     /// A field the API cannot write for this change.
     Unwritable {
         key: UserKey,
@@ -208,7 +219,7 @@ impl Problem {
             | Problem::KeyHeld { origin, .. }
             | Problem::ValueHeld { origin, .. }
             | Problem::Unwritable { origin, .. } => origin,
-            Problem::Contested { second, .. } => second,
+            Problem::Contested { second, .. } | Problem::DeclaredTwice { second, .. } => second,
         }
     }
 }
@@ -289,6 +300,15 @@ impl fmt::Display for Problem {
                     None => Ok(()),
                 }
             }
+            Problem::DeclaredTwice {
+                field,
+                value,
+                first,
+                second,
+            } => write!(
+                f,
+                "{second}: the {field} `{value}` is also given to the user at {first}; a pool holds each {field} once"
+            ),
             Problem::Unwritable { key, field, origin } => {
                 write!(f, "{origin}: `{key}`: the API cannot write `{field}`")
             }
@@ -325,6 +345,9 @@ impl Diagnostic for DiffError {
                 }
                 Problem::Contested { .. } | Problem::KeyHeld { .. } => {
                     "each live user can be matched once, and a rename needs its new key free"
+                }
+                Problem::DeclaredTwice { .. } => {
+                    "give each user its own username, email and phone (compared in any case and phone spelling)"
                 }
                 Problem::ValueHeld { .. } => {
                     "a username, email or phone belongs to one user in a pool: if it is the same person, declare `renamed_from` (or `id`) to keep that user; otherwise change the value, or free it on the other user first"
@@ -977,6 +1000,28 @@ fn held_values(
     if wanted.is_empty() {
         return Vec::new();
     }
+    let mut problems = Vec::new();
+    let mut first_taker: HashMap<(Field, &str), (&UserKey, &Origin)> = HashMap::new();
+    for (field, value, spelling, _, key, origin) in &wanted {
+        match first_taker.get(&(*field, value.as_str())) {
+            Some((first_key, first)) if *first_key != *key => {
+                problems.push(Problem::DeclaredTwice {
+                    field: *field,
+                    value: spelling.to_string(),
+                    first: (*first).clone(),
+                    second: (*origin).clone(),
+                })
+            }
+            Some(_) => {}
+            None => {
+                first_taker.insert((*field, value.as_str()), (*key, *origin));
+            }
+        }
+    }
+    let taken: HashSet<(Field, String)> = wanted
+        .iter()
+        .map(|(field, value, ..)| (*field, value.clone()))
+        .collect();
     let looked_for: HashSet<(Field, &str)> = wanted
         .iter()
         .map(|(field, value, ..)| (*field, value.as_str()))
@@ -1018,13 +1063,18 @@ fn held_values(
             _ => None,
         })
         .collect();
-    let mut problems = Vec::new();
     for (field, value, spelling, for_user, key, origin) in wanted {
         let Some(users) = holders.get(&(field, value.clone())) else {
             continue;
         };
         let key_value = (field, value.clone());
-        let taker_moves = for_user.is_some_and(|id| freeing.contains_key(id));
+        // A taker that itself frees a value another change takes runs in the first phase too,
+        // alongside the holder: the order between them is not kept (a swap).
+        let taker_moves = for_user.is_some_and(|id| {
+            freeing
+                .get(id)
+                .is_some_and(|freed| freed.iter().any(|value| taken.contains(value)))
+        });
         for holder in users.iter().filter(|holder| {
             Some(&holder.id) != for_user
                 && (taker_moves

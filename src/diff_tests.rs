@@ -1065,3 +1065,95 @@ proptest! {
         }
     }
 }
+
+fn with(mut user: DesiredUser, field: Field, value: &str) -> DesiredUser {
+    user.profile
+        .set(field, Some(FieldValue::Text(value.into())));
+    user
+}
+
+/// Issue 14, item 5: a new user whose username (any case) another live user holds, or whose
+/// phone (any spelling) another declared user takes, is a plan error naming both.
+#[test]
+fn unique_values_held_or_declared_twice_are_plan_errors() {
+    let mut old = live_user("u1", "alice@old.example");
+    old.profile
+        .set(Field::Username, Some(FieldValue::Text("alice".into())));
+    let desired = state(vec![
+        with(
+            desired_user("alice@new.example", 3),
+            Field::Username,
+            "Alice",
+        ),
+        with(
+            desired_user("b@example.com", 5),
+            Field::Phone,
+            "+8613800000078",
+        ),
+        with(
+            desired_user("c@example.com", 7),
+            Field::Phone,
+            "13800000078",
+        ),
+    ]);
+    let policy = Policy {
+        prune: true,
+        ..Policy::default()
+    };
+    let err = diff(&desired, &live(vec![old]), &policy).unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.problems.len(), 2, "{text}");
+    assert!(
+        text.contains("users.yaml:3: cannot create `alice@new.example` with the username `Alice`, which alice@old.example (id u1) holds (this plan deletes that user, but only later)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "users.yaml:7: the phone `13800000078` is also given to the user at users.yaml:5"
+        ),
+        "{text}"
+    );
+}
+
+/// A phone moved from one user to another is no conflict: the update that frees it runs
+/// first. A swap is.
+#[test]
+fn a_moved_value_is_no_conflict_but_a_swap_is() {
+    let holder = |id: &str, email: &str, phone: &str| {
+        let mut user = live_user(id, email);
+        user.profile
+            .set(Field::Phone, Some(FieldValue::Text(phone.into())));
+        user
+    };
+    let pool = live(vec![
+        holder("u1", "a@example.com", "13800000001"),
+        holder("u2", "b@example.com", "13800000002"),
+    ]);
+    let moved = state(vec![
+        with(
+            desired_user("a@example.com", 1),
+            Field::Phone,
+            "13800000009",
+        ),
+        with(
+            desired_user("b@example.com", 2),
+            Field::Phone,
+            "13800000001",
+        ),
+    ]);
+    assert!(diff(&moved, &pool, &Policy::default()).is_ok());
+    let swapped = state(vec![
+        with(
+            desired_user("a@example.com", 1),
+            Field::Phone,
+            "13800000002",
+        ),
+        with(
+            desired_user("b@example.com", 2),
+            Field::Phone,
+            "13800000001",
+        ),
+    ]);
+    let err = diff(&swapped, &pool, &Policy::default()).unwrap_err();
+    assert_eq!(err.problems.len(), 2, "{err}");
+}

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::diff::{Policy, UNIQUE, comparable};
+use crate::diff::{Policy, UNIQUE, comparable, freed_values};
 use crate::model::{
     Field, FieldValue, LivePhone, LiveUser, LiveWhitelist, Profile, UserId, UserKey, field_matches,
 };
@@ -132,13 +132,30 @@ pub async fn check_drift(
     // Creations: the key free (to do) or held by the user the plan declares (done).
     let mut created: HashMap<&UserKey, &LiveUser> = HashMap::new();
     if !creates.is_empty() {
+        // What the plan's own updates move away (a rename's old key, a phone moved to a new
+        // user) is free by the time the creations run.
+        let moving: HashMap<&UserId, HashSet<(Field, String)>> = plan
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::Update(update) => Some((&update.id, freed_values(update))),
+                _ => None,
+            })
+            .collect();
+        let moves = |user: &LiveUser, value: &(Field, String)| {
+            moving
+                .get(&user.id)
+                .is_some_and(|freed| freed.contains(value))
+        };
         let mut by_key: HashMap<UserKey, Vec<&LiveUser>> = HashMap::new();
         for user in &pool {
-            if let Some(key) = user.key(plan.match_on) {
+            if let Some(key) = user.key(plan.match_on)
+                && !moves(user, &(plan.match_on.field(), key.as_str().to_string()))
+            {
                 by_key.entry(key).or_default().push(user);
             }
         }
-        let holders = Holders::of(&creates, &pool);
+        let holders = Holders::of(&creates, &pool, &moves);
         for (at, change) in plan.changes.iter().enumerate() {
             let Change::Create(create) = change else {
                 continue;
@@ -365,7 +382,11 @@ struct Holders<'a> {
 }
 
 impl<'a> Holders<'a> {
-    fn of(creates: &[&Create], pool: &'a [LiveUser]) -> Self {
+    fn of(
+        creates: &[&Create],
+        pool: &'a [LiveUser],
+        moves: &dyn Fn(&LiveUser, &(Field, String)) -> bool,
+    ) -> Self {
         let wanted: HashSet<(Field, String)> = creates
             .iter()
             .flat_map(|create| {
@@ -380,7 +401,7 @@ impl<'a> Holders<'a> {
             for field in UNIQUE {
                 if let Some(value) = user.profile.text(field).filter(|v| !v.trim().is_empty()) {
                     let value = (field, comparable(field, value));
-                    if wanted.contains(&value) {
+                    if wanted.contains(&value) && !moves(user, &value) {
                         values.entry(value).or_insert(user);
                     }
                 }

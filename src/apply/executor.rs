@@ -15,6 +15,13 @@
 //! `register` is subject to where the server has no `createUser`) are not failures: the phase
 //! waits out the window (cancellably, through the reporter), then creates one user at a time.
 //!
+//! Updates that free a username, email or phone another change takes run with the renames, first;
+//! a change whose value's freeing update did not happen is skipped, and a deletion of a user who
+//! shares a unique value with a creation that failed in the run (its replacement) is held back.
+//! A creation answered "user exists" whose user is found is adopted (counted apart), except
+//! after an interactive review when its first attempt found it: someone else's user, not
+//! overwritten.
+//!
 //! There is no dry-run branch here: the dry run is the plan.
 
 use std::collections::{HashMap, HashSet};

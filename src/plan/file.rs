@@ -1,7 +1,9 @@
 //! The plan as versioned JSON (`format_version: 1`): what `plan --format json` prints and what
 //! `plan --out` saves for `apply --plan`. The shape is a contract with scripts, so it is kept
 //! apart from the in-memory [`Plan`] and converted both ways. It never holds a secret: a
-//! password shows as `(sensitive)` and is named only by where it comes from.
+//! password shows as `(sensitive)` and is named only by where it comes from. A saved file is
+//! sealed: it records the prune policy it was made under and a SHA-256 `digest` of its content,
+//! which `apply --plan` checks ([`PlanFile::tampering`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -578,7 +578,6 @@ fn hostile(text: &str) -> Option<char> {
 async fn control_and_bidi_characters_are_escaped_in_every_output_and_names_are_masked() {
     let emulator = Emulator::start();
     let dir = temp_dir();
-    register_raw(&emulator, "taken@example.com", "").await;
     let manifest = "version: 1\nmatch_on: username\nusers:\n  - username: \"tony\\u202Egnp.exe\"\n    email: tony@example.com\n    nickname: \"Wang \\e[2J\\e]0;pwned\\a\\u202ETony\\u200B\"\n  - username: \"clash\\e[31m\"\n    email: taken@example.com\n";
     write_file(dir.path(), "users.yaml", manifest);
     let sync = Sync::on(&emulator, dir.path());
@@ -635,8 +634,30 @@ async fn control_and_bidi_characters_are_escaped_in_every_output_and_names_are_m
         "Wang \u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}Tony\u{200b}"
     );
 
-    // Applying: the clash fails with its key in the progress lines and the summary, on a pipe
-    // and in colour (where only this tool's own colour sequences may carry an ESC).
+    // Someone takes the clash's email: the plan error names its key, escaped (issue 14 item 5
+    // makes it a plan error, where it was a 2026 at apply).
+    register_raw(&emulator, "taken@example.com", "").await;
+    let apply = sync
+        .clone()
+        .args(["apply", "-f", "users.yaml", "--auto-approve"])
+        .run()
+        .expect(1);
+    assert_eq!(hostile(&apply.stdout), None, "{}", apply.stdout);
+    assert_eq!(hostile(&apply.stderr), None, "{}", apply.stderr);
+    assert!(
+        apply
+            .stderr
+            .contains(r"cannot create `clash\u{1b}[31m` with the email `taken@example.com`"),
+        "{}",
+        apply.stderr
+    );
+    // Applying: the values reach the progress lines and the summary escaped, on a pipe and in
+    // colour (where only this tool's own colour sequences may carry an ESC).
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nmatch_on: username\nusers:\n  - username: \"tony\\u202Egnp.exe\"\n    email: tony@example.com\n    nickname: \"Wang \\e[2J\\e]0;pwned\\a\\u202ETony\\u200B\"\n  - username: \"clash\\e[31m\"\n    email: clash@example.com\n    phone: \"13800000077\"\nwhitelist:\n  enabled: true\n",
+    );
     let apply = sync
         .clone()
         .args(["apply", "-f", "users.yaml", "--auto-approve"])
@@ -647,7 +668,7 @@ async fn control_and_bidi_characters_are_escaped_in_every_output_and_names_are_m
     assert!(
         apply
             .stderr
-            .contains(r"create clash\u{1b}[31m: createUser clash\u{1b}[31m: authing error 2026"),
+            .contains(r"create clash\u{1b}[31m: createUser clash\u{1b}[31m: authing error"),
         "{}",
         apply.stderr
     );
