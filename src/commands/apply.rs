@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use jiff::Timestamp;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -13,11 +14,12 @@ use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
 use crate::cli::ApplyArgs;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
-use crate::plan::{Plan, PlanFile};
+use crate::mfa_cache::MfaCache;
+use crate::plan::{Change, Plan, PlanFile};
 use crate::printer::Printer;
 use crate::render::{self, Masker, PlanCost};
 use crate::report::ApplyReporter;
-use crate::settings::Connection;
+use crate::settings::{Connection, SettingsError};
 
 use super::planning::{
     self, apply_reporter, delete_limit, parse_limit, render_human, show_warnings,
@@ -44,8 +46,15 @@ async fn apply_manifests(
     let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
     let session = Session::open(connection, printer).await?;
     let result = async {
-        let (plan, cost) =
-            planning::make_plan(&session, &loaded.state, args.prune, printer, started).await?;
+        let (plan, cost, cache) = planning::make_plan(
+            &session,
+            &loaded.state,
+            args.prune,
+            &args.mfa,
+            printer,
+            started,
+        )
+        .await?;
         let passwords = PasswordBook::from_desired(&loaded.state);
         carry_out(
             &session,
@@ -56,6 +65,7 @@ async fn apply_manifests(
             args,
             printer,
             false,
+            cache,
         )
         .await
     }
@@ -72,6 +82,14 @@ async fn apply_saved(
     connection: &Connection,
     printer: &Printer,
 ) -> Result<Outcome, Error> {
+    if args.mfa.refresh {
+        return Err(SettingsError::InvalidFlag {
+            flag: "--refresh",
+            reason: "a saved plan is applied as it was reviewed; make a new plan with --refresh"
+                .into(),
+        }
+        .into());
+    }
     let file = PlanFile::load(path)?;
     let plan = file.to_plan(path)?;
     let flag = parse_limit(args.max_deletes.as_deref(), "--max-deletes")?;
@@ -91,8 +109,14 @@ async fn apply_saved(
             .into());
         }
         apply::check_drift(&plan, &session.client, session.concurrency).await??;
+        // The MFA switches it sets are recorded in the cache, as after any apply.
+        let cache = plan
+            .changes
+            .iter()
+            .any(|change| matches!(change, Change::Mfa(_)))
+            .then(|| planning::load_cache(&session, &args.mfa.cache_dir, printer));
         carry_out(
-            &session, &plan, None, &limit, &passwords, args, printer, true,
+            &session, &plan, None, &limit, &passwords, args, printer, true, cache,
         )
         .await
     }
@@ -113,6 +137,7 @@ async fn carry_out(
     args: &ApplyArgs,
     printer: &Printer,
     saved: bool,
+    cache: Option<MfaCache>,
 ) -> Result<Outcome, Error> {
     apply::check_deletes(plan, limit)?;
     if !printer.quiet() || plan.is_empty() {
@@ -158,6 +183,10 @@ async fn carry_out(
     .await;
     watcher.abort();
     drop(reporter);
+    if let Some(mut cache) = cache {
+        cache.record_apply(plan, &report.mfa_written, Timestamp::now());
+        planning::save_cache(&args.mfa.cache_dir, &cache, printer);
+    }
 
     render::summary::apply_finished(&report, printer);
     if let Some(reason) = suppressed {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use similar::{ChangeTag, TextDiff};
 
 use crate::model::{Field, FieldValue, MatchOn};
-use crate::plan::{Change, MfaTarget, Notice, Plan, Summary};
+use crate::plan::{Change, MfaReads, MfaTarget, Notice, Plan, Summary};
 use crate::secret::REDACTED;
 
 use super::escape::visible;
@@ -26,6 +26,8 @@ pub struct PlanCost {
     pub retries: u64,
     pub users: usize,
     pub elapsed: Duration,
+    /// How the MFA switches were known, when a manifest manages any.
+    pub mfa: Option<MfaReads>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +82,9 @@ pub fn render(plan: &Plan, options: &HumanOptions) -> String {
     }
     if let Some(cost) = &options.cost {
         let _ = writeln!(out, "{}", style.dim(&cost_line(cost)));
+        if let Some(mfa) = &cost.mfa {
+            let _ = writeln!(out, "{}", style.dim(&super::mfa::line(mfa)));
+        }
     }
     out
 }

@@ -125,6 +125,9 @@ pub fn render(plan: &Plan, options: &MarkdownOptions) -> String {
             cost.requests,
             cost.elapsed.as_secs_f64()
         );
+        if let Some(mfa) = &cost.mfa {
+            let _ = writeln!(out, "\n<sub>{}</sub>", super::mfa::line(mfa));
+        }
     }
     out
 }

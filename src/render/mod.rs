@@ -10,6 +10,7 @@ pub mod json;
 pub mod lines;
 pub mod markdown;
 pub mod mask;
+pub mod mfa;
 pub mod progress;
 pub mod style;
 pub mod summary;

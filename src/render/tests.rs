@@ -168,6 +168,7 @@ fn cost() -> PlanCost {
         retries: 1,
         users: 120,
         elapsed: Duration::from_millis(1234),
+        mfa: None,
     }
 }
 
@@ -345,4 +346,37 @@ fn control_and_bidi_characters_never_reach_any_format_raw() {
     // The plan file reads back with the value as it was.
     let reread: PlanFile = serde_json::from_str(&file.to_json()).unwrap();
     assert_eq!(reread.changes[0].key.as_deref(), Some(hostile));
+}
+
+#[test]
+fn the_plan_for_people_states_its_mfa_reads_near_the_summary() {
+    let cost = PlanCost {
+        mfa: Some(crate::plan::MfaReads {
+            read: 300,
+            from_cache: 2700,
+            oldest_cached_at: Some("2026-11-27T02:00:00Z".into()),
+            oldest_cached_age_seconds: Some(600),
+            budget: Some(300),
+        }),
+        ..cost()
+    };
+    let line = "MFA states: 300 read, 2700 from the cache (the oldest read 10m ago; --mfa-read-budget 300).";
+    let text = human::render(
+        &realistic_plan(),
+        &HumanOptions {
+            cost: Some(cost.clone()),
+            ..HumanOptions::default()
+        },
+    );
+    let tail: Vec<&str> = text.lines().rev().take(3).collect();
+    assert_eq!(tail[0], line, "{text}");
+    assert!(tail[2].starts_with("Plan: "), "{text}");
+    let text = markdown::render(
+        &realistic_plan(),
+        &MarkdownOptions {
+            cost: Some(cost),
+            ..MarkdownOptions::default()
+        },
+    );
+    assert!(text.contains(&format!("<sub>{line}</sub>")), "{text}");
 }
