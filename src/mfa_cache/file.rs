@@ -200,7 +200,9 @@ pub fn save(dir: &Path, cache: &MfaCache) -> std::io::Result<PathBuf> {
 }
 
 fn to_bytes(cache: &MfaCache) -> Vec<u8> {
-    let mut groups: BTreeMap<(u64, Timestamp), (Vec<&str>, Vec<&str>)> = BTreeMap::new();
+    /// Per (generation, time): the ids on, the ids off.
+    type Ids<'a> = (Vec<&'a str>, Vec<&'a str>);
+    let mut groups: BTreeMap<(u64, Timestamp), Ids<'_>> = BTreeMap::new();
     let mut newest = cache.loaded_generation;
     for (id, known) in cache.entries() {
         newest = newest.max(known.generation);
