@@ -113,6 +113,13 @@ async fn issue_16_a_budget_bounds_mfa_reads_and_still_finds_outside_changes() {
         "mfa_states sits beside summary"
     );
     assert_eq!(cached_ids(dir.path()).len(), USERS as usize);
+    // User ids and switches only: no email, no secret.
+    let text = std::fs::read_to_string(cache_file(dir.path())).expect("cache");
+    assert!(
+        !text.contains('@') && !text.contains(crate::support::SECRET),
+        "{}",
+        &text[..200]
+    );
 
     // Apply with the budget: the five switches it changes are confirmed before they are written.
     let before = mfa_reads(&emulator).await;
