@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
@@ -13,12 +14,13 @@ use crate::cli::ApplyArgs;
 use crate::diff::Policy;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
+use crate::mfa_cache::MfaCache;
 use crate::model::Field;
 use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
 use crate::render::{self, Masker, PlanCost};
 use crate::report::ApplyReporter;
-use crate::settings::Connection;
+use crate::settings::{Connection, SettingsError};
 
 use super::interrupt::Interrupts;
 use super::planning::{
@@ -50,11 +52,12 @@ async fn apply_manifests(
         .reading(Session::open(connection, printer))
         .await?;
     let result = async {
-        let (plan, cost) = interrupts
+        let (plan, cost, cache) = interrupts
             .reading(planning::make_plan(
                 &session,
                 &loaded.state,
                 args.prune,
+                &args.mfa,
                 printer,
                 started,
             ))
@@ -70,6 +73,7 @@ async fn apply_manifests(
             printer,
             false,
             interrupts,
+            cache,
         )
         .await
     }
@@ -87,6 +91,14 @@ async fn apply_saved(
     printer: &Printer,
     interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
+    if args.mfa.refresh {
+        return Err(SettingsError::InvalidFlag {
+            flag: "--refresh",
+            reason: "a saved plan is applied as it was reviewed; make a new plan with --refresh"
+                .into(),
+        }
+        .into());
+    }
     let file = PlanFile::load(path)?;
     if let Some(reason) = file.tampering() {
         return Err(Refusal::Tampered {
@@ -135,6 +147,13 @@ async fn apply_saved(
                 resumed.plan.changes.len()
             ));
         }
+        // The MFA switches it sets are recorded in the cache, as after any apply.
+        let cache = resumed
+            .plan
+            .changes
+            .iter()
+            .any(|change| matches!(change, Change::Mfa(_)))
+            .then(|| planning::load_cache(&session, &args.mfa.cache_dir, printer));
         carry_out(
             &session,
             &resumed.plan,
@@ -145,6 +164,7 @@ async fn apply_saved(
             printer,
             true,
             interrupts,
+            cache,
         )
         .await
     }
@@ -166,6 +186,7 @@ async fn carry_out(
     printer: &Printer,
     saved: bool,
     interrupts: &Interrupts,
+    cache: Option<MfaCache>,
 ) -> Result<Outcome, Error> {
     apply::check_deletes(plan, limit)?;
     if !printer.quiet() || plan.is_empty() {
@@ -229,6 +250,10 @@ async fn carry_out(
     .await;
     watcher.abort();
     drop(reporter);
+    if let Some(mut cache) = cache {
+        cache.record_apply(plan, &report.mfa_written, Timestamp::now());
+        planning::save_cache(&args.mfa.cache_dir, &cache, printer);
+    }
 
     render::summary::apply_finished(&report, printer);
     if let Some(reason) = suppressed {
