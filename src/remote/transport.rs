@@ -21,6 +21,19 @@ use super::operation::{CallCounter, CallStats, Operation};
 use super::token::OwnerSlot;
 use super::wire::{self, Envelope};
 
+/// Variables whose string values are secrets wherever they appear in a call (the pool secret, a
+/// password or its RSA-encrypted form, a token).
+const SECRET_VARIABLES: [&str; 6] = [
+    "secret",
+    "password",
+    "oldPassword",
+    "newPassword",
+    "token",
+    "accessToken",
+];
+/// How many run-wide secrets (the pool secret, owner tokens) are remembered for redaction.
+const KNOWN_SECRETS: usize = 32;
+
 /// The most a server may make the client wait through `Retry-After`.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -72,6 +85,9 @@ pub struct Call<'a> {
     /// ([`ErrorKind::TokenDue`]), so that none goes out with a lapsing token.
     pub owner: Option<&'a OwnerSlot>,
     pub subject: Option<&'a str>,
+    /// Secrets the call concerns that are not in its variables (a new user's plain password,
+    /// sent only RSA-encrypted): kept out of whatever the server answers, like those that are.
+    pub concealed: Vec<&'a Secret>,
 }
 
 impl std::fmt::Debug for Call<'_> {
@@ -95,7 +111,14 @@ impl<'a> Call<'a> {
             token: None,
             owner: None,
             subject: None,
+            concealed: Vec::new(),
         }
+    }
+
+    /// Keeps `secret` out of any text the server answers to this call.
+    pub fn conceal(mut self, secret: &'a Secret) -> Self {
+        self.concealed.push(secret);
+        self
     }
 
     pub fn token(mut self, token: &'a Secret) -> Self {
@@ -128,6 +151,9 @@ pub struct Transport {
     max_response_bytes: usize,
     calls: CallCounter,
     give_up: CancellationToken,
+    /// The run-wide secrets seen in calls (the pool secret, owner tokens), newest last: any
+    /// server text is cleaned of them, whichever call it answers.
+    known: std::sync::Mutex<Vec<Secret>>,
 }
 
 impl Transport {
@@ -162,6 +188,7 @@ impl Transport {
             max_response_bytes: config.max_response_bytes,
             calls: CallCounter::default(),
             give_up: CancellationToken::new(),
+            known: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -186,7 +213,7 @@ impl Transport {
         let mut err = loop {
             let err = match self.attempt::<T>(call).await {
                 Ok(value) => return Ok(value),
-                Err(err) => err,
+                Err(err) => self.redact(call, err),
             };
             if err.class() != ErrorClass::Transient || self.give_up.is_cancelled() {
                 break err;
@@ -217,6 +244,38 @@ impl Transport {
             err.subject = Some(subject.to_string());
         }
         Err(err)
+    }
+
+    /// The error with every known secret removed from the server's words, before it is logged,
+    /// retried or returned: the one place server text comes in. Known are the run-wide secrets
+    /// (the pool secret, owner tokens) and this call's (its token, secret variables, concealed
+    /// values), so a server that echoes a request body cannot make the client print it.
+    fn redact(&self, call: &Call<'_>, mut err: RemoteError) -> RemoteError {
+        let mut secrets: Vec<String> = Vec::new();
+        collect_secret_variables(&call.variables, &mut secrets);
+        let mut known = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The pool secret travels in a variable named `secret`: remembered for the whole run.
+        if let Some(Value::String(secret)) = call.variables.get("secret") {
+            remember(&mut known, secret);
+        }
+        if let Some(owner) = call.owner {
+            remember(&mut known, owner.get().token.expose());
+        }
+        secrets.extend(known.iter().map(|secret| secret.expose().to_string()));
+        drop(known);
+        secrets.extend(call.token.map(|token| token.expose().to_string()));
+        secrets.extend(
+            call.concealed
+                .iter()
+                .map(|secret| secret.expose().to_string()),
+        );
+        err.kind = err
+            .kind
+            .redacted(|text| crate::secret::redact_in(text, secrets.iter().map(String::as_str)));
+        err
     }
 
     /// Makes every call give up retrying: one waiting to retry returns its last error at once,
@@ -270,6 +329,11 @@ impl Transport {
         let bytes = read_body(response, self.max_response_bytes)
             .await
             .map_err(fail)?;
+        if call.operation.is_mutation() {
+            // A mutation's in-band failure is server text too: settled here, where it is redacted.
+            let answer = decode::<Value>(call.operation, status, retry_after, &bytes)?;
+            return wire::settle(answer).map_err(fail);
+        }
         decode(call.operation, status, retry_after, &bytes)
     }
 }
@@ -317,6 +381,39 @@ pub fn decode<T: DeserializeOwned>(
         None => Err(fail(ErrorKind::Decode(
             "the response has neither `data` nor `errors`".into(),
         ))),
+    }
+}
+
+/// Adds a run-wide secret to `known` unless it is there, forgetting the oldest past the cap.
+fn remember(known: &mut Vec<Secret>, secret: &str) {
+    if secret.is_empty() || known.iter().any(|known| known.expose() == secret) {
+        return;
+    }
+    if known.len() >= KNOWN_SECRETS {
+        known.remove(0);
+    }
+    known.push(Secret::from(secret));
+}
+
+/// The string values of every variable named in [`SECRET_VARIABLES`], at any depth.
+fn collect_secret_variables(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    Value::String(text) if SECRET_VARIABLES.contains(&key.as_str()) => {
+                        into.push(text.clone());
+                    }
+                    _ => collect_secret_variables(value, into),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                collect_secret_variables(item, into);
+            }
+        }
+        _ => {}
     }
 }
 
