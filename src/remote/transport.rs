@@ -154,7 +154,31 @@ pub struct Transport {
     /// The run-wide secrets seen in calls (the pool secret, owner tokens), newest last: any
     /// server text is cleaned of them, whichever call it answers.
     known: std::sync::Mutex<Vec<Secret>>,
+    /// The shared back-off: a pause every request honours before it starts, and a spacing
+    /// wider than the quota's while the server has lately been refusing for rate (429) or
+    /// asking to wait (`Retry-After`).
+    pacing: std::sync::Mutex<Pacing>,
+    /// `1 / rate`: the quota's own spacing.
+    base_gap: Duration,
 }
+
+/// The state of the shared back-off.
+#[derive(Debug)]
+struct Pacing {
+    /// No request starts before this.
+    pause_until: tokio::time::Instant,
+    /// The spacing of request starts while throttled; zero when the quota alone rules.
+    gap: Duration,
+    /// The next start the spacing allows.
+    next: tokio::time::Instant,
+    /// How many times the spacing was widened: a refusal of a request that took its start
+    /// before the last widening was already accounted for (requests in flight together are
+    /// refused together).
+    widenings: u64,
+}
+
+/// The widest spacing the back-off goes to: one request every two seconds.
+const MAX_GAP: Duration = Duration::from_secs(2);
 
 impl Transport {
     pub fn new(config: TransportConfig) -> Result<Self, RemoteError> {
@@ -169,10 +193,10 @@ impl Transport {
             .map_err(|err| {
                 RemoteError::new(Operation::Auth, ErrorKind::Connection(err.to_string()))
             })?;
-        // A burst of a tenth of a second's worth keeps any one-second window within
-        // `rate + rate / 10` while absorbing scheduling jitter.
-        let burst = NonZeroU32::new(config.rate.get() / 10).unwrap_or(NonZeroU32::MIN);
-        let limiter = RateLimiter::direct(Quota::per_second(config.rate).allow_burst(burst));
+        // A burst of one: requests start at least `1 / rate` apart, so no one-second window
+        // holds more than `rate` of them (a larger burst let `rate + rate / 10` through).
+        let limiter =
+            RateLimiter::direct(Quota::per_second(config.rate).allow_burst(NonZeroU32::MIN));
         let backoff = ExponentialBuilder::default()
             .with_min_delay(config.min_backoff)
             .with_max_delay(config.max_backoff)
@@ -189,6 +213,13 @@ impl Transport {
             calls: CallCounter::default(),
             give_up: CancellationToken::new(),
             known: std::sync::Mutex::new(Vec::new()),
+            pacing: std::sync::Mutex::new(Pacing {
+                pause_until: tokio::time::Instant::now(),
+                gap: Duration::ZERO,
+                next: tokio::time::Instant::now(),
+                widenings: 0,
+            }),
+            base_gap: Duration::from_secs(1) / config.rate.get(),
         })
     }
 
@@ -211,8 +242,12 @@ impl Transport {
         let mut retries = 0u32;
         let mut delays = self.backoff.build();
         let mut err = loop {
-            let err = match self.attempt::<T>(call).await {
-                Ok(value) => return Ok(value),
+            let mut started = 0;
+            let err = match self.attempt::<T>(call, &mut started).await {
+                Ok(value) => {
+                    self.eased();
+                    return Ok(value);
+                }
                 Err(err) => self.redact(call, err),
             };
             if err.class() != ErrorClass::Transient || self.give_up.is_cancelled() {
@@ -225,6 +260,10 @@ impl Transport {
                 Some(asked) => asked.min(MAX_RETRY_AFTER).max(delay),
                 None => delay,
             };
+            let throttled = matches!(err.kind, ErrorKind::Http { status: 429, .. });
+            if throttled || err.retry_after().is_some() {
+                self.throttled(started, delay, &err);
+            }
             tracing::debug!(
                 operation = call.operation.name(),
                 retry = retries + 1,
@@ -244,6 +283,84 @@ impl Transport {
             err.subject = Some(subject.to_string());
         }
         Err(err)
+    }
+
+    fn pacing(&self) -> std::sync::MutexGuard<'_, Pacing> {
+        self.pacing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits out the shared pause and takes the next start the throttled spacing allows (none
+    /// while the quota alone rules). An interrupt ends the wait.
+    /// Returns how many widenings the spacing had when the request took its start.
+    async fn paced(&self) -> u64 {
+        loop {
+            let start = {
+                let mut pacing = self.pacing();
+                let now = tokio::time::Instant::now();
+                let mut start = now.max(pacing.pause_until);
+                if !pacing.gap.is_zero() {
+                    start = start.max(pacing.next);
+                }
+                if start <= now || self.give_up.is_cancelled() {
+                    if !pacing.gap.is_zero() {
+                        pacing.next = now + pacing.gap;
+                    }
+                    return pacing.widenings;
+                }
+                start
+            };
+            // Woken, the request looks again: a pause may have begun meanwhile, or another
+            // request taken the start.
+            tokio::select! {
+                () = tokio::time::sleep_until(start) => {}
+                () = self.give_up.cancelled() => {}
+            }
+        }
+    }
+
+    /// The server refused for rate or asked to wait: every request pauses for `delay`, and
+    /// (once per wave of refusals) the spacing of starts doubles, from twice the quota's up to
+    /// [`MAX_GAP`], so the client settles below the server's limit instead of failing.
+    fn throttled(&self, started: u64, delay: Duration, err: &RemoteError) {
+        let mut pacing = self.pacing();
+        let now = tokio::time::Instant::now();
+        let until = now + delay;
+        let newly_paused = until > pacing.pause_until + Duration::from_millis(50);
+        pacing.pause_until = pacing.pause_until.max(until);
+        if started < pacing.widenings {
+            return;
+        }
+        pacing.gap = (pacing.gap * 2).max(self.base_gap * 2).min(MAX_GAP);
+        pacing.widenings += 1;
+        let per_second = 1.0 / pacing.gap.as_secs_f64();
+        drop(pacing);
+        if newly_paused {
+            tracing::warn!(
+                operation = err.operation.name(),
+                pause_ms = delay.as_millis() as u64,
+                "the server is limiting the rate ({}): all requests pause for {:.1}s, then start at most {per_second:.1} a second until it accepts them again",
+                err.kind,
+                delay.as_secs_f64(),
+            );
+        }
+    }
+
+    /// A request succeeded: a throttled spacing narrows by a thirty-second, back to the quota's
+    /// (slowly: widening is fast, so the client settles just below the server's limit).
+    fn eased(&self) {
+        let mut pacing = self.pacing();
+        if pacing.gap.is_zero() {
+            return;
+        }
+        let narrower = pacing.gap - pacing.gap / 32;
+        pacing.gap = if narrower <= self.base_gap {
+            tracing::info!("the server accepts the configured rate again");
+            Duration::ZERO
+        } else {
+            narrower
+        };
     }
 
     /// The error with every known secret removed from the server's words, before it is logged,
@@ -288,6 +405,7 @@ impl Transport {
     async fn attempt<T: DeserializeOwned>(
         &self,
         call: &Call<'_>,
+        started: &mut u64,
     ) -> Result<Option<T>, RemoteError> {
         let fail = |kind| RemoteError::new(call.operation, kind);
         // The in-flight permit first, then the rate: a request spends its slot in the quota
@@ -302,6 +420,9 @@ impl Transport {
             return Err(fail(ErrorKind::TokenDue));
         }
         self.limiter.until_ready().await;
+        // After the quota, right before sending: a pause that began while the request waited
+        // for its slot still holds it back.
+        *started = self.paced().await;
         let owner = call.owner.map(OwnerSlot::get);
         if owner.as_ref().is_some_and(|owner| owner.is_due()) {
             return Err(fail(ErrorKind::TokenDue));
