@@ -415,3 +415,48 @@ async fn apply_quiet_is_silent_on_success_and_reports_failures() {
         failed.stderr
     );
 }
+
+/// Issue: changing a phone while declaring `phone_verified: true` never converged (the server
+/// clears the verification when the phone changes). The managed flag is now written with the
+/// change, as for email; an unmanaged one that was set is a notice.
+#[tokio::test]
+async fn a_phone_change_keeps_a_managed_phone_verified_and_warns_about_an_unmanaged_one() {
+    let emulator = crate::support::Emulator::start();
+    let dir = temp_dir();
+    let write = |phone: &str, verified: bool| {
+        let flag = if verified {
+            "    phone_verified: true\n"
+        } else {
+            ""
+        };
+        write_file(
+            dir.path(),
+            "pool.yaml",
+            &format!(
+                "version: 1\nusers:\n  - email: managed@example.com\n    phone: \"{phone}1\"\n    phone_verified: true\n  - email: loose@example.com\n    phone: \"{phone}2\"\n{flag}"
+            ),
+        )
+    };
+    let sync = |args: &[&str]| {
+        Sync::on(&emulator, dir.path())
+            .args(args.iter().copied())
+            .run()
+    };
+    let manifest = write("1380000000", true);
+    sync(&["apply", "-f", &manifest, "--auto-approve"]).expect(0);
+    // Both phones change; only managed@ still declares phone_verified.
+    let manifest = write("1390000000", false);
+    let plan = sync(&["plan", "-f", &manifest]).expect(0);
+    assert!(
+        plan.stdout.contains("loose@example.com: the phone changes, which clears its verification, and `phone_verified` is not managed"),
+        "{}",
+        plan.stdout
+    );
+    sync(&["apply", "-f", &manifest, "--auto-approve"]).expect(0);
+    let again = sync(&["plan", "-f", &manifest, "--detailed-exitcode"]);
+    assert_eq!(
+        again.code, 0,
+        "converged\n{}\n{}",
+        again.stdout, again.stderr
+    );
+}
