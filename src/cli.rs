@@ -132,7 +132,7 @@ pub struct ValidateArgs {
 pub struct ConnectionArgs {
     /// The users GraphQL endpoint; `local` runs the embedded emulator with its pool in
     /// .authing-sync/local-pool.json
-    #[arg(long, env = "AUTHING_ENDPOINT", default_value = DEFAULT_ENDPOINT, value_name = "URL")]
+    #[arg(long, env = "AUTHING_ENDPOINT", default_value = DEFAULT_ENDPOINT, value_name = "URL", hide_env_values = true)]
     pub endpoint: String,
 
     /// The user pool id (required except with `--endpoint local`)
@@ -354,7 +354,7 @@ pub struct EmulatorArgs {
     pub client_id: String,
 
     /// The pool secret the emulator expects
-    #[arg(long, env = "AUTHING_EMULATOR_SECRET", default_value = crate::emulator::DEFAULT_SECRET, hide_default_value = true)]
+    #[arg(long, env = "AUTHING_EMULATOR_SECRET", default_value = crate::emulator::DEFAULT_SECRET, hide_default_value = true, hide_env_values = true)]
     pub secret: String,
 
     /// Keep the pool in this file across restarts (written atomically)
@@ -425,5 +425,49 @@ impl From<WhitelistSpellingArg> for crate::emulator::WhitelistSpelling {
             WhitelistSpellingArg::Y2020 => crate::emulator::WhitelistSpelling::Y2020,
             WhitelistSpellingArg::Y2019 => crate::emulator::WhitelistSpelling::Y2019,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every argument of every command, with the path of commands it belongs to.
+    fn all_args(command: &clap::Command, path: &str, into: &mut Vec<(String, clap::Arg)>) {
+        for arg in command.get_arguments() {
+            into.push((path.to_string(), arg.clone()));
+        }
+        for sub in command.get_subcommands() {
+            all_args(sub, &format!("{path} {}", sub.get_name()), into);
+        }
+    }
+
+    #[test]
+    fn help_never_shows_the_value_of_a_secret_bearing_variable() {
+        let mut args = Vec::new();
+        all_args(&Cli::command(), "authing-sync", &mut args);
+        let mut checked = 0;
+        for (path, arg) in &args {
+            let Some(env) = arg.get_env() else { continue };
+            let name = env.to_string_lossy().to_ascii_uppercase();
+            // A secret, a token, a password, or an endpoint URL (which may carry credentials).
+            if ["SECRET", "TOKEN", "PASSWORD", "ENDPOINT"]
+                .iter()
+                .any(|word| name.contains(word))
+            {
+                checked += 1;
+                assert!(
+                    arg.is_hide_env_values_set(),
+                    "{path} --{}: `{name}` would show its value in --help",
+                    arg.get_id()
+                );
+            }
+        }
+        assert!(
+            checked >= 2,
+            "the emulator secret and the endpoint are checked"
+        );
     }
 }

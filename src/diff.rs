@@ -750,9 +750,9 @@ pub fn differences<'a>(
     })
 }
 
-/// The managed fields that differ. An email change clears the address's verification
-/// (Authing does; the emulator does too): a managed `email_verified` is written with it, and an
-/// unmanaged one is a notice. A photo that is most likely Authing's CDN copy of the declared one
+/// The managed fields that differ. An email or phone change clears its verification (Authing
+/// does; the emulator does too): a managed `email_verified` / `phone_verified` is written with
+/// it, and an unmanaged one is a notice. A photo that is most likely Authing's CDN copy of the declared one
 /// is a notice, not a change.
 fn compare(wanted: &DesiredUser, have: &LiveUser, notices: &mut Vec<Notice>) -> Vec<FieldChange> {
     let (copies, mut changes): (Vec<FieldChange>, Vec<FieldChange>) =
@@ -779,37 +779,71 @@ fn compare(wanted: &DesiredUser, have: &LiveUser, notices: &mut Vec<Notice>) -> 
                 have.profile.text(Field::Email).unwrap_or_default(),
             )
     });
-    let verified_written = changes
-        .iter()
-        .any(|change| change.field == Field::EmailVerified);
-    if email_changes && !verified_written {
-        match wanted.profile.flag(Field::EmailVerified) {
-            // Unverified it stays: nothing to write.
-            Some(false) | None if !have.profile.flag(Field::EmailVerified).unwrap_or(false) => {}
-            Some(verified) => {
-                let at = changes
-                    .iter()
-                    .position(|change| change.field > Field::EmailVerified)
-                    .unwrap_or(changes.len());
-                changes.insert(
-                    at,
-                    FieldChange {
-                        field: Field::EmailVerified,
-                        before: have
-                            .profile
-                            .get(Field::EmailVerified)
-                            .map(FieldRef::to_owned),
-                        after: FieldValue::Bool(verified),
-                    },
-                );
-            }
-            None => notices.push(Notice::EmailUnverified {
-                key: wanted.key.clone(),
-                origin: wanted.origin.clone(),
-            }),
-        }
+    let phone_changes = changes.iter().any(|change| change.field == Field::Phone);
+    if email_changes {
+        let notice = Notice::EmailUnverified {
+            key: wanted.key.clone(),
+            origin: wanted.origin.clone(),
+        };
+        reverify(
+            wanted,
+            have,
+            Field::EmailVerified,
+            notice,
+            &mut changes,
+            notices,
+        );
+    }
+    if phone_changes {
+        let notice = Notice::PhoneUnverified {
+            key: wanted.key.clone(),
+            origin: wanted.origin.clone(),
+        };
+        reverify(
+            wanted,
+            have,
+            Field::PhoneVerified,
+            notice,
+            &mut changes,
+            notices,
+        );
     }
     changes
+}
+
+/// An email or phone change clears its verification (`verified`): a managed flag is written
+/// with the change (unless it is already among the changes, or stays false), an unmanaged one
+/// that was set is `notice`.
+fn reverify(
+    wanted: &DesiredUser,
+    have: &LiveUser,
+    verified: Field,
+    notice: Notice,
+    changes: &mut Vec<FieldChange>,
+    notices: &mut Vec<Notice>,
+) {
+    if changes.iter().any(|change| change.field == verified) {
+        return;
+    }
+    match wanted.profile.flag(verified) {
+        // Unverified it stays: nothing to write.
+        Some(false) | None if !have.profile.flag(verified).unwrap_or(false) => {}
+        Some(flag) => {
+            let at = changes
+                .iter()
+                .position(|change| change.field > verified)
+                .unwrap_or(changes.len());
+            changes.insert(
+                at,
+                FieldChange {
+                    field: verified,
+                    before: have.profile.get(verified).map(FieldRef::to_owned),
+                    after: FieldValue::Bool(flag),
+                },
+            );
+        }
+        None => notices.push(notice),
+    }
 }
 
 /// A photo change from Authing's CDN copy back to the external URL it was most likely made from.

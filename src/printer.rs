@@ -119,6 +119,12 @@ impl Printer {
         self.line("status", message.as_ref());
     }
 
+    /// A line about something that went wrong (failed operations, the summary of a failed
+    /// apply) on stderr, or a `status` event in JSON mode: shown even when quiet.
+    pub fn problem(&self, message: impl AsRef<str>) {
+        self.line("status", message.as_ref());
+    }
+
     /// A warning on stderr, shown even when quiet.
     pub fn warn(&self, message: impl AsRef<str>) {
         let message = message.as_ref();

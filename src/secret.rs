@@ -60,6 +60,35 @@ impl From<&str> for Secret {
     }
 }
 
+/// `text` with every occurrence of each of `secrets` replaced by [`REDACTED`]: the value as it
+/// is, and as it reads inside a JSON string (escaped, and with `/` written `\/`), which is how a
+/// server that echoes a request body would show it. Longer secrets are replaced first, so one
+/// that contains another is hidden whole. Empty secrets are skipped.
+pub fn redact_in<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
+    let mut forms: Vec<String> = Vec::new();
+    for secret in secrets.into_iter().filter(|secret| !secret.is_empty()) {
+        let quoted = serde_json::to_string(secret).unwrap_or_default();
+        let escaped = quoted
+            .get(1..quoted.len().saturating_sub(1))
+            .unwrap_or_default()
+            .to_string();
+        let slashed = escaped.replace('/', "\\/");
+        for form in [secret.to_string(), escaped, slashed] {
+            if !form.is_empty() && !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+    }
+    forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+    let mut text = text.to_string();
+    for form in &forms {
+        if text.contains(form.as_str()) {
+            text = text.replace(form.as_str(), REDACTED);
+        }
+    }
+    text
+}
+
 /// A URL as it may be shown: whatever precedes an `@` in its authority is `***`. Works on text
 /// that does not parse as a URL too.
 pub fn url_without_credentials(value: &str) -> String {
@@ -77,6 +106,26 @@ pub fn url_without_credentials(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_hides_a_secret_raw_and_as_a_json_string_shows_it() {
+        let body = r#"{"variables":{"secret":"Pa\"ss/wd-1","password":"MII/x+y=="}}"#;
+        let redacted = redact_in(body, ["Pa\"ss/wd-1", "MII/x+y=="]);
+        assert_eq!(
+            redacted,
+            r#"{"variables":{"secret":"(sensitive)","password":"(sensitive)"}}"#
+        );
+        let slashed = r#"{"password":"MII\/x+y=="}"#;
+        assert_eq!(
+            redact_in(slashed, ["MII/x+y=="]),
+            r#"{"password":"(sensitive)"}"#
+        );
+        assert_eq!(redact_in("nothing here", ["", "abc"]), "nothing here");
+        assert_eq!(
+            redact_in("token-long and token", ["token", "token-long"]),
+            "(sensitive) and (sensitive)"
+        );
+    }
 
     #[test]
     fn debug_never_shows_the_value() {

@@ -99,6 +99,9 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<Outcome, Error>
     Ok(Outcome::Success)
 }
 
+/// How many users a warning names before "and N more".
+const NAMED: usize = 5;
+
 /// Says what the export could not declare.
 fn warn_omissions(omissions: &Omissions, match_on: MatchOn, printer: &Printer) {
     let warn = |count: usize, what: String| {
@@ -116,13 +119,22 @@ fn warn_omissions(omissions: &Omissions, match_on: MatchOn, printer: &Printer) {
         omissions.unkeyed,
         format!("users have no {match_on} and were left out (export with the other --match-on)"),
     );
-    warn(
-        omissions.bad_emails,
-        "users have an email a manifest cannot hold; it was left unmanaged (with --match-on email, the user was left out)".into(),
+    let named = |users: &[String], what: &str| {
+        if !users.is_empty() {
+            printer.warn(format!(
+                "{} {what}: {}",
+                users.len(),
+                crate::render::names_some(users, NAMED)
+            ));
+        }
+    };
+    named(
+        &omissions.bad_emails,
+        "users have an email a manifest cannot hold; it was left unmanaged (with --match-on email, the user was left out)",
     );
-    warn(
-        omissions.bad_phones,
-        "users have a phone a manifest cannot hold; it was left unmanaged".into(),
+    named(
+        &omissions.bad_phones,
+        "users have a phone a manifest cannot hold; it was left unmanaged",
     );
     if omissions.whitelist_unmanaged {
         printer.warn("the whitelist holds a phone a manifest cannot hold; the list was left unmanaged (only the switch is exported)");

@@ -36,11 +36,11 @@ pub struct Omissions {
     pub shared_keys: usize,
     /// Users left out: they have no value for the key.
     pub unkeyed: usize,
-    /// Emails a manifest cannot hold (the value was left unmanaged; under `match_on: email`, the
-    /// user was left out).
-    pub bad_emails: usize,
-    /// Phones a manifest cannot hold (left unmanaged).
-    pub bad_phones: usize,
+    /// The users (key, or id where the key is the bad email) whose email a manifest cannot hold
+    /// (the value was left unmanaged; under `match_on: email`, the user was left out).
+    pub bad_emails: Vec<String>,
+    /// The users (key) whose phone a manifest cannot hold (left unmanaged).
+    pub bad_phones: Vec<String>,
     /// The whitelist holds a phone a manifest cannot hold: only its switch was declared.
     pub whitelist_unmanaged: bool,
 }
@@ -70,13 +70,16 @@ pub fn from_live(live: &LiveState, options: ExportOptions) -> (DesiredState, Omi
                     }
                     match field.normalizer() {
                         Some(Normalizer::Email) if Email::parse(text).is_err() => {
-                            omissions.bad_emails += 1;
                             if field == match_on.field() {
+                                omissions
+                                    .bad_emails
+                                    .push(format!("id {}", user.id.as_str()));
                                 continue 'users;
                             }
+                            omissions.bad_emails.push(key.as_str().to_string());
                         }
                         Some(Normalizer::Phone) if Phone::parse(text).is_err() => {
-                            omissions.bad_phones += 1;
+                            omissions.bad_phones.push(key.as_str().to_string());
                         }
                         _ => profile.text(field, text),
                     }
@@ -196,8 +199,8 @@ mod tests {
             Omissions {
                 shared_keys: 1,
                 unkeyed: 1,
-                bad_emails: 1,
-                bad_phones: 1,
+                bad_emails: vec!["id u3".into()],
+                bad_phones: vec!["b@example.com".into()],
                 whitelist_unmanaged: true,
             }
         );

@@ -427,6 +427,12 @@ fn notice_entry(notice: &Notice) -> NoticeEntry {
                 "{key} ({origin}): changing the email clears its verification, and `email_verified` is not managed"
             ),
         },
+        Notice::PhoneUnverified { key, origin } => NoticeEntry {
+            kind: "phone_unverified".into(),
+            message: format!(
+                "{key} ({origin}): changing the phone clears its verification, and `phone_verified` is not managed"
+            ),
+        },
         Notice::DeletesSuppressed { reason } => NoticeEntry {
             kind: "deletes_suppressed".into(),
             message: format!("no deletions planned: {reason}"),

@@ -199,6 +199,9 @@ pub enum Notice {
     /// The user's email changes, which clears its verification, and `email_verified` is not
     /// managed: the address will read as unverified.
     EmailUnverified { key: UserKey, origin: Origin },
+    /// The user's phone changes, which clears its verification, and `phone_verified` is not
+    /// managed: the number will read as unverified.
+    PhoneUnverified { key: UserKey, origin: Origin },
     /// Deletions were not planned because the live state may be incomplete.
     DeletesSuppressed { reason: String },
     /// A user will register with a phone that is not on the whitelist while the whitelist is on:

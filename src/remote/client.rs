@@ -312,12 +312,13 @@ impl AuthingClient {
         }
         let document = create_user_document();
         let created: Option<WireUser> = self
-            .owner_call(
+            .owner_call_concealing(
                 Operation::CreateUser,
                 &document,
                 Some("createUser"),
                 json!({ "userInfo": Value::Object(info) }),
                 Some(subject),
+                Some(user.password),
             )
             .await?;
         created.map(WireUser::into_live).ok_or_else(|| {
@@ -353,8 +354,9 @@ impl AuthingClient {
             declared.push((field.wire_name(), wire_type(field)));
         }
         let document = register_document(&declared);
-        let call =
-            Call::new(Operation::Register, &document, Value::Object(variables)).subject(subject);
+        let call = Call::new(Operation::Register, &document, Value::Object(variables))
+            .subject(subject)
+            .conceal(user.password);
         self.send::<WireUser>(&call)
             .await?
             .map(WireUser::into_live)
@@ -600,6 +602,20 @@ impl AuthingClient {
         variables: Value,
         subject: Option<&str>,
     ) -> Result<Option<T>, RemoteError> {
+        self.owner_call_concealing(operation, query, operation_name, variables, subject, None)
+            .await
+    }
+
+    /// [`Self::owner_call`] keeping `concealed` (a plain password) out of the server's answers.
+    async fn owner_call_concealing<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: Value,
+        subject: Option<&str>,
+        concealed: Option<&Secret>,
+    ) -> Result<Option<T>, RemoteError> {
         let current = self.owner.get();
         if current.is_due() {
             self.renew_due(current, operation).await?;
@@ -612,6 +628,7 @@ impl AuthingClient {
             let mut call = Call::new(operation, query, variables.clone()).owner(&self.owner);
             call.operation_name = operation_name;
             call.subject = subject;
+            call.concealed.extend(concealed);
             match self.send(&call).await {
                 // The request waited for its turn until the token was due: not sent.
                 Err(err) if matches!(err.kind, ErrorKind::TokenDue) => {

@@ -70,6 +70,38 @@ pub enum ErrorKind {
     TokenDue,
 }
 
+impl ErrorKind {
+    /// The same error with every text the server (or a decoder quoting the server) wrote passed
+    /// through `redact`: how known secrets are kept out of messages, logs and reports.
+    pub fn redacted(self, redact: impl Fn(&str) -> String) -> Self {
+        match self {
+            ErrorKind::Authing { code, message } => ErrorKind::Authing {
+                code,
+                message: redact(&message),
+            },
+            ErrorKind::GraphQl { messages } => ErrorKind::GraphQl {
+                messages: messages.iter().map(|message| redact(message)).collect(),
+            },
+            ErrorKind::InBand { code, message } => ErrorKind::InBand {
+                code,
+                message: redact(&message),
+            },
+            ErrorKind::Connection(why) => ErrorKind::Connection(redact(&why)),
+            ErrorKind::Decode(why) => ErrorKind::Decode(redact(&why)),
+            ErrorKind::AuthFailed(why) => ErrorKind::AuthFailed(redact(&why)),
+            ErrorKind::NotApi(not_api) => ErrorKind::NotApi(Box::new(NotApi {
+                content_type: not_api.content_type.as_deref().map(&redact),
+                location: not_api.location.as_deref().map(&redact),
+                ..*not_api
+            })),
+            kind @ (ErrorKind::Http { .. }
+            | ErrorKind::Timeout
+            | ErrorKind::TooLarge { .. }
+            | ErrorKind::TokenDue) => kind,
+        }
+    }
+}
+
 /// What answered where Authing's API was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotApi {

@@ -21,6 +21,19 @@ use super::operation::{CallCounter, CallStats, Operation};
 use super::token::OwnerSlot;
 use super::wire::{self, Envelope};
 
+/// Variables whose string values are secrets wherever they appear in a call (the pool secret, a
+/// password or its RSA-encrypted form, a token).
+const SECRET_VARIABLES: [&str; 6] = [
+    "secret",
+    "password",
+    "oldPassword",
+    "newPassword",
+    "token",
+    "accessToken",
+];
+/// How many run-wide secrets (the pool secret, owner tokens) are remembered for redaction.
+const KNOWN_SECRETS: usize = 32;
+
 /// The most a server may make the client wait through `Retry-After`.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -72,6 +85,9 @@ pub struct Call<'a> {
     /// ([`ErrorKind::TokenDue`]), so that none goes out with a lapsing token.
     pub owner: Option<&'a OwnerSlot>,
     pub subject: Option<&'a str>,
+    /// Secrets the call concerns that are not in its variables (a new user's plain password,
+    /// sent only RSA-encrypted): kept out of whatever the server answers, like those that are.
+    pub concealed: Vec<&'a Secret>,
 }
 
 impl std::fmt::Debug for Call<'_> {
@@ -95,7 +111,14 @@ impl<'a> Call<'a> {
             token: None,
             owner: None,
             subject: None,
+            concealed: Vec::new(),
         }
+    }
+
+    /// Keeps `secret` out of any text the server answers to this call.
+    pub fn conceal(mut self, secret: &'a Secret) -> Self {
+        self.concealed.push(secret);
+        self
     }
 
     pub fn token(mut self, token: &'a Secret) -> Self {
@@ -128,7 +151,34 @@ pub struct Transport {
     max_response_bytes: usize,
     calls: CallCounter,
     give_up: CancellationToken,
+    /// The run-wide secrets seen in calls (the pool secret, owner tokens), newest last: any
+    /// server text is cleaned of them, whichever call it answers.
+    known: std::sync::Mutex<Vec<Secret>>,
+    /// The shared back-off: a pause every request honours before it starts, and a spacing
+    /// wider than the quota's while the server has lately been refusing for rate (429) or
+    /// asking to wait (`Retry-After`).
+    pacing: std::sync::Mutex<Pacing>,
+    /// `1 / rate`: the quota's own spacing.
+    base_gap: Duration,
 }
+
+/// The state of the shared back-off.
+#[derive(Debug)]
+struct Pacing {
+    /// No request starts before this.
+    pause_until: tokio::time::Instant,
+    /// The spacing of request starts while throttled; zero when the quota alone rules.
+    gap: Duration,
+    /// The next start the spacing allows.
+    next: tokio::time::Instant,
+    /// How many times the spacing was widened: a refusal of a request that took its start
+    /// before the last widening was already accounted for (requests in flight together are
+    /// refused together).
+    widenings: u64,
+}
+
+/// The widest spacing the back-off goes to: one request every two seconds.
+const MAX_GAP: Duration = Duration::from_secs(2);
 
 impl Transport {
     pub fn new(config: TransportConfig) -> Result<Self, RemoteError> {
@@ -143,10 +193,10 @@ impl Transport {
             .map_err(|err| {
                 RemoteError::new(Operation::Auth, ErrorKind::Connection(err.to_string()))
             })?;
-        // A burst of a tenth of a second's worth keeps any one-second window within
-        // `rate + rate / 10` while absorbing scheduling jitter.
-        let burst = NonZeroU32::new(config.rate.get() / 10).unwrap_or(NonZeroU32::MIN);
-        let limiter = RateLimiter::direct(Quota::per_second(config.rate).allow_burst(burst));
+        // A burst of one: requests start at least `1 / rate` apart, so no one-second window
+        // holds more than `rate` of them (a larger burst let `rate + rate / 10` through).
+        let limiter =
+            RateLimiter::direct(Quota::per_second(config.rate).allow_burst(NonZeroU32::MIN));
         let backoff = ExponentialBuilder::default()
             .with_min_delay(config.min_backoff)
             .with_max_delay(config.max_backoff)
@@ -162,6 +212,14 @@ impl Transport {
             max_response_bytes: config.max_response_bytes,
             calls: CallCounter::default(),
             give_up: CancellationToken::new(),
+            known: std::sync::Mutex::new(Vec::new()),
+            pacing: std::sync::Mutex::new(Pacing {
+                pause_until: tokio::time::Instant::now(),
+                gap: Duration::ZERO,
+                next: tokio::time::Instant::now(),
+                widenings: 0,
+            }),
+            base_gap: Duration::from_secs(1) / config.rate.get(),
         })
     }
 
@@ -184,9 +242,13 @@ impl Transport {
         let mut retries = 0u32;
         let mut delays = self.backoff.build();
         let mut err = loop {
-            let err = match self.attempt::<T>(call).await {
-                Ok(value) => return Ok(value),
-                Err(err) => err,
+            let mut started = 0;
+            let err = match self.attempt::<T>(call, &mut started).await {
+                Ok(value) => {
+                    self.eased();
+                    return Ok(value);
+                }
+                Err(err) => self.redact(call, err),
             };
             if err.class() != ErrorClass::Transient || self.give_up.is_cancelled() {
                 break err;
@@ -198,6 +260,10 @@ impl Transport {
                 Some(asked) => asked.min(MAX_RETRY_AFTER).max(delay),
                 None => delay,
             };
+            let throttled = matches!(err.kind, ErrorKind::Http { status: 429, .. });
+            if throttled || err.retry_after().is_some() {
+                self.throttled(started, delay, &err);
+            }
             tracing::debug!(
                 operation = call.operation.name(),
                 retry = retries + 1,
@@ -219,6 +285,116 @@ impl Transport {
         Err(err)
     }
 
+    fn pacing(&self) -> std::sync::MutexGuard<'_, Pacing> {
+        self.pacing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits out the shared pause and takes the next start the throttled spacing allows (none
+    /// while the quota alone rules). An interrupt ends the wait.
+    /// Returns how many widenings the spacing had when the request took its start.
+    async fn paced(&self) -> u64 {
+        loop {
+            let start = {
+                let mut pacing = self.pacing();
+                let now = tokio::time::Instant::now();
+                let mut start = now.max(pacing.pause_until);
+                if !pacing.gap.is_zero() {
+                    start = start.max(pacing.next);
+                }
+                if start <= now || self.give_up.is_cancelled() {
+                    if !pacing.gap.is_zero() {
+                        pacing.next = now + pacing.gap;
+                    }
+                    return pacing.widenings;
+                }
+                start
+            };
+            // Woken, the request looks again: a pause may have begun meanwhile, or another
+            // request taken the start.
+            tokio::select! {
+                () = tokio::time::sleep_until(start) => {}
+                () = self.give_up.cancelled() => {}
+            }
+        }
+    }
+
+    /// The server refused for rate or asked to wait: every request pauses for `delay`, and
+    /// (once per wave of refusals) the spacing of starts doubles, from twice the quota's up to
+    /// [`MAX_GAP`], so the client settles below the server's limit instead of failing.
+    fn throttled(&self, started: u64, delay: Duration, err: &RemoteError) {
+        let mut pacing = self.pacing();
+        let now = tokio::time::Instant::now();
+        let until = now + delay;
+        let newly_paused = until > pacing.pause_until + Duration::from_millis(50);
+        pacing.pause_until = pacing.pause_until.max(until);
+        if started < pacing.widenings {
+            return;
+        }
+        pacing.gap = (pacing.gap * 2).max(self.base_gap * 2).min(MAX_GAP);
+        pacing.widenings += 1;
+        let per_second = 1.0 / pacing.gap.as_secs_f64();
+        drop(pacing);
+        if newly_paused {
+            tracing::warn!(
+                operation = err.operation.name(),
+                pause_ms = delay.as_millis() as u64,
+                "the server is limiting the rate ({}): all requests pause for {:.1}s, then start at most {per_second:.1} a second until it accepts them again",
+                err.kind,
+                delay.as_secs_f64(),
+            );
+        }
+    }
+
+    /// A request succeeded: a throttled spacing narrows by a thirty-second, back to the quota's
+    /// (slowly: widening is fast, so the client settles just below the server's limit).
+    fn eased(&self) {
+        let mut pacing = self.pacing();
+        if pacing.gap.is_zero() {
+            return;
+        }
+        let narrower = pacing.gap - pacing.gap / 32;
+        pacing.gap = if narrower <= self.base_gap {
+            tracing::info!("the server accepts the configured rate again");
+            Duration::ZERO
+        } else {
+            narrower
+        };
+    }
+
+    /// The error with every known secret removed from the server's words, before it is logged,
+    /// retried or returned: the one place server text comes in. Known are the run-wide secrets
+    /// (the pool secret, owner tokens) and this call's (its token, secret variables, concealed
+    /// values), so a server that echoes a request body cannot make the client print it.
+    fn redact(&self, call: &Call<'_>, mut err: RemoteError) -> RemoteError {
+        let mut secrets: Vec<String> = Vec::new();
+        collect_secret_variables(&call.variables, &mut secrets);
+        let mut known = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The pool secret travels in a variable named `secret`: remembered for the whole run.
+        if let Some(Value::String(secret)) = call.variables.get("secret") {
+            remember(&mut known, secret);
+        }
+        if let Some(owner) = call.owner {
+            remember(&mut known, owner.get().token.expose());
+        }
+        secrets.extend(known.iter().map(|secret| secret.expose().to_string()));
+        drop(known);
+        secrets.extend(call.token.map(|token| token.expose().to_string()));
+        secrets.extend(
+            call.concealed
+                .iter()
+                .map(|secret| secret.expose().to_string()),
+        );
+        err.kind = err
+            .kind
+            .redacted(|text| crate::secret::redact_in(text, secrets.iter().map(String::as_str)));
+        err
+    }
+
     /// Makes every call give up retrying: one waiting to retry returns its last error at once,
     /// later ones make a single attempt. For an interrupt, and for an endpoint that stopped
     /// answering, where waiting out each call's retries would take hours.
@@ -229,6 +405,7 @@ impl Transport {
     async fn attempt<T: DeserializeOwned>(
         &self,
         call: &Call<'_>,
+        started: &mut u64,
     ) -> Result<Option<T>, RemoteError> {
         let fail = |kind| RemoteError::new(call.operation, kind);
         // The in-flight permit first, then the rate: a request spends its slot in the quota
@@ -243,6 +420,9 @@ impl Transport {
             return Err(fail(ErrorKind::TokenDue));
         }
         self.limiter.until_ready().await;
+        // After the quota, right before sending: a pause that began while the request waited
+        // for its slot still holds it back.
+        *started = self.paced().await;
         let owner = call.owner.map(OwnerSlot::get);
         if owner.as_ref().is_some_and(|owner| owner.is_due()) {
             return Err(fail(ErrorKind::TokenDue));
@@ -292,7 +472,14 @@ impl Transport {
         let bytes = read_body(response, self.max_response_bytes)
             .await
             .map_err(fail)?;
-        match decode(call.operation, status, retry_after, &bytes) {
+        let decoded = if call.operation.is_mutation() {
+            // A mutation's in-band failure is server text too: settled here, where it is redacted.
+            decode::<Value>(call.operation, status, retry_after, &bytes)
+                .and_then(|answer| wire::settle(answer).map_err(fail))
+        } else {
+            decode(call.operation, status, retry_after, &bytes)
+        };
+        match decoded {
             Err(err)
                 if matches!(err.kind, ErrorKind::Decode(_) | ErrorKind::Http { .. })
                     && !looks_like_json(content_type.as_deref(), &bytes) =>
@@ -347,6 +534,39 @@ pub fn decode<T: DeserializeOwned>(
         None => Err(fail(ErrorKind::Decode(
             "the response has neither `data` nor `errors`".into(),
         ))),
+    }
+}
+
+/// Adds a run-wide secret to `known` unless it is there, forgetting the oldest past the cap.
+fn remember(known: &mut Vec<Secret>, secret: &str) {
+    if secret.is_empty() || known.iter().any(|known| known.expose() == secret) {
+        return;
+    }
+    if known.len() >= KNOWN_SECRETS {
+        known.remove(0);
+    }
+    known.push(Secret::from(secret));
+}
+
+/// The string values of every variable named in [`SECRET_VARIABLES`], at any depth.
+fn collect_secret_variables(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    Value::String(text) if SECRET_VARIABLES.contains(&key.as_str()) => {
+                        into.push(text.clone());
+                    }
+                    _ => collect_secret_variables(value, into),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                collect_secret_variables(item, into);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -160,6 +160,10 @@ fn write_warnings(out: &mut String, plan: &Plan, options: &HumanOptions) {
                 "{}: the email changes, which clears its verification, and `email_verified` is not managed ({origin})",
                 masker.user(key.as_str(), plan.match_on),
             ),
+            Notice::PhoneUnverified { key, origin } => format!(
+                "{}: the phone changes, which clears its verification, and `phone_verified` is not managed ({origin})",
+                masker.user(key.as_str(), plan.match_on),
+            ),
             Notice::DeletesSuppressed { reason } => format!("no deletions planned: {reason}"),
             Notice::Unkeyed { users, match_on } => format!(
                 "{users} live users have no {match_on}: no manifest can declare them, and prune leaves them alone"

@@ -271,6 +271,10 @@ fn write_warnings<'a>(doc: &mut Doc<'a>, plan: &'a Plan, options: &'a MarkdownOp
                 "{}: the email changes, which clears its verification, and `email_verified` is not managed",
                 user(key.as_str())
             ),
+            Notice::PhoneUnverified { key, .. } => format!(
+                "{}: the phone changes, which clears its verification, and `phone_verified` is not managed",
+                user(key.as_str())
+            ),
             Notice::DeletesSuppressed { reason } => {
                 format!("no deletions planned: {}", escape(&clip(reason, WARNING_CHARS)))
             }

@@ -25,5 +25,19 @@ pub use markdown::MarkdownOptions;
 pub use mask::Masker;
 pub use style::Style;
 
+/// Up to `most` of `names`, comma-separated, then "and N more".
+pub fn names_some(names: &[String], most: usize) -> String {
+    let mut text = names
+        .iter()
+        .take(most)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > most {
+        text.push_str(&format!(" and {} more", names.len() - most));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests;

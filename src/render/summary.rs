@@ -15,7 +15,12 @@ use super::escape::visible;
 /// Writes the summary the way the printer wants it.
 pub fn apply_finished(report: &ApplyReport, printer: &Printer) {
     if !printer.json_events() {
-        printer.status(text(report));
+        // Under -q a complete apply says nothing; one with failures or skips still says so.
+        if report.is_complete() {
+            printer.status(text(report));
+        } else {
+            printer.problem(text(report));
+        }
         return;
     }
     let failures: Vec<Value> = report

@@ -257,3 +257,176 @@ async fn a_saved_plan_with_a_literal_manifest_password_holds_no_secret() {
         .await;
     assert!(login.ok("login")["_id"].is_string());
 }
+
+/// A server that echoes what it is sent (request line, headers and body) as an error message:
+/// the owner-token request on every request when `echo_auth`, else only mutations (the owner
+/// token is granted, and reads see an empty pool).
+fn echo_server(echo_auth: bool) -> crate::support::scripted::Scripted {
+    use crate::support::scripted::{Scripted, respond};
+    Scripted::start(move |seen, stream| {
+        let echo = || {
+            let everything = format!(
+                "{}\n{}\n{}",
+                seen.request_line,
+                seen.headers.join("\n"),
+                seen.body
+            );
+            serde_json::json!({ "errors": [{ "message": everything }] }).to_string()
+        };
+        let query = seen.query();
+        if seen.is_auth() {
+            if echo_auth {
+                return respond(stream, &echo());
+            }
+            return respond(
+                stream,
+                &format!(
+                    r#"{{"data":{{"getClientWhenSdkInit":{{"accessToken":"{ECHO_TOKEN}"}}}}}}"#
+                ),
+            );
+        }
+        if query.trim_start().starts_with("mutation") {
+            respond(stream, &echo())
+        } else if query.contains("queryInvitationState(") {
+            respond(
+                stream,
+                r#"{"data":{"queryInvitationState":{"enablePhone":false}}}"#,
+            )
+        } else if query.contains("queryInvitation(") {
+            respond(stream, r#"{"data":{"queryInvitation":[]}}"#)
+        } else if query.contains("users(") {
+            respond(stream, r#"{"data":{"users":{"totalCount":0,"list":[]}}}"#)
+        } else {
+            respond(stream, &echo())
+        }
+    })
+}
+
+const ECHO_TOKEN: &str = "Echo-Owner-Token-3f9a27-DoNotLeak";
+
+/// Issue: a server that echoes the request body in its error message made `plan` print the pool
+/// secret (and JSON logs and debug logs carry it too). Every server text is cleaned of the known
+/// secrets on the way in: the pool secret, the owner token, passwords and their encrypted form.
+#[tokio::test]
+async fn a_server_echoing_the_request_cannot_make_the_client_print_a_secret() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "pool.yaml",
+        "version: 1\nusers:\n  - email: new@example.com\n    password: ${ENV_PASSWORD}\n",
+    );
+    let run = |server: &crate::support::scripted::Scripted, args: &[&str], logs: &[&str]| {
+        Sync::new(dir.path())
+            .args(args.iter().copied())
+            .args(logs.iter().copied())
+            .args([
+                "--endpoint",
+                &server.url,
+                "--client-id",
+                "echo",
+                "--retries",
+                "0",
+                "--public-key",
+                &format!("{}/__emulator/public-key", emulator.base_url()),
+            ])
+            .env("AUTHING_SECRET", POOL_SECRET)
+            .env("ENV_PASSWORD", ENV_PASSWORD)
+            .env("RUST_LOG", "authing_sync=debug")
+            .run()
+    };
+    let mut shown = 0;
+    for logs in [&[][..], &["--log-format", "json"][..]] {
+        // The owner-token request echoed: its body holds the pool secret.
+        let server = echo_server(true);
+        let planned = run(&server, &["plan", "-f", &manifest], logs);
+        assert_eq!(planned.code, 1, "{}", planned.stderr);
+        assert!(
+            server.seen()[0].body.contains(POOL_SECRET),
+            "the secret went out, so the echo holds it"
+        );
+        // A creation echoed: its body holds the encrypted password, its header the token.
+        let server = echo_server(false);
+        let applied = run(&server, &["apply", "-f", &manifest, "--auto-approve"], logs);
+        assert_eq!(applied.code, 4, "{}", applied.stderr);
+        let creation = server
+            .seen()
+            .into_iter()
+            .find(|seen| seen.query().contains("createUser"))
+            .expect("a creation was sent");
+        let blob = creation.variables()["userInfo"]["password"]
+            .as_str()
+            .expect("an encrypted password")
+            .to_string();
+        for (what, text) in [
+            ("plan stdout", &planned.stdout),
+            ("plan stderr", &planned.stderr),
+            ("apply stdout", &applied.stdout),
+            ("apply stderr", &applied.stderr),
+        ] {
+            // The echo names the header (`authorization: Bearer (sensitive)`); its value is the
+            // token, checked next.
+            let leaked: Vec<_> = leaks(text)
+                .into_iter()
+                .filter(|leak| !leak.contains("Authorization header"))
+                .collect();
+            assert!(leaked.is_empty(), "{what} {logs:?}: {leaked:?}\n{text}");
+            assert!(
+                !text.contains(ECHO_TOKEN),
+                "{what} {logs:?} shows the owner token\n{text}"
+            );
+            assert!(
+                !text.contains(&blob),
+                "{what} {logs:?} shows the encrypted password\n{text}"
+            );
+            assert!(
+                !text.contains(&blob.replace('/', "\\/")),
+                "{what} {logs:?} shows the encrypted password (escaped)\n{text}"
+            );
+            shown += text.matches("(sensitive)").count();
+        }
+        assert!(
+            planned.stderr.contains("getClientWhenSdkInit")
+                && planned.stderr.contains("(sensitive)"),
+            "the echo is shown, redacted\n{}",
+            planned.stderr
+        );
+    }
+    assert!(shown >= 4, "the echoes reached the output, redacted");
+}
+
+/// `AUTHING_EMULATOR_SECRET=... authing-sync emulator --help` printed `[env: ...=<the secret>]`;
+/// so would `AUTHING_ENDPOINT` with credentials in the URL for every connected command.
+#[test]
+fn help_never_shows_a_secret_environment_value() {
+    let dir = temp_dir();
+    for command in ["emulator", "plan", "apply", "export"] {
+        let run = Sync::new(dir.path())
+            .args([command, "--help"])
+            .env("AUTHING_EMULATOR_SECRET", POOL_SECRET)
+            .env(
+                "AUTHING_ENDPOINT",
+                "https://user:Endpoint-Pass-DoNotLeak@example.com/graphql",
+            )
+            .run()
+            .expect(0);
+        assert!(
+            !run.stdout.contains(POOL_SECRET),
+            "{command}\n{}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.contains("Endpoint-Pass-DoNotLeak"),
+            "{command}\n{}",
+            run.stdout
+        );
+    }
+    let emulator_help = Sync::new(dir.path())
+        .args(["emulator", "--help"])
+        .run()
+        .expect(0);
+    assert!(
+        emulator_help.stdout.contains("AUTHING_EMULATOR_SECRET"),
+        "the variable is still named"
+    );
+}

@@ -268,3 +268,90 @@ async fn a_server_that_rate_limits_is_waited_for() {
         "the server did answer 429: {stats}"
     );
 }
+
+/// Issue: with `--rate-limit 5` on the server and `--rate 50 --concurrency 16`, one 429 after its
+/// retries aborted the whole plan. A 429 (or any `Retry-After`) now pauses every request and
+/// widens the spacing of all of them, so plan and apply finish without lowering `--rate`, and the
+/// server sees far fewer requests a second than asked for.
+#[tokio::test]
+async fn a_rate_limiting_server_slows_the_whole_client_and_the_run_converges() {
+    let emulator = Emulator::builder()
+        .generate(400)
+        .arg("--rate-limit")
+        .arg("5")
+        .start();
+    let dir = temp_dir();
+    let mut yaml = String::from("version: 1\nusers:\n");
+    for i in 1..=30 {
+        yaml.push_str(&format!(
+            "  - email: user{i}@example.com\n    nickname: Throttled {i}\n    mfa: {}\n",
+            i % 2 == 0
+        ));
+    }
+    let manifest = write_file(dir.path(), "throttled.yaml", &yaml);
+    let fast = ["--rate", "50", "--concurrency", "16"];
+    let plan = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest])
+        .args(fast)
+        .run()
+        .expect(0);
+    assert!(plan.stdout.contains("30 to update"), "{}", plan.stdout);
+    Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .args(fast)
+        .run()
+        .expect(0);
+    let again = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .args(fast)
+        .run();
+    assert_eq!(
+        again.code, 0,
+        "converged\n{}\n{}",
+        again.stdout, again.stderr
+    );
+    let stats = emulator.stats().await;
+    assert!(
+        stats["rate_limited"].as_u64().unwrap_or(0) > 0,
+        "the server did refuse for rate: {stats}"
+    );
+    let max = stats["max_requests_per_second"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    // Each run starts at --rate 50 until the first refusal; before the shared back-off the
+    // server saw 21 a second and the plan died.
+    assert!(
+        max <= 12,
+        "{max} requests in one second reached a server that takes 5, at --rate 50: {stats}"
+    );
+    let refused = stats["rate_limited"].as_u64().unwrap_or(0);
+    let total = stats["total"].as_u64().unwrap_or(0);
+    assert!(
+        refused * 4 <= total,
+        "{refused} of {total} requests were refused for rate: the client kept pushing"
+    );
+}
+
+/// `--rate` is a ceiling for every second, not `rate` plus a burst.
+#[tokio::test]
+async fn the_rate_is_a_ceiling_in_every_second() {
+    let emulator = Emulator::builder().generate(6000).start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "one.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n",
+    );
+    Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &manifest, "--rate", "10"])
+        .run()
+        .expect(0);
+    let stats = emulator.stats().await;
+    let max = stats["max_requests_per_second"]
+        .as_u64()
+        .unwrap_or(u64::MAX);
+    assert!(
+        max <= 10,
+        "{max} requests in one second at --rate 10: {stats}"
+    );
+}

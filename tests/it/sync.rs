@@ -372,3 +372,91 @@ async fn a_saved_plan_is_refused_when_what_it_touches_changed_and_applied_otherw
         .await;
     assert!(login.ok("login")["_id"].is_string());
 }
+
+/// Issue: `apply -q` with failed operations exited 4 with stdout and stderr empty. Under -q a
+/// successful apply stays silent, but a failed one prints its summary (every failure) on stderr.
+#[tokio::test]
+async fn apply_quiet_is_silent_on_success_and_reports_failures() {
+    let emulator = crate::support::Emulator::start();
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "ok.yaml",
+        "version: 1\nusers:\n  - email: ok@example.com\n",
+    );
+    let ok = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", "ok.yaml", "--auto-approve", "-q"])
+        .run()
+        .expect(0);
+    assert_eq!((ok.stdout.as_str(), ok.stderr.as_str()), ("", ""));
+    write_file(
+        dir.path(),
+        "bad.yaml",
+        "version: 1\nusers:\n  - email: ok@example.com\n  - email: refused@example.com\n",
+    );
+    // No --public-key: Authing's published key, which the emulator cannot decrypt with (2016).
+    let failed = Sync::new(dir.path())
+        .args(["apply", "-f", "bad.yaml", "--auto-approve", "-q"])
+        .args([
+            "--endpoint",
+            emulator.url(),
+            "--client-id",
+            crate::support::CLIENT_ID,
+        ])
+        .env("AUTHING_SECRET", crate::support::SECRET)
+        .run()
+        .expect(4);
+    assert_eq!(failed.stdout, "", "data only on stdout");
+    assert!(
+        failed.stderr.contains("Apply finished with problems")
+            && failed.stderr.contains("refused@example.com")
+            && failed.stderr.contains("2016"),
+        "{}",
+        failed.stderr
+    );
+}
+
+/// Issue: changing a phone while declaring `phone_verified: true` never converged (the server
+/// clears the verification when the phone changes). The managed flag is now written with the
+/// change, as for email; an unmanaged one that was set is a notice.
+#[tokio::test]
+async fn a_phone_change_keeps_a_managed_phone_verified_and_warns_about_an_unmanaged_one() {
+    let emulator = crate::support::Emulator::start();
+    let dir = temp_dir();
+    let write = |phone: &str, verified: bool| {
+        let flag = if verified {
+            "    phone_verified: true\n"
+        } else {
+            ""
+        };
+        write_file(
+            dir.path(),
+            "pool.yaml",
+            &format!(
+                "version: 1\nusers:\n  - email: managed@example.com\n    phone: \"{phone}1\"\n    phone_verified: true\n  - email: loose@example.com\n    phone: \"{phone}2\"\n{flag}"
+            ),
+        )
+    };
+    let sync = |args: &[&str]| {
+        Sync::on(&emulator, dir.path())
+            .args(args.iter().copied())
+            .run()
+    };
+    let manifest = write("1380000000", true);
+    sync(&["apply", "-f", &manifest, "--auto-approve"]).expect(0);
+    // Both phones change; only managed@ still declares phone_verified.
+    let manifest = write("1390000000", false);
+    let plan = sync(&["plan", "-f", &manifest]).expect(0);
+    assert!(
+        plan.stdout.contains("loose@example.com: the phone changes, which clears its verification, and `phone_verified` is not managed"),
+        "{}",
+        plan.stdout
+    );
+    sync(&["apply", "-f", &manifest, "--auto-approve"]).expect(0);
+    let again = sync(&["plan", "-f", &manifest, "--detailed-exitcode"]);
+    assert_eq!(
+        again.code, 0,
+        "converged\n{}\n{}",
+        again.stdout, again.stderr
+    );
+}
