@@ -377,39 +377,39 @@ impl fmt::Display for FieldValue {
 ///
 /// Compact, because a plan may hold a million of them on each side: one bit per field says
 /// whether it has a value, one bit per boolean holds it, and the text values present are one
-/// allocation: the texts in table order, then where each ends (see [`end_width`]). A user with
-/// four short texts costs the 24 bytes of the struct and one small allocation.
+/// string: the texts in table order, then where each ends, seven bits to a byte so that the
+/// whole stays a `str` (see [`end_width`]). A user with four short texts costs the 24 bytes of
+/// the struct and one small allocation.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Profile {
     present: Bits,
     flags: Bits,
     /// The texts, then their ends; empty when no text field has a value.
-    data: Box<[u8]>,
+    data: Box<str>,
 }
 
-/// How many bytes each end takes after `texts` bytes of text: one when the texts are shorter
-/// than 256 bytes in all (nearly every user), two below 65,536, four beyond.
+/// Bits of an end held by one byte of [`Profile::data`]: ASCII, so the ends are text too.
+const END_BITS: u32 = 7;
+
+/// How many bytes each end takes after `texts` bytes of text: the fewest that hold `texts`
+/// seven bits to a byte (one when the texts are shorter than 128 bytes in all, as nearly every
+/// user's are; five hold any `u32`).
 const fn end_width(texts: usize) -> usize {
-    if texts < 1 << 8 {
-        1
-    } else if texts < 1 << 16 {
-        2
-    } else {
-        4
+    let mut width = 1;
+    while width < 5 && texts >> (END_BITS as usize * width) != 0 {
+        width += 1;
     }
+    width
 }
 
-/// The width of the ends of `data` holding `count` texts. Inverse of [`end_width`]: with `count`
-/// ends of width `w`, `data.len() - count * w` is the text length, and the smallest width that
-/// fits it is the one that was chosen.
+/// The width of the ends of `data` holding `count` texts: the inverse of [`end_width`]. With
+/// `count` ends of width `w`, `length - count * w` is the text length, and the smallest width
+/// that fits it is the one [`end_width`] chose: a wider width leaves more text than a narrower
+/// one could hold.
 fn stored_width(length: usize, count: usize) -> usize {
-    if length.saturating_sub(count) < 1 << 8 {
-        1
-    } else if length.saturating_sub(2 * count) < 1 << 16 {
-        2
-    } else {
-        4
-    }
+    (1..5)
+        .find(|&width| end_width(length.saturating_sub(count * width)) == width)
+        .unwrap_or(5)
 }
 
 impl Profile {
@@ -490,12 +490,12 @@ impl Profile {
         let texts = self.data.len().checked_sub(count * width)?;
         let end = |rank: usize| -> Option<usize> {
             let at = texts + rank * width;
-            let bytes = self.data.get(at..at + width)?;
+            let bytes = self.data.as_bytes().get(at..at + width)?;
             Some(
                 bytes
                     .iter()
                     .rev()
-                    .fold(0, |end, byte| end << 8 | usize::from(*byte)),
+                    .fold(0, |end, byte| end << END_BITS | usize::from(*byte)),
             )
         };
         let stop = end(rank)?;
@@ -503,7 +503,7 @@ impl Profile {
             0 => 0,
             _ => end(rank - 1)?,
         };
-        std::str::from_utf8(self.data.get(start..stop)?).ok()
+        self.data.get(start..stop)
     }
 }
 
@@ -619,11 +619,10 @@ impl ProfileBuilder {
             .map(|(_, start, end)| (end - start) as usize)
             .sum();
         let width = end_width(length);
-        let mut data = Vec::with_capacity(length + spans.len() * width);
+        let mut data = String::with_capacity(length + spans.len() * width);
         for (_, start, end) in spans {
-            data.extend_from_slice(
+            data.push_str(
                 self.buffer
-                    .as_bytes()
                     .get(*start as usize..*end as usize)
                     .unwrap_or_default(),
             );
@@ -631,12 +630,16 @@ impl ProfileBuilder {
         let mut end = 0;
         for (_, start, stop) in spans {
             end += (stop - start) as usize;
-            data.extend_from_slice(&end.to_le_bytes()[..width]);
+            for byte in 0..width {
+                let bits = (end >> (END_BITS as usize * byte)) & 0x7f;
+                // Seven bits: always an ASCII character.
+                data.push(char::from(bits as u8));
+            }
         }
         Profile {
             present: self.present,
             flags: self.flags,
-            data: data.into_boxed_slice(),
+            data: data.into_boxed_str(),
         }
     }
 }
@@ -866,9 +869,11 @@ mod tests {
 
     #[test]
     fn long_texts_read_back_whatever_width_their_ends_take() {
-        // Texts of 0 to 70,000 bytes in all: ends of one, two and four bytes, and the edges
-        // where the width changes.
-        for total in [0_usize, 1, 200, 255, 256, 300, 65_535, 65_536, 70_000] {
+        // Texts of 0 to 2.1 MB in all: ends of one to four bytes, and the edges where the
+        // width changes.
+        for total in [
+            0_usize, 1, 100, 127, 128, 200, 16_383, 16_384, 20_000, 2_097_151, 2_097_152, 2_100_000,
+        ] {
             for count in [1, 2, 5, Field::ALL.len()] {
                 let fields: Vec<Field> = Field::ALL
                     .into_iter()
