@@ -11,7 +11,7 @@ use crate::plan::PlanFile;
 use crate::printer::Printer;
 use crate::settings::Connection;
 
-use super::planning::{self, delete_limit, guard_warning, render_plan, show_warnings};
+use super::planning::{self, delete_limit, guard_warning, print_plan, show_warnings};
 use super::session::Session;
 
 pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
@@ -25,7 +25,8 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
     session.close().await?;
     let (plan, cost) = result?;
 
-    let mut file = PlanFile::new(&plan, pool, &loaded.state.sources);
+    // The file without its changes: they are written from the plan, one at a time.
+    let mut file = PlanFile::header(&plan, pool, &loaded.state.sources);
     let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
     // The limit apply will enforce for a saved plan: the flag, else the manifests'.
     file.max_deletes = match &limit {
@@ -34,7 +35,7 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
     };
     // The file first: what happens to stdout must not cost the saved plan.
     if let Some(path) = &args.out {
-        file.save(path)?;
+        file.save_streamed(&plan, path)?;
         printer.status(format!(
             "Saved the plan to {}; apply it with `authing-sync apply --plan {}`",
             path.display(),
@@ -42,17 +43,16 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
         ));
     }
     let warnings = guard_warning(&plan, &limit).into_iter().collect();
-    printer
-        .data(&render_plan(
-            &plan,
-            &file,
-            args.format,
-            printer,
-            args.mask_pii,
-            Some(cost),
-            warnings,
-        ))
-        .map_err(Error::Output)?;
+    print_plan(
+        &plan,
+        &file,
+        args.format,
+        printer,
+        args.mask_pii,
+        Some(cost),
+        warnings,
+    )
+    .map_err(Error::Output)?;
     // Deletions left out of the plan are changes still pending.
     let pending = !plan.is_empty() || plan.deletes_suppressed().is_some();
     Ok(if pending {

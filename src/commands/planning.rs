@@ -138,8 +138,9 @@ pub fn render_human(
     render::human::render(plan, &options)
 }
 
-/// The plan in the asked format, for stdout; the JSON is the saved-plan file.
-pub fn render_plan(
+/// Prints the plan in the asked format on stdout. The JSON is the saved-plan file: `file` is its
+/// [`PlanFile::header`], and the changes are written one at a time after it.
+pub fn print_plan(
     plan: &Plan,
     file: &PlanFile,
     format: PlanFormat,
@@ -147,12 +148,12 @@ pub fn render_plan(
     mask: bool,
     cost: Option<PlanCost>,
     warnings: Vec<String>,
-) -> String {
+) -> std::io::Result<()> {
     let masker = Masker::new(mask);
     match format {
-        PlanFormat::Human => render_human(plan, printer, masker, cost, warnings),
-        PlanFormat::Json => render::json::render(file, masker),
-        PlanFormat::Markdown => render::markdown::render(
+        PlanFormat::Human => printer.data(&render_human(plan, printer, masker, cost, warnings)),
+        PlanFormat::Json => printer.data_with(|out| render::json::write(file, plan, masker, out)),
+        PlanFormat::Markdown => printer.data(&render::markdown::render(
             plan,
             &MarkdownOptions {
                 masker,
@@ -160,6 +161,6 @@ pub fn render_plan(
                 warnings,
                 ..MarkdownOptions::default()
             },
-        ),
+        )),
     }
 }

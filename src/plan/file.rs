@@ -145,6 +145,16 @@ impl PlanFile {
     /// The file form of a plan.
     pub fn new(plan: &Plan, pool: PoolRef, sources: &[SourceFile]) -> Self {
         PlanFile {
+            changes: plan.changes.iter().map(entry).collect(),
+            ..PlanFile::header(plan, pool, sources)
+        }
+    }
+
+    /// The file form of a plan without its changes: what [`write_streamed`](Self::write_streamed)
+    /// completes with the plan's changes, one at a time, so that a plan of a million changes is
+    /// never held twice (as changes and as entries) nor as one text.
+    pub fn header(plan: &Plan, pool: PoolRef, sources: &[SourceFile]) -> Self {
+        PlanFile {
             format_version: FORMAT_VERSION,
             created_at: jiff::Timestamp::now().to_string(),
             tool_version: crate::VERSION.to_string(),
@@ -153,7 +163,7 @@ impl PlanFile {
             live_users: plan.live_users,
             live_phones: plan.live_phones,
             summary: plan.summary(),
-            changes: plan.changes.iter().map(entry).collect(),
+            changes: Vec::new(),
             notices: plan.notices.iter().map(notice_entry).collect(),
             whitelist_fingerprint: plan.whitelist_fingerprint.clone(),
             manifests: sources
@@ -184,6 +194,39 @@ impl PlanFile {
                 path: path.to_path_buf(),
                 source,
             }
+        })
+    }
+
+    /// Writes the text of this file with `plan`'s changes after its own (a [`header`](Self::header)
+    /// has none), each made into its entry, passed through `edit` and written before the next is
+    /// made. The bytes are those of [`to_json`](Self::to_json) of the whole file.
+    pub fn write_streamed(
+        &self,
+        plan: &Plan,
+        edit: &dyn Fn(&mut ChangeEntry),
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let streamed = Streamed {
+            file: self,
+            changes: &plan.changes,
+            edit,
+        };
+        let mut serializer =
+            serde_json::Serializer::with_formatter(&mut *out, HiddenEscaped::default());
+        streamed.serialize(&mut serializer)?;
+        out.write_all(b"\n")
+    }
+
+    /// Saves this file with `plan`'s changes (see [`write_streamed`](Self::write_streamed)),
+    /// atomically.
+    pub fn save_streamed(&self, plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
+        let mut text = Vec::new();
+        let written = self
+            .write_streamed(plan, &|_| {}, &mut text)
+            .and_then(|()| crate::atomic::write(path, &text));
+        written.map_err(|source| PlanFileError::Write {
+            path: path.to_path_buf(),
+            source,
         })
     }
 
@@ -226,6 +269,132 @@ impl PlanFile {
             live_phones: self.live_phones,
             whitelist_fingerprint: self.whitelist_fingerprint.clone(),
         })
+    }
+}
+
+/// A [`PlanFile`] whose changes are a plan's, made into entries one at a time as they are
+/// written. Its fields, their order and when they are left out are the derived `Serialize` of
+/// `PlanFile`'s (a test holds the two to the same bytes).
+struct Streamed<'a> {
+    file: &'a PlanFile,
+    changes: &'a [Change],
+    edit: &'a dyn Fn(&mut ChangeEntry),
+}
+
+impl Serialize for Streamed<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let file = self.file;
+        let mut out = serializer.serialize_struct("PlanFile", 14)?;
+        out.serialize_field("format_version", &file.format_version)?;
+        out.serialize_field("created_at", &file.created_at)?;
+        out.serialize_field("tool_version", &file.tool_version)?;
+        out.serialize_field("pool", &file.pool)?;
+        out.serialize_field("match_on", &file.match_on)?;
+        out.serialize_field("live_users", &file.live_users)?;
+        out.serialize_field("live_phones", &file.live_phones)?;
+        out.serialize_field("summary", &file.summary)?;
+        out.serialize_field(
+            "changes",
+            &Entries {
+                written: &file.changes,
+                changes: self.changes,
+                edit: self.edit,
+            },
+        )?;
+        out.serialize_field("notices", &file.notices)?;
+        match &file.whitelist_fingerprint {
+            Some(fingerprint) => out.serialize_field("whitelist_fingerprint", fingerprint)?,
+            None => out.skip_field("whitelist_fingerprint")?,
+        }
+        out.serialize_field("manifests", &file.manifests)?;
+        match &file.max_deletes {
+            Some(max) => out.serialize_field("max_deletes", max)?,
+            None => out.skip_field("max_deletes")?,
+        }
+        out.end()
+    }
+}
+
+/// The file's own entries, then the plan's changes as entries, one at a time.
+struct Entries<'a> {
+    written: &'a [ChangeEntry],
+    changes: &'a [Change],
+    edit: &'a dyn Fn(&mut ChangeEntry),
+}
+
+impl Serialize for Entries<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut out = serializer.serialize_seq(Some(self.written.len() + self.changes.len()))?;
+        for written in self.written {
+            out.serialize_element(written)?;
+        }
+        for change in self.changes {
+            let mut made = entry(change);
+            (self.edit)(&mut made);
+            out.serialize_element(&made)?;
+        }
+        out.end()
+    }
+}
+
+/// serde_json's pretty printer, with the hidden characters it leaves raw (DEL, C1 and bidi
+/// controls) written as `\uXXXX`, as [`escape_hidden`] does to a whole text.
+#[derive(Default)]
+struct HiddenEscaped(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for HiddenEscaped {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let hidden = |c: char| is_hidden(c) && u32::from(c) >= 0x20;
+        let mut rest = fragment;
+        while let Some((at, c)) = rest.char_indices().find(|(_, c)| hidden(*c)) {
+            writer.write_all(&rest.as_bytes()[..at])?;
+            write!(writer, "\\u{:04x}", u32::from(c))?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    // The pretty layout is the inner formatter's.
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
     }
 }
 

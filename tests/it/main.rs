@@ -7,6 +7,7 @@ mod fields;
 mod hardening;
 mod hygiene;
 mod official_sdks;
+mod plan_golden;
 mod quirks;
 mod remote;
 mod renames;
