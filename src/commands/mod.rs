@@ -4,6 +4,7 @@
 mod apply;
 mod emulator;
 mod export;
+mod interrupt;
 mod plan;
 mod planning;
 mod session;

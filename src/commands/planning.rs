@@ -15,7 +15,7 @@ use crate::remote::{self, FetchScope, MfaScope};
 use crate::render::events::EventReporter;
 use crate::render::lines::LineReporter;
 use crate::render::progress::{ApplyProgress, FetchProgress};
-use crate::render::{self, HumanOptions, MarkdownOptions, Masker, PlanCost, Style};
+use crate::render::{self, HumanOptions, Listing, MarkdownOptions, Masker, PlanCost, Show, Style};
 use crate::report::{ApplyReporter, FetchReporter, Silent};
 use crate::settings::SettingsError;
 
@@ -47,8 +47,11 @@ pub fn apply_reporter(printer: &Printer) -> Box<dyn ApplyReporter> {
     }
 }
 
-/// Prints what loading the manifests noticed, as miette renders it.
+/// Prints what loading the manifests noticed, as miette renders it; nothing with `--quiet`.
 pub fn show_warnings(loaded: &Loaded, printer: &Printer) {
+    if printer.quiet() {
+        return;
+    }
     for warning in &loaded.warnings {
         printer.diagnostic(&format!("{:?}", miette::Report::new(warning.clone())));
     }
@@ -121,6 +124,15 @@ pub fn guard_warning(plan: &Plan, limit: &DeleteLimit) -> Option<String> {
         .map(|refusal| format!("apply would refuse this plan: {refusal}"))
 }
 
+/// How much of each kind of change to list: `--show`, and deletions in full up to the limit.
+pub fn listing(show: Option<Show>, plan: &Plan, limit: &DeleteLimit) -> Listing {
+    Listing {
+        show: show.unwrap_or_default(),
+        deletions_allowed: limit.allowed(plan.live_users),
+        removals_allowed: limit.allowed(plan.live_phones),
+    }
+}
+
 /// The plan as people read it, for stdout.
 pub fn render_human(
     plan: &Plan,
@@ -128,18 +140,21 @@ pub fn render_human(
     masker: Masker,
     cost: Option<PlanCost>,
     warnings: Vec<String>,
+    listing: Listing,
 ) -> String {
     let options = HumanOptions {
         style: Style::new(printer.stdout_color()),
         masker,
         cost,
         warnings,
+        listing,
     };
     render::human::render(plan, &options)
 }
 
 /// Prints the plan in the asked format on stdout. The JSON is the saved-plan file: `file` is its
 /// [`PlanFile::header`], and the changes are written one at a time after it.
+#[allow(clippy::too_many_arguments)]
 pub fn print_plan(
     plan: &Plan,
     file: &PlanFile,
@@ -148,10 +163,13 @@ pub fn print_plan(
     mask: bool,
     cost: Option<PlanCost>,
     warnings: Vec<String>,
+    listing: Listing,
 ) -> std::io::Result<()> {
     let masker = Masker::new(mask);
     match format {
-        PlanFormat::Human => printer.data(&render_human(plan, printer, masker, cost, warnings)),
+        PlanFormat::Human => printer.data(&render_human(
+            plan, printer, masker, cost, warnings, listing,
+        )),
         PlanFormat::Json => printer.data_with(|out| render::json::write(file, plan, masker, out)),
         PlanFormat::Markdown => printer.data(&render::markdown::render(
             plan,
@@ -159,7 +177,7 @@ pub fn print_plan(
                 masker,
                 cost,
                 warnings,
-                ..MarkdownOptions::default()
+                listing,
             },
         )),
     }

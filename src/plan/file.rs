@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{
-    Field, FieldValue, MatchOn, Origin, ProfileBuilder, SourceFile, UserId, UserKey, is_hidden,
+    Field, FieldValue, MatchOn, Origin, ProfileBuilder, SourceFile, UserId, UserKey,
 };
 use crate::secret::REDACTED;
 
@@ -184,7 +184,7 @@ impl PlanFile {
         let mut text = serde_json::to_string_pretty(self)
             .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
         text.push('\n');
-        escape_hidden(text)
+        crate::render::escape::json(text)
     }
 
     /// Writes the file atomically (a temporary file renamed into place).
@@ -339,8 +339,8 @@ impl Serialize for Entries<'_> {
     }
 }
 
-/// serde_json's pretty printer, with the hidden characters it leaves raw (DEL, C1 and bidi
-/// controls) written as `\uXXXX`, as [`escape_hidden`] does to a whole text.
+/// serde_json's pretty printer, with the hidden characters it leaves raw (DEL, C1, the format
+/// characters) written as `\uXXXX`, as [`crate::render::escape::json`] does to a whole text.
 #[derive(Default)]
 struct HiddenEscaped(serde_json::ser::PrettyFormatter<'static>);
 
@@ -350,11 +350,15 @@ impl serde_json::ser::Formatter for HiddenEscaped {
         writer: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        let hidden = |c: char| is_hidden(c) && u32::from(c) >= 0x20;
+        // serde_json escapes the C0 controls itself.
+        let hidden = |c: char| c >= ' ' && crate::model::is_hidden(c);
         let mut rest = fragment;
         while let Some((at, c)) = rest.char_indices().find(|(_, c)| hidden(*c)) {
             writer.write_all(&rest.as_bytes()[..at])?;
-            write!(writer, "\\u{:04x}", u32::from(c))?;
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
             rest = &rest[at + c.len_utf8()..];
         }
         writer.write_all(rest.as_bytes())
@@ -396,25 +400,6 @@ impl serde_json::ser::Formatter for HiddenEscaped {
     fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.0.end_object_value(w)
     }
-}
-
-/// JSON text with every hidden character at or above U+0020 as a `\uXXXX` escape (serde_json
-/// escapes those below). Outside strings JSON text is ASCII, so each is inside a string, where
-/// the escape reads back as the same character.
-fn escape_hidden(text: String) -> String {
-    let hidden = |c: char| is_hidden(c) && u32::from(c) >= 0x20;
-    if !text.chars().any(hidden) {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if hidden(c) {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[derive(Deserialize)]
@@ -737,11 +722,12 @@ fn field_value(field: Field, value: &Value) -> Result<FieldValue, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::is_hidden;
 
     #[test]
     fn hidden_characters_are_escaped_and_read_back() {
         let value = "evil\u{202e}gnp.exe\u{85}\u{1b}\u{7f}";
-        let text = escape_hidden(
+        let text = crate::render::escape::json(
             serde_json::to_string_pretty(&serde_json::json!({"a": [value]})).unwrap(),
         );
         assert!(!text.chars().any(|c| is_hidden(c) && c != '\n'), "{text}");
