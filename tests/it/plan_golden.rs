@@ -1,5 +1,6 @@
 //! Plans of a 300-user pool, byte for byte as the build before issue 15's memory work printed
-//! them (commit 8178869): the JSON plan, the masked JSON plan and the human plan of a manifest
+//! them (main at 640ea08, merged into perf; the two JSON files are also those of 8178869, before
+//! the grouped human plan): the JSON plan, the masked JSON plan and the human plan of a manifest
 //! with updates of several fields, an email's change of case, creations (one with a bidi
 //! control in its nickname), a rename, MFA switches, whitelist changes and deletions under
 //! `prune`. Every layer the work touched is under it: the compact profile, the decoding and
