@@ -809,6 +809,11 @@ impl<'a, P: PoolApi> Run<'a, P> {
             self.pool.set_mfa(&id, change.enable, &token, key).await
         }
         .await;
+        if result.is_ok()
+            && let Ok(mut report) = self.report.lock()
+        {
+            report.mfa_written.push((id.clone(), change.enable));
+        }
         Outcome::of(action, key, result, started)
     }
 

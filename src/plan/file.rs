@@ -16,8 +16,8 @@ use crate::model::{
 use crate::secret::REDACTED;
 
 use super::{
-    Action, Change, Create, Delete, FieldChange, Fingerprint, MfaChange, MfaTarget, Notice,
-    PasswordPlan, Plan, Summary, Update, WhitelistPhone, WhitelistSwitch,
+    Action, Change, Create, Delete, FieldChange, Fingerprint, MfaChange, MfaReads, MfaTarget,
+    Notice, PasswordPlan, Plan, Summary, Update, WhitelistPhone, WhitelistSwitch,
 };
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -97,6 +97,9 @@ pub struct PlanFile {
     #[serde(default)]
     pub live_phones: usize,
     pub summary: Summary,
+    /// How the MFA switches the plan compared were known: read now, or from the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_states: Option<MfaReads>,
     pub changes: Vec<ChangeEntry>,
     #[serde(default)]
     pub notices: Vec<NoticeEntry>,
@@ -163,6 +166,7 @@ impl PlanFile {
             live_users: plan.live_users,
             live_phones: plan.live_phones,
             summary: plan.summary(),
+            mfa_states: None,
             changes: Vec::new(),
             notices: plan.notices.iter().map(notice_entry).collect(),
             whitelist_fingerprint: plan.whitelist_fingerprint.clone(),
@@ -294,6 +298,10 @@ impl Serialize for Streamed<'_> {
         out.serialize_field("live_users", &file.live_users)?;
         out.serialize_field("live_phones", &file.live_phones)?;
         out.serialize_field("summary", &file.summary)?;
+        match &file.mfa_states {
+            Some(reads) => out.serialize_field("mfa_states", reads)?,
+            None => out.skip_field("mfa_states")?,
+        }
         out.serialize_field(
             "changes",
             &Entries {

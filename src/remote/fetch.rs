@@ -5,7 +5,6 @@
 //! never silently half-read. MFA switches are read only for the users whose flag is managed; the
 //! whitelist only when a manifest manages it.
 
-use std::collections::HashMap;
 
 use futures::{StreamExt, TryStreamExt, stream};
 
@@ -240,11 +239,28 @@ async fn read_mfa(
     if wanted.is_empty() {
         return Ok(());
     }
-    reporter.mfa_reading(wanted.len() as u64);
-    let users_ref = &*users;
-    let switches: HashMap<usize, bool> = stream::iter(wanted)
-        .map(|index| async move {
-            let user = &users_ref[index];
+    let chosen: Vec<&LiveUser> = wanted.iter().map(|&index| &users[index]).collect();
+    let switches = mfa_states(client, &chosen, concurrency, reporter).await?;
+    for (index, enabled) in wanted.into_iter().zip(switches) {
+        users[index].mfa = Some(enabled);
+    }
+    Ok(())
+}
+
+/// Reads the MFA switch of each of these users (one `queryMFA` each, at most `concurrency` at
+/// once), in their order.
+pub async fn mfa_states(
+    client: &AuthingClient,
+    users: &[&LiveUser],
+    concurrency: usize,
+    reporter: &dyn FetchReporter,
+) -> Result<Vec<bool>, RemoteError> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    reporter.mfa_reading(users.len() as u64);
+    let mut switches: Vec<(usize, bool)> = stream::iter(users.iter().enumerate())
+        .map(|(index, user)| async move {
             let enabled = client.mfa_enabled(&user.id, user.label()).await?;
             reporter.mfa_read();
             Ok::<_, RemoteError>((index, enabled))
@@ -252,10 +268,8 @@ async fn read_mfa(
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;
-    for (index, enabled) in switches {
-        users[index].mfa = Some(enabled);
-    }
-    Ok(())
+    switches.sort_unstable_by_key(|(index, _)| *index);
+    Ok(switches.into_iter().map(|(_, enabled)| enabled).collect())
 }
 
 #[cfg(test)]

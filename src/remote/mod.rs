@@ -21,6 +21,6 @@ pub mod wire;
 pub use client::{AuthingClient, ClientConfig, NewUser, PAGE_SIZE, PATCH_BATCH};
 pub use crypto::{AUTHING_PUBLIC_KEY, PasswordEncryptor};
 pub use error::{ErrorClass, ErrorKind, RemoteError};
-pub use fetch::{FetchScope, MfaScope, fetch, users_by_id};
+pub use fetch::{FetchScope, MfaScope, fetch, mfa_states, users_by_id};
 pub use operation::{CallStats, Operation};
 pub use transport::TransportConfig;
