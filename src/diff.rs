@@ -383,9 +383,10 @@ impl Claim {
 
 /// Computes the changes that make `live` what `desired` declares.
 pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result<Plan, DiffError> {
+    let keys = live_keys(&live.users, desired.match_on);
     let index = LiveIndex::new(
         &live.users,
-        desired.match_on,
+        &keys,
         desired.users.iter().any(|user| user.id().is_some()),
     );
     let Matching {
@@ -883,7 +884,7 @@ fn deletes(
     let mut deletes: Vec<Delete> = live
         .users
         .iter()
-        .zip(&index.keys)
+        .zip(index.keys)
         .enumerate()
         .filter(|(at, _)| !claimed.contains_key(at))
         .filter_map(|(_, (user, key))| Some((user, key.as_ref()?)))
@@ -1263,13 +1264,19 @@ fn unlisted_phones(creates: &[Change], desired: &DesiredState, live: &LiveState)
         .collect()
 }
 
-/// Live users by key (and by id, when some declared user has one).
+/// The key of each live user under `match_on`, by position.
+fn live_keys(users: &[LiveUser], match_on: MatchOn) -> Vec<Option<UserKey>> {
+    users.iter().map(|user| user.key(match_on)).collect()
+}
+
+/// Live users by key (and by id, when some declared user has one). It borrows the keys rather
+/// than holding a second copy of a million of them.
 struct LiveIndex<'a> {
     /// The key of each live user, by position.
-    keys: Vec<Option<UserKey>>,
-    unique: HashMap<UserKey, usize>,
+    keys: &'a [Option<UserKey>],
+    unique: HashMap<&'a UserKey, u32>,
     /// Keys held by more than one live user.
-    shared: HashMap<UserKey, Vec<usize>>,
+    shared: HashMap<&'a UserKey, Vec<usize>>,
     /// Live users by id; empty unless asked for (a million-user pool is not indexed twice
     /// for nothing).
     by_id: HashMap<&'a str, usize>,
@@ -1282,17 +1289,16 @@ enum Match<'a> {
 }
 
 impl<'a> LiveIndex<'a> {
-    fn new(users: &'a [LiveUser], match_on: MatchOn, by_id: bool) -> Self {
-        let keys: Vec<Option<UserKey>> = users.iter().map(|user| user.key(match_on)).collect();
-        let mut unique = HashMap::with_capacity(users.len());
-        let mut shared: HashMap<UserKey, Vec<usize>> = HashMap::new();
+    fn new(users: &'a [LiveUser], keys: &'a [Option<UserKey>], by_id: bool) -> Self {
+        let mut unique = HashMap::with_capacity(keys.len());
+        let mut shared: HashMap<&UserKey, Vec<usize>> = HashMap::new();
         for (index, key) in keys.iter().enumerate() {
             let Some(key) = key else { continue };
             if let Some(others) = shared.get_mut(key) {
                 others.push(index);
-            } else if let Some(first) = unique.insert(key.clone(), index) {
+            } else if let Some(first) = unique.insert(key, position(index)) {
                 unique.remove(key);
-                shared.insert(key.clone(), vec![first, index]);
+                shared.insert(key, vec![first as usize, index]);
             }
         }
         let by_id = if by_id {
@@ -1314,13 +1320,19 @@ impl<'a> LiveIndex<'a> {
 
     fn find(&self, key: &UserKey) -> Match<'_> {
         if let Some(&index) = self.unique.get(key) {
-            return Match::One(index);
+            return Match::One(index as usize);
         }
         match self.shared.get(key) {
             Some(indexes) => Match::Many(indexes),
             None => Match::None,
         }
     }
+}
+
+/// A live user's position as the index keeps it: four bytes. A pool of more than four billion
+/// users cannot be read into memory anyway.
+fn position(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -101,6 +101,19 @@ impl Printer {
         }
     }
 
+    /// Writes data to stdout as `write` produces it, through a buffer, so that a large plan is
+    /// never one text. A reader that went away is not an error, as for [`data`](Self::data).
+    pub fn data_with(
+        &self,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+        match write(&mut out).and_then(|()| out.flush()) {
+            Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err),
+            _ => Ok(()),
+        }
+    }
+
     /// Asks a question on stderr and reads one line of answer from stdin (blocking).
     pub fn prompt(&self, question: &str) -> io::Result<String> {
         let mut err = io::stderr().lock();

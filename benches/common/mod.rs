@@ -79,3 +79,58 @@ pub fn own_cpu_time() -> Duration {
     let time = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
     time(usage.ru_utime) + time(usage.ru_stime)
 }
+
+/// What one run of a command cost, from `wait4`'s rusage of the process.
+pub struct Measured {
+    pub code: i32,
+    pub cpu: Duration,
+    /// `ru_maxrss`: the process's peak resident memory, in MiB.
+    pub peak_rss_mib: f64,
+    pub stderr: String,
+}
+
+/// Runs `program args` in `dir` with `env` added, stdout to the file `stdout`, and reaps it with
+/// `wait4` for its CPU time and peak memory (the child's alone, not this process's).
+pub fn run_measured(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    dir: &std::path::Path,
+    stdout: &std::path::Path,
+) -> Measured {
+    let stderr_path = stdout.with_extension("stderr");
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(stdout).expect("stdout file"))
+        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"));
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    // Reaped below with wait4, which also gives its rusage.
+    #[allow(clippy::zombie_processes)]
+    let child = command.spawn().expect("spawn the command");
+    let mut status = 0;
+    // SAFETY: wait4 on the pid of a child this process spawned and has not reaped; it writes
+    // only into the zeroed struct and the status it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
+        usage
+    };
+    let time = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    Measured {
+        code: if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -1
+        },
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        // ru_maxrss is in KiB on Linux.
+        peak_rss_mib: usage.ru_maxrss as f64 / 1024.0,
+        stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+    }
+}

@@ -13,7 +13,7 @@ use crate::printer::Printer;
 use crate::settings::Connection;
 
 use super::interrupt::Interrupts;
-use super::planning::{self, delete_limit, guard_warning, listing, render_plan, show_warnings};
+use super::planning::{self, delete_limit, guard_warning, listing, print_plan, show_warnings};
 use super::session::Session;
 
 pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
@@ -39,7 +39,8 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
     session.close().await?;
     let (plan, cost, _) = result?;
 
-    let mut file = PlanFile::new(&plan, pool, &loaded.state.sources);
+    // The file without its changes: they are written from the plan, one at a time.
+    let mut file = PlanFile::header(&plan, pool, &loaded.state.sources);
     file.mfa_states = cost.mfa.clone();
     let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
     // The limit apply will enforce for a saved plan: the flag, else the manifests'.
@@ -51,7 +52,7 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
     file.prune = Policy::from_desired(&loaded.state, args.prune).entry();
     // The file first: what happens to stdout must not cost the saved plan.
     if let Some(path) = &args.out {
-        file.save(path)?;
+        file.save_streamed(&plan, path)?;
         printer.status(format!(
             "Saved the plan to {}; apply it with `authing-sync apply --plan {}`",
             path.display(),
@@ -59,18 +60,17 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
         ));
     }
     let warnings = guard_warning(&plan, &limit).into_iter().collect();
-    printer
-        .data(&render_plan(
-            &plan,
-            &file,
-            args.format,
-            printer,
-            args.mask_pii,
-            Some(cost),
-            warnings,
-            listing(args.show, &plan, &limit),
-        ))
-        .map_err(Error::Output)?;
+    print_plan(
+        &plan,
+        &file,
+        args.format,
+        printer,
+        args.mask_pii,
+        Some(cost),
+        warnings,
+        listing(args.show, &plan, &limit),
+    )
+    .map_err(Error::Output)?;
     // Deletions left out of the plan are changes still pending.
     let pending = !plan.is_empty() || plan.deletes_suppressed().is_some();
     Ok(if pending {

@@ -229,9 +229,10 @@ pub fn render_human(
     render::human::render(plan, &options)
 }
 
-/// The plan in the asked format, for stdout; the JSON is the saved-plan file.
+/// Prints the plan in the asked format on stdout. The JSON is the saved-plan file: `file` is its
+/// [`PlanFile::header`], and the changes are written one at a time after it.
 #[allow(clippy::too_many_arguments)]
-pub fn render_plan(
+pub fn print_plan(
     plan: &Plan,
     file: &PlanFile,
     format: PlanFormat,
@@ -240,12 +241,14 @@ pub fn render_plan(
     cost: Option<PlanCost>,
     warnings: Vec<String>,
     listing: Listing,
-) -> String {
+) -> std::io::Result<()> {
     let masker = Masker::new(mask);
     match format {
-        PlanFormat::Human => render_human(plan, printer, masker, cost, warnings, listing),
-        PlanFormat::Json => render::json::render(file, masker),
-        PlanFormat::Markdown => render::markdown::render(
+        PlanFormat::Human => printer.data(&render_human(
+            plan, printer, masker, cost, warnings, listing,
+        )),
+        PlanFormat::Json => printer.data_with(|out| render::json::write(file, plan, masker, out)),
+        PlanFormat::Markdown => printer.data(&render::markdown::render(
             plan,
             &MarkdownOptions {
                 masker,
@@ -253,6 +256,6 @@ pub fn render_plan(
                 warnings,
                 listing,
             },
-        ),
+        )),
     }
 }

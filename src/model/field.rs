@@ -107,6 +107,15 @@ macro_rules! user_fields {
                     personal: $personal,
                 }
             ),*];
+
+            /// The field with this v1 wire name (a `match`: every key of every user read is
+            /// looked up here).
+            pub fn from_wire_name(name: &str) -> Option<Field> {
+                match name {
+                    $($v1 => Some(Field::$variant),)*
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -215,13 +224,6 @@ impl Field {
     /// The name on Authing's v1 wire (camelCase).
     pub const fn wire_name(self) -> &'static str {
         self.spec().v1
-    }
-
-    /// The field with this v1 wire name.
-    pub fn from_wire_name(name: &str) -> Option<Field> {
-        Field::ALL
-            .into_iter()
-            .find(|field| field.wire_name() == name)
     }
 
     /// The name in v3's `UserDto`, if v3 has the field.
@@ -375,14 +377,39 @@ impl fmt::Display for FieldValue {
 ///
 /// Compact, because a plan may hold a million of them on each side: one bit per field says
 /// whether it has a value, one bit per boolean holds it, and the text values present are one
-/// string, in table order, with where each ends. A user with four short texts costs the 40
-/// bytes of the struct and two small allocations.
+/// string: the texts in table order, then where each ends, seven bits to a byte so that the
+/// whole stays a `str` (see [`end_width`]). A user with four short texts costs the 24 bytes of
+/// the struct and one small allocation.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Profile {
     present: Bits,
     flags: Bits,
-    text: Box<str>,
-    ends: Box<[u32]>,
+    /// The texts, then their ends; empty when no text field has a value.
+    data: Box<str>,
+}
+
+/// Bits of an end held by one byte of [`Profile::data`]: ASCII, so the ends are text too.
+const END_BITS: u32 = 7;
+
+/// How many bytes each end takes after `texts` bytes of text: the fewest that hold `texts`
+/// seven bits to a byte (one when the texts are shorter than 128 bytes in all, as nearly every
+/// user's are; five hold any `u32`).
+const fn end_width(texts: usize) -> usize {
+    let mut width = 1;
+    while width < 5 && texts >> (END_BITS as usize * width) != 0 {
+        width += 1;
+    }
+    width
+}
+
+/// The width of the ends of `data` holding `count` texts: the inverse of [`end_width`]. With
+/// `count` ends of width `w`, `length - count * w` is the text length, and the smallest width
+/// that fits it is the one [`end_width`] chose: a wider width leaves more text than a narrower
+/// one could hold.
+fn stored_width(length: usize, count: usize) -> usize {
+    (1..5)
+        .find(|&width| end_width(length.saturating_sub(count * width)) == width)
+        .unwrap_or(5)
 }
 
 impl Profile {
@@ -458,12 +485,25 @@ impl Profile {
     }
 
     fn text_at(&self, rank: usize) -> Option<&str> {
-        let end = *self.ends.get(rank)? as usize;
+        let count = (self.present & TEXT_BITS).count_ones() as usize;
+        let width = stored_width(self.data.len(), count);
+        let texts = self.data.len().checked_sub(count * width)?;
+        let end = |rank: usize| -> Option<usize> {
+            let at = texts + rank * width;
+            let bytes = self.data.as_bytes().get(at..at + width)?;
+            Some(
+                bytes
+                    .iter()
+                    .rev()
+                    .fold(0, |end, byte| end << END_BITS | usize::from(*byte)),
+            )
+        };
+        let stop = end(rank)?;
         let start = match rank {
             0 => 0,
-            _ => *self.ends.get(rank - 1)? as usize,
+            _ => end(rank - 1)?,
         };
-        self.text.get(start..end)
+        self.data.get(start..stop)
     }
 }
 
@@ -574,25 +614,32 @@ impl ProfileBuilder {
             order.sort_by_key(|(field, _, _)| *field);
             &order
         };
-        let length = spans
+        let length: usize = spans
             .iter()
             .map(|(_, start, end)| (end - start) as usize)
             .sum();
-        let mut text = String::with_capacity(length);
-        let mut ends = Vec::with_capacity(spans.len());
+        let width = end_width(length);
+        let mut data = String::with_capacity(length + spans.len() * width);
         for (_, start, end) in spans {
-            text.push_str(
+            data.push_str(
                 self.buffer
                     .get(*start as usize..*end as usize)
-                    .unwrap_or(""),
+                    .unwrap_or_default(),
             );
-            ends.push(to_u32(text.len()));
+        }
+        let mut end = 0;
+        for (_, start, stop) in spans {
+            end += (stop - start) as usize;
+            for byte in 0..width {
+                let bits = (end >> (END_BITS as usize * byte)) & 0x7f;
+                // Seven bits: always an ASCII character.
+                data.push(char::from(bits as u8));
+            }
         }
         Profile {
             present: self.present,
             flags: self.flags,
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
+            data: data.into_boxed_str(),
         }
     }
 }
@@ -802,7 +849,7 @@ mod tests {
 
     #[test]
     fn a_profile_is_compact() {
-        assert_eq!(std::mem::size_of::<Profile>(), 40);
+        assert_eq!(std::mem::size_of::<Profile>(), 24);
         let builder = {
             let mut builder = ProfileBuilder::default();
             for field in [
@@ -816,8 +863,49 @@ mod tests {
             builder
         };
         let profile = builder.build();
-        assert_eq!(profile.text.len(), 20);
-        assert_eq!(profile.ends.len(), 4);
+        // The four texts, then one byte for where each ends.
+        assert_eq!(profile.data.len(), 24);
+    }
+
+    #[test]
+    fn long_texts_read_back_whatever_width_their_ends_take() {
+        // Texts of 0 to 2.1 MB in all: ends of one to four bytes, and the edges where the
+        // width changes.
+        for total in [
+            0_usize, 1, 100, 127, 128, 200, 16_383, 16_384, 20_000, 2_097_151, 2_097_152, 2_100_000,
+        ] {
+            for count in [1, 2, 5, Field::ALL.len()] {
+                let fields: Vec<Field> = Field::ALL
+                    .into_iter()
+                    .filter(|field| !field.is_bool())
+                    .take(count)
+                    .collect();
+                let mut builder = ProfileBuilder::default();
+                let mut expected = Vec::new();
+                for (at, field) in fields.iter().enumerate() {
+                    // The first text takes what the others leave; one is non-ASCII.
+                    let length = if at == 0 {
+                        total.saturating_sub(3 * (fields.len() - 1))
+                    } else {
+                        3
+                    };
+                    let text = if at == 1 {
+                        "é".to_string() + "x"
+                    } else {
+                        "y".repeat(length)
+                    };
+                    builder.text(*field, &text);
+                    expected.push((*field, text));
+                }
+                builder.flag(Field::Blocked, true);
+                let profile = builder.build();
+                for (field, text) in &expected {
+                    assert_eq!(profile.text(*field), Some(text.as_str()), "{total} {count}");
+                }
+                assert_eq!(profile.flag(Field::Blocked), Some(true));
+                assert_eq!(profile.fields().count(), expected.len() + 1);
+            }
+        }
     }
 
     #[test]

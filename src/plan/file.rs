@@ -173,6 +173,16 @@ impl PlanFile {
     /// The file form of a plan.
     pub fn new(plan: &Plan, pool: PoolRef, sources: &[SourceFile]) -> Self {
         PlanFile {
+            changes: plan.changes.iter().map(entry).collect(),
+            ..PlanFile::header(plan, pool, sources)
+        }
+    }
+
+    /// The file form of a plan without its changes: what [`write_streamed`](Self::write_streamed)
+    /// completes with the plan's changes, one at a time, so that a plan of a million changes is
+    /// never held twice (as changes and as entries) nor as one text.
+    pub fn header(plan: &Plan, pool: PoolRef, sources: &[SourceFile]) -> Self {
+        PlanFile {
             format_version: FORMAT_VERSION,
             created_at: jiff::Timestamp::now().to_string(),
             tool_version: crate::VERSION.to_string(),
@@ -182,7 +192,7 @@ impl PlanFile {
             live_phones: plan.live_phones,
             summary: plan.summary(),
             mfa_states: None,
-            changes: plan.changes.iter().map(entry).collect(),
+            changes: Vec::new(),
             notices: plan.notices.iter().map(notice_entry).collect(),
             whitelist_fingerprint: plan.whitelist_fingerprint.clone(),
             manifests: sources
@@ -243,6 +253,39 @@ impl PlanFile {
         })
     }
 
+    /// Writes the text of this file with `plan`'s changes after its own (a [`header`](Self::header)
+    /// has none), each made into its entry, passed through `edit` and written before the next is
+    /// made. The bytes are those of [`to_json`](Self::to_json) of the whole file.
+    pub fn write_streamed(
+        &self,
+        plan: &Plan,
+        edit: &dyn Fn(&mut ChangeEntry),
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let streamed = Streamed {
+            file: self,
+            changes: &plan.changes,
+            edit,
+        };
+        let mut serializer =
+            serde_json::Serializer::with_formatter(&mut *out, HiddenEscaped::default());
+        streamed.serialize(&mut serializer)?;
+        out.write_all(b"\n")
+    }
+
+    /// Saves this file with `plan`'s changes (see [`write_streamed`](Self::write_streamed)),
+    /// atomically.
+    pub fn save_streamed(&self, plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
+        let mut text = Vec::new();
+        let written = self
+            .write_streamed(plan, &|_| {}, &mut text)
+            .and_then(|()| crate::atomic::write(path, &text));
+        written.map_err(|source| PlanFileError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
     pub fn load(path: &Path) -> Result<PlanFile, PlanFileError> {
         let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
             path: path.to_path_buf(),
@@ -282,6 +325,140 @@ impl PlanFile {
             live_phones: self.live_phones,
             whitelist_fingerprint: self.whitelist_fingerprint.clone(),
         })
+    }
+}
+
+/// A [`PlanFile`] whose changes are a plan's, made into entries one at a time as they are
+/// written. Its fields, their order and when they are left out are the derived `Serialize` of
+/// `PlanFile`'s (a test holds the two to the same bytes).
+struct Streamed<'a> {
+    file: &'a PlanFile,
+    changes: &'a [Change],
+    edit: &'a dyn Fn(&mut ChangeEntry),
+}
+
+impl Serialize for Streamed<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let file = self.file;
+        let mut out = serializer.serialize_struct("PlanFile", 14)?;
+        out.serialize_field("format_version", &file.format_version)?;
+        out.serialize_field("created_at", &file.created_at)?;
+        out.serialize_field("tool_version", &file.tool_version)?;
+        out.serialize_field("pool", &file.pool)?;
+        out.serialize_field("match_on", &file.match_on)?;
+        out.serialize_field("live_users", &file.live_users)?;
+        out.serialize_field("live_phones", &file.live_phones)?;
+        out.serialize_field("summary", &file.summary)?;
+        match &file.mfa_states {
+            Some(reads) => out.serialize_field("mfa_states", reads)?,
+            None => out.skip_field("mfa_states")?,
+        }
+        out.serialize_field(
+            "changes",
+            &Entries {
+                written: &file.changes,
+                changes: self.changes,
+                edit: self.edit,
+            },
+        )?;
+        out.serialize_field("notices", &file.notices)?;
+        match &file.whitelist_fingerprint {
+            Some(fingerprint) => out.serialize_field("whitelist_fingerprint", fingerprint)?,
+            None => out.skip_field("whitelist_fingerprint")?,
+        }
+        out.serialize_field("manifests", &file.manifests)?;
+        match &file.max_deletes {
+            Some(max) => out.serialize_field("max_deletes", max)?,
+            None => out.skip_field("max_deletes")?,
+        }
+        out.end()
+    }
+}
+
+/// The file's own entries, then the plan's changes as entries, one at a time.
+struct Entries<'a> {
+    written: &'a [ChangeEntry],
+    changes: &'a [Change],
+    edit: &'a dyn Fn(&mut ChangeEntry),
+}
+
+impl Serialize for Entries<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut out = serializer.serialize_seq(Some(self.written.len() + self.changes.len()))?;
+        for written in self.written {
+            out.serialize_element(written)?;
+        }
+        for change in self.changes {
+            let mut made = entry(change);
+            (self.edit)(&mut made);
+            out.serialize_element(&made)?;
+        }
+        out.end()
+    }
+}
+
+/// serde_json's pretty printer, with the hidden characters it leaves raw (DEL, C1, the format
+/// characters) written as `\uXXXX`, as [`crate::render::escape::json`] does to a whole text.
+#[derive(Default)]
+struct HiddenEscaped(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for HiddenEscaped {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        // serde_json escapes the C0 controls itself.
+        let hidden = |c: char| c >= ' ' && crate::model::is_hidden(c);
+        let mut rest = fragment;
+        while let Some((at, c)) = rest.char_indices().find(|(_, c)| hidden(*c)) {
+            writer.write_all(&rest.as_bytes()[..at])?;
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    // The pretty layout is the inner formatter's.
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
     }
 }
 

@@ -327,32 +327,50 @@ impl<'de> Deserialize<'de> for WireUser {
                 f.write_str("a user object")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireUser, A::Error> {
-                let mut id: Option<String> = None;
-                let mut profile = ProfileBuilder::default();
-                while let Some(key) = map.next_key::<WireKey>()? {
-                    match key {
-                        WireKey::Id => id = map.next_value::<LenientId>()?.0,
-                        WireKey::Field(field) if field.is_bool() => {
-                            if let Some(value) = map.next_value::<Option<bool>>()? {
-                                profile.flag(field, value);
-                            }
-                        }
-                        WireKey::Field(field) => map.next_value_seed(TextInto {
-                            profile: &mut profile,
-                            field,
-                        })?,
-                        WireKey::Other => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<WireUser, A::Error> {
+                // One builder per thread, cleared for each user: a page of users costs no
+                // allocation here beyond each user's own.
+                thread_local! {
+                    static SCRATCH: std::cell::RefCell<ProfileBuilder> =
+                        std::cell::RefCell::default();
                 }
-                let id = id.ok_or_else(|| de::Error::missing_field("_id"))?;
-                Ok(WireUser {
-                    id,
-                    profile: profile.build(),
+                SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+                    Ok(mut profile) => {
+                        profile.clear();
+                        read_user(map, &mut profile)
+                    }
+                    Err(_) => read_user(map, &mut ProfileBuilder::default()),
                 })
             }
+        }
+
+        fn read_user<'de, A: MapAccess<'de>>(
+            mut map: A,
+            profile: &mut ProfileBuilder,
+        ) -> Result<WireUser, A::Error> {
+            let mut id: Option<String> = None;
+            while let Some(key) = map.next_key::<WireKey>()? {
+                match key {
+                    WireKey::Id => id = map.next_value::<LenientId>()?.0,
+                    WireKey::Field(field) if field.is_bool() => {
+                        if let Some(value) = map.next_value::<Option<bool>>()? {
+                            profile.flag(field, value);
+                        }
+                    }
+                    WireKey::Field(field) => map.next_value_seed(TextInto {
+                        profile: &mut *profile,
+                        field,
+                    })?,
+                    WireKey::Other => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            let id = id.ok_or_else(|| de::Error::missing_field("_id"))?;
+            Ok(WireUser {
+                id,
+                profile: profile.build(),
+            })
         }
 
         deserializer.deserialize_map(UserVisitor)

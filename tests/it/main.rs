@@ -8,6 +8,7 @@ mod hardening;
 mod hygiene;
 mod mfa_budget;
 mod official_sdks;
+mod plan_golden;
 mod quirks;
 mod remote;
 mod renames;
