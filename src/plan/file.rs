@@ -262,14 +262,30 @@ impl PlanFile {
         edit: &dyn Fn(&mut ChangeEntry),
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        let streamed = Streamed {
+        // Sealed as `to_json` seals: a first pass hashes the compact text without the digest
+        // (what `content_digest` hashes), a second writes the file with it; neither holds the
+        // text or the entries whole.
+        let mut hasher = HashWriter(Sha256::new());
+        let unsealed = Streamed {
             file: self,
             changes: &plan.changes,
             edit,
+            digest: None,
+        };
+        unsealed.serialize(&mut serde_json::Serializer::new(&mut hasher))?;
+        let digest: String = hasher
+            .0
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let sealed = Streamed {
+            digest: Some(&digest),
+            ..unsealed
         };
         let mut serializer =
             serde_json::Serializer::with_formatter(&mut *out, HiddenEscaped::default());
-        streamed.serialize(&mut serializer)?;
+        sealed.serialize(&mut serializer)?;
         out.write_all(b"\n")
     }
 
@@ -328,6 +344,20 @@ impl PlanFile {
     }
 }
 
+/// Text written into a SHA-256.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A [`PlanFile`] whose changes are a plan's, made into entries one at a time as they are
 /// written. Its fields, their order and when they are left out are the derived `Serialize` of
 /// `PlanFile`'s (a test holds the two to the same bytes).
@@ -335,13 +365,15 @@ struct Streamed<'a> {
     file: &'a PlanFile,
     changes: &'a [Change],
     edit: &'a dyn Fn(&mut ChangeEntry),
+    /// The digest written last (the file's own `digest` is ignored: it is computed here).
+    digest: Option<&'a str>,
 }
 
 impl Serialize for Streamed<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let file = self.file;
-        let mut out = serializer.serialize_struct("PlanFile", 14)?;
+        let mut out = serializer.serialize_struct("PlanFile", 16)?;
         out.serialize_field("format_version", &file.format_version)?;
         out.serialize_field("created_at", &file.created_at)?;
         out.serialize_field("tool_version", &file.tool_version)?;
@@ -371,6 +403,14 @@ impl Serialize for Streamed<'_> {
         match &file.max_deletes {
             Some(max) => out.serialize_field("max_deletes", max)?,
             None => out.skip_field("max_deletes")?,
+        }
+        match &file.prune {
+            Some(prune) => out.serialize_field("prune", prune)?,
+            None => out.skip_field("prune")?,
+        }
+        match self.digest {
+            Some(digest) => out.serialize_field("digest", digest)?,
+            None => out.skip_field("digest")?,
         }
         out.end()
     }
