@@ -8,14 +8,14 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::model::UserId;
 use crate::plan::{Change, Fingerprint, MfaTarget, Plan};
-use crate::remote::{self, AuthingClient, RemoteError};
+use crate::remote::{self, Remote, RemoteError};
 
 use super::Refusal;
 
 /// What drifted, or `Ok` when every touched object is as the plan saw it.
 pub async fn check_drift(
     plan: &Plan,
-    client: &AuthingClient,
+    client: &Remote,
     concurrency: usize,
 ) -> Result<Result<(), Refusal>, RemoteError> {
     let mut expected: Vec<(&UserId, &Fingerprint, &str)> = Vec::new();

@@ -1,5 +1,6 @@
-//! Reading the live pool with the fewest calls the API allows: the first `users` page of 200
-//! gives `totalCount`, the other pages are read concurrently (at most `concurrency` at once);
+//! Reading the live pool with the fewest calls the API allows, through [`Remote`] whichever API
+//! is behind it: the first page (v1 `users`, 200 a page; v3 `list-users`, 50 a page) gives
+//! `totalCount`, the other pages are read concurrently (at most `concurrency` at once);
 //! users are de-duplicated by `_id`; a pool that changes while it is read is read again, and if
 //! it will not hold still the state is marked incomplete (so nothing is deleted on its strength),
 //! never silently half-read. MFA switches are read only for the users whose flag is managed; the
@@ -12,7 +13,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use crate::model::{Completeness, LiveState, LiveUser, ManagedMfa, MatchOn, UserId};
 use crate::report::FetchReporter;
 
-use super::client::{AuthingClient, PAGE_SIZE, PATCH_BATCH};
+use super::api::Remote;
 use super::error::RemoteError;
 
 /// How many times a moving pool is read before it is reported incomplete.
@@ -39,7 +40,7 @@ pub struct FetchScope {
 
 /// Reads the live state.
 pub async fn fetch(
-    client: &AuthingClient,
+    client: &Remote,
     scope: &FetchScope,
     concurrency: usize,
     reporter: &dyn FetchReporter,
@@ -59,14 +60,15 @@ pub async fn fetch(
     })
 }
 
-/// Re-reads chosen users (`userPatch`, at most 80 ids a call); unknown ids are left out.
+/// Re-reads chosen users (v1 `userPatch`, 80 ids a call; v3 `list-users` filtered by id, 50 a
+/// call); unknown ids are left out.
 pub async fn users_by_id(
-    client: &AuthingClient,
+    client: &Remote,
     ids: &[UserId],
     concurrency: usize,
 ) -> Result<Vec<LiveUser>, RemoteError> {
-    let batches: Vec<Vec<LiveUser>> = stream::iter(ids.chunks(PATCH_BATCH))
-        .map(|batch| client.user_patch(batch))
+    let batches: Vec<Vec<LiveUser>> = stream::iter(ids.chunks(client.reread_batch().max(1)))
+        .map(|batch| client.users_by_ids(batch))
         .buffered(concurrency.max(1))
         .try_collect()
         .await?;
@@ -75,7 +77,7 @@ pub async fn users_by_id(
 
 /// Every user of the pool, in the pool's order.
 async fn list_users(
-    client: &AuthingClient,
+    client: &Remote,
     concurrency: usize,
     reporter: &dyn FetchReporter,
 ) -> Result<(Vec<LiveUser>, Completeness), RemoteError> {
@@ -91,7 +93,8 @@ async fn list_users(
             );
         }
         let listing = read_all_pages(client, concurrency, reporter).await?;
-        match listing.inconsistency() {
+        let page_size = client.page_size();
+        match listing.inconsistency(page_size) {
             None => return Ok((listing.into_users(), Completeness::Complete)),
             Some(why) => {
                 reason = why;
@@ -116,7 +119,7 @@ struct Listing {
 
 impl Listing {
     /// What shows the pool moved during the pass, if anything.
-    fn inconsistency(&self) -> Option<String> {
+    fn inconsistency(&self, page_size: u64) -> Option<String> {
         let expected_pages = self.pages.len() as u64;
         for (index, (total, users)) in self.pages.iter().enumerate() {
             let page = index as u64 + 1;
@@ -127,9 +130,9 @@ impl Listing {
                 ));
             }
             let expected = if page < expected_pages {
-                PAGE_SIZE
+                page_size
             } else {
-                self.total - PAGE_SIZE * (expected_pages - 1)
+                self.total - page_size * (expected_pages - 1)
             };
             if users.len() as u64 != expected {
                 return Some(format!(
@@ -170,13 +173,13 @@ impl Listing {
 }
 
 async fn read_all_pages(
-    client: &AuthingClient,
+    client: &Remote,
     concurrency: usize,
     reporter: &dyn FetchReporter,
 ) -> Result<Listing, RemoteError> {
     let first = client.users_page(1).await?;
     let total = first.total;
-    let page_count = total.div_ceil(PAGE_SIZE).max(1);
+    let page_count = total.div_ceil(client.page_size()).max(1);
     reporter.listing(total, page_count);
     reporter.page_read(first.users.len());
     let mut pages = Vec::new();
@@ -195,7 +198,7 @@ async fn read_all_pages(
 }
 
 async fn read_mfa(
-    client: &AuthingClient,
+    client: &Remote,
     users: &mut [LiveUser],
     scope: &FetchScope,
     concurrency: usize,
@@ -214,22 +217,39 @@ async fn read_mfa(
     if wanted.is_empty() {
         return Ok(());
     }
-    reporter.mfa_reading(wanted.len() as u64);
-    let users_ref = &*users;
-    let switches: HashMap<usize, bool> = stream::iter(wanted)
-        .map(|index| async move {
-            let user = &users_ref[index];
-            let enabled = client.mfa_enabled(&user.id, user.label()).await?;
+    let targets: Vec<(UserId, &str)> = wanted
+        .iter()
+        .map(|index| (users[*index].id.clone(), users[*index].label()))
+        .collect();
+    let states = mfa_states(client, &targets, concurrency, reporter).await?;
+    for index in wanted {
+        let state = states.get(&users[index].id).copied();
+        users[index].mfa = state;
+    }
+    Ok(())
+}
+
+/// The MFA state of chosen users, one read per user (v1 `queryMFA`, v3 `get-user-mfa-info`),
+/// at most `concurrency` at once: `(id, label for errors)` in, `id → on` out.
+pub async fn mfa_states(
+    client: &Remote,
+    users: &[(UserId, &str)],
+    concurrency: usize,
+    reporter: &dyn FetchReporter,
+) -> Result<HashMap<UserId, bool>, RemoteError> {
+    if users.is_empty() {
+        return Ok(HashMap::new());
+    }
+    reporter.mfa_reading(users.len() as u64);
+    stream::iter(users)
+        .map(|(id, label)| async move {
+            let enabled = client.mfa_enabled(id, label).await?;
             reporter.mfa_read();
-            Ok::<_, RemoteError>((index, enabled))
+            Ok::<_, RemoteError>((id.clone(), enabled))
         })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
-        .await?;
-    for (index, enabled) in switches {
-        users[index].mfa = Some(enabled);
-    }
-    Ok(())
+        .await
 }
 
 #[cfg(test)]
@@ -260,10 +280,10 @@ mod tests {
         let ids: Vec<String> = (0..200).map(|i| format!("u{i}")).collect();
         let first: Vec<&str> = ids.iter().map(String::as_str).collect();
         assert_eq!(
-            listing(201, &[(201, &first), (201, &["last"])]).inconsistency(),
+            listing(201, &[(201, &first), (201, &["last"])]).inconsistency(200),
             None
         );
-        assert_eq!(listing(0, &[(0, &[])]).inconsistency(), None);
+        assert_eq!(listing(0, &[(0, &[])]).inconsistency(200), None);
     }
 
     #[test]
@@ -273,13 +293,13 @@ mod tests {
         // The total moved between pages.
         assert!(
             listing(201, &[(201, &first), (202, &["last"])])
-                .inconsistency()
+                .inconsistency(200)
                 .is_some()
         );
         // A page came back short (a user was deleted and the rest shifted).
         assert!(
             listing(202, &[(202, &first), (202, &["last"])])
-                .inconsistency()
+                .inconsistency(200)
                 .is_some()
         );
         // A user was seen twice (shifted across a page boundary), so one was missed.
@@ -287,7 +307,7 @@ mod tests {
         doubled[199] = "u0";
         assert!(
             listing(201, &[(201, &doubled), (201, &["last"])])
-                .inconsistency()
+                .inconsistency(200)
                 .is_some()
         );
     }
