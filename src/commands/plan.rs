@@ -19,6 +19,7 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
     let loaded = manifest::load(&args.manifests.files)?;
     show_warnings(&loaded, printer);
     let connection = Connection::resolve(&args.connection)?;
+    super::capability::check_desired(&loaded.state, connection.api)?;
     let session = Session::open(&connection, printer).await?;
     let result = planning::make_plan(&session, &loaded.state, args.prune, printer, started).await;
     let pool = session.pool.clone();

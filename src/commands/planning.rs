@@ -78,6 +78,7 @@ pub async fn make_plan(
     .await?;
     drop(reporter);
     let plan = diff::diff(desired, &live, &Policy::from_desired(desired, prune_flag))?;
+    super::capability::check_plan(&plan, session.client.api())?;
     let calls = session.client.stats();
     let cost = PlanCost {
         requests: calls.total(),
