@@ -94,11 +94,7 @@ pub fn check_plan(plan: &Plan, api: Api) -> Result<(), Unsupported> {
         if let Change::Mfa(change) = change
             && !api.can_change_mfa()
         {
-            let verb = if change.enable {
-                "turn on"
-            } else {
-                "turn off"
-            };
+            let verb = if change.enable { "turn on" } else { "turn off" };
             problems.push((
                 finder.place(&change.origin, "mfa"),
                 format!(
