@@ -48,7 +48,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
-    /// Print only errors and data, no progress or status lines
+    /// Print only errors, data and warnings about the run: no progress, status lines or manifest
+    /// warnings
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }

@@ -7,7 +7,7 @@
 //! | 2 | `plan --detailed-exitcode`: changes present |
 //! | 3 | refused by a safety guard or a stale saved plan: nothing was written |
 //! | 4 | apply finished with some operations failed; the rest were applied; running again converges |
-//! | 130 | a second interrupt during apply quit at once (operations in flight may or may not have landed; running again converges) |
+//! | 130 | interrupted while nothing was being written (reading the pool, waiting for confirmation), or a second interrupt during apply quit at once (operations in flight may or may not have landed; running again converges) |
 
 use std::io;
 use std::path::PathBuf;
@@ -134,6 +134,9 @@ pub enum Error {
     #[error("apply cancelled: the answer was not `yes`; nothing was written")]
     NotConfirmed,
 
+    #[error("interrupted before anything was written")]
+    Interrupted,
+
     #[error("failed to write output")]
     Output(#[source] io::Error),
 }
@@ -144,6 +147,7 @@ impl Error {
             Error::Refused(_) | Error::Passwords(apply::PasswordError::Stale(_)) => {
                 ExitCode::Refused
             }
+            Error::Interrupted => ExitCode::Interrupted,
             _ => ExitCode::Error,
         }
     }

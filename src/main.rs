@@ -1,6 +1,8 @@
 //! The `authing-sync` binary: parse flags, build the runtime, run a command, map the outcome to
 //! an exit code. Everything else lives in the library.
 
+use std::io::Write;
+
 use clap::Parser;
 
 use authing_sync::cli::Cli;
@@ -8,6 +10,7 @@ use authing_sync::commands;
 use authing_sync::printer::Printer;
 
 fn main() -> std::process::ExitCode {
+    keep_standard_streams_open();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Help and --version go to stdout and succeed; a usage error exits 1, not clap's 2,
@@ -29,7 +32,10 @@ fn main() -> std::process::ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("error: failed to start the async runtime: {err}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: failed to start the async runtime: {err}"
+            );
             return authing_sync::exit::ExitCode::Error.into();
         }
     };
@@ -43,6 +49,29 @@ fn main() -> std::process::ExitCode {
             let code = err.exit_code();
             commands::report_error(&printer, err);
             code.into()
+        }
+    }
+}
+
+/// Puts `/dev/null` in place of a closed stdin, stdout or stderr (`2>&-`). Otherwise the next
+/// file this process opens (a pool file, a plan) would take the closed stream's number, and
+/// what is written to that stream would land in the file.
+fn keep_standard_streams_open() {
+    #[cfg(unix)]
+    {
+        use std::os::fd::{AsRawFd, IntoRawFd};
+        for _ in 0..3 {
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                // It took the number of a closed stream: it stays open as that stream.
+                Ok(file) if file.as_raw_fd() <= 2 => {
+                    let _ = file.into_raw_fd();
+                }
+                _ => break,
+            }
         }
     }
 }

@@ -1,13 +1,16 @@
 //! The one place that decides where output goes: stdout carries data (plans, exports), stderr
 //! carries everything else (status lines, warnings, progress bars, JSON events). It also decides
 //! colour (never with `NO_COLOR`, never on a pipe unless forced) and whether progress bars are
-//! drawn (only on a terminal, only in text mode).
+//! drawn (only on a terminal, only in text mode). Whatever it writes on stderr has its
+//! unprintable characters made visible (see [`crate::render::escape`]): a value quoted in a warning or
+//! an error cannot send commands to the terminal.
 
 use std::io::{self, IsTerminal, Write};
 
 use serde_json::{Map, Value};
 
 use crate::cli::{ColorChoice, GlobalArgs, LogFormat};
+use crate::render::escape::{self, visible_terminal};
 
 #[derive(Debug, Clone)]
 pub struct Printer {
@@ -127,7 +130,7 @@ impl Printer {
                 } else {
                     "warning"
                 };
-                eprintln!("{label}: {message}");
+                self.stderr_line(&format!("{label}: {}", self.shown(message)));
             }
         }
     }
@@ -136,7 +139,7 @@ impl Printer {
     pub fn diagnostic(&self, rendered: &str) {
         match self.log_format {
             LogFormat::Json => self.event("warning", [("message", Value::from(rendered))]),
-            LogFormat::Text => eprintln!("{rendered}"),
+            LogFormat::Text => self.stderr_line(&self.shown(rendered)),
         }
     }
 
@@ -159,15 +162,28 @@ impl Printer {
         if self.log_format != LogFormat::Json {
             return;
         }
-        let mut err = io::stderr().lock();
-        // A closed stderr leaves nothing to report to.
-        let _ = writeln!(err, "{event}");
+        self.stderr_line(&escape::json(event.to_string()));
     }
 
     fn line(&self, kind: &str, message: &str) {
         match self.log_format {
             LogFormat::Json => self.event(kind, [("message", Value::from(message))]),
-            LogFormat::Text => eprintln!("{message}"),
+            LogFormat::Text => self.stderr_line(&self.shown(message)),
         }
+    }
+
+    /// Text for stderr with unprintable characters escaped, the colour this tool adds kept.
+    fn shown<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        visible_terminal(text, self.stderr_color)
+    }
+
+    /// One line on stderr. A closed stderr, or a reader that went away, leaves nothing to report
+    /// to: the line is dropped, never a panic.
+    fn stderr_line(&self, line: &str) {
+        let mut err = io::stderr().lock();
+        let _ = err
+            .write_all(line.as_bytes())
+            .and_then(|()| err.write_all(b"\n"))
+            .and_then(|()| err.flush());
     }
 }

@@ -4,6 +4,7 @@
 //! A [`Secret`] has no `Display`, no `Serialize`, and a `Debug` that prints `(sensitive)`, so a
 //! secret that reaches a log line, an error message or a `{:?}` by mistake shows up as that word
 //! and nothing else. The only way to the value is [`Secret::expose`], which is easy to grep for.
+//! [`url_without_credentials`] shows a URL with what precedes its `@` hidden.
 
 use std::fmt;
 
@@ -56,6 +57,20 @@ impl From<String> for Secret {
 impl From<&str> for Secret {
     fn from(value: &str) -> Self {
         Self(value.into())
+    }
+}
+
+/// A URL as it may be shown: whatever precedes an `@` in its authority is `***`. Works on text
+/// that does not parse as a URL too.
+pub fn url_without_credentials(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{path}"),
+        None => value.to_string(),
     }
 }
 

@@ -12,7 +12,7 @@ use miette::Diagnostic;
 
 use crate::cli::{ApiArg, ConnectionArgs};
 use crate::remote::Api;
-use crate::secret::Secret;
+use crate::secret::{Secret, url_without_credentials};
 
 /// The environment variable that holds the pool secret.
 pub const SECRET_ENV: &str = "AUTHING_SECRET";
@@ -188,11 +188,18 @@ pub fn parse_endpoint(value: &str, allow_insecure_http: bool) -> Result<Endpoint
     if value.eq_ignore_ascii_case("local") {
         return Ok(Endpoint::Local);
     }
+    // The value is echoed without what it may hold before an `@`: a password in an endpoint URL
+    // must not reach a terminal or a log, not even in the error that refuses it.
     let invalid = |reason: &str| SettingsError::InvalidEndpoint {
-        value: value.to_string(),
+        value: url_without_credentials(value),
         reason: reason.to_string(),
     };
     let url = reqwest::Url::parse(value).map_err(|err| invalid(&err.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            "credentials do not belong in the URL; the pool secret comes from AUTHING_SECRET or --secret-file",
+        ));
+    }
     let host = url
         .host_str()
         .ok_or_else(|| invalid("it has no host"))?
@@ -206,9 +213,6 @@ pub fn parse_endpoint(value: &str, allow_insecure_http: bool) -> Result<Endpoint
                 "the scheme `{other}` is not http or https"
             )));
         }
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("credentials do not belong in the URL"));
     }
     Ok(Endpoint::Remote(url))
 }
@@ -284,5 +288,28 @@ mod tests {
             parse_endpoint("https://user:pw@x/graphql", false),
             Err(SettingsError::InvalidEndpoint { .. })
         ));
+    }
+
+    #[test]
+    fn credentials_in_an_endpoint_are_never_echoed() {
+        for url in [
+            "https://user:s3cret-pw@x.example/graphql",
+            "http://user:s3cret-pw@10.0.0.5/graphql",
+            "https://user:s3cret-pw@x.example:bad/graphql",
+            "https://s3cret-pw@x.example",
+        ] {
+            let err = parse_endpoint(url, false).expect_err(url);
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains("s3cret-pw"), "{shown}");
+            assert!(
+                shown.contains("***@x.example") || shown.contains("***@10.0.0.5"),
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            url_without_credentials("https://a:b@h/p?q=x@y"),
+            "https://***@h/p?q=x@y"
+        );
+        assert_eq!(url_without_credentials("not a url"), "not a url");
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use rand::RngExt;
 
 use crate::manifest::{self, ManifestErrors};
-use crate::model::{DesiredState, UserKey};
+use crate::model::{DesiredState, MIN_PASSWORD_CHARS, UserKey};
 use crate::plan::file::ManifestRef;
 use crate::plan::{Change, PasswordPlan, Plan};
 use crate::secret::Secret;
@@ -19,13 +19,22 @@ use super::Refusal;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PasswordError {
     #[error(
-        "invalid password: the plan takes the password of {key} from the environment variable {name}, which is not set"
+        "invalid password: the plan takes the password of {key} from the environment variable {name}, which is not set or empty"
     )]
     #[diagnostic(
         code(apply::password_unset),
         help("set the variable the manifest named when the plan was made")
     )]
     Unset { key: UserKey, name: String },
+
+    #[error(
+        "invalid password: the plan takes the password of {key} from the environment variable {name}, which holds fewer than {MIN_PASSWORD_CHARS} characters"
+    )]
+    #[diagnostic(
+        code(apply::password_too_short),
+        help("Authing refuses passwords shorter than 6 characters (error 2029)")
+    )]
+    TooShort { key: UserKey, name: String },
 
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -76,8 +85,14 @@ impl PasswordBook {
             };
             match &create.password {
                 PasswordPlan::Env(name) => match std::env::var(name) {
-                    Ok(value) if !value.is_empty() => {
-                        declared.insert(create.key.clone(), Secret::from(value));
+                    Ok(value) if value.trim().chars().count() >= MIN_PASSWORD_CHARS => {
+                        declared.insert(create.key.clone(), Secret::from(value.trim()));
+                    }
+                    Ok(value) if !value.trim().is_empty() => {
+                        return Err(PasswordError::TooShort {
+                            key: create.key.clone(),
+                            name: name.clone(),
+                        });
                     }
                     _ => {
                         return Err(PasswordError::Unset {

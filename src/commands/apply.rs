@@ -1,24 +1,25 @@
 //! `authing-sync apply`: plan from manifests (or load a saved plan and check it is not stale),
-//! check the deletion guard, confirm, then execute with progress, interrupts handled, and a
-//! closing summary.
+//! check the deletion guard, confirm, then execute with progress, interrupts handled (see
+//! `interrupt`), and a closing summary.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
 use crate::cli::ApplyArgs;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
-use crate::plan::{Plan, PlanFile};
+use crate::model::Field;
+use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
 use crate::render::{self, Masker, PlanCost};
 use crate::report::ApplyReporter;
 use crate::settings::Connection;
 
+use super::interrupt::Interrupts;
 use super::planning::{
     self, apply_reporter, delete_limit, parse_limit, render_human, show_warnings,
 };
@@ -26,6 +27,7 @@ use super::session::Session;
 
 pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<Outcome, Error> {
     let started = Instant::now();
+    let interrupts = Interrupts::watch(printer);
     let connection = Connection::resolve(&args.connection)?;
     if args.send_reset_email && !connection.api.can_send_reset_email() {
         return Err(Error::NoResetEmail {
@@ -33,8 +35,8 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<Outcome, Error> 
         });
     }
     match &args.plan {
-        Some(path) => apply_saved(args, path, &connection, printer).await,
-        None => apply_manifests(args, &connection, printer, started).await,
+        Some(path) => apply_saved(args, path, &connection, printer, &interrupts).await,
+        None => apply_manifests(args, &connection, printer, started, &interrupts).await,
     }
 }
 
@@ -43,15 +45,25 @@ async fn apply_manifests(
     connection: &Connection,
     printer: &Printer,
     started: Instant,
+    interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
     let loaded = manifest::load(&args.files)?;
     show_warnings(&loaded, printer);
     let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
     super::capability::check_desired(&loaded.state, connection.api)?;
-    let session = Session::open(connection, printer).await?;
+    let session = interrupts
+        .reading(Session::open(connection, printer))
+        .await?;
     let result = async {
-        let (plan, cost) =
-            planning::make_plan(&session, &loaded.state, args.prune, printer, started).await?;
+        let (plan, cost) = interrupts
+            .reading(planning::make_plan(
+                &session,
+                &loaded.state,
+                args.prune,
+                printer,
+                started,
+            ))
+            .await?;
         let passwords = PasswordBook::from_desired(&loaded.state);
         carry_out(
             &session,
@@ -62,6 +74,7 @@ async fn apply_manifests(
             args,
             printer,
             false,
+            interrupts,
         )
         .await
     }
@@ -77,6 +90,7 @@ async fn apply_saved(
     path: &Path,
     connection: &Connection,
     printer: &Printer,
+    interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
     let file = PlanFile::load(path)?;
     let plan = file.to_plan(path)?;
@@ -85,7 +99,9 @@ async fn apply_saved(
     let limit = DeleteLimit::new(flag, saved, None);
     let passwords = PasswordBook::for_saved_plan(&plan, &file.manifests)?;
     super::capability::check_plan(&plan, connection.api)?;
-    let session = Session::open(connection, printer).await?;
+    let session = interrupts
+        .reading(Session::open(connection, printer))
+        .await?;
     let result = async {
         if file.pool != session.pool {
             return Err(Refusal::WrongPool {
@@ -97,9 +113,13 @@ async fn apply_saved(
             }
             .into());
         }
-        apply::check_drift(&plan, &session.client, session.concurrency).await??;
+        interrupts
+            .reading(async {
+                Ok(apply::check_drift(&plan, &session.client, session.concurrency).await??)
+            })
+            .await?;
         carry_out(
-            &session, &plan, None, &limit, &passwords, args, printer, true,
+            &session, &plan, None, &limit, &passwords, args, printer, true, interrupts,
         )
         .await
     }
@@ -120,6 +140,7 @@ async fn carry_out(
     args: &ApplyArgs,
     printer: &Printer,
     saved: bool,
+    interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
     apply::check_deletes(plan, limit)?;
     if !printer.quiet() || plan.is_empty() {
@@ -133,6 +154,11 @@ async fn carry_out(
             ))
             .map_err(Error::Output)?;
     }
+    if args.send_reset_email
+        && let Some(warning) = reset_email_warning(plan)
+    {
+        printer.warn(warning);
+    }
     let suppressed = plan.deletes_suppressed();
     if plan.is_empty() {
         if let Some(reason) = suppressed {
@@ -141,11 +167,21 @@ async fn carry_out(
         }
         return Ok(Outcome::NoChanges);
     }
-    confirm(args.auto_approve, printer).await?;
+    interrupts
+        .reading(confirm(args.auto_approve, printer))
+        .await?;
 
     let reporter: Arc<dyn ApplyReporter> = Arc::from(apply_reporter(printer));
-    let cancel = CancellationToken::new();
-    let watcher = watch_signals(cancel.clone(), Arc::clone(&reporter), printer.clone());
+    let cancel = interrupts.token().clone();
+    // The reporter says so as soon as the first interrupt comes.
+    let watcher = {
+        let cancel = cancel.clone();
+        let reporter = Arc::clone(&reporter);
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            reporter.interrupted();
+        })
+    };
     let options = ExecuteOptions {
         concurrency: session.concurrency,
         send_reset_email: args.send_reset_email,
@@ -180,6 +216,43 @@ async fn carry_out(
     })
 }
 
+/// New users that get a generated password but have no email for the reset email to go to.
+fn reset_email_warning(plan: &Plan) -> Option<String> {
+    let unreachable: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Create(create)
+                if create.password == PasswordPlan::Generated
+                    && create.profile.text(Field::Email).is_none_or(str::is_empty) =>
+            {
+                Some(create.key.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let (first, rest) = unreachable.split_first()?;
+    let (count, who) = match rest.len() {
+        0 => ("1 new user has".to_string(), (*first).to_string()),
+        _ => {
+            let shown: Vec<&str> = unreachable.iter().take(5).copied().collect();
+            let more = unreachable.len().saturating_sub(shown.len());
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            (
+                format!("{} new users have", unreachable.len()),
+                format!("{}{tail}", shown.join(", ")),
+            )
+        }
+    };
+    Some(format!(
+        "--send-reset-email: {count} no email ({who}): they get a generated password that no one is sent, so they cannot log in until their password is reset another way; declare an email or a password"
+    ))
+}
+
 /// Deletions the plan left out are work not done: said loudly, and the exit code is 4.
 fn report_suppressed(reason: &str, printer: &Printer) {
     printer.warn(format!(
@@ -206,45 +279,5 @@ async fn confirm(auto_approve: bool, printer: &Printer) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::NotConfirmed)
-    }
-}
-
-/// The first Ctrl-C (or SIGTERM) stops new operations; the second quits at once.
-fn watch_signals(
-    cancel: CancellationToken,
-    reporter: Arc<dyn ApplyReporter>,
-    printer: Printer,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if !interrupted().await {
-            return;
-        }
-        cancel.cancel();
-        reporter.interrupted();
-        if interrupted().await {
-            printer
-                .warn("interrupted again: quitting without waiting for the operations in flight");
-            // The operations in flight are idempotent: running apply again converges.
-            std::process::exit(crate::exit::ExitCode::Interrupted as i32);
-        }
-    })
-}
-
-/// Waits for Ctrl-C or SIGTERM; `false` if signals cannot be watched.
-async fn interrupted() -> bool {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
-            return tokio::signal::ctrl_c().await.is_ok();
-        };
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.is_ok(),
-            received = terminate.recv() => received.is_some(),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.is_ok()
     }
 }

@@ -10,6 +10,7 @@ use crate::printer::Printer;
 use crate::remote::{self, FetchScope, MfaScope};
 use crate::settings::Connection;
 
+use super::interrupt::Interrupts;
 use super::planning::fetch_reporter;
 use super::session::Session;
 
@@ -21,7 +22,10 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<Outcome, Error>
             format!("`match_on: {match_on}` (CSV manifests are matched on email)"),
         ))));
     }
-    let session = Session::open(&connection, printer).await?;
+    let interrupts = Interrupts::watch(printer);
+    let session = interrupts
+        .reading(Session::open(&connection, printer))
+        .await?;
     let session_api = session.client.api();
     let scope = FetchScope {
         match_on,
@@ -33,13 +37,17 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<Outcome, Error>
         whitelist: args.with_whitelist,
     };
     let reporter = fetch_reporter(printer);
-    let live = remote::fetch(
-        &session.client,
-        &scope,
-        session.concurrency,
-        reporter.as_ref(),
-    )
-    .await;
+    let live = interrupts
+        .reading(async {
+            Ok(remote::fetch(
+                &session.client,
+                &scope,
+                session.concurrency,
+                reporter.as_ref(),
+            )
+            .await?)
+        })
+        .await;
     drop(reporter);
     session.close().await?;
     let live = live?;

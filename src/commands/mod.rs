@@ -5,6 +5,7 @@ mod apply;
 pub mod capability;
 mod emulator;
 mod export;
+mod interrupt;
 mod plan;
 mod planning;
 mod session;

@@ -11,17 +11,29 @@ use crate::plan::PlanFile;
 use crate::printer::Printer;
 use crate::settings::Connection;
 
+use super::interrupt::Interrupts;
 use super::planning::{self, delete_limit, guard_warning, render_plan, show_warnings};
 use super::session::Session;
 
 pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
     let started = Instant::now();
+    let interrupts = Interrupts::watch(printer);
     let loaded = manifest::load(&args.manifests.files)?;
     show_warnings(&loaded, printer);
     let connection = Connection::resolve(&args.connection)?;
     super::capability::check_desired(&loaded.state, connection.api)?;
-    let session = Session::open(&connection, printer).await?;
-    let result = planning::make_plan(&session, &loaded.state, args.prune, printer, started).await;
+    let session = interrupts
+        .reading(Session::open(&connection, printer))
+        .await?;
+    let result = interrupts
+        .reading(planning::make_plan(
+            &session,
+            &loaded.state,
+            args.prune,
+            printer,
+            started,
+        ))
+        .await;
     let pool = session.pool.clone();
     session.close().await?;
     let (plan, cost) = result?;

@@ -47,8 +47,11 @@ pub fn apply_reporter(printer: &Printer) -> Box<dyn ApplyReporter> {
     }
 }
 
-/// Prints what loading the manifests noticed, as miette renders it.
+/// Prints what loading the manifests noticed, as miette renders it; nothing with `--quiet`.
 pub fn show_warnings(loaded: &Loaded, printer: &Printer) {
+    if printer.quiet() {
+        return;
+    }
     for warning in &loaded.warnings {
         printer.diagnostic(&format!("{:?}", miette::Report::new(warning.clone())));
     }

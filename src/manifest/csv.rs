@@ -3,7 +3,10 @@
 //! - Columns are the YAML user attributes (the field table's fields, `mfa`, `password`, `id`,
 //!   `renamed_from`) plus `whitelist_phone`, in any order, any subset; header names are trimmed
 //!   and compared case-insensitively. An unknown or repeated column is an error at the header,
-//!   with the closest name suggested.
+//!   with the closest name suggested; a header that looks separated by `;` or tabs says so.
+//! - A column with an empty header cell (the trailing `,,` a spreadsheet leaves) is ignored as
+//!   long as its cells are empty too; a value under it is an error. Rows may leave such trailing
+//!   columns out.
 //! - Every cell is trimmed; an empty cell means "not managed". Booleans are `true`/`false`,
 //!   `yes`/`no`, `1`/`0`.
 //! - Only the `password` column is interpolated (`${NAME}`). Every other cell is data, taken
@@ -135,7 +138,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             rows += 1;
             continue;
         }
-        if record.len() != width {
+        if record.len() != width && !(header.named_width..width).contains(&record.len()) {
             if record.len() == 1
                 && record
                     .get(0)
@@ -143,6 +146,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             {
                 continue;
             }
+            rows += 1;
             let site = Site {
                 input: position,
                 at: At::CsvRow { record: start },
@@ -165,6 +169,33 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
         pending.clear();
         let mut declares_user = false;
         let mut ok = true;
+        for &at in &header.blank {
+            let filled = record
+                .get(at)
+                .is_some_and(|cell| !cell.trim_ascii().is_empty());
+            if filled {
+                let site = Site {
+                    input: position,
+                    at: At::CsvCell {
+                        record: start,
+                        column: at,
+                    },
+                };
+                let place = builder.place(&site, Some("under a column with no name".to_string()));
+                builder.problems.push(
+                    ManifestDiagnostic::error(
+                        Code::UnknownColumn,
+                        format!(
+                            "a value in column {}, which has no name in the header",
+                            at + 1
+                        ),
+                    )
+                    .at(place)
+                    .with_help("name the column in the header, or empty it"),
+                );
+                ok = false;
+            }
+        }
         for (at, column) in header.columns.iter().enumerate() {
             let Some(column) = *column else { continue };
             let cell = record.get(at).unwrap_or_default();
@@ -508,8 +539,13 @@ fn broken(builder: &mut Builder<'_>, position: usize, err: &csv::Error) {
 
 /// The columns of a CSV manifest, resolved once from its header.
 struct Header {
-    /// Per cell of a row: the column, `None` for a column that was refused.
+    /// Per cell of a row: the column, `None` for a column that was refused or has no name.
     columns: Vec<Option<Column>>,
+    /// The columns with an empty header cell: ignored while their cells are empty.
+    blank: Vec<usize>,
+    /// The cells a row must have: up to the last named column (trailing unnamed ones may be
+    /// left out).
+    named_width: usize,
     /// Where the `id` and `renamed_from` columns are.
     id: Option<usize>,
     renamed_from: Option<usize>,
@@ -526,9 +562,15 @@ impl Header {
         start: usize,
     ) -> Option<Header> {
         let mut columns = Vec::with_capacity(record.len());
+        let mut blank = Vec::new();
         let mut damaged = false;
         let names = Column::NAMES;
         for (at, cell) in record.iter().enumerate() {
+            if cell.trim_ascii().is_empty() && record.len() > 1 {
+                blank.push(at);
+                columns.push(None);
+                continue;
+            }
             let site = Site {
                 input: position,
                 at: At::CsvCell {
@@ -548,14 +590,31 @@ impl Header {
                 ),
                 Some(_) => None,
                 None => {
-                    let message = match suggest(&name, &names) {
-                        Some(close) => format!("unknown column `{name}`, did you mean `{close}`?"),
-                        None => format!("unknown column `{name}`"),
+                    let separator = ['\t', ';', '|'].into_iter().find(|separator| {
+                        name.split(*separator)
+                            .filter(|part| Column::parse(part.trim()).is_some())
+                            .count()
+                            >= 1
+                            && name.contains(*separator)
+                    });
+                    let (message, help) = match (separator, suggest(&name, &names)) {
+                        (Some(separator), _) => (
+                            format!(
+                                "unknown column `{name}`: the file seems to separate its cells with {}",
+                                if separator == '\t' { "tabs".to_string() } else { format!("`{separator}`") }
+                            ),
+                            "authing-sync reads comma-separated CSV: save the file with commas (in Excel: \"CSV UTF-8 (Comma delimited)\")".to_string(),
+                        ),
+                        (None, Some(close)) => (
+                            format!("unknown column `{name}`, did you mean `{close}`?"),
+                            one_of(&names),
+                        ),
+                        (None, None) => (format!("unknown column `{name}`"), one_of(&names)),
                     };
                     Some(
                         ManifestDiagnostic::error(Code::UnknownColumn, message)
                             .at(builder.place(&site, Some("unknown column".to_string())))
-                            .with_help(one_of(&names)),
+                            .with_help(help),
                     )
                 }
             };
@@ -590,12 +649,21 @@ impl Header {
             );
             damaged = true;
         }
+        let named_width = columns
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| !blank.contains(at))
+            .map(|(at, _)| at + 1)
+            .max()
+            .unwrap_or(0);
         let position_of =
             |wanted: Column| columns.iter().position(|column| *column == Some(wanted));
         let id = position_of(Column::User(Attribute::Id));
         let renamed_from = position_of(Column::User(Attribute::RenamedFrom));
         Some(Header {
             columns,
+            blank,
+            named_width,
             id,
             renamed_from,
             damaged,
@@ -812,6 +880,8 @@ mod tests {
                 Some(Column::User(Attribute::Field(Field::Company))),
                 None,
             ],
+            blank: Vec::new(),
+            named_width: 3,
             id: None,
             renamed_from: None,
             damaged: true,
@@ -825,6 +895,8 @@ mod tests {
         let by_username = RowShape::of(
             &Header {
                 columns: vec![Some(Column::User(Attribute::Field(Field::Username))), None],
+                blank: Vec::new(),
+                named_width: 2,
                 id: None,
                 renamed_from: None,
                 damaged: false,
@@ -840,6 +912,8 @@ mod tests {
                     Some(Column::User(Attribute::Field(Field::Nickname))),
                     Some(Column::WhitelistPhone),
                 ],
+                blank: Vec::new(),
+                named_width: 2,
                 id: None,
                 renamed_from: None,
                 damaged: false,

@@ -3,7 +3,9 @@
 //! labelled span, optional secondary places ("first declared here") and a hint.
 //!
 //! The source code a diagnostic carries is the file's text with literal passwords masked
-//! (see `source.rs`), so no snippet can show a password, not even as a context line.
+//! (see `source.rs`), so no snippet can show a password, not even as a context line, and with
+//! unprintable characters shown as `?`; messages, labels and hints quote values with their
+//! unprintable characters escaped (see [`crate::render::escape`]).
 
 use std::fmt;
 use std::path::Path;
@@ -37,6 +39,7 @@ pub enum Code {
     DuplicatePhone,
     Conflict,
     UnsetVariable,
+    EmptyVariable,
     Interpolation,
     RowLength,
     UnclosedQuote,
@@ -73,6 +76,7 @@ impl Code {
             Code::DuplicatePhone => "manifest::duplicate_phone",
             Code::Conflict => "manifest::conflict",
             Code::UnsetVariable => "manifest::unset_variable",
+            Code::EmptyVariable => "manifest::empty_variable",
             Code::Interpolation => "manifest::interpolation",
             Code::RowLength => "manifest::row_length",
             Code::UnclosedQuote => "manifest::unclosed_quote",
@@ -131,7 +135,32 @@ impl fmt::Debug for SourceText {
     }
 }
 
+/// A context line longer than this (in bytes) is left out of a snippet.
+const LONG_LINE: usize = 400;
+/// Of a long line holding a label, this much (in bytes) is shown on each side of the label.
+const AROUND: usize = 120;
+
+impl SourceText {
+    /// The byte range of a 0-based line, its line break included.
+    fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let start = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        start..end
+    }
+}
+
 impl SourceCode for SourceText {
+    /// The lines of a span with their context, as miette asks; but a snippet never echoes a huge
+    /// line: long context lines are left out, and a long line holding the span is cut to a
+    /// window around it.
     fn read_span<'a>(
         &'a self,
         span: &SourceSpan,
@@ -143,17 +172,41 @@ impl SourceCode for SourceText {
         if end > text.len() {
             return Err(miette::MietteError::OutOfBounds);
         }
-        let first_line = self
-            .line_of(span.offset())
-            .saturating_sub(context_lines_before);
-        let last_line =
-            self.line_of(end.saturating_sub(1).max(span.offset())) + context_lines_after;
-        let window_start = self.line_starts.get(first_line).copied().unwrap_or(0);
-        let window_end = self
-            .line_starts
-            .get(last_line + 1)
-            .copied()
-            .unwrap_or(text.len());
+        let span_first = self.line_of(span.offset());
+        let span_last = self.line_of(end.saturating_sub(1).max(span.offset()));
+        let mut first_line = span_first.saturating_sub(context_lines_before);
+        while first_line < span_first && self.line_range(first_line).len() > LONG_LINE {
+            first_line += 1;
+        }
+        let mut last_line = (span_last + context_lines_after)
+            .min(self.line_starts.len().saturating_sub(1))
+            .max(span_last);
+        while last_line > span_last && self.line_range(last_line).len() > LONG_LINE {
+            last_line -= 1;
+        }
+        let window_start = self.line_range(first_line).start;
+        let window_end = self.line_range(last_line).end;
+        let own = self.line_range(span_first).start..self.line_range(span_last).end;
+        let wanted_context = context_lines_before + context_lines_after > 0;
+        if wanted_context && own.len() > span.len() + 2 * AROUND {
+            let mut from = span.offset().saturating_sub(AROUND).max(own.start);
+            while !text.is_char_boundary(from) {
+                from -= 1;
+            }
+            let mut to = (end + AROUND).min(own.end);
+            while !text.is_char_boundary(to) {
+                to += 1;
+            }
+            let data = text.get(from..to).ok_or(miette::MietteError::OutOfBounds)?;
+            return Ok(Box::new(miette::MietteSpanContents::new_named(
+                self.name.to_string(),
+                data.as_bytes(),
+                SourceSpan::new(from.into(), to - from),
+                span_first,
+                from - own.start,
+                span_last - span_first + 1,
+            )));
+        }
         let window = text
             .get(window_start..window_end)
             .ok_or(miette::MietteError::OutOfBounds)?;
@@ -213,7 +266,7 @@ impl ManifestDiagnostic {
         Self {
             code,
             severity: Severity::Error,
-            message: message.into(),
+            message: shown(message.into()),
             place: None,
             others: Vec::new(),
             related: Vec::new(),
@@ -228,13 +281,14 @@ impl ManifestDiagnostic {
         }
     }
 
-    pub(crate) fn at(mut self, place: Place) -> Self {
+    pub(crate) fn at(mut self, mut place: Place) -> Self {
+        place.label = place.label.map(shown);
         self.place = Some(place);
         self
     }
 
     pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(shown(help.into()));
         self
     }
 
@@ -246,8 +300,10 @@ impl ManifestDiagnostic {
             .as_ref()
             .is_some_and(|place| place.file == other.file);
         if same_file {
-            self.others
-                .push(LabeledSpan::new_with_span(other.label, other.span));
+            self.others.push(LabeledSpan::new_with_span(
+                other.label.map(shown),
+                other.span,
+            ));
         } else {
             let message = other
                 .label
@@ -432,6 +488,28 @@ impl Problems {
         all.extend(notes);
         if failed { Err(all) } else { Ok(all) }
     }
+}
+
+/// Text a diagnostic shows: unprintable characters escaped, and the middle of a very long text
+/// (a message quoting a value of megabytes) cut out.
+fn shown(text: String) -> String {
+    let text = match crate::render::escape::visible_lines(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    };
+    cut_middle(text, LONG_LINE)
+}
+
+/// The text, or its first and last `keep / 2` characters around a note of what was cut.
+pub(crate) fn cut_middle(text: String, keep: usize) -> String {
+    let count = text.chars().count();
+    if count <= keep + 40 {
+        return text;
+    }
+    let half = keep / 2;
+    let head: String = text.chars().take(half).collect();
+    let tail: String = text.chars().skip(count - half).collect();
+    format!("{head} … ({} characters cut) … {tail}", count - 2 * half)
 }
 
 /// `1 user`, `2 users`.

@@ -5,7 +5,8 @@
 //! The syntax:
 //!
 //! - `${NAME}` is the value of the environment variable `NAME`; an unset variable is an error.
-//!   A variable that is set to the empty string gives the empty string.
+//!   A variable that is set to the empty string gives the empty string (a password that comes
+//!   out empty that way is refused, though: `validate` says so).
 //! - `${NAME:-default}` is the value of `NAME` when it is set and not empty, else `default`
 //!   (as in POSIX shells). The default is literal text up to the first `}`; it is not itself
 //!   interpolated.
@@ -184,6 +185,31 @@ pub(crate) fn interpolate<'a>(
 pub(crate) fn whole_reference(text: &str) -> Option<&str> {
     let name = text.trim().strip_prefix("${")?.strip_suffix('}')?;
     is_name(name).then_some(name)
+}
+
+/// The `${NAME}` references of a text that have no default, as written, in order (`$${` is an
+/// escaped `$` followed by `{`).
+pub(crate) fn required_references(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        match (bytes[i], bytes[i + 1]) {
+            (b'$', b'$') => i += 2,
+            (b'$', b'{') => {
+                let Some(close) = text[i..].find('}') else {
+                    break;
+                };
+                let reference = &text[i..i + close + 1];
+                if is_name(&reference[2..reference.len() - 1]) {
+                    found.push(reference);
+                }
+                i += close + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    found
 }
 
 /// Whether the text holds any `${...}` reference (`$${` is an escaped `$` followed by `{`).

@@ -151,13 +151,14 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_spelling() {
-        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    phone: 008613800000000\n    nickname: 1.50\n    password: 0123\nwhitelist:\n  phones: [13800000000, 008613900000000]\n";
+        let yaml = b"version: 1\nusers:\n  - email: a@example.com\n    phone: 008613800000000\n    nickname: 1.50\n    password: 0123456
+whitelist:\n  phones: [13800000000, 008613900000000]\n";
         let loaded = load_files(&[("a.yaml", yaml)], &[]).unwrap();
         let user = &loaded.state.users[0];
         assert_eq!(user.profile.text(Field::Phone), Some("13800000000"));
         assert_eq!(user.profile.text(Field::Nickname), Some("1.50"));
         let password = user.password.as_ref().unwrap();
-        assert_eq!(password.secret.expose(), "0123");
+        assert_eq!(password.secret.expose(), "0123456");
         assert_eq!(password.source, PasswordSource::Manifest);
         let phones: Vec<&str> = loaded
             .state
@@ -179,7 +180,7 @@ mod tests {
             loaded.state,
             miette::Report::new(loaded.warnings[0].clone())
         );
-        assert!(!rendered.contains("0123"), "{rendered}");
+        assert!(!rendered.contains("0123456"), "{rendered}");
     }
 
     #[test]
@@ -188,7 +189,7 @@ mod tests {
         let csv = "\u{feff}Username, MFA ,Email\nbob,no,Bob@Example.com\n".as_bytes();
         let loaded = load_files(
             &[("a.yaml", yaml), ("b.csv", csv)],
-            &[("MFA", "Yes"), ("PW", "pw")],
+            &[("MFA", "Yes"), ("PW", "pw-of-amy")],
         )
         .unwrap();
         let state = &loaded.state;
@@ -206,7 +207,7 @@ mod tests {
         assert!(state.users[2].origin.file.ends_with("b.csv"));
         let password = state.users[1].password.as_ref().unwrap();
         assert_eq!(password.source, PasswordSource::Env("PW".into()));
-        assert_eq!(password.secret.expose(), "pw");
+        assert_eq!(password.secret.expose(), "pw-of-amy");
         assert!(!format!("{:?}", state.users[1]).contains("\"pw\""));
         assert_eq!(state.sources.len(), 2);
         assert!(state.sources.iter().all(|source| source.sha256.len() == 64));
@@ -248,8 +249,10 @@ mod tests {
             row.push(value(field));
         }
         let csv = format!("{}\n{}\n", header.join(","), row.join(","));
-        let from_yaml = load_files(&[("a.yaml", yaml.as_bytes())], &[("PW", "pw")]).unwrap();
-        let from_csv = load_files(&[("a.csv", csv.as_bytes())], &[("PW", "pw")]).unwrap();
+        let from_yaml =
+            load_files(&[("a.yaml", yaml.as_bytes())], &[("PW", "pw-long-enough")]).unwrap();
+        let from_csv =
+            load_files(&[("a.csv", csv.as_bytes())], &[("PW", "pw-long-enough")]).unwrap();
         let (yaml_user, csv_user) = (&from_yaml.state.users[0], &from_csv.state.users[0]);
         assert_eq!(yaml_user.profile, csv_user.profile);
         assert_eq!(yaml_user.key, csv_user.key);

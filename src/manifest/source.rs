@@ -81,14 +81,15 @@ impl Input {
         }
     }
 
-    /// A place in this file. The span is clamped to the text and to character boundaries.
+    /// A place in this file. The span is clamped to the text and to character boundaries, and
+    /// cut to [`MAX_SPAN`] bytes: a label under a row of megabytes helps no one.
     pub fn place(&self, span: Range<usize>, label: impl Into<Option<String>>) -> Place {
         let text = self.text.as_str();
         let mut start = span.start.min(text.len());
         while !text.is_char_boundary(start) {
             start -= 1;
         }
-        let mut end = span.end.clamp(start, text.len());
+        let mut end = span.end.clamp(start, text.len()).min(start + MAX_SPAN);
         while !text.is_char_boundary(end) {
             end += 1;
         }
@@ -126,7 +127,8 @@ impl Input {
             .clone()
     }
 
-    /// The text diagnostics show: literal passwords masked.
+    /// The text diagnostics show: literal passwords masked, unprintable characters as `?` (byte
+    /// for byte, so that spans still point at the same text).
     fn shown(&self) -> Arc<String> {
         self.shown
             .get_or_init(|| {
@@ -134,15 +136,22 @@ impl Input {
                     Format::Yaml => super::yaml::password_spans(&self.text),
                     Format::Csv => super::csv::password_spans(&self.text),
                 };
-                if secrets.is_empty() {
+                let masked = if secrets.is_empty() {
                     self.text.clone()
                 } else {
                     Arc::new(mask(&self.text, &secrets))
+                };
+                match crate::render::escape::same_width(&masked) {
+                    std::borrow::Cow::Borrowed(_) => masked,
+                    std::borrow::Cow::Owned(shown) => Arc::new(shown),
                 }
             })
             .clone()
     }
 }
+
+/// The longest span a place underlines, in bytes.
+const MAX_SPAN: usize = 240;
 
 /// The byte offsets where lines start.
 fn line_starts(text: &str) -> Arc<[usize]> {
@@ -352,10 +361,14 @@ fn not_utf8(
         place.line,
         place.column
     );
-    let help = if utf16 {
-        "the file looks like UTF-16; save it as UTF-8"
-    } else {
-        "save the file as UTF-8 (spreadsheet programs call it \"CSV UTF-8\")"
+    let help = match (utf16, format) {
+        (true, _) => "the file looks like UTF-16; save it as UTF-8",
+        (false, Format::Csv) => {
+            "save the file as UTF-8 (spreadsheet programs call it \"CSV UTF-8\")"
+        }
+        (false, Format::Yaml) => {
+            "YAML manifests must be UTF-8: set your editor's encoding to UTF-8 and save again, or convert the file (from GBK: `iconv -f GB18030 -t UTF-8 FILE`)"
+        }
     };
     ManifestDiagnostic::error(Code::NotUtf8, message)
         .at(place)

@@ -32,13 +32,15 @@ use std::ops::Range;
 
 use super::diagnostic::{Code, ManifestDiagnostic, Place, Problems};
 use super::interpolate::{
-    Environment, InterpolationErrorKind, has_reference, interpolate, whole_reference,
+    Environment, InterpolationErrorKind, has_reference, interpolate, required_references,
+    whole_reference,
 };
 use super::schema::Attribute;
 use super::source::Input;
 use crate::model::{
-    DesiredState, DesiredUser, DesiredWhitelist, Email, Field, Identity, MatchOn, Normalizer,
-    Origin, Password, PasswordSource, Phone, ProfileBuilder, PruneSettings, UserId, UserKey,
+    DesiredState, DesiredUser, DesiredWhitelist, Email, Field, Identity, MIN_PASSWORD_CHARS,
+    MatchOn, Normalizer, Origin, Password, PasswordSource, Phone, ProfileBuilder, PruneSettings,
+    UserId, UserKey,
 };
 use crate::secret::Secret;
 
@@ -270,7 +272,9 @@ pub(crate) fn parse_flag(value: &str, field: &str) -> Result<Option<bool>, Rejec
 
 /// Reads a password: kept as a [`Secret`] from here on. `true` with it when it was written
 /// literally (no `${...}`), which deserves a warning. `None` when it is empty (not managed), so
-/// `password: ${ALICE_INITIAL_PASSWORD:-}` is optional.
+/// `password: ${ALICE_INITIAL_PASSWORD:-}` is optional; but a `${NAME}` without a default that
+/// comes out empty is refused (a variable the job forgot to fill would otherwise silently become
+/// a generated password), and so is a password shorter than Authing accepts.
 pub(crate) fn password(
     raw: &str,
     env: &dyn Environment,
@@ -292,7 +296,38 @@ pub(crate) fn password(
         )
     };
     if secret.is_empty() {
-        return Ok(None);
+        return match required_references(raw).first() {
+            Some(reference) => Err(Rejection {
+                code: Code::EmptyVariable,
+                message: format!(
+                    "`{reference}` in `password` is set but empty: the password would be left out"
+                ),
+                label: "empty".to_string(),
+                help: Some(format!(
+                    "set the variable; to make the password optional (a new user then gets a generated one), write `${{{}:-}}`",
+                    &reference[2..reference.len() - 1]
+                )),
+                narrow: Some((*reference).to_string()),
+            }),
+            None => Ok(None),
+        };
+    }
+    let length = secret.expose().chars().count();
+    if length < MIN_PASSWORD_CHARS {
+        let from = match &source {
+            PasswordSource::Env(name) => format!(" from `{name}`"),
+            _ => String::new(),
+        };
+        return Err(Rejection::new(
+            Code::InvalidValue,
+            format!(
+                "the password{from} has {length} characters; Authing refuses passwords shorter than {MIN_PASSWORD_CHARS} (error 2029)"
+            ),
+            "too short",
+        )
+        .help(format!(
+            "use at least {MIN_PASSWORD_CHARS} characters, or leave the password out: a new user then gets a generated one"
+        )));
     }
     Ok(Some((Password { secret, source }, literal)))
 }

@@ -66,7 +66,7 @@ pub struct Email(Box<str>);
 
 impl Email {
     /// Trims and checks the address: one `@`, a non-empty local part, a domain with a dot and no
-    /// empty label, no whitespace or control characters.
+    /// empty label, no whitespace, control or invisible formatting characters (U+202E, U+200B).
     pub fn parse(raw: &str) -> Result<Email, InvalidValue> {
         let value = raw.trim();
         let invalid = |why: &str| {
@@ -79,6 +79,12 @@ impl Email {
         }
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return invalid("it contains whitespace");
+        }
+        if let Some(hidden) = value.chars().find(|c| is_hidden(*c)) {
+            return invalid(&format!(
+                "it contains the invisible character U+{:04X}",
+                u32::from(hidden)
+            ));
         }
         let Some((local, domain)) = value.rsplit_once('@') else {
             return invalid("there is no `@`");
@@ -346,14 +352,40 @@ impl fmt::Display for UserId {
     }
 }
 
-/// Whether a character is never shown as itself: a control (ESC starts terminal escape
-/// sequences) or a bidirectional-text control (U+202E and friends make text read differently
-/// than it is). Renderers and the plan file escape them.
+/// Whether a character is never shown as itself: control characters (C0, DEL, C1; ESC starts
+/// terminal escape sequences, a carriage return overwrites a line), the line and paragraph
+/// separators, and the invisible format characters (Unicode category Cf: bidirectional controls
+/// such as U+202E, which make text read differently than it is, zero-width characters, the byte
+/// order mark, tags...), with the Hangul fillers that render as nothing. `render::escape` escapes
+/// them in every output for people and in JSON; an email holding one is refused.
 pub fn is_hidden(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+            '\u{ad}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61c}'
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8e2}'
+                | '\u{115f}'..='\u{1160}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0001}'
+                | '\u{e0020}'..='\u{e007f}'
         )
 }
 
@@ -394,6 +426,9 @@ pub enum PasswordSource {
     /// Written in the manifest (possibly with interpolation inside a longer text).
     Manifest,
 }
+
+/// The shortest password Authing accepts, in characters (shorter is error 2029).
+pub const MIN_PASSWORD_CHARS: usize = 6;
 
 /// A password declared for a user, used only when the user is created.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{
-    Field, FieldValue, MatchOn, Origin, ProfileBuilder, SourceFile, UserId, UserKey, is_hidden,
+    Field, FieldValue, MatchOn, Origin, ProfileBuilder, SourceFile, UserId, UserKey,
 };
 use crate::secret::REDACTED;
 
@@ -174,7 +174,7 @@ impl PlanFile {
         let mut text = serde_json::to_string_pretty(self)
             .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
         text.push('\n');
-        escape_hidden(text)
+        crate::render::escape::json(text)
     }
 
     /// Writes the file atomically (a temporary file renamed into place).
@@ -227,25 +227,6 @@ impl PlanFile {
             whitelist_fingerprint: self.whitelist_fingerprint.clone(),
         })
     }
-}
-
-/// JSON text with every hidden character at or above U+0020 as a `\uXXXX` escape (serde_json
-/// escapes those below). Outside strings JSON text is ASCII, so each is inside a string, where
-/// the escape reads back as the same character.
-fn escape_hidden(text: String) -> String {
-    let hidden = |c: char| is_hidden(c) && u32::from(c) >= 0x20;
-    if !text.chars().any(hidden) {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if hidden(c) {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[derive(Deserialize)]
@@ -568,11 +549,12 @@ fn field_value(field: Field, value: &Value) -> Result<FieldValue, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::is_hidden;
 
     #[test]
     fn hidden_characters_are_escaped_and_read_back() {
         let value = "evil\u{202e}gnp.exe\u{85}\u{1b}\u{7f}";
-        let text = escape_hidden(
+        let text = crate::render::escape::json(
             serde_json::to_string_pretty(&serde_json::json!({"a": [value]})).unwrap(),
         );
         assert!(!text.chars().any(|c| is_hidden(c) && c != '\n'), "{text}");

@@ -68,6 +68,9 @@ pub enum ErrorKind {
     TooLarge { limit: usize },
     /// Authentication failed at the start of the run.
     AuthFailed(String),
+    /// The answer was not a GraphQL answer at all (a web page, a redirect): the endpoint is not
+    /// Authing's API. Boxed: it is rare, and keeps every `Result` small.
+    NotApi(Box<NotApi>),
     /// The owner token came due for renewal while the request waited for its turn: it was not
     /// sent (the client renews the token and sends it again).
     TokenDue,
@@ -82,14 +85,32 @@ pub enum ErrorKind {
     Unsupported(String),
 }
 
+/// What answered where Authing's API was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotApi {
+    /// The endpoint, shown without credentials.
+    pub url: String,
+    pub status: u16,
+    pub content_type: Option<String>,
+    /// Where a redirect pointed, without credentials.
+    pub location: Option<String>,
+}
+
+/// What the server said, as it may be shown: its unprintable characters escaped.
+fn said(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::render::escape::visible(text)
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ErrorKind::Authing { code, message } => write!(f, "authing error {code}: {message}"),
+            ErrorKind::Authing { code, message } => {
+                write!(f, "authing error {code}: {}", said(message))
+            }
             ErrorKind::GraphQl { messages } => write!(
                 f,
                 "the server rejected the request: {}",
-                messages.join("; ")
+                said(&messages.join("; "))
             ),
             ErrorKind::InBand { code, message } => {
                 f.write_str("the answer reports a failure")?;
@@ -97,18 +118,38 @@ impl fmt::Display for ErrorKind {
                     write!(f, " (code {code})")?;
                 }
                 if !message.is_empty() {
-                    write!(f, ": {message}")?;
+                    write!(f, ": {}", said(message))?;
                 }
                 Ok(())
             }
             ErrorKind::Http { status, .. } => write!(f, "HTTP status {status}"),
             ErrorKind::Timeout => f.write_str("timed out"),
-            ErrorKind::Connection(why) => write!(f, "connection failed: {why}"),
-            ErrorKind::Decode(why) => write!(f, "unreadable response: {why}"),
+            ErrorKind::Connection(why) => write!(f, "connection failed: {}", said(why)),
+            ErrorKind::Decode(why) => write!(f, "unreadable response: {}", said(why)),
             ErrorKind::TooLarge { limit } => {
                 write!(f, "response larger than {limit} bytes, refused")
             }
-            ErrorKind::AuthFailed(why) => write!(f, "authentication failed: {why}"),
+            ErrorKind::AuthFailed(why) => write!(f, "authentication failed: {}", said(why)),
+            ErrorKind::NotApi(answer) => {
+                let NotApi {
+                    url,
+                    status,
+                    content_type,
+                    location,
+                } = &**answer;
+                write!(
+                    f,
+                    "{} does not look like Authing's GraphQL API: it answered HTTP {status}",
+                    said(url)
+                )?;
+                if let Some(content_type) = content_type {
+                    write!(f, " with {}", said(content_type))?;
+                }
+                if let Some(location) = location {
+                    write!(f, ", redirecting to {}", said(location))?;
+                }
+                Ok(())
+            }
             ErrorKind::TokenDue => {
                 f.write_str("the owner token came due before the request was sent")
             }
@@ -243,7 +284,9 @@ impl RemoteError {
             | ErrorKind::V3 { .. }
             | ErrorKind::Unsupported(_)
             | ErrorKind::TokenDue => ErrorClass::Permanent,
-            ErrorKind::TooLarge { .. } | ErrorKind::AuthFailed(_) => ErrorClass::Fatal,
+            ErrorKind::TooLarge { .. } | ErrorKind::AuthFailed(_) | ErrorKind::NotApi(_) => {
+                ErrorClass::Fatal
+            }
         }
     }
 
@@ -310,7 +353,7 @@ impl fmt::Display for RemoteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.operation.name())?;
         if let Some(subject) = &self.subject {
-            write!(f, " {subject}")?;
+            write!(f, " {}", said(subject))?;
         }
         write!(f, ": {}", self.kind)?;
         match self.retries {
@@ -353,6 +396,9 @@ impl Diagnostic for RemoteError {
             ErrorKind::Http { status: 429, .. } => "the server is rate limiting: lower --rate",
             ErrorKind::TooLarge { .. } => {
                 "the endpoint does not behave like Authing; check --endpoint"
+            }
+            ErrorKind::NotApi(_) => {
+                "check --endpoint: it is the users GraphQL URL, https://users.authing.cn/graphql or your private deployment's URL ending in /graphql, not the console's or a login page"
             }
             _ => return None,
         };

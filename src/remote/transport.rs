@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::secret::Secret;
 
-use super::error::{ErrorClass, ErrorKind, RemoteError};
+use super::error::{ErrorClass, ErrorKind, NotApi, RemoteError};
 use super::operation::{CallCounter, CallStats, Operation};
 use super::token::OwnerSlot;
 use super::wire::{self, Envelope};
@@ -309,21 +309,50 @@ impl Transport {
             .map_err(|err| fail(transport_error(err)))?;
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
-        if call.rest.is_some() {
-            // v3 answers in its envelope whatever the HTTP status: read it (within the cap).
-            let bytes = read_body(response, self.max_response_bytes)
-                .await
-                .map_err(fail)?;
-            return decode_v3(call.operation, status, retry_after, &bytes);
-        }
-        if status == 429 || (500..600).contains(&status) {
+        // v3 answers in its envelope whatever the HTTP status: its body is read in every case.
+        if call.rest.is_none() && (status == 429 || (500..600).contains(&status)) {
             // The body of a refusal is not read: it may be anything.
             return decode(call.operation, status, retry_after, b"");
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(CONTENT_TYPE);
+        let location = header(LOCATION);
+        let not_api = |status| {
+            fail(ErrorKind::NotApi(Box::new(NotApi {
+                url: crate::secret::url_without_credentials(self.endpoint.as_str()),
+                status,
+                content_type: content_type.clone(),
+                location: location
+                    .as_deref()
+                    .map(crate::secret::url_without_credentials),
+            })))
+        };
+        if (300..400).contains(&status) {
+            return Err(not_api(status));
         }
         let bytes = read_body(response, self.max_response_bytes)
             .await
             .map_err(fail)?;
-        decode(call.operation, status, retry_after, &bytes)
+        let decoded = match call.rest {
+            Some(_) => decode_v3(call.operation, status, retry_after, &bytes),
+            None => decode(call.operation, status, retry_after, &bytes),
+        };
+        match decoded {
+            Err(err)
+                if matches!(err.kind, ErrorKind::Decode(_) | ErrorKind::Http { .. })
+                    && err.class() != ErrorClass::Transient
+                    && !looks_like_json(content_type.as_deref(), &bytes) =>
+            {
+                Err(not_api(status))
+            }
+            decoded => decoded,
+        }
     }
 }
 
@@ -486,6 +515,15 @@ fn query_pairs(variables: &Value) -> Vec<(String, String)> {
         }
     }
     pairs
+}
+
+/// Whether an answer is JSON at all: its content type says so, or its body starts like JSON.
+fn looks_like_json(content_type: Option<&str>, bytes: &[u8]) -> bool {
+    content_type.is_some_and(|content_type| content_type.to_ascii_lowercase().contains("json"))
+        || matches!(
+            bytes.iter().find(|byte| !byte.is_ascii_whitespace()),
+            Some(b'{' | b'[')
+        )
 }
 
 fn transport_error(err: reqwest::Error) -> ErrorKind {

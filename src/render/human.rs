@@ -1,7 +1,8 @@
 //! The plan for people, in Terraform's manner: one block per change with `+` create, `~` update,
 //! `-` delete, deletions first, the summary line last, and what the plan cost. Colour only when
 //! the printer allows it; the text reads the same without. Long values are diffed with
-//! `similar` so the changed part of a long URL stands out.
+//! `similar` so the changed part of a long URL stands out. Values are quoted with their
+//! unprintable characters escaped, and so is every other line a value can reach.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -308,8 +309,9 @@ impl Blocks<'_> {
         }
     }
 
+    /// The user as named in comments (escaped there, by `block`) and heads (quoted).
     fn user(&self, name: &str) -> String {
-        visible(&self.masker.user(name, self.match_on)).into_owned()
+        self.masker.user(name, self.match_on).into_owned()
     }
 
     fn value(&self, field: Field, value: &FieldValue) -> String {
@@ -327,6 +329,7 @@ impl Blocks<'_> {
             '-' => style.remove(&sign_text),
             _ => style.change(&sign_text),
         };
+        let comment = visible(comment);
         let _ = writeln!(self.out, "  {}", style.bold(&format!("# {comment}")));
         let _ = writeln!(self.out, "  {painted} {head} {{");
         let width = rows

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::printer::Printer;
+use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
 
 use super::escape::visible;
-use crate::report::{ApplyReporter, FetchReporter, OpReport, OpStatus, Phase};
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {

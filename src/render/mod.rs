@@ -1,7 +1,8 @@
 //! Rendering: three renderers of one plan (human, JSON, Markdown) and the progress reporters
 //! that implement the traits in `report` (bars on a terminal, lines on a pipe, JSON events).
 //! `similar` and indicatif live only here. Values are masked by `mask` (the field table says
-//! what is personal) and escaped by `escape` (control and bidi characters) in every format.
+//! what is personal) and escaped by `escape` (control, bidi and invisible characters) in every
+//! format; `escape` is also what the printer, manifest diagnostics and remote errors escape with.
 
 pub mod escape;
 pub mod events;

@@ -169,9 +169,10 @@ impl ApplyReporter for ApplyProgress {
 
     fn paused(&self, phase: Phase, wait: Duration, reason: &str) {
         self.bar.println(format!(
-            "{}: waiting {}: {reason}",
+            "{}: waiting {}: {}",
             phase.name(),
-            seconds(wait)
+            seconds(wait),
+            visible(reason)
         ));
         self.bar
             .set_message(format!("{}, waiting {}", phase.name(), seconds(wait)));

@@ -45,6 +45,7 @@ pub fn apply_finished(report: &ApplyReport, printer: &Printer) {
             ("interrupted", Value::from(report.interrupted)),
             ("unreachable", Value::from(report.unreachable)),
             ("failures", Value::from(failures)),
+            ("hints", Value::from(hints(report))),
             ("elapsed_ms", Value::from(report.elapsed.as_millis() as u64)),
         ],
     );
@@ -107,5 +108,32 @@ pub fn text(report: &ApplyReport) -> String {
             "\nRunning the same apply again converges: it plans only what is still missing.",
         );
     }
+    for hint in hints(report) {
+        let _ = write!(text, "\n\nhint: {hint}");
+    }
     text
 }
+
+/// Advice for failures whose cause is one setting rather than each operation.
+pub fn hints(report: &ApplyReport) -> Vec<String> {
+    let mut hints = Vec::new();
+    let undecryptable = report
+        .failures
+        .iter()
+        .filter(|failure| failure.code == Some(DECRYPT_FAILED))
+        .count();
+    if undecryptable > 0 {
+        hints.push(format!(
+            "Authing could not decrypt {} (error {DECRYPT_FAILED}): passwords are encrypted with the key of --public-key (or AUTHING_PUBLIC_KEY, else Authing's published key), and it is not the one this pool decrypts with; check --public-key",
+            if undecryptable == 1 {
+                "1 password".to_string()
+            } else {
+                format!("{undecryptable} passwords")
+            }
+        ));
+    }
+    hints
+}
+
+/// Authing's "error decrypting the client's password".
+const DECRYPT_FAILED: i64 = 2016;

@@ -279,6 +279,10 @@ fn json_masked() {
         text.contains("a***@corp.example") && text.contains("138****0001"),
         "{text}"
     );
+    assert!(
+        !text.contains("Alice Liu") && !text.contains("\"alice\"") && !text.contains("carol"),
+        "names, usernames and photo URLs are masked too: {text}"
+    );
 }
 
 #[test]

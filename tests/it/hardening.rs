@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output};
 use std::time::Duration;
 
+use authing_sync::model::{Field, Normalizer};
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -436,4 +437,753 @@ async fn ctrl_c_cuts_retries_short() {
         "no operation waited out its ten retries: {failed:?}"
     );
     assert!(!operations(&events, "skipped").is_empty());
+}
+
+/// Issue 14, item 11: passwords that only failed at apply are refused at validate: a `${PW}` set
+/// to nothing (it silently became a generated password) and one shorter than Authing's 6.
+#[tokio::test]
+async fn empty_and_short_passwords_are_refused_at_validate() {
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nusers:\n  - email: a@example.com\n    password: ${PW}\n  - email: b@example.com\n    password: ${OPTIONAL_PW:-}\n  - email: c@example.com\n    password: ${SHORT_PW}\n",
+    );
+    write_file(
+        dir.path(),
+        "hr.csv",
+        "email,password\nd@example.com,abc12\ne@example.com,${PW}\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "users.yaml", "-f", "hr.csv"])
+        .env("PW", "")
+        .env("OPTIONAL_PW", "")
+        .env("SHORT_PW", "12345")
+        .run()
+        .expect(1);
+    for fragment in [
+        "invalid manifest: 4 errors",
+        "manifest::empty_variable",
+        "users.yaml:4:15",
+        "`${PW}` in `password` is set but empty",
+        "write `${PW:-}`",
+        "users.yaml:8:15",
+        "the password from `SHORT_PW` has 5 characters; Authing refuses passwords shorter than 6 (error 2029)",
+        "hr.csv:2:15",
+        "the password has 5 characters",
+        "hr.csv:3:15",
+    ] {
+        assert!(run.stderr.contains(fragment), "{fragment}\n{}", run.stderr);
+    }
+    assert!(
+        !run.stderr.contains("12345") && !run.stderr.contains("abc12"),
+        "{}",
+        run.stderr
+    );
+
+    // `${NAME:-}` stays optional: the user is valid without a password.
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nusers:\n  - email: b@example.com\n    password: ${OPTIONAL_PW:-}\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "users.yaml"])
+        .env("OPTIONAL_PW", "")
+        .run()
+        .expect(0);
+    assert_eq!(
+        run.stdout,
+        "valid: 1 user, 0 whitelist phones, 0 MFA flags, 1 file\n"
+    );
+}
+
+/// Issue 14, item 11: passwords encrypted with a key the pool does not hold fail every create
+/// with 2016; the summary says to check `--public-key`.
+#[tokio::test]
+async fn creates_refused_with_2016_point_at_the_public_key() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nusers:\n  - email: a@example.com\n  - email: b@example.com\n",
+    );
+    // No --public-key: Authing's published key, which the emulator cannot decrypt with.
+    let run = Sync::new(dir.path())
+        .args(["apply", "-f", "users.yaml", "--auto-approve"])
+        .args(["--endpoint", emulator.url(), "--client-id", CLIENT_ID])
+        .env("AUTHING_SECRET", crate::support::SECRET)
+        .run()
+        .expect(4);
+    assert!(run.stderr.contains("authing error 2016"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("hint: Authing could not decrypt 2 passwords (error 2016)")
+            && run.stderr.contains("check --public-key"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(read_pool(&emulator, false).await.users.len(), 0);
+}
+
+/// Issue 14, item 11: `--send-reset-email` for a new user without an email warns that the
+/// generated password goes to no one.
+#[tokio::test]
+async fn send_reset_email_warns_about_new_users_without_an_email() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nmatch_on: username\nusers:\n  - username: noemail\n  - username: withemail\n    email: w@example.com\n",
+    );
+    let sync = Sync::on(&emulator, dir.path());
+    let run = sync
+        .clone()
+        .args([
+            "apply",
+            "-f",
+            "users.yaml",
+            "--auto-approve",
+            "--send-reset-email",
+        ])
+        .run()
+        .expect(0);
+    assert!(
+        run.stderr
+            .contains("warning: --send-reset-email: 1 new user has no email (noemail)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("withemail"), "{}", run.stderr);
+    let mailbox = emulator.mailbox().await;
+    assert_eq!(mailbox.as_array().map(Vec::len), Some(1), "{mailbox}");
+    let plan = sync
+        .args(["plan", "-f", "users.yaml", "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+}
+
+/// Whether text carries a character a terminal or a reader would act on or not show.
+fn hostile(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| (c.is_control() && !matches!(c, '\n' | '\t')) || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+}
+
+/// Issue 14, item 9: values with ESC sequences and U+202E reach no output raw (human, Markdown,
+/// JSON, progress lines, the summary, errors), and `--mask-pii` masks usernames and names.
+#[tokio::test]
+async fn control_and_bidi_characters_are_escaped_in_every_output_and_names_are_masked() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    register_raw(&emulator, "taken@example.com", "").await;
+    let manifest = "version: 1\nmatch_on: username\nusers:\n  - username: \"tony\\u202Egnp.exe\"\n    email: tony@example.com\n    nickname: \"Wang \\e[2J\\e]0;pwned\\a\\u202ETony\\u200B\"\n  - username: \"clash\\e[31m\"\n    email: taken@example.com\n";
+    write_file(dir.path(), "users.yaml", manifest);
+    let sync = Sync::on(&emulator, dir.path());
+    let mut outputs = Vec::new();
+    for format in ["human", "markdown", "json"] {
+        for mask in [false, true] {
+            let mut run = sync
+                .clone()
+                .args(["plan", "-f", "users.yaml", "--format", format]);
+            if mask {
+                run = run.args(["--mask-pii"]);
+            }
+            let run = run.run().expect(0);
+            assert_eq!(hostile(&run.stdout), None, "{format}: {}", run.stdout);
+            if mask {
+                assert!(
+                    !run.stdout.contains("tony")
+                        && !run.stdout.contains("Wang")
+                        && !run.stdout.contains("clash"),
+                    "{format} --mask-pii: {}",
+                    run.stdout
+                );
+            }
+            outputs.push((format, mask, run.stdout));
+        }
+    }
+    let human = &outputs[0].2;
+    assert!(
+        human.contains(r#""Wang \u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}Tony\u{200b}""#),
+        "{human}"
+    );
+    assert!(
+        human.contains(r"# tony\u{202e}gnp.exe will be created"),
+        "{human}"
+    );
+    let markdown = &outputs[2].2;
+    assert!(markdown.contains(r"`tony\u{202e}gnp.exe`"), "{markdown}");
+    assert!(
+        markdown.contains(r"nickname: `Wang \u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}Tony\u{200b}`"),
+        "{markdown}"
+    );
+    // JSON escapes them and keeps the value.
+    let json: Value = serde_json::from_str(&outputs[4].2).expect("JSON plan");
+    let create = json["changes"]
+        .as_array()
+        .and_then(|changes| {
+            changes
+                .iter()
+                .find(|change| change["key"] == "tony\u{202e}gnp.exe")
+        })
+        .expect("the create");
+    assert_eq!(
+        create["fields"]["nickname"]["to"],
+        "Wang \u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}Tony\u{200b}"
+    );
+
+    // Applying: the clash fails with its key in the progress lines and the summary, on a pipe
+    // and in colour (where only this tool's own colour sequences may carry an ESC).
+    let apply = sync
+        .clone()
+        .args(["apply", "-f", "users.yaml", "--auto-approve"])
+        .run()
+        .expect(4);
+    assert_eq!(hostile(&apply.stdout), None, "{}", apply.stdout);
+    assert_eq!(hostile(&apply.stderr), None, "{}", apply.stderr);
+    assert!(
+        apply
+            .stderr
+            .contains(r"create clash\u{1b}[31m: createUser clash\u{1b}[31m: authing error 2026"),
+        "{}",
+        apply.stderr
+    );
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(
+        pool.user("tony@example.com").nickname.as_deref(),
+        Some("Wang \u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}Tony\u{200b}"),
+        "the value itself is applied as declared"
+    );
+    let coloured = sync
+        .clone()
+        .args([
+            "apply",
+            "-f",
+            "users.yaml",
+            "--auto-approve",
+            "--color",
+            "always",
+        ])
+        .env("NO_COLOR", "")
+        .run()
+        .expect(4);
+    let mut rest = coloured.stderr.as_str();
+    while let Some(at) = rest.find('\u{1b}') {
+        rest = &rest[at + 1..];
+        let params = rest.strip_prefix('[').map(|tail| {
+            tail.len()
+                - tail
+                    .trim_start_matches(|c: char| c.is_ascii_digit() || c == ';')
+                    .len()
+        });
+        assert!(
+            params.is_some_and(|params| rest[1 + params..].starts_with('m')),
+            "an ESC that is not a colour: {:?}",
+            &rest[..rest.len().min(20)]
+        );
+    }
+    assert!(!coloured.stderr.contains('\u{202e}'), "{}", coloured.stderr);
+
+    // An error quoting a value, and its source snippet.
+    write_file(
+        dir.path(),
+        "bad.yaml",
+        "version: 1\nusers:\n  - email: \"x\\u202e@example.com\"\n    nickname: \"\\e[2J\"\n",
+    );
+    let validate = Sync::new(dir.path())
+        .args(["validate", "-f", "bad.yaml"])
+        .run()
+        .expect(1);
+    assert_eq!(hostile(&validate.stderr), None, "{}", validate.stderr);
+    assert!(
+        validate.stderr.contains(r"`x\u{202e}@example.com` is not an email address: it contains the invisible character U+202E"),
+        "{}",
+        validate.stderr
+    );
+    let plan = sync.args(["plan", "-f", "users.yaml"]).run().expect(0);
+    assert!(
+        plan.stdout.contains("1 to create, 0 to update"),
+        "only the clash is left: {}",
+        plan.stdout
+    );
+}
+
+/// A value of `field` for a round: the text of a personal field holds `Secret` (the email
+/// `secret`, the phone the digits `1234` after its prefix), which `--mask-pii` must hide; the
+/// text of another field holds `Open`. Flags have none.
+fn personal_value(field: Field, round: u32) -> Option<String> {
+    match field.normalizer() {
+        None => None,
+        Some(Normalizer::Email) => Some(format!("secret.person{round}@example.com")),
+        Some(Normalizer::Phone) => Some(format!("1381234{round:04}")),
+        Some(Normalizer::Trim) if field.personal() => {
+            Some(format!("Secret {} {round}", field.name()))
+        }
+        Some(Normalizer::Trim) => Some(format!("Open {} {round}", field.name())),
+    }
+}
+
+/// Issue 14, item 9: `--mask-pii` masks every field the field table marks personal, in every
+/// format, for a creation and for an update (both sides), the key (a username) included; a
+/// field that is not personal is shown as it is.
+#[tokio::test]
+async fn mask_pii_hides_every_personal_field_of_the_table_in_every_format() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    let sync = Sync::on(&emulator, dir.path());
+    let manifest = |round: u32| {
+        let mut yaml = String::from("version: 1\nmatch_on: username\nusers:\n");
+        yaml.push_str("  - username: secretperson\n");
+        for field in Field::ALL {
+            if let (Some(value), true) = (personal_value(field, round), field != Field::Username) {
+                yaml.push_str(&format!("    {}: \"{value}\"\n", field.name()));
+            }
+        }
+        yaml
+    };
+    let hidden = |text: &str, format: &str| {
+        for secret in ["ecret", "1234"] {
+            assert!(
+                !text.contains(secret),
+                "{format} --mask-pii shows {secret:?}:\n{text}"
+            );
+        }
+    };
+    write_file(dir.path(), "users.yaml", &manifest(1));
+    let mut shown_plain = false;
+    for round in [1, 2] {
+        if round == 2 {
+            sync.clone()
+                .args(["apply", "-f", "users.yaml", "--auto-approve"])
+                .run()
+                .expect(0);
+            write_file(dir.path(), "users.yaml", &manifest(2));
+        }
+        for format in ["human", "markdown", "json"] {
+            let masked = sync
+                .clone()
+                .args(["plan", "-f", "users.yaml", "--format", format, "--mask-pii"])
+                .run()
+                .expect(0);
+            hidden(&masked.stdout, format);
+            hidden(&masked.stderr, format);
+            // Not personal: shown as declared.
+            for field in Field::ALL.into_iter().filter(|field| !field.personal()) {
+                if let Some(value) = personal_value(field, round) {
+                    assert!(
+                        masked.stdout.contains(&value),
+                        "{format}: {field} is not personal and is shown: {}",
+                        masked.stdout
+                    );
+                    shown_plain = true;
+                }
+            }
+            // The same plan unmasked shows the values, so the check above can fail.
+            let plain = sync
+                .clone()
+                .args(["plan", "-f", "users.yaml", "--format", format])
+                .run()
+                .expect(0);
+            assert!(
+                plain.stdout.contains("secretperson") && plain.stdout.contains("1234"),
+                "{format}: {}",
+                plain.stdout
+            );
+        }
+    }
+    assert!(
+        shown_plain,
+        "the table has text fields that are not personal"
+    );
+}
+
+/// A server on loopback that answers every request with `response` (a whole HTTP response) and
+/// counts the requests.
+fn canned_server(
+    response: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let url = format!("http://{}/graphql", listener.local_addr().expect("address"));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                if line.trim().is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    (url, count)
+}
+
+/// Issue 14, item 13: an endpoint that answers with a web page or a redirect is named as not
+/// Authing's API (with the status and content type), and a URL with credentials is refused
+/// without echoing them.
+#[tokio::test]
+async fn an_endpoint_that_is_not_authings_api_is_named_as_such() {
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "users.yaml",
+        "version: 1\nusers:\n  - email: a@example.com\n",
+    );
+    let cases = [
+        (
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 38\r\nConnection: close\r\n\r\n<!doctype html><html>Login</html>\n\n\n\n\n",
+            "answered HTTP 200 with text/html; charset=utf-8",
+        ),
+        (
+            "HTTP/1.1 302 Found\r\nLocation: https://console.example.com/login\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "answered HTTP 302, redirecting to https://console.example.com/login",
+        ),
+    ];
+    for (response, said) in cases {
+        let (url, requests) = canned_server(response);
+        let run = Sync::new(dir.path())
+            .args([
+                "plan",
+                "-f",
+                "users.yaml",
+                "--endpoint",
+                &url,
+                "--client-id",
+                CLIENT_ID,
+            ])
+            .env("AUTHING_SECRET", crate::support::SECRET)
+            .run()
+            .expect(1);
+        let expected = format!("{url} does not look like Authing's GraphQL API: it {said}");
+        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+        assert!(run.stderr.contains("check --endpoint"), "{}", run.stderr);
+        assert_eq!(
+            requests.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "not retried"
+        );
+    }
+
+    let run = Sync::new(dir.path())
+        .args(["plan", "-f", "users.yaml", "--client-id", CLIENT_ID])
+        .args([
+            "--endpoint",
+            "https://admin:hunter2-pw@authing.example.com/graphql",
+        ])
+        .env("AUTHING_SECRET", crate::support::SECRET)
+        .run()
+        .expect(1);
+    assert!(!run.stderr.contains("hunter2-pw"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("https://***@authing.example.com/graphql")
+            && run.stderr.contains("credentials do not belong in the URL"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Issue 14, item 13: an interrupt while the pool is read ends plan and apply at once with exit
+/// 130 and nothing written, whether started in the foreground or in the background by a script
+/// (which starts jobs with SIGINT ignored; the write phase always handled it, now every phase
+/// does).
+#[tokio::test]
+async fn an_interrupt_while_reading_ends_plan_and_apply_with_130_in_the_background_too() {
+    let emulator = Emulator::builder()
+        .generate(10)
+        .arg("--latency-ms")
+        .arg("1500")
+        .start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "pool.yaml",
+        &renaming_manifest(1..=10, "Renamed"),
+    );
+    let sync = Sync::on(&emulator, dir.path());
+    let mut requests = 0;
+    for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+        for background in [false, true] {
+            let run = sync
+                .clone()
+                .args(command.iter().copied())
+                .args(["-f", &manifest]);
+            let child = if background {
+                run.spawn_in_background()
+            } else {
+                run.spawn()
+            };
+            // The owner token is fetched; then the first page of users is asked for.
+            requests += 2;
+            loop {
+                if emulator.stats().await["total"].as_u64().unwrap_or(0) >= requests {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            interrupt(&child);
+            let output = finish(child).await;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(130),
+                "{command:?} background={background}: {stderr}"
+            );
+            assert!(
+                stderr.contains("interrupted before anything was written"),
+                "{stderr}"
+            );
+            assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+        }
+    }
+    assert_eq!(writes(&emulator.stats().await), 0);
+}
+
+/// Issue 14, item 13: a stderr whose reader went away, or that is closed, is never a panic (it
+/// was exit 101), and a closed stderr does not make status lines land in a file opened later.
+#[tokio::test]
+async fn a_closed_stderr_is_never_a_panic() {
+    use std::os::unix::process::CommandExt;
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    write_file(
+        dir.path(),
+        "bad.yaml",
+        "version: 1\nusers:\n  - email: not-an-email\n",
+    );
+    let manifest = write_file(dir.path(), "pool.yaml", &renaming_manifest(1..=3, "New"));
+    let gone_reader = |command: &mut Command| {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        command.stderr(writer);
+    };
+    let closed = |command: &mut Command| {
+        // SAFETY: between fork and exec only the async-signal-safe close(2) is called.
+        unsafe {
+            command.pre_exec(|| {
+                libc::close(2);
+                Ok(())
+            });
+        }
+    };
+    for (name, redirect) in [
+        ("reader gone", &gone_reader as &dyn Fn(&mut Command)),
+        ("closed", &closed),
+    ] {
+        let validate = Sync::new(dir.path())
+            .args(["validate", "-f", "bad.yaml"])
+            .run_with(redirect);
+        assert_eq!(validate.code, 1, "{name}: validate");
+        let apply = Sync::on(&emulator, dir.path())
+            .args(["apply", "-f", &manifest, "--auto-approve"])
+            .run_with(redirect);
+        assert_eq!(apply.code, 0, "{name}: apply");
+        // The embedded emulator's pool file is opened with stderr closed: it must stay intact.
+        let local = Sync::new(dir.path())
+            .args([
+                "apply",
+                "-f",
+                &manifest,
+                "--auto-approve",
+                "--endpoint",
+                "local",
+            ])
+            .run_with(redirect);
+        assert_eq!(local.code, 0, "{name}: apply on the local pool");
+        let plan = Sync::new(dir.path())
+            .args([
+                "plan",
+                "-f",
+                &manifest,
+                "--endpoint",
+                "local",
+                "--detailed-exitcode",
+            ])
+            .run()
+            .expect(0);
+        assert!(
+            plan.stdout.starts_with("No changes."),
+            "{name}: {}",
+            plan.stdout
+        );
+    }
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(pool.users.len(), 3);
+}
+
+/// Issue 14, item 13: trailing empty spreadsheet columns are ignored (a value under one is an
+/// error), a `;`-separated file says so, a huge line is not echoed whole, and a non-UTF-8 YAML
+/// file gets advice for YAML.
+#[tokio::test]
+async fn spreadsheet_leftovers_separators_huge_lines_and_encodings_get_the_right_answer() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    let sync = Sync::on(&emulator, dir.path());
+    write_file(
+        dir.path(),
+        "excel.csv",
+        "email,nickname,,\r\na@example.com,Ann,,\r\nb@example.com,Bob\r\n",
+    );
+    let apply = sync
+        .clone()
+        .args(["apply", "-f", "excel.csv", "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(apply.stdout.contains("2 to create"), "{}", apply.stdout);
+    let plan = sync
+        .clone()
+        .args(["plan", "-f", "excel.csv", "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+
+    write_file(
+        dir.path(),
+        "excel.csv",
+        "email,nickname,,\na@example.com,Ann,,\nb@example.com,Bob,,stray\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "excel.csv"])
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("a value in column 4, which has no name in the header")
+            && run.stderr.contains("excel.csv:3:20"),
+        "{}",
+        run.stderr
+    );
+
+    write_file(
+        dir.path(),
+        "semi.csv",
+        "email;nickname\na@example.com;Ann\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "semi.csv"])
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("the file seems to separate its cells with `;`")
+            && run.stderr.contains("CSV UTF-8 (Comma delimited)")
+            && run.stderr.contains("invalid manifest: 1 error"),
+        "{}",
+        run.stderr
+    );
+
+    let huge = "x".repeat(10 * 1024 * 1024);
+    write_file(
+        dir.path(),
+        "huge.csv",
+        &format!("email,nickname\na@example.com,{huge},extra\n{huge}@,x\n"),
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "huge.csv"])
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr.contains("wrong number of cells") && run.stderr.contains("huge.csv:2:1"),
+        "{}",
+        &run.stderr[..run.stderr.len().min(2000)]
+    );
+    assert!(
+        run.stderr.contains("characters cut"),
+        "the email is quoted cut"
+    );
+    assert!(
+        run.stderr.len() < 10_000,
+        "{} bytes of diagnostics",
+        run.stderr.len()
+    );
+
+    std::fs::write(
+        dir.path().join("gbk.yaml"),
+        b"version: 1\nusers:\n  - email: a@example.com\n    nickname: \xcd\xf5\n",
+    )
+    .expect("write");
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", "gbk.yaml"])
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr.contains("YAML manifests must be UTF-8") && !run.stderr.contains("CSV UTF-8"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Issue 14, item 13: `-q` leaves manifest warnings out, and the summary says which way the
+/// whitelist switch was turned.
+#[tokio::test]
+async fn quiet_hides_manifest_warnings_and_the_switch_says_on_or_off() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    let sync = Sync::on(&emulator, dir.path());
+    // A literal password is a manifest warning.
+    let manifest = |enabled: bool| {
+        format!(
+            "version: 1\nusers:\n  - email: a@example.com\n    password: literal-pw-1\nwhitelist:\n  enabled: {enabled}\n"
+        )
+    };
+    write_file(dir.path(), "pool.yaml", &manifest(true));
+    let loud = Sync::new(dir.path())
+        .args(["validate", "-f", "pool.yaml"])
+        .run()
+        .expect(0);
+    assert!(loud.stderr.contains("written literally"), "{}", loud.stderr);
+    let validate = Sync::new(dir.path())
+        .args(["validate", "-f", "pool.yaml", "-q"])
+        .run()
+        .expect(0);
+    let plan = sync
+        .clone()
+        .args(["plan", "-f", "pool.yaml", "-q"])
+        .run()
+        .expect(0);
+    assert_eq!((validate.stderr.as_str(), plan.stderr.as_str()), ("", ""));
+    let on = sync
+        .clone()
+        .args(["apply", "-f", "pool.yaml", "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(
+        on.stderr
+            .contains("whitelist +0 -0, whitelist switch turned on;"),
+        "{}",
+        on.stderr
+    );
+    write_file(dir.path(), "pool.yaml", &manifest(false));
+    let off = sync
+        .clone()
+        .args(["apply", "-f", "pool.yaml", "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(
+        off.stderr.contains("whitelist switch turned off;"),
+        "{}",
+        off.stderr
+    );
+    let plan = sync
+        .args(["plan", "-f", "pool.yaml", "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
 }

@@ -139,6 +139,20 @@ impl Sync {
         }
     }
 
+    /// Runs to the end with the command adjusted first (its stdio, say); what was not redirected
+    /// is captured.
+    pub fn run_with(&self, adjust: impl FnOnce(&mut Command)) -> Run {
+        let mut command = self.command();
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        adjust(&mut command);
+        let output = command.output().expect("run authing-sync");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Starts without waiting; stdout and stderr are piped.
     pub fn spawn(&self) -> Child {
         self.command()
@@ -146,6 +160,21 @@ impl Sync {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn authing-sync")
+    }
+
+    /// Starts as a script starts a job in the background (`cmd &`): with SIGINT ignored.
+    pub fn spawn_in_background(&self) -> Child {
+        use std::os::unix::process::CommandExt;
+        let mut command = self.command();
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        // SAFETY: between fork and exec only the async-signal-safe signal(2) is called.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        command.spawn().expect("spawn authing-sync")
     }
 }
 
