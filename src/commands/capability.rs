@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use miette::Diagnostic;
 
-use crate::model::{DesiredState, FieldRef, Origin};
+use crate::model::{DesiredState, Field, FieldRef, Origin};
 use crate::plan::{Change, Plan};
 use crate::remote::Api;
 
@@ -66,10 +66,15 @@ pub fn check_desired(desired: &DesiredState, api: Api) -> Result<(), Unsupported
                 problems.push((
                     finder.place(&user.origin, field.name()),
                     format!(
-                        "`{}: {text}` of `{}`: the {api} API takes only {}",
+                        "`{}: {text}` of `{}`: the {api} API takes only {}{}",
                         field.name(),
                         user.key,
-                        allowed.join(", ")
+                        allowed.join(", "),
+                        if field == Field::Gender && api == Api::V3 {
+                            " (U is what v3 reports for every user whose gender is not set: leave the field out)"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }

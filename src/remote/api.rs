@@ -55,10 +55,12 @@ impl Api {
         self == Api::V1
     }
 
-    /// The values the API accepts for a field, when it restricts them (v3's `gender`).
+    /// The values a manifest may declare for a field, when the API restricts them: v3's
+    /// `gender` takes `M`, `F` or `U`, and reports `U` for every user whose gender is not set,
+    /// so `U` reads as no gender ([`super::v3`]) and a manifest may declare only `M` or `F`.
     pub fn allowed_values(self, field: Field) -> Option<&'static [&'static str]> {
         match (self, field) {
-            (Api::V3, Field::Gender) => Some(&["M", "F", "U"]),
+            (Api::V3, Field::Gender) => Some(&["M", "F"]),
             _ => None,
         }
     }

@@ -16,6 +16,8 @@
 //!   current status is sent with every update, because whether an update that omits it resets
 //!   it is unconfirmed. Passwords travel as `passwordEncryptType: none` (plain text inside
 //!   HTTPS), as the facts advise.
+//! - **Gender.** v3 reports `U` for every user whose gender is not set, so `U` reads as no
+//!   gender (as v1 shows such a user); the plan refuses a manifest that declares `U`.
 //! - **Phones.** A manifest phone is `+<code><number>` or a mainland number; v3 splits it into
 //!   `phone` (national) and `phoneCountryCode` (`+86` for a mainland number).
 //! - **Whitelist.** `list-whitelist`/`add-whitelist`/`delete-whitelist`, type `PHONE`. v3 has no
@@ -51,6 +53,8 @@ pub const BATCH: usize = 50;
 
 const STATUS_ACTIVE: &str = "Activated";
 const STATUS_SUSPENDED: &str = "Suspended";
+/// v3's `gender` for a user whose gender is not set.
+const GENDER_UNKNOWN: &str = "U";
 
 /// E.164 country calling codes of one and two digits; every other code has three. The codes
 /// are prefix-free, so this splits any `+<code><number>`.
@@ -611,6 +615,7 @@ fn user_from_dto(object: &Map<String, Value>) -> Result<DtoUser, String> {
                 };
                 profile.text(field, &join_phone(national, code));
             }
+            Field::Gender if value.as_str() == Some(GENDER_UNKNOWN) => {}
             _ if field.is_bool() => profile.flag(field, value.as_bool().ok_or_else(wrong)?),
             _ => profile.text(field, value.as_str().ok_or_else(wrong)?),
         }
@@ -765,7 +770,7 @@ mod tests {
         let dto = json!({
             "userId": "u1", "email": "a@example.com", "status": "Suspended",
             "phone": "4155550100", "phoneCountryCode": "+1", "city": "Paris",
-            "emailVerified": true, "nickname": null, "workStatus": "Active"
+            "emailVerified": true, "nickname": null, "workStatus": "Active", "gender": "U"
         });
         let user = user_from_dto(dto.as_object().unwrap()).unwrap();
         assert_eq!(user.live.id.as_str(), "u1");
@@ -779,6 +784,7 @@ mod tests {
             Some(FieldRef::Bool(true))
         );
         assert_eq!(profile.get(Field::Nickname), None);
+        assert_eq!(profile.get(Field::Gender), None, "U is v3's unset gender");
         let active = json!({"userId": "u2", "status": "Activated"});
         let user = user_from_dto(active.as_object().unwrap()).unwrap();
         assert_eq!(

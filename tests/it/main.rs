@@ -15,5 +15,6 @@ mod soak;
 mod support;
 mod sync;
 mod terminal;
+mod v3;
 mod validate;
 mod workflows;
