@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::render::Show;
+
 /// Which Authing API to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ApiArg {
@@ -210,6 +212,12 @@ pub struct PlanArgs {
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
 
+    /// How many changes of each kind to list in full: `all`, or a number. By default a kind with
+    /// more than 100 changes lists its first 5 and counts the rest per field, with a sample.
+    /// Deletions are always listed in full up to the deletion limit (human and Markdown plans)
+    #[arg(long, value_name = "all|N")]
+    pub show: Option<Show>,
+
     /// Exit 0 when there are no changes, 2 when there are, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -251,6 +259,12 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (cron, CI)
     #[arg(long)]
     pub auto_approve: bool,
+
+    /// How many changes of each kind to list in full: `all`, or a number. By default a kind with
+    /// more than 100 changes lists its first 5 and counts the rest per field, with a sample.
+    /// Deletions are always listed in full up to the deletion limit
+    #[arg(long, value_name = "all|N")]
+    pub show: Option<Show>,
 
     /// Delete live users that no manifest declares (as `prune.enabled: true`)
     #[arg(long, conflicts_with = "plan")]

@@ -21,7 +21,7 @@ use crate::settings::Connection;
 
 use super::interrupt::Interrupts;
 use super::planning::{
-    self, apply_reporter, delete_limit, parse_limit, render_human, show_warnings,
+    self, apply_reporter, delete_limit, listing, parse_limit, render_human, show_warnings,
 };
 use super::session::Session;
 
@@ -151,6 +151,7 @@ async fn carry_out(
                 Masker::off(),
                 cost,
                 Vec::new(),
+                listing(args.show, plan, limit),
             ))
             .map_err(Error::Output)?;
     }

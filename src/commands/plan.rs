@@ -12,7 +12,7 @@ use crate::printer::Printer;
 use crate::settings::Connection;
 
 use super::interrupt::Interrupts;
-use super::planning::{self, delete_limit, guard_warning, render_plan, show_warnings};
+use super::planning::{self, delete_limit, guard_warning, listing, render_plan, show_warnings};
 use super::session::Session;
 
 pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
@@ -64,6 +64,7 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
             args.mask_pii,
             Some(cost),
             warnings,
+            listing(args.show, &plan, &limit),
         ))
         .map_err(Error::Output)?;
     // Deletions left out of the plan are changes still pending.

@@ -15,7 +15,7 @@ use crate::remote::{self, FetchScope, MfaScope};
 use crate::render::events::EventReporter;
 use crate::render::lines::LineReporter;
 use crate::render::progress::{ApplyProgress, FetchProgress};
-use crate::render::{self, HumanOptions, MarkdownOptions, Masker, PlanCost, Style};
+use crate::render::{self, HumanOptions, Listing, MarkdownOptions, Masker, PlanCost, Show, Style};
 use crate::report::{ApplyReporter, FetchReporter, Silent};
 use crate::settings::SettingsError;
 
@@ -125,6 +125,15 @@ pub fn guard_warning(plan: &Plan, limit: &DeleteLimit) -> Option<String> {
         .map(|refusal| format!("apply would refuse this plan: {refusal}"))
 }
 
+/// How much of each kind of change to list: `--show`, and deletions in full up to the limit.
+pub fn listing(show: Option<Show>, plan: &Plan, limit: &DeleteLimit) -> Listing {
+    Listing {
+        show: show.unwrap_or_default(),
+        deletions_allowed: limit.allowed(plan.live_users),
+        removals_allowed: limit.allowed(plan.live_phones),
+    }
+}
+
 /// The plan as people read it, for stdout.
 pub fn render_human(
     plan: &Plan,
@@ -132,17 +141,20 @@ pub fn render_human(
     masker: Masker,
     cost: Option<PlanCost>,
     warnings: Vec<String>,
+    listing: Listing,
 ) -> String {
     let options = HumanOptions {
         style: Style::new(printer.stdout_color()),
         masker,
         cost,
         warnings,
+        listing,
     };
     render::human::render(plan, &options)
 }
 
 /// The plan in the asked format, for stdout; the JSON is the saved-plan file.
+#[allow(clippy::too_many_arguments)]
 pub fn render_plan(
     plan: &Plan,
     file: &PlanFile,
@@ -151,10 +163,11 @@ pub fn render_plan(
     mask: bool,
     cost: Option<PlanCost>,
     warnings: Vec<String>,
+    listing: Listing,
 ) -> String {
     let masker = Masker::new(mask);
     match format {
-        PlanFormat::Human => render_human(plan, printer, masker, cost, warnings),
+        PlanFormat::Human => render_human(plan, printer, masker, cost, warnings, listing),
         PlanFormat::Json => render::json::render(file, masker),
         PlanFormat::Markdown => render::markdown::render(
             plan,
@@ -162,7 +175,7 @@ pub fn render_plan(
                 masker,
                 cost,
                 warnings,
-                ..MarkdownOptions::default()
+                listing,
             },
         ),
     }

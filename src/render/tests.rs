@@ -289,7 +289,6 @@ fn json_masked() {
 fn markdown() {
     let options = MarkdownOptions {
         cost: Some(cost()),
-        limit: 50,
         ..MarkdownOptions::default()
     };
     insta::assert_snapshot!(markdown::render(&realistic_plan(), &options));
@@ -299,7 +298,10 @@ fn markdown() {
 fn markdown_masked_and_cut() {
     let options = MarkdownOptions {
         masker: Masker::new(true),
-        limit: 1,
+        listing: Listing {
+            show: Show::First(1),
+            ..Listing::default()
+        },
         ..MarkdownOptions::default()
     };
     let text = markdown::render(&realistic_plan(), &options);
@@ -309,6 +311,405 @@ fn markdown_masked_and_cut() {
         "{text}"
     );
     insta::assert_snapshot!(text);
+}
+
+/// How many changes of each kind a generated plan holds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sizes {
+    deletes: usize,
+    creates: usize,
+    updates: usize,
+    mfa_on: usize,
+    mfa_off: usize,
+    whitelist_add: usize,
+    whitelist_remove: usize,
+    unwhitelisted: usize,
+}
+
+/// A plan of generated changes, in plan order, with `value` as every new nickname.
+fn large_plan(sizes: Sizes, value: &dyn Fn(usize) -> String) -> Plan {
+    let hr = origin("manifests/hr.csv", 1);
+    let mut changes = Vec::new();
+    for i in 0..sizes.deletes {
+        let id = format!("5f{i:022}");
+        changes.push(Change::Delete(Delete {
+            id: UserId::new(id.as_str()),
+            key: UserKey::from_email(&format!("leaver{i}@corp.example")),
+            label: format!("leaver{i}@corp.example"),
+            origin: Some(origin("manifests/policy.yaml", 3)),
+            fingerprint: fingerprint(&id),
+        }));
+    }
+    for i in 0..sizes.creates {
+        changes.push(Change::Create(Create {
+            key: UserKey::from_email(&format!("new{i}@corp.example")),
+            profile: {
+                let profile = Profile::default()
+                    .with(Field::Email, format!("new{i}@corp.example"))
+                    .with(Field::Nickname, format!("New {i}"));
+                if i % 2 == 0 {
+                    profile.with(Field::Phone, format!("1390{i:07}"))
+                } else {
+                    profile
+                }
+            },
+            password: PasswordPlan::Generated,
+            origin: Origin::new(hr.file.clone(), 2 + i as u32),
+        }));
+    }
+    for i in 0..sizes.updates {
+        let id = format!("60{i:022}");
+        let mut fields = vec![FieldChange {
+            field: Field::Nickname,
+            before: Some(text(&format!("User {i}"))),
+            after: text(&value(i)),
+        }];
+        if i % 100 == 7 {
+            fields.push(FieldChange {
+                field: Field::Blocked,
+                before: None,
+                after: FieldValue::Bool(true),
+            });
+        }
+        changes.push(Change::Update(Update {
+            key: UserKey::from_email(&format!("user{i}@corp.example")),
+            id: UserId::new(id.as_str()),
+            renamed_from: None,
+            fields,
+            origin: Origin::new(hr.file.clone(), 2 + (sizes.creates + i) as u32),
+            fingerprint: fingerprint(&id),
+        }));
+    }
+    for i in 0..sizes.mfa_on + sizes.mfa_off {
+        let enable = i < sizes.mfa_on;
+        let target = if enable && i % 4 == 0 {
+            MfaTarget::New
+        } else {
+            MfaTarget::Existing {
+                id: UserId::new(format!("61{i:022}")),
+                fingerprint: fingerprint("61"),
+            }
+        };
+        changes.push(Change::Mfa(MfaChange {
+            key: UserKey::from_email(&format!("mfa{i}@corp.example")),
+            target,
+            enable,
+            origin: origin("manifests/mfa.yaml", 2 + i as u32),
+        }));
+    }
+    if sizes.whitelist_add > 0 {
+        changes.push(Change::WhitelistSwitch(WhitelistSwitch {
+            from: false,
+            to: true,
+            origin: origin("manifests/whitelist.csv", 1),
+        }));
+    }
+    for i in 0..sizes.whitelist_add {
+        changes.push(Change::WhitelistAdd(WhitelistPhone {
+            phone: format!("1370{i:07}"),
+            origin: Some(origin("manifests/whitelist.csv", 2 + i as u32)),
+        }));
+    }
+    for i in 0..sizes.whitelist_remove {
+        changes.push(Change::WhitelistRemove(WhitelistPhone {
+            phone: format!("+86 136-{i:08}"),
+            origin: None,
+        }));
+    }
+    let notices = (0..sizes.unwhitelisted)
+        .map(|i| Notice::PhoneNotWhitelisted {
+            key: UserKey::from_email(&format!("new{i}@corp.example")),
+            phone: format!("1390{i:07}"),
+            origin: Origin::new(hr.file.clone(), 2 + i as u32),
+        })
+        .collect();
+    Plan {
+        changes,
+        notices,
+        match_on: MatchOn::Email,
+        live_users: 60_000,
+        live_phones: 40,
+        whitelist_fingerprint: None,
+    }
+}
+
+/// The 51,000-change plan of the issue: 50,000 nicknames (a few users also blocked), 990 new
+/// users, 10 deletions (the default guard), MFA both ways, 1,000 phones on the whitelist and
+/// 1,000 new users the whitelist will not list.
+fn issue_plan() -> Plan {
+    large_plan(
+        Sizes {
+            deletes: 10,
+            creates: 990,
+            updates: 50_000,
+            mfa_on: 2_000,
+            mfa_off: 150,
+            whitelist_add: 1_000,
+            whitelist_remove: 3,
+            unwhitelisted: 1_000,
+        },
+        &|i| format!("Renamed {i}"),
+    )
+}
+
+#[test]
+fn human_large_plan_is_grouped_per_kind_and_field() {
+    let plan = issue_plan();
+    let text = human::render(&plan, &HumanOptions::default());
+    let lines = text.lines().count();
+    assert!(lines < 200, "{lines} lines:\n{text}");
+    for i in 0..10 {
+        assert!(
+            text.contains(&format!("# leaver{i}@corp.example will be deleted")),
+            "deletion {i} not listed:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("50,000 users will be updated in place"),
+        "{text}"
+    );
+    assert!(text.contains("990 users will be created"), "{text}");
+    assert!(text.contains("2,150 users: MFA will be switched"), "{text}");
+    assert!(text.contains("… and 995 more phones"), "{text}");
+    assert!(
+        text.contains("… and 995 more new users who register with a phone"),
+        "{text}"
+    );
+    // The summary line is as it always was.
+    assert!(text.contains(&human::summary_line(&plan.summary())));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn human_show_all_lists_every_change_and_show_n_that_many() {
+    let plan = large_plan(
+        Sizes {
+            creates: 150,
+            updates: 3_000,
+            unwhitelisted: 150,
+            ..Sizes::default()
+        },
+        &|i| format!("Renamed {i}"),
+    );
+    let all = HumanOptions {
+        listing: Listing {
+            show: Show::All,
+            ..Listing::default()
+        },
+        ..HumanOptions::default()
+    };
+    let text = human::render(&plan, &all);
+    assert_eq!(
+        text.matches("@corp.example will be updated in place (")
+            .count(),
+        3_000
+    );
+    assert_eq!(text.matches("@corp.example will be created (").count(), 150);
+    assert_eq!(text.matches("registers with the phone").count(), 150);
+    assert!(!text.contains("--show all"), "nothing is grouped:\n{text}");
+    let seven = HumanOptions {
+        listing: Listing {
+            show: Show::First(7),
+            ..Listing::default()
+        },
+        ..HumanOptions::default()
+    };
+    let text = human::render(&plan, &seven);
+    assert_eq!(
+        text.matches("@corp.example will be updated in place (")
+            .count(),
+        7
+    );
+    assert_eq!(text.matches("@corp.example will be created (").count(), 7);
+    assert_eq!(text.matches("registers with the phone").count(), 7);
+    assert!(
+        text.contains(
+            "3,000 users will be updated in place (manifests/hr.csv), the first 7 listed above"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn human_lists_deletions_up_to_the_guard_and_says_apply_refuses_beyond_it() {
+    let plan = large_plan(
+        Sizes {
+            deletes: 150,
+            whitelist_remove: 120,
+            ..Sizes::default()
+        },
+        &|i| format!("Renamed {i}"),
+    );
+    // Within the guard: every deletion, even far above the grouping threshold.
+    let within = HumanOptions {
+        listing: Listing {
+            show: Show::Auto,
+            deletions_allowed: 150,
+            removals_allowed: 200,
+        },
+        ..HumanOptions::default()
+    };
+    let text = human::render(&plan, &within);
+    assert_eq!(text.matches(" will be deleted (prune at").count(), 150);
+    assert_eq!(text.matches("      - phone = ").count(), 120);
+    assert!(!text.contains("not listed"), "{text}");
+    // Beyond the guard: as many as it allows, then why the rest is not listed.
+    let beyond = HumanOptions {
+        listing: Listing::default(),
+        ..HumanOptions::default()
+    };
+    let text = human::render(&plan, &beyond);
+    assert_eq!(text.matches(" will be deleted (prune at").count(), 10);
+    assert!(
+        text.contains("# 140 more users will be deleted (prune in manifests/policy.yaml), not listed: 150 deletions exceed the deletion limit of 10, so apply refuses this plan; `--show all` lists every one"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- … and 110 more phones, not listed: 120 whitelist removals exceed the deletion limit of 10, so apply refuses this plan"),
+        "{text}"
+    );
+}
+
+#[test]
+fn human_plans_below_the_threshold_are_listed_whole() {
+    let plan = large_plan(
+        Sizes {
+            creates: 100,
+            updates: 100,
+            mfa_on: 60,
+            mfa_off: 40,
+            whitelist_add: 100,
+            unwhitelisted: 100,
+            ..Sizes::default()
+        },
+        &|i| format!("Renamed {i}"),
+    );
+    let text = human::render(&plan, &HumanOptions::default());
+    assert_eq!(
+        text.matches("@corp.example will be updated in place (")
+            .count(),
+        100
+    );
+    assert_eq!(text.matches("@corp.example will be created (").count(), 100);
+    assert_eq!(text.matches(": MFA will be turned").count(), 100);
+    assert_eq!(text.matches("registers with the phone").count(), 100);
+    assert!(!text.contains("listed above"), "{text}");
+}
+
+#[test]
+fn markdown_large_plan_is_grouped() {
+    let plan = issue_plan();
+    let text = markdown::render(&plan, &MarkdownOptions::default());
+    assert!(text.len() < 20_000, "{} bytes", text.len());
+    assert!(text.contains("| update | 50,000 |"), "{text}");
+    assert!(
+        text.contains("- … and 49,995 more; all 50,000 by changed field"),
+        "{text}"
+    );
+    assert_eq!(text.matches("`leaver").count(), 10, "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// Cuts a Markdown plan into what GitHub would see as code spans and checks that every span
+/// closes on its line, so a cut never leaves the rest of the comment inside one.
+fn assert_code_spans_close(text: &str) {
+    for line in text.lines() {
+        let ticks = line.matches('`').count();
+        // Fences are one backtick longer than the longest run inside, so an odd count of
+        // backticks on a line means a span was cut open.
+        let mut runs = Vec::new();
+        let mut run = 0;
+        for c in line.chars().chain(std::iter::once(' ')) {
+            if c == '`' {
+                run += 1;
+            } else if run > 0 {
+                runs.push(run);
+                run = 0;
+            }
+        }
+        let mut open: Option<usize> = None;
+        for run in runs {
+            match open {
+                None => open = Some(run),
+                Some(fence) if fence == run => open = None,
+                Some(_) => {}
+            }
+        }
+        assert!(
+            open.is_none(),
+            "an open code span ({ticks} backticks): {line}"
+        );
+    }
+}
+
+#[test]
+fn markdown_stays_under_github_limit_whatever_the_plan() {
+    // Adversarial values: 10,000 characters, multi-byte, with backticks and newlines (for the
+    // first thousands of changes: enough to fill any comment many times over).
+    let long = |i: usize| {
+        if i < 2_000 {
+            format!("{}`` {i}\n汉字{}", "x".repeat(4_000), "字`".repeat(3_000))
+        } else {
+            format!("Renamed {i}")
+        }
+    };
+    let plan = large_plan(
+        Sizes {
+            deletes: 20_000,
+            creates: 20_000,
+            updates: 100_000,
+            mfa_on: 10_000,
+            mfa_off: 10_000,
+            whitelist_add: 10_000,
+            whitelist_remove: 10_000,
+            unwhitelisted: 20_000,
+        },
+        &long,
+    );
+    let warnings: Vec<String> = (0..50)
+        .map(|i| format!("apply would refuse this plan {i}: {}", "<b>|".repeat(1_000)))
+        .collect();
+    for show in [Show::Auto, Show::All, Show::First(1_000)] {
+        let options = MarkdownOptions {
+            listing: Listing {
+                show,
+                deletions_allowed: u64::MAX,
+                removals_allowed: u64::MAX,
+            },
+            warnings: warnings.clone(),
+            cost: Some(cost()),
+            ..MarkdownOptions::default()
+        };
+        let text = markdown::render(&plan, &options);
+        assert!(
+            text.len() <= markdown::MAX_BYTES,
+            "{show:?}: {} bytes",
+            text.len()
+        );
+        assert!(text.chars().count() <= markdown::GITHUB_COMMENT_LIMIT);
+        // What a reviewer must see survives the cut: the counts, the summary, the first
+        // deletions, the guard's warning, and a visible note where lists were cut.
+        assert!(text.contains("| delete | 20,000 |"), "{text}");
+        assert!(
+            text.contains(&human::summary_line(&plan.summary())),
+            "{show:?}"
+        );
+        assert!(text.contains("`leaver0@corp.example`"), "{show:?}");
+        assert!(text.contains("apply would refuse this plan 0"), "{show:?}");
+        assert!(text.contains("<sub>Read 120 users"), "{show:?}");
+        assert!(
+            text.contains(
+                "more not shown: the comment would pass GitHub's limit of 65,536 characters"
+            ),
+            "{show:?}"
+        );
+        assert!(!text.contains(&"x".repeat(200)), "values are cut");
+        assert_eq!(
+            text.matches("<details>").count(),
+            text.matches("</details>").count()
+        );
+        assert_code_spans_close(&text);
+    }
 }
 
 #[test]
@@ -349,4 +750,57 @@ fn control_and_bidi_characters_never_reach_any_format_raw() {
     // The plan file reads back with the value as it was.
     let reread: PlanFile = serde_json::from_str(&file.to_json()).unwrap();
     assert_eq!(reread.changes[0].key.as_deref(), Some(hostile));
+}
+
+/// The grouped blocks' samples are user data: escaped in both formats, masked by `--mask-pii`.
+#[test]
+fn grouped_samples_are_escaped_and_masked() {
+    let plan = large_plan(
+        Sizes {
+            creates: 150,
+            updates: 150,
+            mfa_on: 150,
+            unwhitelisted: 150,
+            ..Sizes::default()
+        },
+        &|i| format!("Evil\u{1b}[2J\u{202e}{i}"),
+    );
+    let hidden = |text: &str| {
+        text.chars()
+            .any(|c| crate::model::is_hidden(c) && c != '\n')
+    };
+    for masker in [Masker::off(), Masker::new(true)] {
+        let human = human::render(
+            &plan,
+            &HumanOptions {
+                masker,
+                ..HumanOptions::default()
+            },
+        );
+        let markdown = markdown::render(
+            &plan,
+            &MarkdownOptions {
+                masker,
+                ..MarkdownOptions::default()
+            },
+        );
+        for (format, text) in [("human", human), ("markdown", markdown)] {
+            assert!(!hidden(&text), "{format}: {text}");
+            assert!(text.contains("by changed field"), "{format}: {text}");
+            if masker == Masker::off() {
+                // Updates 0 to 4 are listed in full: the 5th is the grouped sample.
+                assert!(
+                    text.contains("user5@corp.example") && text.contains(r"Evil\u{1b}[2J\u{202e}5"),
+                    "{format}: {text}"
+                );
+            } else {
+                for clear in ["Evil", "user5@", "new5@", "mfa5@", "New 5"] {
+                    assert!(
+                        !text.contains(clear),
+                        "{format} masked shows {clear}: {text}"
+                    );
+                }
+            }
+        }
+    }
 }

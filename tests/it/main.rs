@@ -11,6 +11,7 @@ mod quirks;
 mod remote;
 mod renames;
 mod resilience;
+mod scale;
 mod soak;
 mod support;
 mod sync;
