@@ -199,7 +199,7 @@ impl Scenario {
 
     /// Whether hire `j` is declared with MFA on (every third, where the API can set it).
     pub fn hire_mfa(&self, j: usize) -> bool {
-        j % 3 == 0 && self.api.manages_mfa_and_switch()
+        j.is_multiple_of(3) && self.api.manages_mfa_and_switch()
     }
 
     pub fn hire_phone(j: usize) -> String {
