@@ -234,6 +234,33 @@ pub struct PlanArgs {
     /// prune.max_deletes, else 10): the plan warns when it is exceeded, and a saved plan keeps it
     #[arg(long, value_name = "N|N%")]
     pub max_deletes: Option<String>,
+
+    #[command(flatten)]
+    pub mfa: MfaReadArgs,
+}
+
+/// How many MFA switches a plan reads (one API call each): issue 16, `mfa_cache`.
+#[derive(Debug, Clone, Args)]
+pub struct MfaReadArgs {
+    /// Read at most N of the MFA switches already in the cache, oldest first; those never seen
+    /// and those the plan would change are read whatever N. The rest come from the cache, so an
+    /// MFA change made outside authing-sync is found within (users / N) runs. Default: every
+    /// managed switch is read
+    #[arg(long, env = "AUTHING_SYNC_MFA_READ_BUDGET", value_name = "N")]
+    pub mfa_read_budget: Option<u64>,
+
+    /// Read every managed MFA switch, whatever the budget, and renew the cache
+    #[arg(long)]
+    pub refresh: bool,
+
+    /// Where the MFA cache is kept (one file per pool and API; user ids and switches only)
+    #[arg(
+        long,
+        env = "AUTHING_SYNC_CACHE_DIR",
+        value_name = "DIR",
+        default_value = ".authing-sync/cache"
+    )]
+    pub cache_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +304,9 @@ pub struct ApplyArgs {
     /// After creating a user without a manifest password, send the reset-password email
     #[arg(long)]
     pub send_reset_email: bool,
+
+    #[command(flatten)]
+    pub mfa: MfaReadArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,8 @@
 //! - [`diff`] is a pure function from (desired, live, policy) to a typed [`plan::Plan`].
 //! - [`render`] turns a plan into human, JSON or Markdown text, and implements the progress
 //!   reporters that [`report`] declares.
+//! - [`mfa_cache`] bounds the MFA reads of a plan (`--mfa-read-budget`) with a cache of the
+//!   switches last read or written, per pool.
 //! - [`apply`] carries a plan out in a safe order, behind the deletion guards.
 //! - [`emulator`] is an Authing-compatible server for tests and for `--endpoint local`; it knows
 //!   the wire protocol and its own store, nothing else of this crate.
@@ -28,6 +30,7 @@ pub mod exit;
 #[cfg(test)]
 mod fuzz;
 pub mod manifest;
+pub mod mfa_cache;
 pub mod model;
 pub mod photo;
 pub mod plan;

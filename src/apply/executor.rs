@@ -934,6 +934,11 @@ impl<'a, P: PoolApi> Run<'a, P> {
             },
         };
         let result = self.pool.set_mfa(&id, change.enable, key).await;
+        if result.is_ok()
+            && let Ok(mut report) = self.report.lock()
+        {
+            report.mfa_written.push((id.clone(), change.enable));
+        }
         Outcome::of(action, key, result, started)
     }
 

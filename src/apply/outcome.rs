@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::model::UserId;
 use crate::plan::Action;
 use crate::remote::RemoteError;
 
@@ -29,6 +30,8 @@ pub struct ApplyReport {
     pub unreachable: bool,
     /// The whitelist switch was turned to this.
     pub switched: Option<bool>,
+    /// The MFA switches set (user id, on or off), for the MFA cache.
+    pub mfa_written: Vec<(UserId, bool)>,
     pub elapsed: Duration,
 }
 

@@ -6,18 +6,20 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
 use crate::cli::ApplyArgs;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
+use crate::mfa_cache::MfaCache;
 use crate::model::Field;
 use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
 use crate::render::{self, Masker, PlanCost};
 use crate::report::ApplyReporter;
-use crate::settings::Connection;
+use crate::settings::{Connection, SettingsError};
 
 use super::interrupt::Interrupts;
 use super::planning::{
@@ -55,11 +57,12 @@ async fn apply_manifests(
         .reading(Session::open(connection, printer))
         .await?;
     let result = async {
-        let (plan, cost) = interrupts
+        let (plan, cost, cache) = interrupts
             .reading(planning::make_plan(
                 &session,
                 &loaded.state,
                 args.prune,
+                &args.mfa,
                 printer,
                 started,
             ))
@@ -75,6 +78,7 @@ async fn apply_manifests(
             printer,
             false,
             interrupts,
+            cache,
         )
         .await
     }
@@ -92,6 +96,14 @@ async fn apply_saved(
     printer: &Printer,
     interrupts: &Interrupts,
 ) -> Result<Outcome, Error> {
+    if args.mfa.refresh {
+        return Err(SettingsError::InvalidFlag {
+            flag: "--refresh",
+            reason: "a saved plan is applied as it was reviewed; make a new plan with --refresh"
+                .into(),
+        }
+        .into());
+    }
     let file = PlanFile::load(path)?;
     let plan = file.to_plan(path)?;
     let flag = parse_limit(args.max_deletes.as_deref(), "--max-deletes")?;
@@ -118,8 +130,14 @@ async fn apply_saved(
                 Ok(apply::check_drift(&plan, &session.client, session.concurrency).await??)
             })
             .await?;
+        // The MFA switches it sets are recorded in the cache, as after any apply.
+        let cache = plan
+            .changes
+            .iter()
+            .any(|change| matches!(change, Change::Mfa(_)))
+            .then(|| planning::load_cache(&session, &args.mfa.cache_dir, printer));
         carry_out(
-            &session, &plan, None, &limit, &passwords, args, printer, true, interrupts,
+            &session, &plan, None, &limit, &passwords, args, printer, true, interrupts, cache,
         )
         .await
     }
@@ -141,6 +159,7 @@ async fn carry_out(
     printer: &Printer,
     saved: bool,
     interrupts: &Interrupts,
+    cache: Option<MfaCache>,
 ) -> Result<Outcome, Error> {
     apply::check_deletes(plan, limit)?;
     if !printer.quiet() || plan.is_empty() {
@@ -202,6 +221,10 @@ async fn carry_out(
     .await;
     watcher.abort();
     drop(reporter);
+    if let Some(mut cache) = cache {
+        cache.record_apply(plan, &report.mfa_written, Timestamp::now());
+        planning::save_cache(&args.mfa.cache_dir, &cache, printer);
+    }
 
     render::summary::apply_finished(&report, printer);
     if let Some(reason) = suppressed {

@@ -30,15 +30,17 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
             &session,
             &loaded.state,
             args.prune,
+            &args.mfa,
             printer,
             started,
         ))
         .await;
     let pool = session.pool.clone();
     session.close().await?;
-    let (plan, cost) = result?;
+    let (plan, cost, _) = result?;
 
     let mut file = PlanFile::new(&plan, pool, &loaded.state.sources);
+    file.mfa_states = cost.mfa.clone();
     let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
     // The limit apply will enforce for a saved plan: the flag, else the manifests'.
     file.max_deletes = match &limit {

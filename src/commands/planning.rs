@@ -1,14 +1,19 @@
-//! What `plan` and `apply` share: reading the pool for a desired state and diffing it, the
-//! reporters that suit the printer, the deletion limit, and printing a plan.
+//! What `plan` and `apply` share: reading the pool for a desired state and diffing it (the MFA
+//! switches through `mfa_cache`, which this file loads and saves), the reporters that suit the
+//! printer, the deletion limit, and printing a plan.
 
+use std::path::Path;
 use std::time::Instant;
 
+use jiff::Timestamp;
+
 use crate::apply::{self, DeleteLimit};
-use crate::cli::PlanFormat;
+use crate::cli::{MfaReadArgs, PlanFormat};
 use crate::diff::{self, Policy};
 use crate::exit::Error;
 use crate::manifest::Loaded;
-use crate::model::{DesiredState, MaxDeletes};
+use crate::mfa_cache::{self, CacheKey, MfaCache, ReadPolicy};
+use crate::model::{DesiredState, LiveState, LiveUser, MaxDeletes};
 use crate::plan::{Plan, PlanFile};
 use crate::printer::Printer;
 use crate::remote::{self, FetchScope, MfaScope};
@@ -57,39 +62,108 @@ pub fn show_warnings(loaded: &Loaded, printer: &Printer) {
     }
 }
 
-/// Reads the pool and diffs it against the desired state.
-/// `started` is when the command began: the cost covers connecting too.
+/// Reads the pool and diffs it against the desired state, reading the MFA switches as `mfa`
+/// allows (`mfa_cache`); the cache is saved when a manifest manages MFA, and returned for apply
+/// to record its writes. `started` is when the command began: the cost covers connecting too.
 pub async fn make_plan(
     session: &Session,
     desired: &DesiredState,
     prune_flag: bool,
+    mfa: &MfaReadArgs,
     printer: &Printer,
     started: Instant,
-) -> Result<(Plan, PlanCost), Error> {
+) -> Result<(Plan, PlanCost, Option<MfaCache>), Error> {
     let scope = FetchScope {
         match_on: desired.match_on,
-        mfa: MfaScope::Managed(desired.managed_mfa()),
+        mfa: MfaScope::None,
         whitelist: desired.manages_whitelist(),
     };
     let reporter = fetch_reporter(printer);
-    let live = remote::fetch(
+    let mut live = remote::fetch(
         &session.client,
         &scope,
         session.concurrency,
         reporter.as_ref(),
     )
     .await?;
+    let managed = desired.managed_mfa();
+    let mut cache = if managed.is_empty() {
+        MfaCache::empty(cache_key(session))
+    } else {
+        load_cache(session, &mfa.cache_dir, printer)
+    };
+    let policy = Policy::from_desired(desired, prune_flag);
+    let (plan, reads) = mfa_cache::resolve(
+        &mut live,
+        &managed,
+        &mut cache,
+        read_policy(mfa),
+        Timestamp::now(),
+        async |users: &[&LiveUser]| {
+            let read = remote::mfa_states(
+                &session.client,
+                users,
+                session.concurrency,
+                reporter.as_ref(),
+            );
+            Ok::<_, Error>(read.await?)
+        },
+        |live: &LiveState| Ok::<_, Error>(diff::diff(desired, live, &policy)?),
+    )
+    .await?;
+    reporter.finished();
     drop(reporter);
-    let plan = diff::diff(desired, &live, &Policy::from_desired(desired, prune_flag))?;
     super::capability::check_plan(&plan, session.client.api())?;
+    let cache = reads.is_some().then(|| {
+        save_cache(&mfa.cache_dir, &cache, printer);
+        cache
+    });
     let calls = session.client.stats();
     let cost = PlanCost {
         requests: calls.total(),
         retries: calls.retries,
         users: live.users.len(),
         elapsed: started.elapsed(),
+        mfa: reads,
     };
-    Ok((plan, cost))
+    Ok((plan, cost, cache))
+}
+
+/// Which pool's cache this session uses: keyed by the session's API too, with the pool.
+pub fn cache_key(session: &Session) -> CacheKey {
+    CacheKey::new(
+        session.client.api().name(),
+        session.pool.endpoint.clone(),
+        session.pool.client_id.clone(),
+    )
+}
+
+/// The pool's MFA cache under `dir`; one that cannot be trusted is reported and left out.
+pub fn load_cache(session: &Session, dir: &Path, printer: &Printer) -> MfaCache {
+    let (cache, warning) = mfa_cache::load(dir, &cache_key(session));
+    if let Some(warning) = warning {
+        printer.warn(warning);
+    }
+    cache
+}
+
+/// Saves the MFA cache; a failure costs only reads in later runs, so it is a warning.
+pub fn save_cache(dir: &Path, cache: &MfaCache, printer: &Printer) {
+    if let Err(err) = mfa_cache::save(dir, cache) {
+        printer.warn(format!(
+            "could not save the MFA cache in {} ({err}); the next plan reads the MFA states again",
+            dir.display()
+        ));
+    }
+}
+
+/// `--mfa-read-budget` and `--refresh` as a policy.
+pub fn read_policy(mfa: &MfaReadArgs) -> ReadPolicy {
+    match (mfa.refresh, mfa.mfa_read_budget) {
+        (true, _) => ReadPolicy::Refresh,
+        (false, Some(budget)) => ReadPolicy::Budget(budget),
+        (false, None) => ReadPolicy::Exact,
+    }
 }
 
 /// A deletion limit written as text (`N` or `N%`), named by `what` in errors.

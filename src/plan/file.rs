@@ -16,8 +16,8 @@ use crate::model::{
 use crate::secret::REDACTED;
 
 use super::{
-    Action, Change, Create, Delete, FieldChange, Fingerprint, MfaChange, MfaTarget, Notice,
-    PasswordPlan, Plan, Summary, Update, WhitelistPhone, WhitelistSwitch,
+    Action, Change, Create, Delete, FieldChange, Fingerprint, MfaChange, MfaReads, MfaTarget,
+    Notice, PasswordPlan, Plan, Summary, Update, WhitelistPhone, WhitelistSwitch,
 };
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -97,6 +97,9 @@ pub struct PlanFile {
     #[serde(default)]
     pub live_phones: usize,
     pub summary: Summary,
+    /// How the MFA switches the plan compared were known: read now, or from the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_states: Option<MfaReads>,
     pub changes: Vec<ChangeEntry>,
     #[serde(default)]
     pub notices: Vec<NoticeEntry>,
@@ -153,6 +156,7 @@ impl PlanFile {
             live_users: plan.live_users,
             live_phones: plan.live_phones,
             summary: plan.summary(),
+            mfa_states: None,
             changes: plan.changes.iter().map(entry).collect(),
             notices: plan.notices.iter().map(notice_entry).collect(),
             whitelist_fingerprint: plan.whitelist_fingerprint.clone(),

@@ -308,3 +308,22 @@ impl Plan {
         })
     }
 }
+
+/// How the MFA switches a plan compared were known (`--mfa-read-budget`, see `crate::mfa_cache`):
+/// read from the pool in this run, or taken from the cache of what the tool last read or wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaReads {
+    /// Switches read from the pool (those never seen, those the plan changes, the budget's).
+    pub read: usize,
+    /// Switches taken from the cache.
+    pub from_cache: usize,
+    /// When the oldest switch taken from the cache was read or written (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_cached_at: Option<String>,
+    /// Its age in seconds when the plan was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_cached_age_seconds: Option<u64>,
+    /// `--mfa-read-budget`, when one was given (and `--refresh` was not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<u64>,
+}

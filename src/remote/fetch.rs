@@ -6,7 +6,7 @@
 //! never silently half-read. MFA switches are read only for the users whose flag is managed; the
 //! whitelist only when a manifest manages it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use futures::{StreamExt, TryStreamExt, stream};
 
@@ -217,39 +217,37 @@ async fn read_mfa(
     if wanted.is_empty() {
         return Ok(());
     }
-    let targets: Vec<(UserId, &str)> = wanted
-        .iter()
-        .map(|index| (users[*index].id.clone(), users[*index].label()))
-        .collect();
-    let states = mfa_states(client, &targets, concurrency, reporter).await?;
-    for index in wanted {
-        let state = states.get(&users[index].id).copied();
-        users[index].mfa = state;
+    let chosen: Vec<&LiveUser> = wanted.iter().map(|&index| &users[index]).collect();
+    let switches = mfa_states(client, &chosen, concurrency, reporter).await?;
+    for (index, enabled) in wanted.into_iter().zip(switches) {
+        users[index].mfa = Some(enabled);
     }
     Ok(())
 }
 
-/// The MFA state of chosen users, one read per user (v1 `queryMFA`, v3 `get-user-mfa-info`),
-/// at most `concurrency` at once: `(id, label for errors)` in, `id → on` out.
+/// Reads the MFA switch of each of these users (one v1 `queryMFA` or v3 `get-user-mfa-info`
+/// each, at most `concurrency` at once), in their order.
 pub async fn mfa_states(
     client: &Remote,
-    users: &[(UserId, &str)],
+    users: &[&LiveUser],
     concurrency: usize,
     reporter: &dyn FetchReporter,
-) -> Result<HashMap<UserId, bool>, RemoteError> {
+) -> Result<Vec<bool>, RemoteError> {
     if users.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(Vec::new());
     }
     reporter.mfa_reading(users.len() as u64);
-    stream::iter(users)
-        .map(|(id, label)| async move {
-            let enabled = client.mfa_enabled(id, label).await?;
+    let mut switches: Vec<(usize, bool)> = stream::iter(users.iter().enumerate())
+        .map(|(index, user)| async move {
+            let enabled = client.mfa_enabled(&user.id, user.label()).await?;
             reporter.mfa_read();
-            Ok::<_, RemoteError>((id.clone(), enabled))
+            Ok::<_, RemoteError>((index, enabled))
         })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
-        .await
+        .await?;
+    switches.sort_unstable_by_key(|(index, _)| *index);
+    Ok(switches.into_iter().map(|(_, enabled)| enabled).collect())
 }
 
 #[cfg(test)]

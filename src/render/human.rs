@@ -16,7 +16,7 @@ use std::time::Duration;
 use similar::{ChangeTag, TextDiff};
 
 use crate::model::{Field, FieldRef, FieldValue, MatchOn};
-use crate::plan::{Create, Delete, MfaChange, MfaTarget, Notice, Plan, Summary, Update};
+use crate::plan::{Create, Delete, MfaChange, MfaReads, MfaTarget, Notice, Plan, Summary, Update};
 use crate::secret::REDACTED;
 
 use super::escape::visible;
@@ -40,6 +40,8 @@ pub struct PlanCost {
     pub retries: u64,
     pub users: usize,
     pub elapsed: Duration,
+    /// How the MFA switches were known, when a manifest manages any.
+    pub mfa: Option<MfaReads>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +100,9 @@ pub fn render(plan: &Plan, options: &HumanOptions) -> String {
     }
     if let Some(cost) = &options.cost {
         let _ = writeln!(out, "{}", style.dim(&cost_line(cost)));
+        if let Some(mfa) = &cost.mfa {
+            let _ = writeln!(out, "{}", style.dim(&super::mfa::line(mfa)));
+        }
     }
     out
 }

@@ -243,6 +243,9 @@ pub fn render(plan: &Plan, options: &MarkdownOptions) -> String {
             cost.requests,
             cost.elapsed.as_secs_f64()
         ));
+        if let Some(mfa) = &cost.mfa {
+            doc.text(format!("\n<sub>{}</sub>\n", super::mfa::line(mfa)));
+        }
     }
     doc.finish(MAX_BYTES)
 }

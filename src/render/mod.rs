@@ -14,6 +14,7 @@ pub mod layout;
 pub mod lines;
 pub mod markdown;
 pub mod mask;
+pub mod mfa;
 pub mod progress;
 pub mod style;
 pub mod summary;

@@ -168,6 +168,7 @@ fn cost() -> PlanCost {
         retries: 1,
         users: 120,
         elapsed: Duration::from_millis(1234),
+        mfa: None,
     }
 }
 
@@ -803,4 +804,37 @@ fn grouped_samples_are_escaped_and_masked() {
             }
         }
     }
+}
+
+#[test]
+fn the_plan_for_people_states_its_mfa_reads_near_the_summary() {
+    let cost = PlanCost {
+        mfa: Some(crate::plan::MfaReads {
+            read: 300,
+            from_cache: 2700,
+            oldest_cached_at: Some("2026-11-27T02:00:00Z".into()),
+            oldest_cached_age_seconds: Some(600),
+            budget: Some(300),
+        }),
+        ..cost()
+    };
+    let line = "MFA states: 300 read, 2700 from the cache (the oldest read 10m ago; --mfa-read-budget 300).";
+    let text = human::render(
+        &realistic_plan(),
+        &HumanOptions {
+            cost: Some(cost.clone()),
+            ..HumanOptions::default()
+        },
+    );
+    let tail: Vec<&str> = text.lines().rev().take(3).collect();
+    assert_eq!(tail[0], line, "{text}");
+    assert!(tail[2].starts_with("Plan: "), "{text}");
+    let text = markdown::render(
+        &realistic_plan(),
+        &MarkdownOptions {
+            cost: Some(cost),
+            ..MarkdownOptions::default()
+        },
+    );
+    assert!(text.contains(&format!("<sub>{line}</sub>")), "{text}");
 }

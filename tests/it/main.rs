@@ -6,6 +6,7 @@ mod conformance;
 mod fields;
 mod hardening;
 mod hygiene;
+mod mfa_budget;
 mod official_sdks;
 mod quirks;
 mod remote;

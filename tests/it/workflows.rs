@@ -154,6 +154,7 @@ fn night(emulator: &Emulator, dir: &Path, csv: &str) -> (i32, Vec<Value>) {
         .current_dir(dir)
         .env("HR_CSV", dir.join(hr))
         .env("LOG_DIR", dir.join("logs"))
+        .env("STATE_DIR", dir.join("state"))
         .env("ALERT_COMMAND", &alert)
         .env("AUTHING_SYNC_BIN", env!("CARGO_BIN_EXE_authing-sync"))
         .env("AUTHING_ENDPOINT", emulator.url())
@@ -290,6 +291,44 @@ fn the_github_workflow_parses_and_calls_commands_that_exist() {
         commands[1].contains("apply") && commands[1].contains("--auto-approve"),
         "{commands:?}"
     );
+    // Issue 16: both jobs read MFA within a budget, with the cache kept between runs, keyed
+    // by the pool id, and restored before authing-sync runs.
+    assert!(
+        commands
+            .iter()
+            .all(|command| command.contains("--mfa-read-budget")),
+        "{commands:?}"
+    );
+    for (name, job) in jobs {
+        let steps = job["steps"].as_sequence().expect("steps");
+        let cache = steps
+            .iter()
+            .position(|step| {
+                step["uses"]
+                    .as_str()
+                    .is_some_and(|uses| uses.starts_with("actions/cache@"))
+            })
+            .unwrap_or_else(|| panic!("job {name:?} keeps no cache"));
+        let with = &steps[cache]["with"];
+        assert_eq!(with["path"].as_str(), Some(".authing-sync/cache"));
+        for key in ["key", "restore-keys"] {
+            assert!(
+                with[key]
+                    .as_str()
+                    .is_some_and(|key| key.contains("${{ secrets.AUTHING_CLIENT_ID }}")),
+                "{key} is keyed by the pool id"
+            );
+        }
+        let runs = steps
+            .iter()
+            .position(|step| {
+                step["run"].as_str().is_some_and(|run| {
+                    run.contains("authing-sync plan") || run.contains("authing-sync apply")
+                })
+            })
+            .expect("a step that runs authing-sync");
+        assert!(cache < runs, "the cache is restored first in {name:?}");
+    }
     // The secret is handed to the steps that run authing-sync, and to no other step.
     assert!(workflow.get("env").is_none(), "no workflow-wide secret");
     for (_, job) in jobs {

@@ -122,6 +122,8 @@ impl Sync {
             .env_remove("AUTHING_CLIENT_ID")
             .env_remove("AUTHING_PUBLIC_KEY")
             .env_remove("RUST_LOG")
+            .env_remove("AUTHING_SYNC_MFA_READ_BUDGET")
+            .env_remove("AUTHING_SYNC_CACHE_DIR")
             .stdin(Stdio::null());
         for (key, value) in &self.env {
             command.env(key, value);
