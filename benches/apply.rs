@@ -1,6 +1,7 @@
 //! Benchmark: applying 10,000 updates at `--rate 500 --concurrency 16` against the emulator, the
 //! achieved operations per second as a fraction of the configured rate, without and with 50 ms
-//! of server latency. Run with `cargo bench --bench apply` (`APPLY_BENCH_USERS` sets the count).
+//! of server latency, through each API (v1 `updateUser`, v3 `update-user`). Run with
+//! `cargo bench --bench apply` (`APPLY_BENCH_USERS` sets the count, `APPLY_BENCH_API` one API).
 
 mod common;
 
@@ -12,7 +13,8 @@ use authing_sync::diff::{Policy, diff};
 use authing_sync::emulator::{DEFAULT_CLIENT_ID, DEFAULT_SECRET};
 use authing_sync::model::{DesiredState, DesiredUser, Field, MatchOn, Origin};
 use authing_sync::remote::{
-    AuthingClient, ClientConfig, FetchScope, PasswordEncryptor, TransportConfig, fetch,
+    Api, AuthingClient, ClientConfig, FetchScope, PasswordEncryptor, Remote, TransportConfig,
+    V3Client, fetch,
 };
 use authing_sync::report::Silent;
 use authing_sync::secret::Secret;
@@ -24,13 +26,14 @@ const RATE: u32 = 500;
 const CONCURRENCY: usize = 16;
 
 struct Run {
+    api: Api,
     latency_ms: u64,
     operations: usize,
     seconds: f64,
     max_per_second: u64,
 }
 
-async fn run(users: u64, latency_ms: u64) -> Run {
+async fn run(api: Api, users: u64, latency_ms: u64) -> Run {
     let (server, _) = Server::start(&[
         "--generate".into(),
         users.to_string(),
@@ -43,17 +46,23 @@ async fn run(users: u64, latency_ms: u64) -> Run {
         .text()
         .await
         .expect("pem");
-    let mut transport = TransportConfig::new(server.url.parse().expect("url"));
+    let endpoint = match api {
+        Api::V1 => server.url.clone(),
+        Api::V3 => server.base().to_string(),
+    };
+    let mut transport = TransportConfig::new(endpoint.parse().expect("url"));
     transport.rate = NonZeroU32::new(RATE).expect("rate");
     transport.concurrency = CONCURRENCY;
-    let client = AuthingClient::connect(ClientConfig {
+    let config = ClientConfig {
         transport,
         client_id: DEFAULT_CLIENT_ID.into(),
         secret: Secret::new(DEFAULT_SECRET),
         encryptor: PasswordEncryptor::from_pem(&key).expect("key"),
-    })
-    .await
-    .expect("connect");
+    };
+    let client = match api {
+        Api::V1 => Remote::V1(AuthingClient::connect(config).await.expect("connect")),
+        Api::V3 => Remote::V3(V3Client::connect(config).await.expect("connect")),
+    };
     let live = fetch(&client, &FetchScope::default(), CONCURRENCY, &Silent)
         .await
         .expect("fetch");
@@ -103,6 +112,7 @@ async fn run(users: u64, latency_ms: u64) -> Run {
         .await
         .expect("json");
     Run {
+        api,
         latency_ms,
         operations: report.applied_total(),
         seconds,
@@ -120,15 +130,21 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let runs: Vec<Run> = [0, 50]
+    let apis = match std::env::var("APPLY_BENCH_API").as_deref() {
+        Ok("v1") => vec![Api::V1],
+        Ok("v3") => vec![Api::V3],
+        _ => vec![Api::V1, Api::V3],
+    };
+    let runs: Vec<Run> = apis
         .into_iter()
-        .map(|latency| runtime.block_on(run(users, latency)))
+        .flat_map(|api| [(api, 0), (api, 50)])
+        .map(|(api, latency)| runtime.block_on(run(api, users, latency)))
         .collect();
     println!("apply benchmark: {users} updates at --rate {RATE} --concurrency {CONCURRENCY}");
     println!(
-        "| server latency | operations | time | ops/s | fraction of --rate | ceiling concurrency/latency | max requests in 1 s seen by the server |"
+        "| API | server latency | operations | time | ops/s | fraction of --rate | ceiling concurrency/latency | max requests in 1 s seen by the server |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for run in runs {
         let per_second = run.operations as f64 / run.seconds;
         let ceiling = if run.latency_ms == 0 {
@@ -140,7 +156,8 @@ fn main() {
             )
         };
         println!(
-            "| {} ms | {} | {:.1} s | {:.0} | {:.2} | {} | {} |",
+            "| {} | {} ms | {} | {:.1} s | {:.0} | {:.2} | {} | {} |",
+            run.api,
             run.latency_ms,
             run.operations,
             run.seconds,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use authing_sync::emulator::{DEFAULT_CLIENT_ID, DEFAULT_SECRET};
 use authing_sync::remote::{
-    AuthingClient, ClientConfig, FetchScope, PasswordEncryptor, TransportConfig, fetch,
+    AuthingClient, ClientConfig, FetchScope, PasswordEncryptor, Remote, TransportConfig, fetch,
 };
 use authing_sync::report::Silent;
 use authing_sync::secret::Secret;
@@ -36,7 +36,7 @@ async fn read(server: &Server, key: &str, rate: u32, concurrency: usize) -> Run 
     };
     let cpu = own_cpu_time();
     let started = Instant::now();
-    let client = AuthingClient::connect(config).await.expect("connect");
+    let client = Remote::V1(AuthingClient::connect(config).await.expect("connect"));
     let live = fetch(&client, &FetchScope::default(), concurrency, &Silent)
         .await
         .expect("fetch");

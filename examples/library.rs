@@ -14,7 +14,7 @@ use authing_sync::emulator::{self, Emulator};
 use authing_sync::manifest;
 use authing_sync::remote::{
     AUTHING_PUBLIC_KEY, AuthingClient, ClientConfig, FetchScope, MfaScope, PasswordEncryptor,
-    TransportConfig, fetch,
+    Remote, TransportConfig, fetch,
 };
 use authing_sync::render::human::summary_line;
 use authing_sync::report::Silent;
@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         secret: Secret::from(secret),
         encryptor: PasswordEncryptor::from_pem(&public_key)?,
     };
-    let client = AuthingClient::connect(config).await?;
+    let client = Remote::V1(AuthingClient::connect(config).await?);
     let scope = FetchScope {
         match_on: desired.match_on,
         mfa: MfaScope::Managed(desired.managed_mfa()),

@@ -8,8 +8,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::render::Show;
 
-/// The default users endpoint of Authing's v1 API.
-pub const DEFAULT_ENDPOINT: &str = "https://users.authing.cn/graphql";
+/// Which Authing API to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ApiArg {
+    /// The users GraphQL API of the API page
+    #[default]
+    V1,
+    /// Authing's current management REST API (/api/v3/...)
+    V3,
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -126,14 +133,25 @@ pub struct ManifestArgs {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
+
+    /// Also check that the manifests ask for nothing this API cannot do (v3: no whitelist
+    /// switch, gender only M, F or U)
+    #[arg(long, env = "AUTHING_API", value_enum, value_name = "v1|v3")]
+    pub api: Option<ApiArg>,
 }
 
 #[derive(Debug, Args)]
 pub struct ConnectionArgs {
-    /// The users GraphQL endpoint; `local` runs the embedded emulator with its pool in
-    /// .authing-sync/local-pool.json
-    #[arg(long, env = "AUTHING_ENDPOINT", default_value = DEFAULT_ENDPOINT, value_name = "URL", hide_env_values = true)]
-    pub endpoint: String,
+    /// Which Authing API to speak: v1 (the users GraphQL API) or v3 (the management REST API);
+    /// the same manifests, plans, guards and exit codes serve both
+    #[arg(long, env = "AUTHING_API", value_enum, default_value_t = ApiArg::V1, value_name = "v1|v3")]
+    pub api: ApiArg,
+
+    /// v1: the users GraphQL endpoint (default https://users.authing.cn/graphql); v3: the base
+    /// URL /api/v3/... is appended to (default https://api.authing.cn); `local` runs the
+    /// embedded emulator with its pool in .authing-sync/local-pool.json
+    #[arg(long, env = "AUTHING_ENDPOINT", value_name = "URL", hide_env_values = true)]
+    pub endpoint: Option<String>,
 
     /// The user pool id (required except with `--endpoint local`)
     #[arg(long, env = "AUTHING_CLIENT_ID", value_name = "ID")]

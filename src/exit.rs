@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use miette::Diagnostic;
 
+use crate::commands::capability;
 use crate::{apply, diff, emulator, manifest, plan, remote, settings};
 
 /// A documented exit code.
@@ -81,6 +82,16 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     PlanFile(#[from] plan::PlanFileError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Unsupported(#[from] capability::Unsupported),
+
+    #[error("--send-reset-email: the {api} API cannot send the reset-password email")]
+    #[diagnostic(help(
+        "nothing was sent. Leave out --send-reset-email (new users without a manifest password get a generated one), or use --api v1"
+    ))]
+    NoResetEmail { api: remote::Api },
 
     #[error(transparent)]
     #[diagnostic(transparent)]

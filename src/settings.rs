@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use miette::Diagnostic;
 
-use crate::cli::ConnectionArgs;
+use crate::cli::{ApiArg, ConnectionArgs};
+use crate::remote::Api;
 use crate::secret::{Secret, url_without_credentials};
 
 /// The environment variable that holds the pool secret.
@@ -36,6 +37,8 @@ pub enum PublicKeySource {
 /// Everything a connecting command needs, checked.
 #[derive(Debug, Clone)]
 pub struct Connection {
+    /// Which API to speak.
+    pub api: Api,
     pub endpoint: Endpoint,
     /// `None` only for the local endpoint.
     pub credentials: Option<Credentials>,
@@ -116,7 +119,13 @@ impl Connection {
     /// Checks and resolves the connection flags. The secret is read here, from `--secret-file`
     /// or `AUTHING_SECRET`.
     pub fn resolve(args: &ConnectionArgs) -> Result<Connection, SettingsError> {
-        let endpoint = parse_endpoint(&args.endpoint, args.allow_insecure_http)?;
+        let api = Api::from(args.api);
+        let endpoint = parse_endpoint(
+            args.endpoint
+                .as_deref()
+                .unwrap_or_else(|| api.default_endpoint()),
+            args.allow_insecure_http,
+        )?;
         let credentials = match endpoint {
             Endpoint::Local => None,
             Endpoint::Remote(_) => Some(Credentials {
@@ -152,6 +161,7 @@ impl Connection {
             })?),
         };
         Ok(Connection {
+            api,
             endpoint,
             credentials,
             public_key,
@@ -160,6 +170,15 @@ impl Connection {
             retries: args.retries,
             timeout: Duration::from_secs(args.timeout),
         })
+    }
+}
+
+impl From<ApiArg> for Api {
+    fn from(arg: ApiArg) -> Api {
+        match arg {
+            ApiArg::V1 => Api::V1,
+            ApiArg::V3 => Api::V3,
+        }
     }
 }
 

@@ -19,8 +19,9 @@
 //! disruptions placed on the emulator's write counter rather than on timers. What a run still
 //! waits for is what the disruptions cost the client: backoffs and `Retry-After`.
 //!
-//! The API the client speaks is a dimension of the seed ([`Api`]): today only v1; when the
-//! client gains the v3 backend, adding it to [`Api::ALL`] makes consecutive seeds alternate.
+//! The API the client speaks is a dimension of the seed ([`Api`]): consecutive seeds alternate
+//! v1 and v3. On v3 the manifest leaves out what v3 refuses at plan time (MFA changes, the
+//! whitelist switch), and the judge expects MFA off and the switch untouched (off).
 
 #![allow(dead_code)]
 
@@ -50,12 +51,14 @@ const FINAL_APPLIES: u32 = 5;
 pub enum Api {
     /// Authing's v1 GraphQL API (the client's default).
     V1,
+    /// Authing's v3 management REST API (`--api v3`).
+    V3,
 }
 
 impl Api {
     /// Every API the client can speak. Seeds take them in turn (`seed % len`), so a new one
     /// shares the runs without moving any other dimension of a seed.
-    pub const ALL: &'static [Api] = &[Api::V1];
+    pub const ALL: &'static [Api] = &[Api::V1, Api::V3];
 
     fn of_seed(seed: u64) -> Api {
         Api::ALL[(seed % Api::ALL.len() as u64) as usize]
@@ -65,12 +68,27 @@ impl Api {
     fn client_args(self) -> &'static [&'static str] {
         match self {
             Api::V1 => &[],
+            Api::V3 => &["--api", "v3"],
         }
+    }
+
+    /// The endpoint of the emulator at `addr` for this API.
+    fn endpoint(self, addr: SocketAddr) -> String {
+        match self {
+            Api::V1 => format!("http://{addr}/graphql"),
+            Api::V3 => format!("http://{addr}"),
+        }
+    }
+
+    /// Whether the API can change MFA and the whitelist switch (v3 refuses both at plan time).
+    pub fn manages_mfa_and_switch(self) -> bool {
+        self == Api::V1
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Api::V1 => "v1",
+            Api::V3 => "v3",
         }
     }
 }
@@ -120,7 +138,14 @@ impl Scenario {
                 .collect::<Vec<_>>()
         };
         let renamed = pick(&mut rng, 0.3);
+        let api = Api::of_seed(seed);
         let mfa_on = pick(&mut rng, 0.15);
+        // Drawn either way, so that the API moves no other dimension of a seed.
+        let mfa_on = if api.manages_mfa_and_switch() {
+            mfa_on
+        } else {
+            Vec::new()
+        };
         let blocked = pick(&mut rng, 0.1);
         let hires = rng.random_range(3..9);
         let rate = rng.random_range(200..600);
@@ -148,7 +173,7 @@ impl Scenario {
         events.sort_by_key(|(writes, _)| *writes);
         Scenario {
             seed,
-            api: Api::of_seed(seed),
+            api,
             pool,
             keep,
             renamed,
@@ -172,6 +197,11 @@ impl Scenario {
         format!("soak{}-hire{j}@example.com", self.seed)
     }
 
+    /// Whether hire `j` is declared with MFA on (every third, where the API can set it).
+    pub fn hire_mfa(&self, j: usize) -> bool {
+        j.is_multiple_of(3) && self.api.manages_mfa_and_switch()
+    }
+
     pub fn hire_phone(j: usize) -> String {
         format!("1390000{j:04}")
     }
@@ -184,8 +214,13 @@ impl Scenario {
         let phones: Vec<String> = (1..=self.hires)
             .map(|j| format!("\"{}\"", Self::hire_phone(j)))
             .collect();
+        let switch = if self.api.manages_mfa_and_switch() {
+            "  enabled: true\n"
+        } else {
+            ""
+        };
         let mut yaml = format!(
-            "version: 1\nprune:\n  enabled: true\n  max_deletes: 100%\n  scope: \"*@example.com\"\n  protect: [{}]\nwhitelist:\n  enabled: true\n  phones: [{}]\nusers:\n",
+            "version: 1\nprune:\n  enabled: true\n  max_deletes: 100%\n  scope: \"*@example.com\"\n  protect: [{}]\nwhitelist:\n{switch}  phones: [{}]\nusers:\n",
             protect.join(", "),
             phones.join(", ")
         );
@@ -206,7 +241,7 @@ impl Scenario {
                 "  - email: {}\n    nickname: Hire {j}\n    phone: \"{}\"\n    mfa: {}\n    email_verified: {}\n",
                 self.hire_email(j),
                 Self::hire_phone(j),
-                j % 3 == 0,
+                self.hire_mfa(j),
                 j % 2 == 0
             ));
         }
@@ -467,7 +502,7 @@ impl Client<'_> {
         command
             .args(args)
             .args(self.scenario.api.client_args())
-            .args(["--endpoint", &format!("http://{addr}/graphql")])
+            .args(["--endpoint", &self.scenario.api.endpoint(addr)])
             .args(["--client-id", DEFAULT_CLIENT_ID])
             .args([
                 "--public-key",
@@ -477,6 +512,7 @@ impl Client<'_> {
             .env("AUTHING_SECRET", DEFAULT_SECRET)
             .env("NO_COLOR", "1")
             .env_remove("AUTHING_ENDPOINT")
+            .env_remove("AUTHING_API")
             .env_remove("AUTHING_CLIENT_ID")
             .env_remove("AUTHING_PUBLIC_KEY")
             .env_remove("RUST_LOG")
@@ -971,7 +1007,7 @@ pub fn judge(scenario: &Scenario, pool: &Pool, outcome: &mut Outcome) {
         let phone = Scenario::hire_phone(j);
         let as_declared = user.nickname.as_deref() == Some(format!("Hire {j}").as_str())
             && user.phone.as_deref() == Some(phone.as_str())
-            && user.mfa == (j % 3 == 0)
+            && user.mfa == scenario.hire_mfa(j)
             && user.email_verified == (j % 2 == 0)
             && !user.blocked;
         if !as_declared {
@@ -992,14 +1028,16 @@ pub fn judge(scenario: &Scenario, pool: &Pool, outcome: &mut Outcome) {
         }
     }
     let phones: Vec<String> = (1..=scenario.hires).map(Scenario::hire_phone).collect();
-    if !pool.whitelist_enabled || pool.whitelist != phones {
+    let switched_on = scenario.api.manages_mfa_and_switch();
+    if pool.whitelist_enabled != switched_on || pool.whitelist != phones {
         wrong(
             outcome,
             unconverged,
             format!(
-                "whitelist {} {:?}, expected on {phones:?}",
+                "whitelist {} {:?}, expected {} {phones:?}",
                 if pool.whitelist_enabled { "on" } else { "off" },
-                pool.whitelist
+                pool.whitelist,
+                if switched_on { "on" } else { "off" }
             ),
         );
     }

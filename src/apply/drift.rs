@@ -23,7 +23,7 @@ use crate::model::{
     Field, FieldValue, LivePhone, LiveUser, LiveWhitelist, Profile, UserId, UserKey, field_matches,
 };
 use crate::plan::{Change, Create, Fingerprint, MfaChange, MfaTarget, Plan, Update};
-use crate::remote::{self, AuthingClient, FetchScope, RemoteError};
+use crate::remote::{self, FetchScope, Remote, RemoteError};
 use crate::report::Silent;
 
 use super::Refusal;
@@ -41,7 +41,7 @@ pub struct Resumed {
 pub async fn check_drift(
     plan: &Plan,
     policy: &Policy,
-    client: &AuthingClient,
+    client: &Remote,
     concurrency: usize,
 ) -> Result<Result<Resumed, Refusal>, RemoteError> {
     let deletes = plan.deletes().count();

@@ -33,11 +33,10 @@ use futures::{StreamExt, stream};
 use tokio_util::sync::CancellationToken;
 
 use crate::model::LiveUser;
-use crate::model::{Field, FieldRef, FieldValue, MatchOn, Profile, UserId, UserKey};
+use crate::model::{Field, FieldValue, MatchOn, Profile, UserId, UserKey};
 use crate::plan::{
     Action, Change, Create, MfaChange, MfaTarget, Plan, Update, WhitelistPhone, WhitelistSwitch,
 };
-use crate::remote::error::USER_EXISTS;
 use crate::remote::{ErrorClass, ErrorKind, NewUser, RemoteError};
 use crate::report::{ApplyReporter, OpReport, OpStatus, Phase};
 
@@ -151,11 +150,17 @@ pub async fn execute<P: PoolApi>(
             parts.renames.into_iter().map(Step::Update).collect(),
         )
         .await;
-        run.phase(
-            Phase::Create,
-            parts.creates.into_iter().map(Step::Create).collect(),
-        )
-        .await;
+        let batch = pool.create_batch();
+        let creates = if batch > 1 {
+            parts
+                .creates
+                .chunks(batch)
+                .map(|creates| Step::CreateBatch(creates.to_vec()))
+                .collect()
+        } else {
+            parts.creates.into_iter().map(Step::Create).collect()
+        };
+        run.phase(Phase::Create, creates).await;
         run.phase(
             Phase::Update,
             parts.updates.into_iter().map(Step::Update).collect(),
@@ -254,6 +259,8 @@ enum Step<'a> {
     Switch(&'a WhitelistSwitch),
     WhitelistAdd(&'a WhitelistPhone),
     Create(&'a Create),
+    /// Creations sent in one call (v3's `create-users-batch`).
+    CreateBatch(Vec<&'a Create>),
     Update(&'a Update),
     Mfa(&'a MfaChange),
     WhitelistRemove(&'a WhitelistPhone),
@@ -267,6 +274,10 @@ impl Step<'_> {
             Step::Switch(_) => vec![(Action::WhitelistSwitch, "whitelist".into())],
             Step::WhitelistAdd(entry) => vec![(Action::WhitelistAdd, entry.phone.clone())],
             Step::Create(create) => vec![(Action::Create, create.key.to_string())],
+            Step::CreateBatch(creates) => creates
+                .iter()
+                .map(|create| (Action::Create, create.key.to_string()))
+                .collect(),
             Step::Update(update) => vec![(Action::Update, update.key.to_string())],
             Step::Mfa(change) => {
                 let action = if change.enable {
@@ -681,6 +692,7 @@ impl<'a, P: PoolApi> Run<'a, P> {
                 )]
             }
             Step::Create(create) => self.create(create, started).await,
+            Step::CreateBatch(creates) => self.create_batch(creates, started).await,
             Step::Update(update) => {
                 if let Some(reason) = self.not_freed_update(update) {
                     return vec![Outcome::skipped(
@@ -721,21 +733,154 @@ impl<'a, P: PoolApi> Run<'a, P> {
         }
     }
 
-    async fn create(&self, create: &'a Create, started: Instant) -> Vec<Outcome> {
-        let key = create.key.as_str();
-        if self.renaming.contains(&create.key)
+    /// Why a creation must not be sent: the key it takes is still held by a user whose rename
+    /// did not happen (registering would fail, or worse, find that user and take it over).
+    fn held_back(&self, create: &Create) -> Option<Outcome> {
+        let held = self.renaming.contains(&create.key)
             && !self
                 .freed
                 .lock()
-                .is_ok_and(|freed| freed.contains(&create.key))
-        {
-            // The user holding the key still holds it: registering would fail, or worse, find
-            // that user and take it over.
-            return vec![Outcome::skipped(
+                .is_ok_and(|freed| freed.contains(&create.key));
+        held.then(|| {
+            Outcome::skipped(
                 Action::Create,
-                key,
+                create.key.as_str(),
                 "the rename that frees this key did not happen",
-            )];
+            )
+        })
+    }
+
+    /// Creations in one call (v3's `create-users-batch`). A batch refused as a whole (v3 gives
+    /// no per-user errors) is sent again one user per call, so each user gets its own answer:
+    /// a user another attempt already created is answered "exists" and resolved like v1's 2026.
+    /// A batch that failed for a transient or fatal reason fails for each of its users.
+    async fn create_batch(&self, creates: Vec<&'a Create>, started: Instant) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
+        let mut ready = Vec::with_capacity(creates.len());
+        for create in creates {
+            match self.held_back(create) {
+                Some(skipped) => outcomes.push(skipped),
+                None => {
+                    let declared = self.passwords.declared(&create.key).cloned();
+                    let generated = declared.is_none();
+                    let password = declared.unwrap_or_else(PasswordBook::generate);
+                    let (registered, after) = self.pool.split_create(&create.profile);
+                    ready.push((create, registered, after, generated, password));
+                }
+            }
+        }
+        if ready.is_empty() {
+            return outcomes;
+        }
+        if let Some(reason) = self.stop_reason() {
+            outcomes.extend(
+                ready.iter().map(|(create, ..)| {
+                    Outcome::skipped(Action::Create, create.key.as_str(), reason)
+                }),
+            );
+            return outcomes;
+        }
+        let users: Vec<NewUser<'_>> = ready
+            .iter()
+            .map(|(_, registered, _, _, password)| NewUser {
+                profile: registered,
+                password,
+            })
+            .collect();
+        let subject = match ready.as_slice() {
+            [(create, ..)] => create.key.to_string(),
+            _ => format!(
+                "{} users ({} … {})",
+                ready.len(),
+                ready[0].0.key,
+                ready[ready.len() - 1].0.key
+            ),
+        };
+        match self.pool.create_users(&users, &subject).await {
+            Ok(created) => {
+                for ((create, _, after, generated, _), user) in ready.iter().zip(created) {
+                    let result = self
+                        .finish_create(create, &user.id, after, *generated)
+                        .await;
+                    outcomes.push(Outcome::of(
+                        Action::Create,
+                        create.key.as_str(),
+                        result,
+                        started,
+                    ));
+                }
+            }
+            Err(err) if err.class() == ErrorClass::Permanent => {
+                tracing::info!(
+                    users = ready.len(),
+                    error = %err,
+                    "a creation batch was refused; creating its users one at a time to tell who failed"
+                );
+                let alone: Vec<Vec<Outcome>> = stream::iter(ready.iter().zip(&users))
+                    .map(|((create, _, after, generated, _), user)| async move {
+                        let started = Instant::now();
+                        if let Some(reason) = self.stop_reason() {
+                            return vec![Outcome::skipped(
+                                Action::Create,
+                                create.key.as_str(),
+                                reason,
+                            )];
+                        }
+                        let answer = self.pool.create_user(user, create.key.as_str()).await;
+                        self.settle_create(create, answer, after, *generated, started)
+                            .await
+                    })
+                    .buffer_unordered(self.options.concurrency.max(1))
+                    .collect()
+                    .await;
+                outcomes.extend(alone.into_iter().flatten());
+            }
+            Err(err) => {
+                for (create, ..) in &ready {
+                    let mut err = err.clone();
+                    err.subject = Some(create.key.to_string());
+                    outcomes.push(Outcome::of(
+                        Action::Create,
+                        create.key.as_str(),
+                        Err(err),
+                        started,
+                    ));
+                }
+            }
+        }
+        outcomes
+    }
+
+    /// What one creation's answer leads to: the fields set after it, a user that exists
+    /// resolved at the end of the phase, or a failure.
+    async fn settle_create(
+        &self,
+        create: &'a Create,
+        answer: Result<LiveUser, RemoteError>,
+        after: &[(Field, FieldValue)],
+        generated: bool,
+        started: Instant,
+    ) -> Vec<Outcome> {
+        let key = create.key.as_str();
+        let result = match answer {
+            Ok(user) => self.finish_create(create, &user.id, after, generated).await,
+            Err(err) if err.is_user_exists() && self.options.take_over_existing => {
+                // Perhaps our own creation whose answer was lost: decided once the pool is
+                // read again, at the end of the phase.
+                if let Ok(mut existing) = self.existing.lock() {
+                    existing.push((create, err));
+                }
+                return Vec::new();
+            }
+            Err(err) => Err(err),
+        };
+        vec![Outcome::of(Action::Create, key, result, started)]
+    }
+
+    async fn create(&self, create: &'a Create, started: Instant) -> Vec<Outcome> {
+        let key = create.key.as_str();
+        if let Some(skipped) = self.held_back(create) {
+            return vec![skipped];
         }
         if let Some(reason) = self.not_freed(|| crate::diff::created_values(create)) {
             return vec![Outcome::skipped(Action::Create, key, &reason)];
@@ -743,7 +888,7 @@ impl<'a, P: PoolApi> Run<'a, P> {
         let declared = self.passwords.declared(&create.key).cloned();
         let generated = declared.is_none();
         let password = declared.unwrap_or_else(PasswordBook::generate);
-        let (registered, after) = split_create(&create.profile);
+        let (registered, after) = self.pool.split_create(&create.profile);
         let user = NewUser {
             profile: &registered,
             password: &password,
@@ -754,24 +899,8 @@ impl<'a, P: PoolApi> Run<'a, P> {
                 return vec![Outcome::skipped(Action::Create, key, reason)];
             }
         };
-        let result = match answer {
-            Ok(user) => {
-                self.finish_create(create, &user.id, &after, generated)
-                    .await
-            }
-            Err(err)
-                if err.authing_code() == Some(USER_EXISTS) && self.options.take_over_existing =>
-            {
-                // Perhaps our own registration whose answer was lost: decided once the pool is
-                // read again, at the end of the phase.
-                if let Ok(mut existing) = self.existing.lock() {
-                    existing.push((create, err));
-                }
-                return Vec::new();
-            }
-            Err(err) => Err(err),
-        };
-        vec![Outcome::of(Action::Create, key, result, started)]
+        self.settle_create(create, answer, &after, generated, started)
+            .await
     }
 
     /// Sends one creation, waiting first while the pool's registration limit holds creations
@@ -1007,11 +1136,7 @@ impl<'a, P: PoolApi> Run<'a, P> {
                 None => return Outcome::skipped(action, key, "the user was not created"),
             },
         };
-        let result = async {
-            let token = self.pool.user_token(&id, key).await?;
-            self.pool.set_mfa(&id, change.enable, &token, key).await
-        }
-        .await;
+        let result = self.pool.set_mfa(&id, change.enable, key).await;
         if result.is_ok()
             && let Ok(mut report) = self.report.lock()
         {
@@ -1025,10 +1150,35 @@ impl<'a, P: PoolApi> Run<'a, P> {
         let subject = format!("{} users", ids.len());
         let removed = match self.pool.remove_users(&ids, &subject).await {
             Ok(removed) => removed.into_iter().collect::<HashSet<UserId>>(),
-            Err(err) => {
+            Err(err) if err.class() == ErrorClass::Fatal || self.cancel.is_cancelled() => {
                 return batch
                     .iter()
                     .map(|(_, label)| Outcome::of(Action::Delete, label, Err(err.clone()), started))
+                    .collect();
+            }
+            Err(err) => {
+                // The batch failed, perhaps only in part (the server may have deleted some, or
+                // all before the answer was lost): read the users again, and report each one
+                // still there as failed, the others as deleted.
+                let still_there: Option<HashSet<UserId>> = self
+                    .pool
+                    .users_by_id(&ids)
+                    .await
+                    .ok()
+                    .map(|users| users.into_iter().map(|user| user.id).collect());
+                return batch
+                    .iter()
+                    .map(|(id, label)| {
+                        let result = match &still_there {
+                            Some(present) if !present.contains(id) => Ok(()),
+                            _ => {
+                                let mut err = err.clone();
+                                err.subject = Some(label.clone());
+                                Err(err)
+                            }
+                        };
+                        Outcome::of(Action::Delete, label, result, started)
+                    })
                     .collect();
             }
         };
@@ -1136,28 +1286,10 @@ impl Pacing {
     }
 }
 
-/// The fields the creation sets, and those that need an `updateUser` right after it: the
-/// table's non-registrable fields (`emailVerified`, `phoneVerified`, `blocked`; only when they
-/// differ from the registration default `false`), and a photo outside Authing's CDN (which the
-/// creation would replace by a copy on the CDN, see [`crate::photo`]).
+/// v1's split of a creation (see [`super::pool::split_create`]).
+#[cfg(test)]
 pub(super) fn split_create(profile: &Profile) -> (Profile, Vec<(Field, FieldValue)>) {
-    let mut registered = profile.clone();
-    let mut after = Vec::new();
-    for field in Field::ALL.into_iter().filter(|field| !field.registrable()) {
-        if let Some(value) = profile.get(field) {
-            if value != FieldRef::Bool(false) {
-                after.push((field, value.to_owned()));
-            }
-            registered.set(field, None);
-        }
-    }
-    if let Some(FieldRef::Text(photo)) = profile.get(Field::Photo)
-        && crate::photo::is_external(photo)
-    {
-        after.push((Field::Photo, FieldValue::Text(photo.to_string())));
-        registered.set(Field::Photo, None);
-    }
-    (registered, after)
+    super::pool::split_create(profile, Field::registrable, true)
 }
 
 /// The declared fields an existing user does not yet have, that `updateUser` can write.

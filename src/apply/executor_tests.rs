@@ -8,9 +8,9 @@ use std::sync::Arc;
 use super::*;
 use crate::model::{LiveUser, Origin};
 use crate::plan::{Delete, FieldChange, Fingerprint};
+use crate::remote::error::USER_EXISTS;
 use crate::remote::{ErrorKind, Operation};
 use crate::report::Silent;
-use crate::secret::Secret;
 
 #[derive(Default)]
 struct FakePool {
@@ -198,25 +198,7 @@ impl PoolApi for FakePool {
         .await
     }
 
-    async fn user_token(&self, id: &UserId, subject: &str) -> Result<Secret, RemoteError> {
-        self.busy(subject, "token", || {
-            Ok(Secret::new(format!("token-of-{id}")))
-        })
-        .await
-    }
-
-    async fn set_mfa(
-        &self,
-        id: &UserId,
-        enable: bool,
-        token: &Secret,
-        subject: &str,
-    ) -> Result<(), RemoteError> {
-        assert_eq!(
-            token.expose(),
-            format!("token-of-{id}"),
-            "changeMFA needs the user's own token"
-        );
+    async fn set_mfa(&self, id: &UserId, enable: bool, subject: &str) -> Result<(), RemoteError> {
         self.busy(subject, "mfa", || {
             self.mfa.lock().unwrap().insert(id.clone(), enable);
             Ok(())
@@ -402,7 +384,7 @@ async fn phases_run_in_the_safe_order_and_everything_lands() {
     let add = pool.position("whitelist_add 13800000000");
     let register = pool.position("register new@example.com");
     let update = pool.position("update old@example.com");
-    let token = pool.position("token new@example.com");
+    let mfa = pool.position("mfa new@example.com");
     let remove = pool.position("whitelist_remove 13700000000");
     let first_delete = pool
         .log()
@@ -412,8 +394,8 @@ async fn phases_run_in_the_safe_order_and_everything_lands() {
     assert!(
         add < register
             && register < update
-            && update < token
-            && token < remove
+            && update < mfa
+            && mfa < remove
             && remove < first_delete,
         "{:?}",
         pool.log()

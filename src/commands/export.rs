@@ -26,6 +26,7 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<Outcome, Error>
     let session = interrupts
         .reading(Session::open(&connection, printer))
         .await?;
+    let session_api = session.client.api();
     let scope = FetchScope {
         match_on,
         mfa: if args.with_mfa {
@@ -66,6 +67,12 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<Outcome, Error>
         },
     );
     warn_omissions(&omissions, match_on, printer);
+    if !session_api.has_whitelist_switch()
+        && let Some(whitelist) = desired.whitelist.as_mut()
+    {
+        // The API cannot read the switch: the manifest leaves it alone.
+        whitelist.enabled = None;
+    }
     let text = match args.format {
         ExportFormat::Yaml => manifest::to_yaml(&desired),
         ExportFormat::Csv => {

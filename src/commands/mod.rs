@@ -2,6 +2,7 @@
 //! returns an [`Outcome`] or an [`Error`]; `main` maps both to exit codes through `exit`.
 
 mod apply;
+pub mod capability;
 mod emulator;
 mod export;
 mod interrupt;

@@ -22,6 +22,7 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
     let loaded = manifest::load(&args.manifests.files)?;
     show_warnings(&loaded, printer);
     let connection = Connection::resolve(&args.connection)?;
+    super::capability::check_desired(&loaded.state, connection.api)?;
     let session = interrupts
         .reading(Session::open(&connection, printer))
         .await?;

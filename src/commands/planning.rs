@@ -113,6 +113,7 @@ pub async fn make_plan(
     .await?;
     reporter.finished();
     drop(reporter);
+    super::capability::check_plan(&plan, session.client.api())?;
     let cache = reads.is_some().then(|| {
         save_cache(&mfa.cache_dir, &cache, printer);
         cache
@@ -128,13 +129,10 @@ pub async fn make_plan(
     Ok((plan, cost, cache))
 }
 
-/// The API the MFA cache is keyed by, with the pool.
-const CACHE_API: &str = "v1";
-
-/// Which pool's cache this session uses.
+/// Which pool's cache this session uses: keyed by the session's API too, with the pool.
 pub fn cache_key(session: &Session) -> CacheKey {
     CacheKey::new(
-        CACHE_API,
+        session.client.api().name(),
         session.pool.endpoint.clone(),
         session.pool.client_id.clone(),
     )

@@ -1,5 +1,6 @@
-//! A connection for one command: the Authing client, and for `--endpoint local` the embedded
-//! emulator it talks to (over real HTTP on loopback), with its pool kept in
+//! A connection for one command: the Authing client for the API `--api` names (v1 GraphQL or
+//! v3 REST, one [`Remote`] either way), and for `--endpoint local` the embedded emulator it
+//! talks to (over real HTTP on loopback; v3 at its base URL), with its pool kept in
 //! `.authing-sync/local-pool.json` under the working directory.
 
 use std::path::PathBuf;
@@ -10,7 +11,8 @@ use crate::exit::Error;
 use crate::plan::file::PoolRef;
 use crate::printer::Printer;
 use crate::remote::{
-    AUTHING_PUBLIC_KEY, AuthingClient, ClientConfig, PasswordEncryptor, TransportConfig,
+    AUTHING_PUBLIC_KEY, Api, AuthingClient, ClientConfig, PasswordEncryptor, Remote,
+    TransportConfig, V3Client,
 };
 use crate::secret::Secret;
 use crate::settings::{Connection, Endpoint, PublicKeySource, SettingsError};
@@ -23,7 +25,7 @@ pub const LOCAL_POOL: &str = "local-pool.json";
 const MAX_KEY_BYTES: usize = 64 * 1024;
 
 pub struct Session {
-    pub client: AuthingClient,
+    pub client: Remote,
     pub concurrency: usize,
     /// The pool, as saved plans name it (`local` for the embedded emulator).
     pub pool: PoolRef,
@@ -62,13 +64,16 @@ impl Session {
             Endpoint::Local => {
                 let local = LocalPool::start(printer).await?;
                 let attempt = async {
-                    let url =
-                        reqwest::Url::parse(&local.emulator.graphql_url()).map_err(|err| {
-                            SettingsError::InvalidEndpoint {
-                                value: local.emulator.graphql_url(),
-                                reason: err.to_string(),
-                            }
-                        })?;
+                    let address = match connection.api {
+                        Api::V1 => local.emulator.graphql_url(),
+                        Api::V3 => local.emulator.base_url(),
+                    };
+                    let url = reqwest::Url::parse(&address).map_err(|err| {
+                        SettingsError::InvalidEndpoint {
+                            value: address.clone(),
+                            reason: err.to_string(),
+                        }
+                    })?;
                     let pem = key_pem(connection, Some(&local.emulator)).await?;
                     let secret = Secret::new(emulator::DEFAULT_SECRET);
                     connect(connection, url, emulator::DEFAULT_CLIENT_ID, secret, &pem).await
@@ -171,14 +176,14 @@ async fn key_pem(connection: &Connection, local: Option<&Emulator>) -> Result<St
     })
 }
 
-/// The client, authenticated.
+/// The client for the API asked for, authenticated.
 async fn connect(
     connection: &Connection,
     endpoint: reqwest::Url,
     client_id: &str,
     secret: Secret,
     pem: &str,
-) -> Result<AuthingClient, Error> {
+) -> Result<Remote, Error> {
     let encryptor = PasswordEncryptor::from_pem(pem).map_err(|err| SettingsError::PublicKey {
         origin: "--public-key".into(),
         reason: err.to_string(),
@@ -194,7 +199,10 @@ async fn connect(
         secret,
         encryptor,
     };
-    Ok(AuthingClient::connect(config).await?)
+    Ok(match connection.api {
+        Api::V1 => Remote::V1(AuthingClient::connect(config).await?),
+        Api::V3 => Remote::V3(V3Client::connect(config).await?),
+    })
 }
 
 async fn fetch_key(url: reqwest::Url, timeout: Duration) -> Result<String, SettingsError> {

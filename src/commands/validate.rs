@@ -1,4 +1,5 @@
-//! `authing-sync validate`: load manifests offline and summarise them. Sends nothing.
+//! `authing-sync validate`: load manifests offline and summarise them. Sends nothing. With
+//! `--api`, also what that API cannot do (the checks plan makes before connecting).
 //!
 //! On success one line on stdout (`valid: 3 users, 2 whitelist phones, 1 MFA flag, 2 files`)
 //! and any warnings on stderr; on failure every diagnostic on stderr and exit code 1.
@@ -11,6 +12,9 @@ use crate::printer::Printer;
 pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<Outcome, Error> {
     let loaded = manifest::load(&args.manifests.files)?;
     super::planning::show_warnings(&loaded, printer);
+    if let Some(api) = args.api {
+        super::capability::check_desired(&loaded.state, api.into())?;
+    }
     printer
         .data(&format!("{}\n", summary(&loaded)))
         .map_err(Error::Output)?;

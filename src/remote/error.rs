@@ -34,6 +34,12 @@ pub const REGISTER_TOO_FREQUENT: i64 = 2100;
 pub const REGISTER_WINDOW: Duration = Duration::from_secs(300);
 /// The `code` of an in-band answer (`CommonMessage`) that reports success.
 pub const IN_BAND_OK: i64 = 200;
+/// v3 `statusCode` classes retried as transient: throttling and server trouble.
+pub const V3_TRANSIENT: [i64; 5] = [429, 500, 502, 503, 504];
+/// v3 `statusCode` 401: the caller is not (or no longer) authenticated.
+pub const V3_UNAUTHORIZED: i64 = 401;
+/// v3 `statusCode` 409: "要创建的资源和已有资源存在字段冲突", the v3 twin of 2026 on a creation.
+pub const V3_CONFLICT: i64 = 409;
 
 /// What went wrong, without the context of the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +74,15 @@ pub enum ErrorKind {
     /// The owner token came due for renewal while the request waited for its turn: it was not
     /// sent (the client renews the token and sends it again).
     TokenDue,
+    /// A v3 envelope whose `statusCode` is not 200 (whatever the HTTP status was), with its
+    /// `apiCode` when it has one.
+    V3 {
+        status: i64,
+        api_code: Option<i64>,
+        message: String,
+    },
+    /// What the manifests ask for, the API behind `--api` cannot do (refused before sending).
+    Unsupported(String),
 }
 
 impl ErrorKind {
@@ -94,10 +109,20 @@ impl ErrorKind {
                 location: not_api.location.as_deref().map(&redact),
                 ..*not_api
             })),
+            ErrorKind::V3 {
+                status,
+                api_code,
+                message,
+            } => ErrorKind::V3 {
+                status,
+                api_code,
+                message: redact(&message),
+            },
             kind @ (ErrorKind::Http { .. }
             | ErrorKind::Timeout
             | ErrorKind::TooLarge { .. }
-            | ErrorKind::TokenDue) => kind,
+            | ErrorKind::TokenDue
+            | ErrorKind::Unsupported(_)) => kind,
         }
     }
 }
@@ -170,6 +195,21 @@ impl fmt::Display for ErrorKind {
             ErrorKind::TokenDue => {
                 f.write_str("the owner token came due before the request was sent")
             }
+            ErrorKind::V3 {
+                status,
+                api_code,
+                message,
+            } => {
+                write!(f, "statusCode {status}")?;
+                if let Some(code) = api_code {
+                    write!(f, ", apiCode {code}")?;
+                }
+                if !message.is_empty() {
+                    write!(f, ": {message}")?;
+                }
+                Ok(())
+            }
+            ErrorKind::Unsupported(why) => write!(f, "not supported: {why}"),
         }
     }
 }
@@ -202,12 +242,27 @@ impl RemoteError {
         self
     }
 
-    /// The Authing error code, if the server sent one (in `errors`, or in band).
+    /// The Authing error code, if the server sent one (in `errors`, or in band; on v3 the
+    /// `apiCode`, else the envelope's `statusCode`).
     pub fn authing_code(&self) -> Option<i64> {
         match &self.kind {
             ErrorKind::Authing { code, .. } => Some(*code),
             ErrorKind::InBand { code, .. } => *code,
+            ErrorKind::V3 {
+                status, api_code, ..
+            } => Some(api_code.unwrap_or(*status)),
             _ => None,
+        }
+    }
+
+    /// Whether a creation was refused because a user with one of its unique keys exists: v1's
+    /// 2026, or v3's statusCode 409 on a creation.
+    pub fn is_user_exists(&self) -> bool {
+        match &self.kind {
+            ErrorKind::V3 { status, .. } => {
+                *status == V3_CONFLICT && self.operation.creates_users()
+            }
+            _ => self.authing_code() == Some(USER_EXISTS),
         }
     }
 
@@ -260,10 +315,16 @@ impl RemoteError {
             {
                 ErrorClass::Fatal
             }
+            ErrorKind::V3 {
+                status, api_code, ..
+            } if V3_TRANSIENT.contains(status) || *api_code == Some(BUSY) => ErrorClass::Transient,
+            ErrorKind::V3 { .. } if self.is_stale_owner_token() => ErrorClass::Fatal,
             ErrorKind::Authing { .. }
             | ErrorKind::InBand { .. }
             | ErrorKind::GraphQl { .. }
             | ErrorKind::Decode(_)
+            | ErrorKind::V3 { .. }
+            | ErrorKind::Unsupported(_)
             | ErrorKind::TokenDue => ErrorClass::Permanent,
             ErrorKind::TooLarge { .. } | ErrorKind::AuthFailed(_) | ErrorKind::NotApi(_) => {
                 ErrorClass::Fatal
@@ -276,7 +337,18 @@ impl RemoteError {
     /// for an expired owner token is not documented.
     pub fn is_stale_owner_token(&self) -> bool {
         self.operation.uses_owner_token()
-            && matches!(&self.kind, ErrorKind::Authing { code, .. } if AUTH_CODES.contains(code))
+            && match &self.kind {
+                ErrorKind::Authing { code, .. } => AUTH_CODES.contains(code),
+                // v3: statusCode 401 (apiCode 2020, 2206, 2207 or none) on a call that carries
+                // the management token.
+                ErrorKind::V3 {
+                    status, api_code, ..
+                } => {
+                    *status == V3_UNAUTHORIZED
+                        && api_code.is_none_or(|code| AUTH_CODES.contains(&code))
+                }
+                _ => false,
+            }
     }
 }
 
@@ -356,6 +428,10 @@ impl Diagnostic for RemoteError {
             {
                 "the server no longer accepts the owner token; check that the secret belongs to this user pool"
             }
+            ErrorKind::V3 { .. } if self.is_stale_owner_token() => {
+                "the server no longer accepts the management token; check that the secret belongs to this user pool"
+            }
+            ErrorKind::V3 { status: 429, .. } => "the server is rate limiting: lower --rate",
             ErrorKind::Timeout | ErrorKind::Connection(_) => {
                 "check --endpoint and the network; raise --retries or --timeout for a flaky link"
             }

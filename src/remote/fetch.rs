@@ -1,5 +1,6 @@
-//! Reading the live pool with the fewest calls the API allows: the first `users` page of 200
-//! gives `totalCount`, the other pages are read concurrently (at most `concurrency` at once);
+//! Reading the live pool with the fewest calls the API allows, through [`Remote`] whichever API
+//! is behind it: the first page (v1 `users`, 200 a page; v3 `list-users`, 50 a page) gives
+//! `totalCount`, the other pages are read concurrently (at most `concurrency` at once);
 //! users are de-duplicated by `_id`; a pool that changes while it is read is read again, and if
 //! it will not hold still the state is marked incomplete (so nothing is deleted on its strength),
 //! never silently half-read. MFA switches are read only for the users whose flag is managed; the
@@ -11,7 +12,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use crate::model::{Completeness, LiveState, LiveUser, ManagedMfa, MatchOn, UserId};
 use crate::report::FetchReporter;
 
-use super::client::{AuthingClient, PAGE_SIZE, PATCH_BATCH};
+use super::api::Remote;
 use super::error::RemoteError;
 
 /// How many times a moving pool is read before it is reported incomplete.
@@ -38,7 +39,7 @@ pub struct FetchScope {
 
 /// Reads the live state.
 pub async fn fetch(
-    client: &AuthingClient,
+    client: &Remote,
     scope: &FetchScope,
     concurrency: usize,
     reporter: &dyn FetchReporter,
@@ -58,14 +59,15 @@ pub async fn fetch(
     })
 }
 
-/// Re-reads chosen users (`userPatch`, at most 80 ids a call); unknown ids are left out.
+/// Re-reads chosen users (v1 `userPatch`, 80 ids a call; v3 `list-users` filtered by id, 50 a
+/// call); unknown ids are left out.
 pub async fn users_by_id(
-    client: &AuthingClient,
+    client: &Remote,
     ids: &[UserId],
     concurrency: usize,
 ) -> Result<Vec<LiveUser>, RemoteError> {
-    let batches: Vec<Vec<LiveUser>> = stream::iter(ids.chunks(PATCH_BATCH))
-        .map(|batch| client.user_patch(batch))
+    let batches: Vec<Vec<LiveUser>> = stream::iter(ids.chunks(client.reread_batch().max(1)))
+        .map(|batch| client.users_by_ids(batch))
         .buffered(concurrency.max(1))
         .try_collect()
         .await?;
@@ -74,7 +76,7 @@ pub async fn users_by_id(
 
 /// Every user of the pool, in the pool's order.
 async fn list_users(
-    client: &AuthingClient,
+    client: &Remote,
     concurrency: usize,
     reporter: &dyn FetchReporter,
 ) -> Result<(Vec<LiveUser>, Completeness), RemoteError> {
@@ -90,7 +92,7 @@ async fn list_users(
             );
         }
         let listing = read_all_pages(client, concurrency, reporter).await?;
-        match listing.settle() {
+        match listing.settle(client.page_size()) {
             (users, None) => return Ok((users, Completeness::Complete)),
             (users, Some(why)) => {
                 reason = why;
@@ -119,10 +121,10 @@ struct Listing {
 impl Listing {
     /// The users in page order, each id once, and what shows the pool moved during the pass,
     /// if anything.
-    fn settle(mut self) -> (Vec<LiveUser>, Option<String>) {
+    fn settle(mut self, page_size: u64) -> (Vec<LiveUser>, Option<String>) {
         let repeated = repeated_ids(&self.users);
         let distinct = repeated.iter().filter(|repeat| !**repeat).count();
-        let inconsistency = self.inconsistency(distinct);
+        let inconsistency = self.inconsistency(distinct, page_size);
         let mut at = 0;
         self.users.retain(|_| {
             let keep = !repeated[at];
@@ -132,7 +134,7 @@ impl Listing {
         (self.users, inconsistency)
     }
 
-    fn inconsistency(&self, distinct: usize) -> Option<String> {
+    fn inconsistency(&self, distinct: usize, page_size: u64) -> Option<String> {
         let expected_pages = self.pages.len() as u64;
         for (index, (total, users)) in self.pages.iter().enumerate() {
             let page = index as u64 + 1;
@@ -143,9 +145,9 @@ impl Listing {
                 ));
             }
             let expected = if page < expected_pages {
-                PAGE_SIZE
+                page_size
             } else {
-                self.total - PAGE_SIZE * (expected_pages - 1)
+                self.total - page_size * (expected_pages - 1)
             };
             if *users as u64 != expected {
                 return Some(format!(
@@ -189,13 +191,13 @@ fn repeated_ids(users: &[LiveUser]) -> Vec<bool> {
 }
 
 async fn read_all_pages(
-    client: &AuthingClient,
+    client: &Remote,
     concurrency: usize,
     reporter: &dyn FetchReporter,
 ) -> Result<Listing, RemoteError> {
     let first = client.users_page(1).await?;
     let total = first.total;
-    let page_count = total.div_ceil(PAGE_SIZE).max(1);
+    let page_count = total.div_ceil(client.page_size()).max(1);
     reporter.listing(total, page_count);
     reporter.page_read(first.users.len());
     let mut pages = vec![(first.total, first.users.len())];
@@ -220,7 +222,7 @@ async fn read_all_pages(
 }
 
 async fn read_mfa(
-    client: &AuthingClient,
+    client: &Remote,
     users: &mut [LiveUser],
     scope: &FetchScope,
     concurrency: usize,
@@ -247,10 +249,10 @@ async fn read_mfa(
     Ok(())
 }
 
-/// Reads the MFA switch of each of these users (one `queryMFA` each, at most `concurrency` at
-/// once), in their order.
+/// Reads the MFA switch of each of these users (one v1 `queryMFA` or v3 `get-user-mfa-info`
+/// each, at most `concurrency` at once), in their order.
 pub async fn mfa_states(
-    client: &AuthingClient,
+    client: &Remote,
     users: &[&LiveUser],
     concurrency: usize,
     reporter: &dyn FetchReporter,
@@ -300,7 +302,7 @@ mod tests {
     }
 
     fn inconsistency(listing: Listing) -> Option<String> {
-        listing.settle().1
+        listing.settle(200).1
     }
 
     #[test]
@@ -333,12 +335,12 @@ mod tests {
 
     #[test]
     fn users_are_deduplicated_in_page_order() {
-        let (users, _) = listing(3, &[(3, &["a", "b"]), (3, &["b", "c"])]).settle();
+        let (users, _) = listing(3, &[(3, &["a", "b"]), (3, &["b", "c"])]).settle(200);
         let ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c"]);
         // Many repeats of one id, interleaved with others: the first of each, in order.
         let many: Vec<&str> = ["x", "y", "x", "z", "y", "x", "x", "w"].repeat(3);
-        let (users, _) = listing(4, &[(4, &many)]).settle();
+        let (users, _) = listing(4, &[(4, &many)]).settle(200);
         let ids: Vec<&str> = users.iter().map(|user| user.id.as_str()).collect();
         assert_eq!(ids, ["x", "y", "z", "w"]);
     }

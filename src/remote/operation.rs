@@ -1,5 +1,6 @@
-//! The closed set of GraphQL operations this client sends, with the token each one needs, and
-//! the per-operation call counters that plans and benchmarks report.
+//! The closed set of operations this client sends (v1 GraphQL root fields and v3 REST paths),
+//! with the token each one needs, and the per-operation call counters that plans and benchmarks
+//! report.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +26,26 @@ pub enum Operation {
     AddToInvitation,
     RemoveFromInvitation,
     SendResetPasswordEmail,
+    /// v3 `POST get-management-token`.
+    V3Token,
+    /// v3 `POST list-users` (pages, and re-reads filtered by id).
+    V3ListUsers,
+    /// v3 `POST create-users-batch`.
+    V3CreateUsersBatch,
+    /// v3 `POST create-user` (one user, after a batch was refused, to tell who failed).
+    V3CreateUser,
+    /// v3 `POST update-user`.
+    V3UpdateUser,
+    /// v3 `POST delete-users-batch`.
+    V3DeleteUsersBatch,
+    /// v3 `GET get-user-mfa-info`.
+    V3GetUserMfaInfo,
+    /// v3 `GET list-whitelist`.
+    V3ListWhitelist,
+    /// v3 `POST add-whitelist`.
+    V3AddWhitelist,
+    /// v3 `POST delete-whitelist`.
+    V3DeleteWhitelist,
 }
 
 /// The token a request carries.
@@ -36,7 +57,7 @@ pub enum TokenKind {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 16] = [
+    pub const ALL: [Operation; 26] = [
         Operation::Auth,
         Operation::Users,
         Operation::UserPatch,
@@ -53,9 +74,19 @@ impl Operation {
         Operation::AddToInvitation,
         Operation::RemoveFromInvitation,
         Operation::SendResetPasswordEmail,
+        Operation::V3Token,
+        Operation::V3ListUsers,
+        Operation::V3CreateUsersBatch,
+        Operation::V3CreateUser,
+        Operation::V3UpdateUser,
+        Operation::V3DeleteUsersBatch,
+        Operation::V3GetUserMfaInfo,
+        Operation::V3ListWhitelist,
+        Operation::V3AddWhitelist,
+        Operation::V3DeleteWhitelist,
     ];
 
-    /// The root field name on the wire.
+    /// The root field name on the wire (v3: the path's last segment).
     pub fn name(self) -> &'static str {
         match self {
             Operation::Auth => "getClientWhenSdkInit",
@@ -74,15 +105,26 @@ impl Operation {
             Operation::AddToInvitation => "addToInvitation",
             Operation::RemoveFromInvitation => "removeFromInvitation",
             Operation::SendResetPasswordEmail => "sendResetPasswordEmail",
+            Operation::V3Token => "get-management-token",
+            Operation::V3ListUsers => "list-users",
+            Operation::V3CreateUsersBatch => "create-users-batch",
+            Operation::V3CreateUser => "create-user",
+            Operation::V3UpdateUser => "update-user",
+            Operation::V3DeleteUsersBatch => "delete-users-batch",
+            Operation::V3GetUserMfaInfo => "get-user-mfa-info",
+            Operation::V3ListWhitelist => "list-whitelist",
+            Operation::V3AddWhitelist => "add-whitelist",
+            Operation::V3DeleteWhitelist => "delete-whitelist",
         }
     }
 
     /// Which token the API page asks for.
     pub fn token(self) -> TokenKind {
         match self {
-            Operation::Auth | Operation::Register | Operation::SendResetPasswordEmail => {
-                TokenKind::None
-            }
+            Operation::Auth
+            | Operation::Register
+            | Operation::SendResetPasswordEmail
+            | Operation::V3Token => TokenKind::None,
             Operation::ChangeMfa => TokenKind::User,
             _ => TokenKind::Owner,
         }
@@ -90,6 +132,17 @@ impl Operation {
 
     pub fn uses_owner_token(self) -> bool {
         self.token() == TokenKind::Owner
+    }
+
+    /// Whether the operation creates users (a conflict then means "the user exists").
+    pub fn creates_users(self) -> bool {
+        matches!(
+            self,
+            Operation::CreateUser
+                | Operation::Register
+                | Operation::V3CreateUsersBatch
+                | Operation::V3CreateUser
+        )
     }
 
     /// Whether the operation is a mutation (its answer is checked for an in-band failure).

@@ -1,7 +1,9 @@
-//! One HTTP path for every request: the shared rate limit (a single governor quota), the bound on
-//! requests in flight, classified retries with exponential backoff and jitter that honour
-//! `Retry-After`, a cap on response size, and decoding of the GraphQL envelope into a typed value
-//! or a [`RemoteError`].
+//! One HTTP path for every request of both APIs: the shared rate limit (a single governor
+//! quota), the bound on requests in flight, classified retries with exponential backoff and
+//! jitter that honour `Retry-After`, a cap on response size, no redirects, and decoding of the
+//! answer into a typed value or a [`RemoteError`]: the GraphQL envelope for v1 ([`decode`]), the
+//! v3 envelope for REST calls ([`decode_v3`], judged by its `statusCode`, never by the HTTP
+//! status alone).
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -23,8 +25,10 @@ use super::wire::{self, Envelope};
 
 /// Variables whose string values are secrets wherever they appear in a call (the pool secret, a
 /// password or its RSA-encrypted form, a token).
-const SECRET_VARIABLES: [&str; 6] = [
+const SECRET_VARIABLES: [&str; 8] = [
     "secret",
+    "accessKeySecret",
+    "access_token",
     "password",
     "oldPassword",
     "newPassword",
@@ -88,6 +92,20 @@ pub struct Call<'a> {
     /// Secrets the call concerns that are not in its variables (a new user's plain password,
     /// sent only RSA-encrypted): kept out of whatever the server answers, like those that are.
     pub concealed: Vec<&'a Secret>,
+    /// A v3 REST call instead of a GraphQL document: `variables` are then the query string
+    /// (GET) or the JSON body (POST).
+    pub rest: Option<Rest<'a>>,
+}
+
+/// Where a v3 REST call goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Rest<'a> {
+    /// `GET` with a query string, else `POST` with a JSON body.
+    pub get: bool,
+    /// The path under the base URL, e.g. `/api/v3/list-users`.
+    pub path: &'a str,
+    /// Sent as `x-authing-userpool-id`.
+    pub pool: Option<&'a str>,
 }
 
 impl std::fmt::Debug for Call<'_> {
@@ -97,6 +115,7 @@ impl std::fmt::Debug for Call<'_> {
             .field("operation_name", &self.operation_name)
             .field("token", &self.token)
             .field("subject", &self.subject)
+            .field("rest", &self.rest)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +131,15 @@ impl<'a> Call<'a> {
             owner: None,
             subject: None,
             concealed: Vec::new(),
+            rest: None,
+        }
+    }
+
+    /// A v3 REST call: `GET` (variables as the query string) or `POST` (variables as the body).
+    pub fn rest(operation: Operation, rest: Rest<'a>, variables: Value) -> Self {
+        Self {
+            rest: Some(rest),
+            ..Self::new(operation, "", variables)
         }
     }
 
@@ -375,8 +403,11 @@ impl Transport {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // The pool secret travels in a variable named `secret`: remembered for the whole run.
-        if let Some(Value::String(secret)) = call.variables.get("secret") {
-            remember(&mut known, secret);
+        // v3 sends it as the access key's secret.
+        for name in ["secret", "accessKeySecret"] {
+            if let Some(Value::String(secret)) = call.variables.get(name) {
+                remember(&mut known, secret);
+            }
         }
         if let Some(owner) = call.owner {
             remember(&mut known, owner.get().token.expose());
@@ -428,12 +459,32 @@ impl Transport {
             return Err(fail(ErrorKind::TokenDue));
         }
         self.calls.request(call.operation);
-        let body = wire::Request {
-            query: call.query,
-            operation_name: call.operation_name,
-            variables: &call.variables,
+        let mut request = match &call.rest {
+            None => {
+                let body = wire::Request {
+                    query: call.query,
+                    operation_name: call.operation_name,
+                    variables: &call.variables,
+                };
+                self.http.post(self.endpoint.clone()).json(&body)
+            }
+            Some(rest) => {
+                let mut url = rest_url(&self.endpoint, rest.path).map_err(fail)?;
+                let request = if rest.get {
+                    let pairs = query_pairs(&call.variables);
+                    if !pairs.is_empty() {
+                        url.query_pairs_mut().extend_pairs(pairs);
+                    }
+                    self.http.get(url)
+                } else {
+                    self.http.post(url).json(&call.variables)
+                };
+                match rest.pool {
+                    Some(pool) => request.header("x-authing-userpool-id", pool),
+                    None => request,
+                }
+            }
         };
-        let mut request = self.http.post(self.endpoint.clone()).json(&body);
         if let Some(token) = owner.as_ref().map(|owner| &owner.token).or(call.token) {
             request = request.bearer_auth(token.expose());
         }
@@ -443,7 +494,8 @@ impl Transport {
             .map_err(|err| fail(transport_error(err)))?;
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
-        if status == 429 || (500..600).contains(&status) {
+        // v3 answers in its envelope whatever the HTTP status: its body is read in every case.
+        if call.rest.is_none() && (status == 429 || (500..600).contains(&status)) {
             // The body of a refusal is not read: it may be anything.
             return decode(call.operation, status, retry_after, b"");
         }
@@ -472,16 +524,19 @@ impl Transport {
         let bytes = read_body(response, self.max_response_bytes)
             .await
             .map_err(fail)?;
-        let decoded = if call.operation.is_mutation() {
+        let decoded = match call.rest {
+            Some(_) => decode_v3(call.operation, status, retry_after, &bytes),
             // A mutation's in-band failure is server text too: settled here, where it is redacted.
-            decode::<Value>(call.operation, status, retry_after, &bytes)
-                .and_then(|answer| wire::settle(answer).map_err(fail))
-        } else {
-            decode(call.operation, status, retry_after, &bytes)
+            None if call.operation.is_mutation() => {
+                decode::<Value>(call.operation, status, retry_after, &bytes)
+                    .and_then(|answer| wire::settle(answer).map_err(fail))
+            }
+            None => decode(call.operation, status, retry_after, &bytes),
         };
         match decoded {
             Err(err)
                 if matches!(err.kind, ErrorKind::Decode(_) | ErrorKind::Http { .. })
+                    && err.class() != ErrorClass::Transient
                     && !looks_like_json(content_type.as_deref(), &bytes) =>
             {
                 Err(not_api(status))
@@ -568,6 +623,121 @@ fn collect_secret_variables(value: &Value, into: &mut Vec<String>) {
         }
         _ => {}
     }
+}
+
+/// The head of a v3 envelope: `{statusCode, message, apiCode}`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct V3Head {
+    #[serde(default, deserialize_with = "wire::lenient_int")]
+    status_code: Option<i64>,
+    #[serde(default)]
+    message: Option<Value>,
+    #[serde(default, deserialize_with = "wire::lenient_int")]
+    api_code: Option<i64>,
+    /// `delete-whitelist` may answer a bare `{success}` without an envelope (facts §4.13).
+    #[serde(default)]
+    success: Option<Value>,
+}
+
+/// The `data` of a v3 envelope.
+#[derive(serde::Deserialize)]
+#[serde(bound(deserialize = "T: DeserializeOwned"))]
+struct V3Data<T> {
+    #[serde(default = "no_data")]
+    data: Option<T>,
+}
+
+fn no_data<T>() -> Option<T> {
+    None
+}
+
+/// Reads a v3 answer: success is exactly `statusCode` 200 in the envelope, whatever the HTTP
+/// status; then `data` (`None` for null or absent). Any other `statusCode` is
+/// [`ErrorKind::V3`]. A body that is not an envelope is an HTTP error when the HTTP status says
+/// one, else unreadable. Pure, so that any bytes a server may send can be tried against it.
+pub fn decode_v3<T: DeserializeOwned>(
+    operation: Operation,
+    status: u16,
+    retry_after: Option<Duration>,
+    bytes: &[u8],
+) -> Result<Option<T>, RemoteError> {
+    let fail = |kind| RemoteError {
+        retry_after,
+        ..RemoteError::new(operation, kind)
+    };
+    let http_error = || {
+        fail(ErrorKind::Http {
+            status,
+            retry_after,
+        })
+    };
+    let success = (200..300).contains(&status);
+    let head: V3Head = match serde_json::from_slice(bytes) {
+        Ok(head) => head,
+        Err(_) if !success => return Err(http_error()),
+        Err(err) => return Err(fail(ErrorKind::Decode(err.to_string()))),
+    };
+    let Some(status_code) = head.status_code else {
+        if !success {
+            return Err(http_error());
+        }
+        if operation == Operation::V3DeleteWhitelist && head.success == Some(Value::Bool(true)) {
+            return Ok(None);
+        }
+        return Err(fail(ErrorKind::Decode(
+            "the answer has no `statusCode` (not a v3 envelope)".into(),
+        )));
+    };
+    if status_code != 200 {
+        let message = match head.message {
+            Some(Value::String(text)) => text,
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        return Err(fail(ErrorKind::V3 {
+            status: status_code,
+            api_code: head.api_code,
+            message,
+        }));
+    }
+    let data: V3Data<T> =
+        serde_json::from_slice(bytes).map_err(|err| fail(ErrorKind::Decode(err.to_string())))?;
+    Ok(data.data)
+}
+
+/// The URL of a v3 path under the base URL (which may itself have a path, for a private
+/// deployment behind a prefix).
+fn rest_url(base: &reqwest::Url, path: &str) -> Result<reqwest::Url, ErrorKind> {
+    let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path);
+    reqwest::Url::parse(&joined).map_err(|err| ErrorKind::Connection(err.to_string()))
+}
+
+/// A JSON object as query pairs: scalars as text, arrays as repeated keys, nulls left out.
+fn query_pairs(variables: &Value) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let Value::Object(map) = variables else {
+        return pairs;
+    };
+    let text = |value: &Value| match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    };
+    for (key, value) in map {
+        match value {
+            Value::Array(items) => {
+                pairs.extend(
+                    items
+                        .iter()
+                        .filter_map(text)
+                        .map(|item| (key.clone(), item)),
+                );
+            }
+            other => pairs.extend(text(other).map(|item| (key.clone(), item))),
+        }
+    }
+    pairs
 }
 
 /// Whether an answer is JSON at all: its content type says so, or its body starts like JSON.

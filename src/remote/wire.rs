@@ -200,7 +200,7 @@ pub fn lenient_i64(value: &Value) -> Option<i64> {
 }
 
 /// Serde helper: an optional integer that may come as a number, a numeric string or `null`.
-fn lenient_int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub fn lenient_int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
     let value = Option::<Value>::deserialize(deserializer)?;
     match value {
         None | Some(Value::Null) => Ok(None),

@@ -19,5 +19,6 @@ mod soak;
 mod support;
 mod sync;
 mod terminal;
+mod v3;
 mod validate;
 mod workflows;

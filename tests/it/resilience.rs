@@ -1,22 +1,29 @@
 //! Faults, rate limits and interruptions: under injected errors, 429s and dropped connections
 //! (before and after the server acted), an apply converges with no duplicate user and nothing
 //! outside the plan touched; the client never exceeds its rate; a killed apply is finished by
-//! running it again.
+//! running it again. Every test runs through both APIs (`name::v1`, `name::v3`); on v3 the
+//! manifests leave out what v3 refuses (MFA changes, the whitelist switch).
 
-use crate::support::{Emulator, Sync, operation_count, pool, read_pool, temp_dir, write_file};
+use crate::both_apis;
+use crate::support::{Api, Emulator, Sync, operation_count, pool, read_pool, temp_dir, write_file};
 
 /// A manifest over a generated pool of `pool` users: users 1..=keep declared (every third
-/// renamed, every tenth with MFA on), `hires` new users, the rest pruned; and a whitelist.
-fn manifest(keep: usize, hires: usize) -> String {
-    let mut yaml = String::from(
-        "version: 1\nprune:\n  enabled: true\n  max_deletes: 50%\nwhitelist:\n  enabled: true\n  phones: [\"13800000001\", \"13800000002\", \"13800000003\"]\nusers:\n",
-    );
+/// renamed, every tenth with MFA on, v1 only), `hires` new users, the rest pruned; and a
+/// whitelist (switched on, v1 only).
+fn manifest(keep: usize, hires: usize, api: Api) -> String {
+    let v1 = api == Api::V1;
+    let mut yaml =
+        String::from("version: 1\nprune:\n  enabled: true\n  max_deletes: 50%\nwhitelist:\n");
+    if v1 {
+        yaml.push_str("  enabled: true\n");
+    }
+    yaml.push_str("  phones: [\"13800000001\", \"13800000002\", \"13800000003\"]\nusers:\n");
     for i in 1..=keep {
         yaml.push_str(&format!("  - email: user{i}@example.com\n"));
         if i % 3 == 0 {
             yaml.push_str(&format!("    nickname: Renamed {i}\n"));
         }
-        if i % 10 == 0 {
+        if i % 10 == 0 && v1 {
             yaml.push_str("    mfa: true\n");
         }
     }
@@ -25,7 +32,10 @@ fn manifest(keep: usize, hires: usize) -> String {
             "  - email: hire{i}@example.com\n    nickname: Hire {i}\n"
         ));
         if i % 4 == 0 {
-            yaml.push_str("    mfa: true\n    email_verified: true\n");
+            yaml.push_str("    email_verified: true\n");
+            if v1 {
+                yaml.push_str("    mfa: true\n");
+            }
         }
     }
     yaml
@@ -33,7 +43,8 @@ fn manifest(keep: usize, hires: usize) -> String {
 
 /// Checks the pool against [`manifest`]: every declared field, no duplicates, the undeclared
 /// fields of kept users untouched.
-async fn assert_converged(emulator: &Emulator, keep: usize, hires: usize) {
+async fn assert_converged(emulator: &Emulator, keep: usize, hires: usize, api: Api) {
+    let v1 = api == Api::V1;
     // `read_pool` fails on two users with one email, so a duplicate cannot slip through.
     let pool = read_pool(emulator, true).await;
     assert_eq!(
@@ -54,7 +65,7 @@ async fn assert_converged(emulator: &Emulator, keep: usize, hires: usize) {
             Some("Example"),
             "user{i} company untouched"
         );
-        assert_eq!(user.mfa, Some(i % 10 == 0), "user{i} MFA");
+        assert_eq!(user.mfa, Some(v1 && i % 10 == 0), "user{i} MFA");
         assert!(
             !user.email_verified && !user.blocked,
             "user{i} flags untouched"
@@ -63,26 +74,30 @@ async fn assert_converged(emulator: &Emulator, keep: usize, hires: usize) {
     for i in 1..=hires {
         let user = pool.user(&format!("hire{i}@example.com"));
         assert_eq!(user.nickname.as_deref(), Some(format!("Hire {i}").as_str()));
-        assert_eq!(user.mfa, Some(i % 4 == 0), "hire{i} MFA");
+        assert_eq!(user.mfa, Some(v1 && i % 4 == 0), "hire{i} MFA");
         assert_eq!(user.email_verified, i % 4 == 0, "hire{i} email_verified");
     }
-    assert!(pool.whitelist_enabled);
+    assert_eq!(pool.whitelist_enabled, v1, "v3 leaves the switch alone");
     assert_eq!(
         pool.whitelist,
         ["13800000001", "13800000002", "13800000003"]
     );
 }
 
-#[tokio::test]
-async fn under_injected_faults_apply_converges_without_duplicates_and_within_the_rate() {
+both_apis!(
+    under_injected_faults_apply_converges_without_duplicates_and_within_the_rate,
+    faults_case
+);
+
+async fn faults_case(api: Api) {
     let emulator = Emulator::builder().generate(150).faults(0.2, 7).start();
     let dir = temp_dir();
-    let manifest = write_file(dir.path(), "pool.yaml", &manifest(120, 20));
+    let manifest = write_file(dir.path(), "pool.yaml", &manifest(120, 20, api));
     let rate = 40;
     let mut runs = 0;
     loop {
         runs += 1;
-        let run = Sync::on(&emulator, dir.path())
+        let run = Sync::on_api(&emulator, dir.path(), api)
             .args(["apply", "-f", &manifest, "--auto-approve", "--retries", "8"])
             .args(["--rate", &rate.to_string(), "--concurrency", "8"])
             .run();
@@ -104,8 +119,8 @@ async fn under_injected_faults_apply_converges_without_duplicates_and_within_the
             <= 2 * rate,
         "the client kept to --rate {rate} plus one second's burst: {stats}"
     );
-    assert_converged(&emulator, 120, 20).await;
-    Sync::on(&emulator, dir.path())
+    assert_converged(&emulator, 120, 20, api).await;
+    Sync::on_api(&emulator, dir.path(), api)
         .args([
             "plan",
             "-f",
@@ -120,16 +135,17 @@ async fn under_injected_faults_apply_converges_without_duplicates_and_within_the
         .expect(0);
 }
 
-#[tokio::test]
-async fn a_killed_apply_is_finished_by_running_it_again() {
+both_apis!(a_killed_apply_is_finished_by_running_it_again, killed_case);
+
+async fn killed_case(api: Api) {
     let emulator = Emulator::builder()
         .generate(100)
         .arg("--latency-ms")
         .arg("15")
         .start();
     let dir = temp_dir();
-    let manifest = write_file(dir.path(), "pool.yaml", &manifest(80, 40));
-    let mut apply = Sync::on(&emulator, dir.path())
+    let manifest = write_file(dir.path(), "pool.yaml", &manifest(80, 40, api));
+    let mut apply = Sync::on_api(&emulator, dir.path(), api)
         .args([
             "apply",
             "-f",
@@ -149,24 +165,28 @@ async fn a_killed_apply_is_finished_by_running_it_again() {
     apply.kill().expect("kill -9 the apply");
     let _ = apply.wait();
     // The kill landed mid-apply: there is still work to do.
-    Sync::on(&emulator, dir.path())
+    Sync::on_api(&emulator, dir.path(), api)
         .args(["plan", "-f", &manifest, "--detailed-exitcode"])
         .run()
         .expect(2);
 
-    Sync::on(&emulator, dir.path())
+    Sync::on_api(&emulator, dir.path(), api)
         .args(["apply", "-f", &manifest, "--auto-approve", "--rate", "200"])
         .run()
         .expect(0);
-    assert_converged(&emulator, 80, 40).await;
-    Sync::on(&emulator, dir.path())
+    assert_converged(&emulator, 80, 40, api).await;
+    Sync::on_api(&emulator, dir.path(), api)
         .args(["plan", "-f", &manifest, "--detailed-exitcode"])
         .run()
         .expect(0);
 }
 
-#[tokio::test]
-async fn paging_over_thousands_of_users_is_exact_even_under_faults() {
+both_apis!(
+    paging_over_thousands_of_users_is_exact_even_under_faults,
+    paging_case
+);
+
+async fn paging_case(api: Api) {
     let users = 2345;
     let emulator = Emulator::builder().generate(users).faults(0.2, 11).start();
     let dir = temp_dir();
@@ -176,7 +196,7 @@ async fn paging_over_thousands_of_users_is_exact_even_under_faults() {
     }
     let manifest = write_file(dir.path(), "all.csv", &csv);
     // No user missed (it would be created) and none doubled (the plan would be ambiguous).
-    let run = Sync::on(&emulator, dir.path())
+    let run = Sync::on_api(&emulator, dir.path(), api)
         .args([
             "plan",
             "-f",
@@ -198,41 +218,60 @@ async fn paging_over_thousands_of_users_is_exact_even_under_faults() {
     );
 }
 
-#[tokio::test]
-async fn reads_cost_exactly_the_calls_the_api_needs_and_keep_to_the_rate() {
+both_apis!(
+    reads_cost_exactly_the_calls_the_api_needs_and_keep_to_the_rate,
+    reads_case
+);
+
+/// v1: 1 `getClientWhenSdkInit` + ceil(N/200) `users` + one `queryMFA` per MFA-managed user + the
+/// whitelist and its switch; v3: 1 `get-management-token` + ceil(N/50) `list-users` + one
+/// `get-user-mfa-info` per MFA-managed user + `list-whitelist`.
+async fn reads_case(api: Api) {
     let users = 4000;
     let emulator = Emulator::builder().generate(users).start();
     let dir = temp_dir();
     let manifest = write_file(
         dir.path(),
         "some.yaml",
-        "version: 1\nwhitelist:\n  phones: []\nusers:\n  - email: user1@example.com\n    mfa: true\n  - email: user2@example.com\n    mfa: false\n  - email: user3@example.com\n    mfa: true\n",
+        "version: 1\nwhitelist:\n  phones: []\nusers:\n  - email: user1@example.com\n    mfa: false\n  - email: user2@example.com\n    mfa: false\n  - email: user3@example.com\n    mfa: false\n",
     );
+    let before = emulator.stats().await["total"].as_u64().unwrap_or(0);
     let rate = 8;
-    Sync::on(&emulator, dir.path())
+    let run = Sync::on_api(&emulator, dir.path(), api)
         .args(["plan", "-f", &manifest, "--rate", &rate.to_string()])
         .run()
         .expect(0);
+    assert!(run.stdout.starts_with("No changes."), "{}", run.stdout);
     let stats = emulator.stats().await;
+    let (auth, list, page, mfa, whitelist) = match api {
+        Api::V1 => (
+            "getClientWhenSdkInit",
+            "users",
+            200,
+            "queryMFA",
+            operation_count(&stats, "queryInvitation")
+                + operation_count(&stats, "queryInvitationState"),
+        ),
+        Api::V3 => (
+            "get-management-token",
+            "list-users",
+            50,
+            "get-user-mfa-info",
+            operation_count(&stats, "list-whitelist"),
+        ),
+    };
+    assert_eq!(operation_count(&stats, auth), 1, "{stats}");
     assert_eq!(
-        operation_count(&stats, "getClientWhenSdkInit"),
-        1,
+        operation_count(&stats, list),
+        users.div_ceil(page),
         "{stats}"
     );
+    assert_eq!(operation_count(&stats, mfa), 3, "{stats}");
+    let whitelist_reads = if api == Api::V1 { 2 } else { 1 };
+    assert_eq!(whitelist, whitelist_reads, "{stats}");
     assert_eq!(
-        operation_count(&stats, "users"),
-        users.div_ceil(200),
-        "{stats}"
-    );
-    assert_eq!(operation_count(&stats, "queryMFA"), 3, "{stats}");
-    assert_eq!(
-        operation_count(&stats, "queryInvitation")
-            + operation_count(&stats, "queryInvitationState"),
-        2
-    );
-    assert_eq!(
-        stats["total"].as_u64(),
-        Some(1 + users.div_ceil(200) + 3 + 2),
+        stats["total"].as_u64().map(|total| total - before),
+        Some(1 + users.div_ceil(page) + 3 + whitelist_reads),
         "nothing else was sent: {stats}"
     );
     let max = stats["max_requests_per_second"]
@@ -244,8 +283,9 @@ async fn reads_cost_exactly_the_calls_the_api_needs_and_keep_to_the_rate() {
     );
 }
 
-#[tokio::test]
-async fn a_server_that_rate_limits_is_waited_for() {
+both_apis!(a_server_that_rate_limits_is_waited_for, rate_limited_case);
+
+async fn rate_limited_case(api: Api) {
     let emulator = Emulator::builder()
         .generate(1200)
         .arg("--rate-limit")
@@ -257,7 +297,7 @@ async fn a_server_that_rate_limits_is_waited_for() {
         "one.yaml",
         "version: 1\nusers:\n  - email: user1@example.com\n",
     );
-    let run = Sync::on(&emulator, dir.path())
+    let run = Sync::on_api(&emulator, dir.path(), api)
         .args(["plan", "-f", &manifest, "--rate", "50", "--retries", "10"])
         .run()
         .expect(0);

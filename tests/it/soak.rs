@@ -18,7 +18,7 @@ fn number(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|n| n.parse().ok())
 }
 
-/// Seeds from `base` that between them cover every kind of disruption.
+/// Seeds from `base` that between them cover every kind of disruption and every API.
 fn covering_seeds(base: u64) -> Vec<u64> {
     let kinds = [
         Event::KillClient,
@@ -26,18 +26,23 @@ fn covering_seeds(base: u64) -> Vec<u64> {
         Event::KillEmulator,
     ];
     let mut covered = Vec::new();
+    let mut apis = Vec::new();
     let mut seeds = Vec::new();
     for seed in base.. {
         let scenario = Scenario::new(seed);
         let adds = scenario
             .events
             .iter()
-            .any(|(_, event)| !covered.contains(event));
+            .any(|(_, event)| !covered.contains(event))
+            || !apis.contains(&scenario.api);
         if adds {
             covered.extend(scenario.events.iter().map(|(_, event)| *event));
+            apis.push(scenario.api);
             seeds.push(seed);
         }
-        if kinds.iter().all(|kind| covered.contains(kind)) {
+        if kinds.iter().all(|kind| covered.contains(kind))
+            && harness::Api::ALL.iter().all(|api| apis.contains(api))
+        {
             return seeds;
         }
     }
@@ -79,6 +84,12 @@ async fn seeded_runs_under_faults_restarts_and_kills_converge_with_nothing_lost(
 fn ci_seeds_cover_every_disruption() {
     let seeds = covering_seeds(1);
     assert!(seeds.len() <= 4, "{seeds:?}");
+    for api in harness::Api::ALL {
+        assert!(
+            seeds.iter().any(|seed| Scenario::new(*seed).api == *api),
+            "{api:?} in {seeds:?}"
+        );
+    }
     let events: Vec<Event> = seeds
         .iter()
         .flat_map(|seed| Scenario::new(*seed).events)
@@ -121,11 +132,11 @@ fn converged(scenario: &Scenario) -> harness::Pool {
         phone: Some(Scenario::hire_phone(j)),
         email_verified: j % 2 == 0,
         blocked: false,
-        mfa: j % 3 == 0,
+        mfa: scenario.hire_mfa(j),
     }));
     harness::Pool {
         users,
-        whitelist_enabled: true,
+        whitelist_enabled: scenario.api.manages_mfa_and_switch(),
         whitelist: (1..=scenario.hires).map(Scenario::hire_phone).collect(),
     }
 }

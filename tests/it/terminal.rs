@@ -6,8 +6,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::support::{
-    CLIENT_ID, Emulator, SECRET, Sync, pool, read_pool, renaming_manifest, temp_dir, write_file,
-    writes,
+    Api, CLIENT_ID, Emulator, SECRET, Sync, pool, read_pool, renaming_manifest, temp_dir,
+    write_file, writes,
 };
 
 /// Runs `authing-sync <args>` in `dir` on a pseudo-terminal, typing `input`; returns the exit
@@ -128,8 +128,13 @@ async fn progress_bars_show_on_a_terminal_and_not_on_a_pipe() {
     );
 }
 
-#[tokio::test]
-async fn ctrl_c_finishes_what_is_in_flight_reports_and_exits_4_then_a_rerun_converges() {
+crate::both_apis!(
+    ctrl_c_finishes_what_is_in_flight_reports_and_exits_4_then_a_rerun_converges,
+    ctrl_c_case
+);
+
+/// Ctrl-C during an apply, through either API (`::v1`, `::v3`).
+async fn ctrl_c_case(api: Api) {
     let emulator = Emulator::builder()
         .generate(200)
         .arg("--latency-ms")
@@ -138,7 +143,7 @@ async fn ctrl_c_finishes_what_is_in_flight_reports_and_exits_4_then_a_rerun_conv
     let dir = temp_dir();
     let yaml = renaming_manifest(1..=200, "Interrupted");
     let manifest = write_file(dir.path(), "pool.yaml", &yaml);
-    let mut apply = Sync::on(&emulator, dir.path())
+    let mut apply = Sync::on_api(&emulator, dir.path(), api)
         .args([
             "apply",
             "-f",
@@ -197,11 +202,11 @@ async fn ctrl_c_finishes_what_is_in_flight_reports_and_exits_4_then_a_rerun_conv
         "the interrupt stopped the apply early: {summary}"
     );
 
-    Sync::on(&emulator, dir.path())
+    Sync::on_api(&emulator, dir.path(), api)
         .args(["apply", "-f", &manifest, "--auto-approve", "--rate", "500"])
         .run()
         .expect(0);
-    Sync::on(&emulator, dir.path())
+    Sync::on_api(&emulator, dir.path(), api)
         .args(["plan", "-f", &manifest, "--detailed-exitcode"])
         .run()
         .expect(0);

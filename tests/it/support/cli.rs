@@ -7,6 +7,31 @@ use std::process::{Child, Command, Stdio};
 
 use super::{CLIENT_ID, Emulator, SECRET};
 
+/// Which API a run speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    V1,
+    V3,
+}
+
+/// Two tests from one `async fn case(api: Api)`: `name::v1` and `name::v3`.
+#[macro_export]
+macro_rules! both_apis {
+    ($name:ident, $case:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn v1() {
+                super::$case($crate::support::Api::V1).await
+            }
+
+            #[tokio::test]
+            async fn v3() {
+                super::$case($crate::support::Api::V3).await
+            }
+        }
+    };
+}
+
 /// What a finished run left.
 #[derive(Debug)]
 pub struct Run {
@@ -47,6 +72,17 @@ impl Sync {
         }
     }
 
+    /// A command run in `dir` that talks to `emulator` through `api` (v3: `--api v3` and the
+    /// emulator's base URL).
+    pub fn on_api(emulator: &Emulator, dir: &Path, api: Api) -> Sync {
+        let mut sync = Sync::on(emulator, dir);
+        if api == Api::V3 {
+            sync.connection[1] = emulator.base_url().into();
+            sync.connection.extend(["--api".into(), "v3".into()]);
+        }
+        sync
+    }
+
     /// A command run in `dir` that talks to `emulator`.
     pub fn on(emulator: &Emulator, dir: &Path) -> Sync {
         let mut sync = Sync::new(dir);
@@ -82,6 +118,7 @@ impl Sync {
             .env("NO_COLOR", "1")
             .env_remove("AUTHING_SECRET")
             .env_remove("AUTHING_ENDPOINT")
+            .env_remove("AUTHING_API")
             .env_remove("AUTHING_CLIENT_ID")
             .env_remove("AUTHING_PUBLIC_KEY")
             .env_remove("RUST_LOG")

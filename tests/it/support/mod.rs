@@ -22,7 +22,7 @@ mod cli;
 pub mod pool;
 pub mod scripted;
 
-pub use cli::{Run, Sync, renaming_manifest, write_file};
+pub use cli::{Api, Run, Sync, renaming_manifest, write_file};
 pub use pool::{operation_count, read as read_pool, writes};
 
 /// The pool id and secret the emulator uses unless told otherwise.

@@ -1,0 +1,521 @@
+//! `--api v3` end to end: the real binary against the emulator's v3 face, the pool read back
+//! with plain GraphQL (v1), independently of the client under test. The same manifests as v1,
+//! the same plan and exit codes, a second plan empty, export round trips (through both APIs);
+//! the fewest calls from the emulator's stats; what v3 cannot do refused at plan time with the
+//! manifest place and nothing sent; a creation batch refused as a whole reported per user and
+//! converging on a re-run; v3 answers the emulator never gives (a scripted server).
+
+use serde_json::{Value, json};
+
+use crate::support::scripted::{Scripted, respond};
+use crate::support::{
+    Api, CLIENT_ID, Emulator, Sync, encrypt_password, operation_count, pool, read_pool, temp_dir,
+    write_file, writes,
+};
+
+/// Users and whitelist phones only: what both APIs do.
+const MANIFEST: &str = r#"version: 1
+users:
+  - email: user1@example.com
+  - email: user2@example.com
+    nickname: Second User
+    company: Example Two
+  - email: user3@example.com
+    blocked: true
+    gender: F
+    locality: Paris
+  - email: User4@Example.com
+    email_verified: true
+  - email: user5@example.com
+    phone: "+1 415-555-0100"
+  - email: user6@example.com
+  - email: user7@example.com
+  - email: user8@example.com
+  - email: user9@example.com
+  - email: user10@example.com
+  - email: new1@example.com
+    username: new1
+    nickname: New One
+    email_verified: true
+    blocked: true
+    password: ${NEW1_PASSWORD}
+  - email: new2@example.com
+    nickname: New Two
+    phone: "13800000002"
+whitelist:
+  phones: ["13800000002", "+86 139-0000-0001"]
+prune:
+  enabled: true
+  max_deletes: 5
+  protect: [user12@example.com]
+  scope: "*@example.com"
+"#;
+
+/// The lines of a plan that do not depend on the API (the cost line names its requests).
+fn plan_lines(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|line| !line.contains("API call"))
+        .collect()
+}
+
+async fn seeded(users: u64) -> Emulator {
+    let emulator = Emulator::builder().generate(users).start();
+    pool::whitelist_add(&emulator, "13700000000").await;
+    emulator
+}
+
+#[tokio::test]
+async fn v3_plans_applies_and_exports_like_v1_with_the_same_manifest() {
+    let on_v1 = seeded(12).await;
+    let on_v3 = seeded(12).await;
+    let dir = temp_dir();
+    let manifest = write_file(dir.path(), "pool.yaml", MANIFEST);
+    let plan = |emulator: &Emulator, api| {
+        Sync::on_api(emulator, dir.path(), api)
+            .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+            .env("NEW1_PASSWORD", "first-day-password-1")
+            .run()
+    };
+    let v1 = plan(&on_v1, Api::V1).expect(2);
+    let v3 = plan(&on_v3, Api::V3).expect(2);
+    assert!(
+        v3.stdout
+            .contains("Plan: 2 to create, 4 to update, 1 to delete, MFA +0 -0, whitelist +2 -1"),
+        "{}",
+        v3.stdout
+    );
+    assert_eq!(plan_lines(&v1.stdout), plan_lines(&v3.stdout));
+
+    let apply = Sync::on_api(&on_v3, dir.path(), Api::V3)
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .env("NEW1_PASSWORD", "first-day-password-1")
+        .run()
+        .expect(0);
+    assert!(apply.stderr.contains("Apply complete"), "{}", apply.stderr);
+    assert!(!format!("{}{}", apply.stdout, apply.stderr).contains("first-day-password-1"));
+
+    // Read back through v1, not through the client under test.
+    let pool = read_pool(&on_v3, false).await;
+    assert_eq!(pool.users.len(), 13, "12 generated, 2 created, 1 deleted");
+    let second = pool.user("user2@example.com");
+    assert_eq!(
+        (second.nickname.as_deref(), second.company.as_deref()),
+        (Some("Second User"), Some("Example Two"))
+    );
+    assert!(pool.user("user3@example.com").blocked);
+    assert!(pool.user("user4@example.com").email_verified);
+    assert_eq!(
+        pool.user("user5@example.com").phone.as_deref(),
+        Some("+14155550100")
+    );
+    let new1 = pool.user("new1@example.com");
+    assert_eq!(new1.username.as_deref(), Some("new1"));
+    assert!(new1.email_verified && new1.blocked);
+    assert_eq!(
+        pool.user("new2@example.com").phone.as_deref(),
+        Some("13800000002")
+    );
+    assert!(!pool.has("user11@example.com") && pool.has("user12@example.com"));
+    assert_eq!(pool.whitelist, ["13800000002", "13900000001"]);
+    assert!(!pool.whitelist_enabled, "v3 never touches the switch");
+    let raw = pool::raw_users(&on_v3, "email gender locality").await;
+    let third = raw
+        .iter()
+        .find(|user| user["email"] == "user3@example.com")
+        .expect("user3");
+    assert_eq!(
+        (&third["gender"], &third["locality"]),
+        (&json!("F"), &json!("Paris"))
+    );
+
+    // The declared password is the one the user can log in with (blocked users cannot, so
+    // unblock first through v1).
+    let owner = pool::owner(&on_v3).await;
+    pool::query(
+        &owner,
+        "mutation ($id: String!, $client: String!) { updateUser(options: {_id: $id, registerInClient: $client, blocked: false}) { _id } }",
+        json!({"id": new1.id, "client": CLIENT_ID}),
+    )
+    .await;
+    let public_key = on_v3.public_key().await;
+    let login = on_v3
+        .gql()
+        .query(
+            "mutation ($email: String, $password: String, $registerInClient: String!) { login(email: $email, password: $password, registerInClient: $registerInClient) { _id } }",
+            json!({"email": "new1@example.com", "password": encrypt_password(&public_key, "first-day-password-1"), "registerInClient": CLIENT_ID}),
+        )
+        .await;
+    assert_eq!(login.ok("login")["_id"], Value::from(new1.id.clone()));
+    pool::query(
+        &owner,
+        "mutation ($id: String!, $client: String!) { updateUser(options: {_id: $id, registerInClient: $client, blocked: true}) { _id } }",
+        json!({"id": new1.id, "client": CLIENT_ID}),
+    )
+    .await;
+
+    // A second plan is empty, through either API.
+    for api in [Api::V3, Api::V1] {
+        let again = plan(&on_v3, api).expect(0);
+        assert!(
+            again.stdout.starts_with("No changes."),
+            "{api:?}: {}",
+            again.stdout
+        );
+    }
+
+    // Export through v3, plan it back through both APIs: no changes.
+    Sync::on_api(&on_v3, dir.path(), Api::V3)
+        .args(["export", "--with-whitelist", "--out", "exported.yaml"])
+        .run()
+        .expect(0);
+    let exported = std::fs::read_to_string(dir.path().join("exported.yaml")).expect("export");
+    assert!(
+        !exported.contains("enabled:"),
+        "v3 cannot read the switch:\n{exported}"
+    );
+    assert!(exported.contains("locality: \"Paris\""), "{exported}");
+    for api in [Api::V3, Api::V1] {
+        let run = Sync::on_api(&on_v3, dir.path(), api)
+            .args([
+                "plan",
+                "-f",
+                "exported.yaml",
+                "--prune",
+                "--detailed-exitcode",
+            ])
+            .run()
+            .expect(0);
+        assert!(
+            run.stdout.starts_with("No changes."),
+            "{api:?}: {}",
+            run.stdout
+        );
+    }
+    // And the CSV export of v3 equals v1's.
+    let csv = |api| {
+        Sync::on_api(&on_v3, dir.path(), api)
+            .args(["export", "--format", "csv"])
+            .run()
+            .expect(0)
+            .stdout
+    };
+    assert_eq!(csv(Api::V3), csv(Api::V1));
+}
+
+#[tokio::test]
+async fn v3_reads_creates_and_deletes_with_the_fewest_calls() {
+    let emulator = Emulator::builder().generate(120).start();
+    let dir = temp_dir();
+    let mut yaml = String::from("version: 1\nprune:\n  enabled: true\n  max_deletes: 60\nusers:\n");
+    for i in 1..=60 {
+        yaml.push_str(&format!("  - email: user{i}@example.com\n"));
+    }
+    for i in 1..=3 {
+        yaml.push_str(&format!(
+            "  - email: user{i}x@example.com\n    mfa: false\n"
+        ));
+    }
+    for i in 1..=117 {
+        yaml.push_str(&format!(
+            "  - email: hire{i}@example.com\n    nickname: Hire {i}\n    email_verified: true\n"
+        ));
+    }
+    let manifest = write_file(dir.path(), "pool.yaml", &yaml);
+    let run = Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(
+        run.stdout
+            .contains("Plan: 120 to create, 0 to update, 60 to delete"),
+        "{}",
+        run.stdout
+    );
+    let stats = emulator.stats().await;
+    let count = |name| operation_count(&stats, name);
+    // Reading 120 users: 1 token + ceil(120/50) pages; no MFA read (the three users whose MFA
+    // is managed are new).
+    assert_eq!(count("get-management-token"), 1, "{stats}");
+    assert_eq!(count("list-users"), 3, "{stats}");
+    assert_eq!(count("get-user-mfa-info"), 0, "{stats}");
+    // 120 creations: ceil(120/50) batches; 60 deletions: ceil(60/50) batches; nothing else.
+    assert_eq!(count("create-users-batch"), 3, "{stats}");
+    assert_eq!(count("delete-users-batch"), 2, "{stats}");
+    assert_eq!(
+        stats["total"].as_u64(),
+        Some(1 + 3 + 3 + 2),
+        "nothing else was sent: {stats}"
+    );
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(pool.users.len(), 180);
+    assert!(pool.user("hire117@example.com").email_verified);
+
+    // The MFA of managed users is read, one call each, and only theirs.
+    let before = emulator.stats().await;
+    Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    let after = emulator.stats().await;
+    let delta = |name| operation_count(&after, name) - operation_count(&before, name);
+    assert_eq!(delta("get-user-mfa-info"), 3, "{after}");
+    assert_eq!(delta("list-users"), 180_u64.div_ceil(50), "{after}");
+    assert_eq!(delta("get-management-token"), 1, "{after}");
+}
+
+#[tokio::test]
+async fn what_v3_cannot_do_is_refused_at_plan_time_with_the_place_and_nothing_sent() {
+    let emulator = seeded(3).await;
+    let dir = temp_dir();
+    let switch = write_file(
+        dir.path(),
+        "switch.yaml",
+        "version: 1\nwhitelist:\n  enabled: true\n  phones: []\nusers:\n  - email: user1@example.com\n    gender: other\n",
+    );
+    let before = emulator.stats().await["total"].as_u64();
+    for args in [
+        vec!["plan", "-f", &switch],
+        vec!["apply", "-f", &switch, "--auto-approve"],
+    ] {
+        let run = Sync::on_api(&emulator, dir.path(), Api::V3)
+            .args(args)
+            .run()
+            .expect(1);
+        assert!(run.stderr.contains("switch.yaml:3:3"), "{}", run.stderr);
+        assert!(run.stderr.contains("switch.yaml:7:5"), "{}", run.stderr);
+        assert!(run.stderr.contains("whitelist switch"), "{}", run.stderr);
+        assert!(run.stderr.contains("takes only M, F"), "{}", run.stderr);
+    }
+    assert_eq!(
+        emulator.stats().await["total"].as_u64(),
+        before,
+        "nothing was sent"
+    );
+    // validate says so offline with --api v3, and only then.
+    Sync::new(dir.path())
+        .args(["validate", "-f", &switch])
+        .run()
+        .expect(0);
+    let validate = Sync::new(dir.path())
+        .args(["validate", "-f", &switch, "--api", "v3"])
+        .run()
+        .expect(1);
+    assert!(
+        validate.stderr.contains("switch.yaml:3:3"),
+        "{}",
+        validate.stderr
+    );
+    // CSV places name the cell.
+    let csv = write_file(
+        dir.path(),
+        "hr.csv",
+        "email,nickname,gender\nuser1@example.com,One,male\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", &csv, "--api", "v3"])
+        .run()
+        .expect(1);
+    assert!(run.stderr.contains("hr.csv:2:23"), "{}", run.stderr);
+
+    // An MFA change is known once the pool is read: refused then, before any write.
+    let mfa = write_file(
+        dir.path(),
+        "mfa.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n    nickname: Changed\n    mfa: true\n  - email: user2@example.com\n    mfa: false\n",
+    );
+    let writes_before = writes(&emulator.stats().await);
+    let run = Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args(["apply", "-f", &mfa, "--auto-approve"])
+        .run()
+        .expect(1);
+    assert!(run.stderr.contains("mfa.yaml:5:5"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("mfa.yaml:7"),
+        "no change, no refusal: {}",
+        run.stderr
+    );
+    assert_eq!(
+        writes(&emulator.stats().await),
+        writes_before,
+        "nothing written"
+    );
+    // The same manifest through v1 is fine.
+    Sync::on_api(&emulator, dir.path(), Api::V1)
+        .args(["plan", "-f", &mfa])
+        .run()
+        .expect(0);
+    // --send-reset-email has no v3 call: refused before connecting.
+    let run = Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args(["apply", "-f", &mfa, "--auto-approve", "--send-reset-email"])
+        .run()
+        .expect(1);
+    assert!(run.stderr.contains("--send-reset-email"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_creation_batch_refused_as_a_whole_is_reported_per_user_and_a_rerun_converges() {
+    let emulator = seeded(2).await;
+    let dir = temp_dir();
+    let mut yaml = String::from("version: 1\nusers:\n");
+    for i in 1..=6 {
+        // hire4 asks for a username that user1 holds: the whole batch is refused (409).
+        let username = if i == 4 {
+            "user1".to_string()
+        } else {
+            format!("hire{i}")
+        };
+        yaml.push_str(&format!(
+            "  - email: hire{i}@example.com\n    username: {username}\n"
+        ));
+    }
+    let manifest = write_file(dir.path(), "hires.yaml", &yaml);
+    let run = Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .run()
+        .expect(4);
+    assert!(
+        run.stderr.contains("create-user hire4@example.com") && run.stderr.contains("409"),
+        "the failure names the operation and the user:\n{}",
+        run.stderr
+    );
+    for i in [1, 2, 3, 5, 6] {
+        assert!(
+            !run.stderr
+                .contains(&format!("create-user hire{i}@example.com")),
+            "{}",
+            run.stderr
+        );
+    }
+    let stats = emulator.stats().await;
+    assert_eq!(operation_count(&stats, "create-users-batch"), 1, "{stats}");
+    assert_eq!(operation_count(&stats, "create-user"), 6, "{stats}");
+    let pool = read_pool(&emulator, false).await;
+    assert_eq!(pool.users.len(), 2 + 5);
+    assert!(!pool.has("hire4@example.com"));
+
+    // A re-run plans only what is left; fixed, it converges.
+    let again = Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args(["plan", "-f", &manifest])
+        .run()
+        .expect(0);
+    assert!(
+        again.stdout.contains("Plan: 1 to create"),
+        "{}",
+        again.stdout
+    );
+    let fixed = write_file(
+        dir.path(),
+        "hires.yaml",
+        &yaml.replace("username: user1", "username: hire4"),
+    );
+    Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args(["apply", "-f", &fixed, "--auto-approve"])
+        .run()
+        .expect(0);
+    Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args(["plan", "-f", &fixed, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+}
+
+/// The base URL of a scripted server (v3 paths are appended to it).
+fn base(server: &Scripted) -> String {
+    server.url.trim_end_matches("/graphql").to_string()
+}
+
+#[tokio::test]
+async fn a_v3_error_is_read_from_the_envelope_even_under_http_200() {
+    // The token is granted; the listing answers HTTP 200 with statusCode 403.
+    let server = Scripted::start(|seen, stream| {
+        let path = seen
+            .request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default();
+        let body = if path.starts_with("/api/v3/get-management-token") {
+            json!({"statusCode": 200, "message": "操作成功", "data": {"access_token": "opaque-token", "expires_in": 7200}})
+        } else {
+            json!({"statusCode": 403, "apiCode": 2333, "message": "没有权限", "requestId": "r1"})
+        };
+        respond(stream, &body.to_string())
+    });
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "one.yaml",
+        "version: 1\nusers:\n  - email: a@example.com\n",
+    );
+    let run = Sync::new(dir.path())
+        .args([
+            "plan",
+            "-f",
+            &manifest,
+            "--api",
+            "v3",
+            "--endpoint",
+            &base(&server),
+        ])
+        .args(["--client-id", CLIENT_ID])
+        .env("AUTHING_SECRET", "pool-secret-for-the-test")
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr.contains("list-users") && run.stderr.contains("statusCode 403"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("pool-secret-for-the-test"));
+    let seen = server.seen();
+    let token = &seen[0];
+    assert!(
+        token
+            .request_line
+            .starts_with("POST /api/v3/get-management-token")
+    );
+    assert_eq!(token.json()["accessKeyId"], CLIENT_ID);
+    let list = &seen[1];
+    assert!(
+        list.request_line.starts_with("POST /api/v3/list-users"),
+        "{list:?}"
+    );
+    assert_eq!(list.bearer().as_deref(), Some("opaque-token"));
+    assert!(
+        list.headers
+            .iter()
+            .any(|header| header
+                .eq_ignore_ascii_case(&format!("x-authing-userpool-id: {CLIENT_ID}"))),
+        "{list:?}"
+    );
+    assert_eq!(list.json()["options"]["pagination"]["limit"], 50);
+    assert_eq!(seen.len(), 2, "a permanent refusal is not retried");
+
+    // A wrong secret: the token call fails in its envelope, and that is fatal at once.
+    let refused = Scripted::start(|_, stream| {
+        respond(
+            stream,
+            &json!({"statusCode": 401, "message": "accessKeyId 或 accessKeySecret 错误"})
+                .to_string(),
+        )
+    });
+    let run = Sync::new(dir.path())
+        .args([
+            "plan",
+            "-f",
+            &manifest,
+            "--api",
+            "v3",
+            "--endpoint",
+            &base(&refused),
+        ])
+        .args(["--client-id", CLIENT_ID])
+        .env("AUTHING_SECRET", "wrong")
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr.contains("authentication failed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(refused.seen().len(), 1);
+}
