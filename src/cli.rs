@@ -150,7 +150,12 @@ pub struct ConnectionArgs {
     /// v1: the users GraphQL endpoint (default https://users.authing.cn/graphql); v3: the base
     /// URL /api/v3/... is appended to (default https://api.authing.cn); `local` runs the
     /// embedded emulator with its pool in .authing-sync/local-pool.json
-    #[arg(long, env = "AUTHING_ENDPOINT", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "AUTHING_ENDPOINT",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub endpoint: Option<String>,
 
     /// The user pool id (required except with `--endpoint local`)

@@ -44,15 +44,48 @@ pub fn is_external(url: &str) -> bool {
     host(url).is_some() && !on_authing_cdn(url)
 }
 
+/// Whether a URL is one of Authing's default avatars (what a user created without a photo
+/// holds: `default-user-avatar.png` since 2021, `authing-avatar.png` before), never a copy.
+pub fn is_default_avatar(url: &str) -> bool {
+    on_authing_cdn(url)
+        && url
+            .trim()
+            .split(['?', '#'])
+            .next()
+            .and_then(|path| path.rsplit('/').next())
+            .is_some_and(|name| {
+                name.eq_ignore_ascii_case("default-user-avatar.png")
+                    || name.eq_ignore_ascii_case("authing-avatar.png")
+            })
+}
+
 /// Whether a live photo may be Authing's CDN copy of the declared one: the declared photo is an
-/// external URL and the live one a different URL on Authing's CDN.
+/// external URL and the live one a different URL on Authing's CDN that is not a default avatar.
 pub fn may_be_cdn_copy(declared: &str, live: &str) -> bool {
-    is_external(declared) && on_authing_cdn(live) && declared.trim() != live.trim()
+    is_external(declared)
+        && on_authing_cdn(live)
+        && !is_default_avatar(live)
+        && declared.trim() != live.trim()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_default_avatar_is_never_taken_for_a_copy() {
+        let declared = "https://example.com/p4.png";
+        for live in [
+            "https://files.authing.co/authing-console/default-user-avatar.png",
+            "https://usercontents.authing.cn/authing-avatar.png",
+        ] {
+            assert!(is_default_avatar(live));
+            assert!(!may_be_cdn_copy(declared, live), "{live}");
+        }
+        let copy = "https://usercontents.authing.cn/avatar-5e53ee0684197a42d319628b-1582558729878";
+        assert!(!is_default_avatar(copy));
+        assert!(may_be_cdn_copy(declared, copy));
+    }
 
     #[test]
     fn authing_cdn_urls_are_recognised() {

@@ -6,7 +6,6 @@
 //! never silently half-read. MFA switches are read only for the users whose flag is managed; the
 //! whitelist only when a manifest manages it.
 
-
 use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::model::{Completeness, LiveState, LiveUser, ManagedMfa, MatchOn, UserId};
