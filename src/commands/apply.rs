@@ -13,7 +13,7 @@ use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
 use crate::cli::ApplyArgs;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
-use crate::mfa_cache::MfaCache;
+use crate::mfa_cache::{MfaCache, ReadPolicy};
 use crate::model::Field;
 use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
@@ -128,7 +128,11 @@ async fn apply_saved(
             .changes
             .iter()
             .any(|change| matches!(change, Change::Mfa(_)))
-            .then(|| planning::load_cache(&session, &args.mfa.cache_dir, printer));
+            .then(|| {
+                planning::cache_usable(&args.mfa.cache_dir, ReadPolicy::Exact, printer)
+                    .then(|| planning::load_cache(&session, &args.mfa.cache_dir, printer))
+            })
+            .flatten();
         carry_out(
             &session, &plan, None, &limit, &passwords, args, printer, true, interrupts, cache,
         )
