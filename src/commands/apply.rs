@@ -129,8 +129,8 @@ async fn apply_saved(
             .iter()
             .any(|change| matches!(change, Change::Mfa(_)))
             .then(|| {
-                planning::cache_usable(&args.mfa.cache_dir, ReadPolicy::Exact, printer)
-                    .then(|| planning::load_cache(&session, &args.mfa.cache_dir, printer))
+                planning::cache_usable(args.mfa.cache_dir(), ReadPolicy::Exact, printer)
+                    .then(|| planning::load_cache(&session, args.mfa.cache_dir(), printer))
             })
             .flatten();
         carry_out(
@@ -220,7 +220,7 @@ async fn carry_out(
     drop(reporter);
     if let Some(mut cache) = cache {
         cache.record_apply(plan, &report.mfa_written, Timestamp::now());
-        planning::save_cache(&args.mfa.cache_dir, &cache, printer);
+        planning::save_cache(args.mfa.cache_dir(), &cache, printer);
     }
 
     render::summary::apply_finished(&report, printer);

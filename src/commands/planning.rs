@@ -90,7 +90,7 @@ pub async fn make_plan(
     let mut read_policy = read_policy(mfa);
     // A cache that cannot be saved is not used at all: a budget over it would read the same
     // oldest states run after run and never go round the pool.
-    let usable = !managed.is_empty() && cache_usable(&mfa.cache_dir, read_policy, printer);
+    let usable = !managed.is_empty() && cache_usable(mfa.cache_dir(), read_policy, printer);
     if !managed.is_empty() && !usable {
         read_policy = ReadPolicy::Exact;
     }
@@ -101,7 +101,7 @@ pub async fn make_plan(
         );
     }
     let mut cache = if usable {
-        load_cache(session, &mfa.cache_dir, printer)
+        load_cache(session, mfa.cache_dir(), printer)
     } else {
         MfaCache::empty(cache_key(session))
     };
@@ -126,8 +126,15 @@ pub async fn make_plan(
     .await?;
     reporter.finished();
     drop(reporter);
+    let mut reads = reads;
+    if let Some(reads) = reads.as_mut()
+        && mfa.refresh
+    {
+        reads.refresh = true;
+        reads.budget = mfa.mfa_read_budget;
+    }
     let cache = (reads.is_some() && usable).then(|| {
-        save_cache(&mfa.cache_dir, &cache, printer);
+        save_cache(mfa.cache_dir(), &cache, printer);
         cache
     });
     let calls = session.client.stats();

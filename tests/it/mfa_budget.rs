@@ -545,3 +545,117 @@ async fn issue_16_an_endpoint_query_string_is_never_stored_or_printed() {
     );
     assert!(!run.stderr.contains("SECRET123"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn issue_16_bad_environment_values_name_the_variable_and_empty_is_unset() {
+    let emulator = Emulator::builder().generate(3).start();
+    let dir = temp_dir();
+    // No MFA in this manifest: the variables are still checked, and named when wrong.
+    let file = write_file(dir.path(), "plain.csv", "email\nuser1@example.com\n");
+    for bad in ["-1", "abc", "1.5"] {
+        let run = Sync::on(&emulator, dir.path())
+            .args(["plan", "-f", &file])
+            .env("AUTHING_SYNC_MFA_READ_BUDGET", bad)
+            .run();
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("AUTHING_SYNC_MFA_READ_BUDGET") && run.stderr.contains(bad),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("'--mfa-read-budget <N>'"),
+            "{}",
+            run.stderr
+        );
+    }
+    // Empty is unset: the default (exact, the default directory).
+    let mfa = write_file(dir.path(), "hr.csv", &manifest(3, &[]));
+    let run = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &mfa, "--format", "json"])
+        .env("AUTHING_SYNC_MFA_READ_BUDGET", "")
+        .env("AUTHING_SYNC_CACHE_DIR", "")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan: Value = serde_json::from_str(&run.stdout).expect("a JSON plan");
+    assert!(
+        plan["mfa_states"].get("budget").is_none(),
+        "{}",
+        plan["mfa_states"]
+    );
+    assert_eq!(
+        cached_ids(dir.path()).len(),
+        3,
+        "the default cache directory"
+    );
+    // A set variable still works, and the flag takes precedence over it.
+    let (plan, _, _) = plan_json(&emulator, dir.path(), &mfa, &["--mfa-read-budget", "2"]).await;
+    assert_eq!(plan["mfa_states"]["budget"], 2);
+}
+
+#[tokio::test]
+async fn issue_16_budget_zero_refresh_and_saved_plans_say_what_they_do() {
+    let emulator = Emulator::builder().generate(6).start();
+    let dir = temp_dir();
+    let file = write_file(dir.path(), "hr.csv", &manifest(6, &[1]));
+    plan_json(&emulator, dir.path(), &file, &[]).await;
+    // Budget 0 never re-reads a cached state: said.
+    let (_, reads, run) =
+        plan_json(&emulator, dir.path(), &file, &["--mfa-read-budget", "0"]).await;
+    assert_eq!(reads, 1, "only the planned change is confirmed");
+    assert!(
+        run.stderr.contains("--mfa-read-budget 0 never reads again"),
+        "{}",
+        run.stderr
+    );
+    // --refresh with a budget: the budget is shown as not applied.
+    let (plan, reads, _) = plan_json(
+        &emulator,
+        dir.path(),
+        &file,
+        &["--refresh", "--mfa-read-budget", "2"],
+    )
+    .await;
+    assert_eq!(reads, 6);
+    assert_eq!(plan["mfa_states"]["budget"], 2);
+    assert_eq!(plan["mfa_states"]["refresh"], true);
+    let run = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &file, "--refresh", "--mfa-read-budget", "2"])
+        .run();
+    assert!(
+        run.stdout
+            .contains("--refresh: every state read, --mfa-read-budget 2 not applied"),
+        "{}",
+        run.stdout
+    );
+    // A saved plan: --refresh is refused, --mfa-read-budget warned about.
+    let saved = dir.path().join("plan.json");
+    Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &file, "--out", saved.to_str().expect("utf-8")])
+        .run();
+    let refused = Sync::on(&emulator, dir.path())
+        .args([
+            "apply",
+            "--plan",
+            saved.to_str().expect("utf-8"),
+            "--refresh",
+        ])
+        .args(["--auto-approve"])
+        .run();
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--refresh"), "{}", refused.stderr);
+    assert_eq!(mfa_writes(&emulator).await, 0, "nothing applied");
+    let warned = Sync::on(&emulator, dir.path())
+        .args(["apply", "--plan", saved.to_str().expect("utf-8")])
+        .args(["--mfa-read-budget", "5", "--auto-approve"])
+        .run();
+    assert_eq!(warned.code, 0, "{}", warned.stderr);
+    assert!(
+        warned
+            .stderr
+            .contains("--mfa-read-budget has no effect with --plan"),
+        "{}",
+        warned.stderr
+    );
+    assert_eq!(mfa_writes(&emulator).await, 1);
+}
