@@ -250,22 +250,31 @@ pub struct MfaReadArgs {
     /// Read at most N of the MFA switches already in the cache, oldest first; those never seen
     /// and those the plan would change are read whatever N. The rest come from the cache, so an
     /// MFA change made outside authing-sync is found within (users / N) runs. Default: every
-    /// managed switch is read
-    #[arg(long, env = "AUTHING_SYNC_MFA_READ_BUDGET", value_name = "N")]
+    /// managed switch is read. [env: AUTHING_SYNC_MFA_READ_BUDGET; empty is unset]
+    #[arg(long, value_name = "N")]
     pub mfa_read_budget: Option<u64>,
 
     /// Read every managed MFA switch, whatever the budget, and renew the cache
     #[arg(long)]
     pub refresh: bool,
 
-    /// Where the MFA cache is kept (one file per pool and API; user ids and switches only)
-    #[arg(
-        long,
-        env = "AUTHING_SYNC_CACHE_DIR",
-        value_name = "DIR",
-        default_value = ".authing-sync/cache"
-    )]
-    pub cache_dir: PathBuf,
+    /// Where the MFA cache is kept (one file per pool, endpoint and API; user ids and switches
+    /// only). [env: AUTHING_SYNC_CACHE_DIR; empty is unset] [default: .authing-sync/cache]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The cache directory when neither `--cache-dir` nor `AUTHING_SYNC_CACHE_DIR` names one.
+pub const DEFAULT_CACHE_DIR: &str = ".authing-sync/cache";
+
+impl MfaReadArgs {
+    /// The cache directory: the flag, else (once `settings::mfa_from_env` ran) the environment,
+    /// else the default.
+    pub fn cache_dir(&self) -> &std::path::Path {
+        self.cache_dir
+            .as_deref()
+            .unwrap_or(std::path::Path::new(DEFAULT_CACHE_DIR))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -107,6 +107,18 @@ pub enum SettingsError {
     #[diagnostic(code(settings::flag))]
     InvalidFlag { flag: &'static str, reason: String },
 
+    #[error("invalid {var}={value:?} in the environment: {reason}")]
+    #[diagnostic(
+        code(settings::env),
+        help("fix or unset {var}, or pass {flag}, which takes precedence")
+    )]
+    InvalidEnv {
+        var: &'static str,
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+
     #[error("failed to read the public key {origin}: {reason}")]
     #[diagnostic(
         code(settings::public_key),
@@ -311,5 +323,64 @@ mod tests {
             "https://***@h/p?q=x@y"
         );
         assert_eq!(url_without_credentials("not a url"), "not a url");
+    }
+}
+
+/// The environment variable `--mfa-read-budget` falls back to.
+pub const MFA_READ_BUDGET_ENV: &str = "AUTHING_SYNC_MFA_READ_BUDGET";
+/// The environment variable `--cache-dir` falls back to.
+pub const CACHE_DIR_ENV: &str = "AUTHING_SYNC_CACHE_DIR";
+
+/// Fills the MFA read flags not given from `AUTHING_SYNC_MFA_READ_BUDGET` and
+/// `AUTHING_SYNC_CACHE_DIR`. An empty variable is unset; anything else that is not a
+/// non-negative whole number is an error naming the variable (a cron job must not silently go
+/// exact or budgeted), whether or not a manifest manages MFA.
+pub fn mfa_from_env(args: &mut crate::cli::MfaReadArgs) -> Result<(), SettingsError> {
+    if args.mfa_read_budget.is_none() {
+        args.mfa_read_budget = budget_from(std::env::var_os(MFA_READ_BUDGET_ENV))?;
+    }
+    if args.cache_dir.is_none() {
+        args.cache_dir = std::env::var_os(CACHE_DIR_ENV)
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from);
+    }
+    Ok(())
+}
+
+fn budget_from(value: Option<std::ffi::OsString>) -> Result<Option<u64>, SettingsError> {
+    let Some(value) = value.filter(|value| !value.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |reason: String| SettingsError::InvalidEnv {
+        var: MFA_READ_BUDGET_ENV,
+        flag: "--mfa-read-budget",
+        value: value.to_string_lossy().into_owned(),
+        reason,
+    };
+    let text = value
+        .to_str()
+        .ok_or_else(|| invalid("it is not UTF-8".into()))?;
+    text.trim().parse::<u64>().map(Some).map_err(|err| {
+        invalid(format!(
+            "a budget is a whole number of reads, 0 or more ({err})"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod mfa_env_tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_budget_in_the_environment_names_the_variable_and_empty_is_unset() {
+        assert_eq!(budget_from(None).ok(), Some(None));
+        assert_eq!(budget_from(Some("".into())).ok(), Some(None));
+        assert_eq!(budget_from(Some("300".into())).ok(), Some(Some(300)));
+        for bad in ["-1", "abc", "1.5"] {
+            let err = budget_from(Some(bad.into())).unwrap_err().to_string();
+            assert!(err.contains("AUTHING_SYNC_MFA_READ_BUDGET"), "{err}");
+            assert!(err.contains(bad), "{err}");
+            assert!(!err.starts_with("invalid --"), "{err}");
+        }
     }
 }

@@ -48,12 +48,6 @@ night="$(date +%Y-%m-%d)"
 state_dir="${STATE_DIR:-/var/lib/authing-sync}"
 rate="${AUTHING_SYNC_RATE:-10}"
 night_hours="${NIGHT_HOURS:-4}"
-# Half of the night's calls for MFA reads, the other half for the users pages and the writes.
-export AUTHING_SYNC_MFA_READ_BUDGET="${AUTHING_SYNC_MFA_READ_BUDGET:-$((night_hours * 3600 * rate / 2))}"
-
-mkdir -p "$log_dir" "$state_dir"
-events="$log_dir/$night.jsonl"
-plan="$log_dir/$night.plan.txt"
 
 alert() {
   echo "authing-sync nightly: $1" >&2
@@ -61,6 +55,27 @@ alert() {
     "$ALERT_COMMAND" "$1" || echo "authing-sync nightly: the alert command failed" >&2
   fi
 }
+
+# A bad setting stops the night loudly: never a sync with a budget other than the one meant.
+positive_number() { [[ "$2" =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v n="$2" 'BEGIN { exit !(n > 0) }' ||
+  { alert "$1=$2 is not a number greater than 0; nothing was run"; exit 1; }; }
+positive_number NIGHT_HOURS "$night_hours"
+positive_number AUTHING_SYNC_RATE "$rate"
+if [ -z "${AUTHING_SYNC_MFA_READ_BUDGET:-}" ]; then
+  # Half of the night's calls for MFA reads, the other half for the users pages and the writes
+  # (awk: NIGHT_HOURS=1.5 and fractional rates work; at least 1, as a budget of 0 never reads a
+  # cached state again).
+  AUTHING_SYNC_MFA_READ_BUDGET="$(awk -v h="$night_hours" -v r="$rate" \
+    'BEGIN { b = int(h * 3600 * r / 2); print (b < 1 ? 1 : b) }')"
+elif ! [[ "$AUTHING_SYNC_MFA_READ_BUDGET" =~ ^[0-9]+$ ]]; then
+  alert "AUTHING_SYNC_MFA_READ_BUDGET=$AUTHING_SYNC_MFA_READ_BUDGET is not a whole number; nothing was run"
+  exit 1
+fi
+export AUTHING_SYNC_MFA_READ_BUDGET
+
+mkdir -p "$log_dir" "$state_dir"
+events="$log_dir/$night.jsonl"
+plan="$log_dir/$night.plan.txt"
 
 args=(apply -f "$HR_CSV" -f "$policy" --auto-approve --log-format json
   --cache-dir "$state_dir/cache")

@@ -14,7 +14,7 @@ use crate::cli::ApplyArgs;
 use crate::diff::Policy;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
-use crate::mfa_cache::MfaCache;
+use crate::mfa_cache::{MfaCache, ReadPolicy};
 use crate::model::Field;
 use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
@@ -160,7 +160,11 @@ async fn apply_saved(
             .changes
             .iter()
             .any(|change| matches!(change, Change::Mfa(_)))
-            .then(|| planning::load_cache(&session, &args.mfa.cache_dir, printer));
+            .then(|| {
+                planning::cache_usable(args.mfa.cache_dir(), ReadPolicy::Exact, printer)
+                    .then(|| planning::load_cache(&session, args.mfa.cache_dir(), printer))
+            })
+            .flatten();
         carry_out(
             &session,
             &resumed.plan,
@@ -259,7 +263,7 @@ async fn carry_out(
     drop(reporter);
     if let Some(mut cache) = cache {
         cache.record_apply(plan, &report.mfa_written, Timestamp::now());
-        planning::save_cache(&args.mfa.cache_dir, &cache, printer);
+        planning::save_cache(args.mfa.cache_dir(), &cache, printer);
     }
 
     render::summary::apply_finished(&report, printer);

@@ -88,8 +88,22 @@ fn strip_ansi(text: &str) -> String {
 pub async fn run(command: Command, printer: &Printer) -> Result<Outcome, Error> {
     match command {
         Command::Validate(args) => validate::run(&args, printer),
-        Command::Plan(args) => plan::run(&args, printer).await,
-        Command::Apply(args) => apply::run(&args, printer).await,
+        Command::Plan(mut args) => {
+            crate::settings::mfa_from_env(&mut args.mfa)?;
+            plan::run(&args, printer).await
+        }
+        Command::Apply(mut args) => {
+            // Only the flag: a budget in the environment is meant for the plans it runs with.
+            if args.plan.is_some() && args.mfa.mfa_read_budget.is_some() {
+                printer.warn(
+                    "--mfa-read-budget has no effect with --plan: a saved plan is applied as it \
+                     was reviewed, and apply confirms every MFA state it changes whatever the \
+                     budget",
+                );
+            }
+            crate::settings::mfa_from_env(&mut args.mfa)?;
+            apply::run(&args, printer).await
+        }
         Command::Export(args) => export::run(&args, printer).await,
         Command::Emulator(args) => emulator::run(&args, printer).await,
         Command::Completions { shell } => {

@@ -87,17 +87,30 @@ pub async fn make_plan(
     )
     .await?;
     let managed = desired.managed_mfa();
-    let mut cache = if managed.is_empty() {
-        MfaCache::empty(cache_key(session))
+    let mut read_policy = read_policy(mfa);
+    // A cache that cannot be saved is not used at all: a budget over it would read the same
+    // oldest states run after run and never go round the pool.
+    let usable = !managed.is_empty() && cache_usable(mfa.cache_dir(), read_policy, printer);
+    if !managed.is_empty() && !usable {
+        read_policy = ReadPolicy::Exact;
+    }
+    if read_policy == ReadPolicy::Budget(0) && !managed.is_empty() {
+        printer.warn(
+            "--mfa-read-budget 0 never reads again an MFA state the cache knows: a change made \
+             outside authing-sync (MFA turned off in the console) is found only by --refresh",
+        );
+    }
+    let mut cache = if usable {
+        load_cache(session, mfa.cache_dir(), printer)
     } else {
-        load_cache(session, &mfa.cache_dir, printer)
+        MfaCache::empty(cache_key(session))
     };
     let policy = Policy::from_desired(desired, prune_flag);
     let (plan, reads) = mfa_cache::resolve(
         &mut live,
         &managed,
         &mut cache,
-        read_policy(mfa),
+        read_policy,
         Timestamp::now(),
         async |users: &[&LiveUser]| {
             let read = remote::mfa_states(
@@ -114,8 +127,15 @@ pub async fn make_plan(
     reporter.finished();
     drop(reporter);
     super::capability::check_plan(&plan, session.client.api())?;
-    let cache = reads.is_some().then(|| {
-        save_cache(&mfa.cache_dir, &cache, printer);
+    let mut reads = reads;
+    if let Some(reads) = reads.as_mut()
+        && mfa.refresh
+    {
+        reads.refresh = true;
+        reads.budget = mfa.mfa_read_budget;
+    }
+    let cache = (reads.is_some() && usable).then(|| {
+        save_cache(mfa.cache_dir(), &cache, printer);
         cache
     });
     let calls = session.client.stats();
@@ -147,12 +167,48 @@ pub fn load_cache(session: &Session, dir: &Path, printer: &Printer) -> MfaCache 
     cache
 }
 
-/// Saves the MFA cache; a failure costs only reads in later runs, so it is a warning.
+/// Whether the MFA cache under `dir` can be saved; when not, one warning says why and what
+/// this run does instead (under a budget: reads every state, as without one).
+pub fn cache_usable(dir: &Path, policy: ReadPolicy, printer: &Printer) -> bool {
+    match mfa_cache::file::writable(dir) {
+        Ok(()) => true,
+        Err(why) => {
+            printer.warn(match policy {
+                ReadPolicy::Budget(budget) => format!(
+                    "{why}: the MFA cache cannot be saved, so --mfa-read-budget {budget} is not \
+                     applied and every MFA state is read from the pool (the cache is neither \
+                     read nor saved this run)"
+                ),
+                ReadPolicy::Exact | ReadPolicy::Refresh => format!(
+                    "{why}: the MFA cache is neither read nor saved this run (every MFA state is \
+                     read from the pool)"
+                ),
+            });
+            false
+        }
+    }
+}
+
+/// Saves the MFA cache. A failure is a warning: the old file is removed so that the next plan
+/// reads every state rather than the same oldest ones again (a budget over a cache that is never
+/// renewed would not go round the pool); if even that fails, the next plan finds the directory
+/// unwritable and reads every state too.
 pub fn save_cache(dir: &Path, cache: &MfaCache, printer: &Printer) {
     if let Err(err) = mfa_cache::save(dir, cache) {
+        let path = mfa_cache::file::path(dir, cache.key());
+        let old = match std::fs::remove_file(&path) {
+            Ok(()) => "; the old cache was removed, so the next plan reads every MFA state",
+            Err(gone) if gone.kind() == std::io::ErrorKind::NotFound => {
+                "; the next plan reads every MFA state"
+            }
+            Err(_) => {
+                "; the old cache could not be removed either: the next plan checks the \
+                 directory again and reads every MFA state while it cannot be written"
+            }
+        };
         printer.warn(format!(
-            "could not save the MFA cache in {} ({err}); the next plan reads the MFA states again",
-            dir.display()
+            "could not save the MFA cache {} ({err}){old}",
+            path.display()
         ));
     }
 }

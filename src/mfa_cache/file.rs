@@ -1,4 +1,5 @@
-//! The MFA cache on disk: `<cache-dir>/mfa-<api>-<pool id>.json`, one file per pool and API.
+//! The MFA cache on disk: `<cache-dir>/mfa-<api>-<pool id>-<endpoint hash>.json`, one file per
+//! pool, endpoint and API.
 //!
 //! The file names its pool (API, endpoint and pool id) and holds the switches grouped by the
 //! run that read or wrote them, each group with its time, each user id once:
@@ -9,12 +10,17 @@
 //!  "groups":[{"generation":11,"at":"2026-11-27T02:15:03Z","on":["5f…"],"off":["60…"]}]}
 //! ```
 //!
-//! Nothing else is in it: no secret, no email, no name. Loading never fails: a file that cannot
-//! be read, is not such a file, comes from another version, names another pool, or contradicts
-//! itself (an id twice, a group newer than the file) is ignored as a whole with a warning, and
-//! the plan reads every switch it would have given. Writing goes through `atomic`.
+//! Nothing else is in it: no secret, no email, no name. The endpoint is kept as scheme, host,
+//! port and path only ([`sanitise_endpoint`]): a query string or user info (`?apikey=…`,
+//! `user:pass@`) is never stored, hashed into the name or printed. Loading never fails: a file
+//! that cannot be read, is larger than [`MAX_BYTES`], is not such a file, comes from another
+//! version, names another pool, or contradicts itself (an id twice, a group newer than the file,
+//! a run number with no room for the next run) is ignored as a whole with a warning, and the
+//! plan reads every switch it would have given. Writing goes through `atomic`; [`writable`]
+//! says beforehand whether it can succeed.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -28,13 +34,38 @@ use super::{Known, MfaCache};
 pub const FORMAT: &str = "authing-sync-mfa-cache";
 /// The version of the file's shape this build reads and writes.
 pub const VERSION: u32 = 1;
+/// The largest cache file read (a file per user id takes well under 100 bytes a user, so this
+/// holds millions of users); a larger one is ignored as corrupt without being read.
+pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The endpoint as scheme, host, port and path: the query, the fragment and any user info
+/// (which may carry credentials, `?apikey=…`, `user:pass@`) are dropped. Text that is not a URL
+/// (`local`) is kept up to its first `?` or `#`.
+pub fn sanitise_endpoint(endpoint: &str) -> String {
+    match reqwest::Url::parse(endpoint) {
+        Ok(mut url) if url.has_host() => {
+            url.set_query(None);
+            url.set_fragment(None);
+            // Only fails for URLs without a host, excluded above.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        _ => endpoint
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
 
 /// Which pool, through which API, a cache belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheKey {
     /// `v1` (GraphQL) or `v3` (management REST).
     pub api: String,
-    /// The endpoint as the saved plans name it (`local` for the embedded emulator).
+    /// The endpoint without query or user info ([`sanitise_endpoint`]; `local` for the embedded
+    /// emulator).
     pub endpoint: String,
     /// The user pool id.
     pub pool: String,
@@ -48,14 +79,15 @@ impl CacheKey {
     ) -> Self {
         Self {
             api: api.into(),
-            endpoint: endpoint.into(),
+            endpoint: sanitise_endpoint(&endpoint.into()),
             pool: pool.into(),
         }
     }
 
-    /// The file's name: the API and the pool id, with anything but ASCII letters, digits, `-`
-    /// and `_` replaced (two pools whose ids differ only there share a name; the file's own
-    /// key tells them apart).
+    /// The file's name: the API, the pool id (anything but ASCII letters, digits, `-` and `_`
+    /// replaced) and a short hash of the endpoint, so two endpoints serving pools with the same
+    /// id keep two files. Two pools whose ids differ only in replaced characters share a name;
+    /// the file's own key tells them apart.
     pub fn file_name(&self) -> String {
         let clean = |text: &str| -> String {
             text.chars()
@@ -68,7 +100,13 @@ impl CacheKey {
                 })
                 .collect()
         };
-        format!("mfa-{}-{}.json", clean(&self.api), clean(&self.pool))
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.endpoint.as_bytes());
+        let hash: String = digest[..6]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("mfa-{}-{}-{hash}.json", clean(&self.api), clean(&self.pool))
     }
 
     fn describe(&self) -> String {
@@ -117,8 +155,14 @@ pub fn load(dir: &Path, key: &CacheKey) -> (MfaCache, Option<String>) {
             )),
         )
     };
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
+    let bytes = match read_capped(&path, MAX_BYTES) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return ignored(format!(
+                "it is larger than {} MiB, far more than any pool needs",
+                MAX_BYTES / (1024 * 1024)
+            ));
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             return (MfaCache::empty(key.clone()), None);
         }
@@ -128,6 +172,61 @@ pub fn load(dir: &Path, key: &CacheKey) -> (MfaCache, Option<String>) {
         Ok(cache) => (cache, None),
         Err(why) => ignored(why),
     }
+}
+
+/// The file's bytes, or `None` when it holds more than `limit` (never read past it).
+fn read_capped(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() > limit {
+        return Ok(None);
+    }
+    // The size can change between the two calls, and a FIFO has none: the reader is bounded.
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limit {
+        return Ok(None);
+    }
+    Ok(Some(bytes))
+}
+
+/// Whether a cache can be saved under `dir`: it is (or can be created as) a directory in which
+/// a file can be written. The error names the path and says what is wrong with it.
+pub fn writable(dir: &Path) -> Result<(), String> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() && std::fs::metadata(dir).is_err() => {
+            let target = std::fs::read_link(dir)
+                .map(|target| format!(" to {}", target.display()))
+                .unwrap_or_default();
+            return Err(format!(
+                "the cache directory {} is a dangling symbolic link{target}",
+                dir.display()
+            ));
+        }
+        Ok(_) if !dir.is_dir() => {
+            return Err(format!(
+                "the cache directory {} is not a directory",
+                dir.display()
+            ));
+        }
+        _ => {}
+    }
+    std::fs::create_dir_all(dir).map_err(|err| {
+        format!(
+            "the cache directory {} cannot be created ({err})",
+            dir.display()
+        )
+    })?;
+    tempfile::NamedTempFile::new_in(dir)
+        .and_then(|mut probe| {
+            std::io::Write::write_all(&mut probe, b"{}\n")?;
+            probe.as_file().sync_all()
+        })
+        .map_err(|err| {
+            format!(
+                "no file can be written in the cache directory {} ({err})",
+                dir.display()
+            )
+        })
 }
 
 /// The cache in `bytes`, or why it is not to be trusted.
@@ -158,6 +257,12 @@ fn parse(bytes: &[u8], key: &CacheKey) -> Result<MfaCache, String> {
             "it belongs to {}, not to {}",
             found.describe(),
             key.describe()
+        ));
+    }
+    if file.generation == u64::MAX {
+        return Err(format!(
+            "its run number {} leaves no room for the next run",
+            file.generation
         ));
     }
     let mut entries = HashMap::new();
@@ -265,7 +370,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = sample();
         let written = save(dir.path(), &cache).unwrap();
-        assert_eq!(written, dir.path().join("mfa-v1-pool-a.json"));
+        assert_eq!(written, dir.path().join(key().file_name()));
         let (loaded, warning) = load(dir.path(), &key());
         assert_eq!(warning, None);
         assert_eq!(
@@ -327,6 +432,119 @@ mod tests {
     #[test]
     fn file_names_never_leave_the_directory() {
         let key = CacheKey::new("v1", "local", "../../etc/passwd");
-        assert_eq!(key.file_name(), "mfa-v1-______etc_passwd.json");
+        let name = key.file_name();
+        assert!(name.starts_with("mfa-v1-______etc_passwd-"), "{name}");
+        assert!(!name.contains('/'), "{name}");
+    }
+
+    #[test]
+    fn two_endpoints_with_the_same_pool_id_keep_two_files() {
+        let a = CacheKey::new("v1", "https://a.example.com/graphql", "pool1");
+        let b = CacheKey::new("v1", "https://b.example.com/graphql", "pool1");
+        assert_ne!(a.file_name(), b.file_name());
+        // The credential-like parts never make a different file.
+        let a_key = CacheKey::new("v1", "https://a.example.com/graphql?apikey=1", "pool1");
+        assert_eq!(a.file_name(), a_key.file_name());
+        let dir = tempfile::tempdir().unwrap();
+        let mut one = MfaCache::empty(a.clone());
+        one.record(UserId::new("u1"), true, at("2026-11-27T02:00:00Z"));
+        save(dir.path(), &one).unwrap();
+        save(dir.path(), &MfaCache::empty(b.clone())).unwrap();
+        let (loaded, warning) = load(dir.path(), &a);
+        assert_eq!((loaded.len(), warning), (1, None), "b did not overwrite a");
+    }
+
+    #[test]
+    fn credentials_in_the_endpoint_are_never_stored_or_printed() {
+        let secret = "https://user:pw@h.example.com:8443/graphql?apikey=SECRET123#frag";
+        assert_eq!(
+            sanitise_endpoint(secret),
+            "https://h.example.com:8443/graphql"
+        );
+        assert_eq!(sanitise_endpoint("local"), "local");
+        assert_eq!(sanitise_endpoint("weird?apikey=SECRET123"), "weird");
+        let dir = tempfile::tempdir().unwrap();
+        let key = CacheKey::new("v1", secret, "pool-a");
+        let written = save(dir.path(), &MfaCache::empty(key)).unwrap();
+        let text = std::fs::read_to_string(&written).unwrap();
+        assert!(
+            !text.contains("SECRET123") && !text.contains("pw@"),
+            "{text}"
+        );
+        // A warning naming the pool shows the sanitised endpoint only.
+        let other = CacheKey::new("v1", "https://x.example.com/?token=TOPSECRET", "pool-a");
+        std::fs::copy(&written, path(dir.path(), &other)).unwrap();
+        let (_, warning) = load(dir.path(), &other);
+        let warning = warning.unwrap();
+        assert!(warning.contains("belongs to"), "{warning}");
+        assert!(!warning.contains("SECRET"), "{warning}");
+    }
+
+    #[test]
+    fn a_run_number_with_no_room_for_the_next_is_corrupt() {
+        let good = String::from_utf8(to_bytes(&sample())).unwrap();
+        let max = u64::MAX;
+        let text = good.replace(
+            "\"generation\":4,\"groups\"",
+            &format!("\"generation\":{max},\"groups\""),
+        );
+        assert!(refused(&text).contains("no room for the next run"));
+        // Just below is still a cache, and the next run records above it.
+        let below = max - 1;
+        let text = good.replace(
+            "\"generation\":4,\"groups\"",
+            &format!("\"generation\":{below},\"groups\""),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(path(dir.path(), &key()), text).unwrap();
+        let (cache, warning) = load(dir.path(), &key());
+        assert_eq!(warning, None);
+        assert_eq!(cache.generation(), max);
+    }
+
+    #[test]
+    fn a_file_larger_than_the_cap_is_ignored_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = std::fs::File::create(path(dir.path(), &key())).unwrap();
+        // Sparse: nothing is written, and nothing may be read.
+        file.set_len(MAX_BYTES + 1).unwrap();
+        let (cache, warning) = load(dir.path(), &key());
+        assert!(cache.is_empty());
+        let warning = warning.unwrap();
+        assert!(warning.contains("larger than 256 MiB"), "{warning}");
+        // The bounded reader stops at the limit whatever the metadata says.
+        std::fs::write(dir.path().join("small"), b"0123456789").unwrap();
+        assert_eq!(read_capped(&dir.path().join("small"), 9).unwrap(), None);
+        assert_eq!(
+            read_capped(&dir.path().join("small"), 10)
+                .unwrap()
+                .map(|b| b.len()),
+            Some(10)
+        );
+    }
+
+    #[test]
+    fn a_cache_directory_that_cannot_be_written_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(writable(&dir.path().join("new/deeper")), Ok(()));
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, b"x").unwrap();
+        let why = writable(&file).unwrap_err();
+        assert!(
+            why.contains("is not a directory") && why.contains("a-file"),
+            "{why}"
+        );
+        let under = writable(&file.join("sub")).unwrap_err();
+        assert!(
+            under.contains("cannot be created") && under.contains("a-file/sub"),
+            "{under}"
+        );
+        let link = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+        let why = writable(&link).unwrap_err();
+        assert!(
+            why.contains("dangling symbolic link") && why.contains("nowhere"),
+            "{why}"
+        );
     }
 }

@@ -80,7 +80,7 @@ impl MfaCache {
 
     /// The generation this run records under.
     pub fn generation(&self) -> u64 {
-        self.loaded_generation + 1
+        self.loaded_generation.saturating_add(1)
     }
 
     /// The switch was read (or written) at `at` in this run.

@@ -112,6 +112,7 @@ pub fn reads<'a>(
         oldest_cached_age_seconds: oldest
             .map(|at| u64::try_from(now.as_second().saturating_sub(at.as_second())).unwrap_or(0)),
         budget: policy.budget(),
+        refresh: policy == ReadPolicy::Refresh,
     }
 }
 
@@ -290,6 +291,7 @@ mod tests {
                 oldest_cached_at: Some("2026-11-27T02:10:00Z".into()),
                 oldest_cached_age_seconds: Some(30 * 60),
                 budget: Some(3),
+                refresh: false,
             }
         );
         let exact = super::reads(7, [], ReadPolicy::Exact, at(40));

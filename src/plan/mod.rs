@@ -335,7 +335,10 @@ pub struct MfaReads {
     /// Its age in seconds when the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest_cached_age_seconds: Option<u64>,
-    /// `--mfa-read-budget`, when one was given (and `--refresh` was not).
+    /// `--mfa-read-budget`, when one was given (with `refresh`, given but not applied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<u64>,
+    /// `--refresh`: every managed state was read, whatever the budget.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh: bool,
 }

@@ -16,8 +16,13 @@ pub fn line(reads: &MfaReads) -> String {
     if let Some(age) = reads.oldest_cached_age_seconds {
         notes.push(format!("the oldest read {} ago", age_text(age)));
     }
-    if let Some(budget) = reads.budget {
-        notes.push(format!("--mfa-read-budget {budget}"));
+    match (reads.refresh, reads.budget) {
+        (true, Some(budget)) => notes.push(format!(
+            "--refresh: every state read, --mfa-read-budget {budget} not applied"
+        )),
+        (true, None) => notes.push("--refresh".to_string()),
+        (false, Some(budget)) => notes.push(format!("--mfa-read-budget {budget}")),
+        (false, None) => {}
     }
     if !notes.is_empty() {
         line.push_str(&format!(" ({})", notes.join("; ")));
@@ -56,10 +61,25 @@ mod tests {
             oldest_cached_at: Some("2026-11-27T02:00:00Z".into()),
             oldest_cached_age_seconds: Some(3 * 3600 + 12 * 60 + 5),
             budget: Some(300),
+            refresh: false,
         };
         assert_eq!(
             line(&budgeted),
             "MFA states: 300 read, 2700 from the cache (the oldest read 3h 12m ago; --mfa-read-budget 300)."
+        );
+    }
+
+    #[test]
+    fn a_refresh_says_the_budget_was_not_applied() {
+        let refreshed = MfaReads {
+            read: 3000,
+            budget: Some(10),
+            refresh: true,
+            ..MfaReads::default()
+        };
+        assert_eq!(
+            line(&refreshed),
+            "MFA states: 3000 read, none from the cache (--refresh: every state read, --mfa-read-budget 10 not applied)."
         );
     }
 

@@ -818,6 +818,7 @@ fn the_plan_for_people_states_its_mfa_reads_near_the_summary() {
             oldest_cached_at: Some("2026-11-27T02:00:00Z".into()),
             oldest_cached_age_seconds: Some(600),
             budget: Some(300),
+            refresh: false,
         }),
         ..cost()
     };

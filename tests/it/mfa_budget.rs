@@ -8,10 +8,34 @@ use serde_json::Value;
 
 use crate::support::{CLIENT_ID, Emulator, Run, Sync, operation_count, pool, temp_dir, write_file};
 
-/// The cache file of the test emulator's pool under `dir`'s default cache directory.
+/// The cache file of the test emulator's pool under `dir`'s default cache directory (its name
+/// ends with a hash of the endpoint: the one file there for the pool).
 fn cache_file(dir: &Path) -> PathBuf {
+    let cache_dir = dir.join(".authing-sync/cache");
+    let prefix = format!("mfa-v1-{CLIENT_ID}-");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&cache_dir)
+        .expect("the cache directory")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".json"))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one cache file for the pool: {found:?}");
+    found.remove(0)
+}
+
+/// The cache file of the test pool at the endpoint `url` under `dir`'s default cache directory:
+/// its name ends with the first 6 bytes of the endpoint's SHA-256, in hex.
+fn cache_file_for(dir: &Path, url: &str) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let hash: String = Sha256::digest(url.as_bytes())[..6]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     dir.join(".authing-sync/cache")
-        .join(format!("mfa-v1-{CLIENT_ID}.json"))
+        .join(format!("mfa-v1-{CLIENT_ID}-{hash}.json"))
 }
 
 /// A CSV manifest declaring the generated users 1..=n with MFA off, except those in `on`.
@@ -346,7 +370,8 @@ async fn issue_16_another_pools_cache_is_never_trusted() {
             "another-pool".to_string(),
         ),
     ] {
-        std::fs::write(cache_file(dir.path()), &foreign).expect("plant the cache");
+        let planted = cache_file_for(dir.path(), second.url());
+        std::fs::write(&planted, &foreign).expect("plant the cache");
         let before = mfa_reads(&second).await;
         let (plan, reads, run) =
             plan_json(&second, dir.path(), &all_on, &["--mfa-read-budget", "0"]).await;
@@ -361,7 +386,15 @@ async fn issue_16_another_pools_cache_is_never_trusted() {
             plan["summary"]["mfa_enable"], 10,
             "the second pool's own states"
         );
-        assert_eq!(cache(dir.path())["endpoint"], second.url());
+        let rewritten: Value =
+            serde_json::from_str(&std::fs::read_to_string(&planted).expect("rewritten"))
+                .expect("JSON");
+        assert_eq!(rewritten["endpoint"], second.url());
+        // The first endpoint's cache is its own file, untouched.
+        assert_eq!(
+            std::fs::read_to_string(cache_file_for(dir.path(), first.url())).expect("first"),
+            first_cache
+        );
     }
 }
 
@@ -431,4 +464,198 @@ async fn issue_16_ids_that_no_longer_exist_are_harmless() {
     assert_eq!(reads, 0);
     let pool = pool::read(&emulator, true).await;
     assert!(pool.user("user15@example.com").mfa == Some(true));
+}
+
+#[tokio::test]
+async fn issue_16_a_cache_that_cannot_be_saved_never_freezes_the_rotation() {
+    let emulator = Emulator::builder().generate(20).start();
+    let dir = temp_dir();
+    let file = write_file(dir.path(), "hr.csv", &manifest(20, &[]));
+    // A budgeted plan with a working cache, so a cache exists to be trusted.
+    let (_, reads, _) = plan_json(&emulator, dir.path(), &file, &["--mfa-read-budget", "3"]).await;
+    assert_eq!(reads, 20);
+    // The cache directory turns into a file (and a dangling symlink): nothing can be saved.
+    let not_a_dir = dir.path().join("not-a-dir");
+    std::fs::write(&not_a_dir, b"x").expect("a file");
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).expect("a symlink");
+    for (cache_dir, what) in [
+        (&not_a_dir, "is not a directory"),
+        (&dangling, "is a dangling symbolic link"),
+    ] {
+        let cache_dir = cache_dir.to_str().expect("utf-8");
+        for _ in 0..2 {
+            let (plan, reads, run) = plan_json(
+                &emulator,
+                dir.path(),
+                &file,
+                &["--mfa-read-budget", "3", "--cache-dir", cache_dir],
+            )
+            .await;
+            // Every state is read, run after run: never the same three oldest again and again.
+            assert_eq!(reads, 20, "{}", run.stderr);
+            assert_eq!(plan["mfa_states"]["read"], 20);
+            assert_eq!(plan["mfa_states"]["from_cache"], 0);
+            // One warning, naming the path and what the run does instead.
+            assert!(run.stderr.contains(what), "{}", run.stderr);
+            assert!(run.stderr.contains(cache_dir), "{}", run.stderr);
+            assert!(
+                run.stderr.contains("--mfa-read-budget 3 is not applied"),
+                "{}",
+                run.stderr
+            );
+            assert_eq!(run.stderr.matches("warning").count(), 1, "{}", run.stderr);
+            assert!(!run.stderr.contains("written anew"), "{}", run.stderr);
+            assert!(!run.stderr.contains("could not save"), "{}", run.stderr);
+        }
+    }
+}
+
+#[tokio::test]
+async fn issue_16_an_endpoint_query_string_is_never_stored_or_printed() {
+    let emulator = Emulator::builder().generate(5).start();
+    let dir = temp_dir();
+    let file = write_file(dir.path(), "hr.csv", &manifest(5, &[1]));
+    let endpoint = format!("{}?apikey=SECRET123", emulator.url());
+    let public_key = format!("{}/__emulator/public-key", emulator.base_url());
+    let on = |args: &[&str]| {
+        Sync::new(dir.path())
+            .args(args.iter().copied())
+            .args(["--endpoint", &endpoint, "--client-id", CLIENT_ID])
+            .args(["--public-key", &public_key])
+            .env("AUTHING_SECRET", crate::support::SECRET)
+            .run()
+    };
+    let run = on(&["plan", "-f", &file]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(cache_file(dir.path())).expect("cache");
+    assert!(!text.contains("SECRET123"), "{text}");
+    assert!(!text.contains("apikey"), "{text}");
+    // A foreign cache planted under that name: the warning names the endpoint without it.
+    std::fs::write(
+        cache_file(dir.path()),
+        text.replace("\"pool\":\"", "\"pool\":\"other-"),
+    )
+    .expect("plant");
+    let run = on(&["plan", "-f", &file]);
+    assert!(
+        run.stderr.contains("belongs to pool other-"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("SECRET123"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn issue_16_bad_environment_values_name_the_variable_and_empty_is_unset() {
+    let emulator = Emulator::builder().generate(3).start();
+    let dir = temp_dir();
+    // No MFA in this manifest: the variables are still checked, and named when wrong.
+    let file = write_file(dir.path(), "plain.csv", "email\nuser1@example.com\n");
+    for bad in ["-1", "abc", "1.5"] {
+        let run = Sync::on(&emulator, dir.path())
+            .args(["plan", "-f", &file])
+            .env("AUTHING_SYNC_MFA_READ_BUDGET", bad)
+            .run();
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("AUTHING_SYNC_MFA_READ_BUDGET") && run.stderr.contains(bad),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("'--mfa-read-budget <N>'"),
+            "{}",
+            run.stderr
+        );
+    }
+    // Empty is unset: the default (exact, the default directory).
+    let mfa = write_file(dir.path(), "hr.csv", &manifest(3, &[]));
+    let run = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &mfa, "--format", "json"])
+        .env("AUTHING_SYNC_MFA_READ_BUDGET", "")
+        .env("AUTHING_SYNC_CACHE_DIR", "")
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan: Value = serde_json::from_str(&run.stdout).expect("a JSON plan");
+    assert!(
+        plan["mfa_states"].get("budget").is_none(),
+        "{}",
+        plan["mfa_states"]
+    );
+    assert_eq!(
+        cached_ids(dir.path()).len(),
+        3,
+        "the default cache directory"
+    );
+    // A set variable still works, and the flag takes precedence over it.
+    let (plan, _, _) = plan_json(&emulator, dir.path(), &mfa, &["--mfa-read-budget", "2"]).await;
+    assert_eq!(plan["mfa_states"]["budget"], 2);
+}
+
+#[tokio::test]
+async fn issue_16_budget_zero_refresh_and_saved_plans_say_what_they_do() {
+    let emulator = Emulator::builder().generate(6).start();
+    let dir = temp_dir();
+    let file = write_file(dir.path(), "hr.csv", &manifest(6, &[1]));
+    plan_json(&emulator, dir.path(), &file, &[]).await;
+    // Budget 0 never re-reads a cached state: said.
+    let (_, reads, run) =
+        plan_json(&emulator, dir.path(), &file, &["--mfa-read-budget", "0"]).await;
+    assert_eq!(reads, 1, "only the planned change is confirmed");
+    assert!(
+        run.stderr.contains("--mfa-read-budget 0 never reads again"),
+        "{}",
+        run.stderr
+    );
+    // --refresh with a budget: the budget is shown as not applied.
+    let (plan, reads, _) = plan_json(
+        &emulator,
+        dir.path(),
+        &file,
+        &["--refresh", "--mfa-read-budget", "2"],
+    )
+    .await;
+    assert_eq!(reads, 6);
+    assert_eq!(plan["mfa_states"]["budget"], 2);
+    assert_eq!(plan["mfa_states"]["refresh"], true);
+    let run = Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &file, "--refresh", "--mfa-read-budget", "2"])
+        .run();
+    assert!(
+        run.stdout
+            .contains("--refresh: every state read, --mfa-read-budget 2 not applied"),
+        "{}",
+        run.stdout
+    );
+    // A saved plan: --refresh is refused, --mfa-read-budget warned about.
+    let saved = dir.path().join("plan.json");
+    Sync::on(&emulator, dir.path())
+        .args(["plan", "-f", &file, "--out", saved.to_str().expect("utf-8")])
+        .run();
+    let refused = Sync::on(&emulator, dir.path())
+        .args([
+            "apply",
+            "--plan",
+            saved.to_str().expect("utf-8"),
+            "--refresh",
+        ])
+        .args(["--auto-approve"])
+        .run();
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--refresh"), "{}", refused.stderr);
+    assert_eq!(mfa_writes(&emulator).await, 0, "nothing applied");
+    let warned = Sync::on(&emulator, dir.path())
+        .args(["apply", "--plan", saved.to_str().expect("utf-8")])
+        .args(["--mfa-read-budget", "5", "--auto-approve"])
+        .run();
+    assert_eq!(warned.code, 0, "{}", warned.stderr);
+    assert!(
+        warned
+            .stderr
+            .contains("--mfa-read-budget has no effect with --plan"),
+        "{}",
+        warned.stderr
+    );
+    assert_eq!(mfa_writes(&emulator).await, 1);
 }

@@ -440,3 +440,55 @@ fn version_help_completions_and_man_page() {
         man.stdout
     );
 }
+
+#[test]
+fn the_cron_example_stops_loudly_on_a_bad_night_length() {
+    let dir = crate::support::temp_dir();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/cron/nightly-sync.sh");
+    // A stand-in binary that records its arguments and budget: it must not run on bad input.
+    let fake = dir.path().join("fake-authing-sync");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho \"budget=$AUTHING_SYNC_MFA_READ_BUDGET\" > \"$LOG_DIR/ran\"\n",
+    )
+    .expect("fake");
+    std::process::Command::new("chmod")
+        .args(["+x", fake.to_str().expect("utf-8")])
+        .status()
+        .expect("chmod");
+    let run = |hours: &str| {
+        let logs = dir.path().join(format!("logs-{hours}"));
+        let output = std::process::Command::new("bash")
+            .arg(&script)
+            .env("HR_CSV", dir.path().join("hr.csv"))
+            .env("LOG_DIR", &logs)
+            .env("STATE_DIR", dir.path().join("state"))
+            .env("AUTHING_SYNC_BIN", &fake)
+            .env("NIGHT_HOURS", hours)
+            .env_remove("AUTHING_SYNC_MFA_READ_BUDGET")
+            .env_remove("AUTHING_SYNC_RATE")
+            .env_remove("ALERT_COMMAND")
+            .output()
+            .expect("bash");
+        let ran = std::fs::read_to_string(logs.join("ran")).ok();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+            ran,
+        )
+    };
+    for bad in ["abc", "0", "-1", ""] {
+        let (code, stderr, ran) = run(bad);
+        if bad.is_empty() {
+            // Empty is the default of 4 hours.
+            assert_eq!(ran.as_deref(), Some("budget=72000\n"), "{stderr}");
+            continue;
+        }
+        assert_eq!(code, Some(1), "{bad}: {stderr}");
+        assert!(stderr.contains("NIGHT_HOURS"), "{stderr}");
+        assert_eq!(ran, None, "{bad}: nothing runs");
+    }
+    let (code, stderr, ran) = run("1.5");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(ran.as_deref(), Some("budget=27000\n"));
+}
