@@ -16,7 +16,7 @@ use std::fmt::Write;
 use crate::model::{Field, FieldRef, FieldValue, MatchOn};
 use crate::plan::{Create, Delete, MfaChange, MfaTarget, Notice, Plan, Update, WhitelistPhone};
 
-use super::escape::visible;
+use super::escape::{visible, visible_clipped};
 use super::human::{PlanCost, summary_line};
 use super::layout::{self, Kinds, Listing, NoticeKind, clip, thousands};
 use super::mask::Masker;
@@ -817,17 +817,16 @@ fn origin(origin: &crate::model::Origin) -> String {
     shown(&origin.to_string())
 }
 
-/// A value as inline code: line breaks as spaces, hidden characters escaped, then cut to
-/// [`VALUE_CHARS`].
+/// A value as inline code: hidden characters escaped (line breaks and tabs as `\n`, `\r`,
+/// `\t`, as the human plan shows them), then cut to [`VALUE_CHARS`] between escapes.
 fn shown(text: &str) -> String {
-    let text = text.replace(['\n', '\r', '\t'], " ");
-    code(&clip(&visible(&text), VALUE_CHARS))
+    code(&visible_clipped(text, VALUE_CHARS))
 }
 
 /// Inline code that survives backticks in the value: the fence is one backtick longer than the
 /// longest run inside, as CommonMark allows.
 fn code(text: &str) -> String {
-    let text = visible(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
+    let text = visible(text);
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -843,7 +842,7 @@ fn code(text: &str) -> String {
 
 /// Text with the characters Markdown would interpret escaped.
 fn escape(text: &str) -> String {
-    let text = visible(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
+    let text = visible(text);
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(
@@ -864,7 +863,7 @@ mod tests {
         assert_eq!(super::code("plain"), "`plain`");
         assert_eq!(super::code("a`b"), "`` a`b ``");
         assert_eq!(super::code("x``y"), "``` x``y ```");
-        assert_eq!(super::code("two\nlines"), "`two lines`");
+        assert_eq!(super::code("two\r\nlines\t"), "`two\\r\\nlines\\t`");
         assert_eq!(
             super::code("a\u{1b}[2Jb\u{202e}"),
             "`a\\u{1b}[2Jb\\u{202e}`"

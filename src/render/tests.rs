@@ -851,6 +851,27 @@ fn markdown_warns_of_whitelist_removals_as_of_deletions() {
 }
 
 #[test]
+fn markdown_shows_line_breaks_and_tabs_as_the_human_plan_does_and_cuts_between_escapes() {
+    let value = |i: usize| match i {
+        0 => "Line1\r\nline2\tTab".to_string(),
+        _ => format!("{}{}", "x".repeat(110), "\u{202e}".repeat(20)),
+    };
+    let plan = large_plan(
+        Sizes {
+            updates: 2,
+            ..Sizes::default()
+        },
+        &value,
+    );
+    let human = human::render(&plan, &HumanOptions::default());
+    let markdown = markdown::render(&plan, &MarkdownOptions::default());
+    assert!(human.contains(r#""Line1\r\nline2\tTab""#), "{human}");
+    assert!(markdown.contains(r"`Line1\r\nline2\tTab`"), "{markdown}");
+    let cut = format!("`{}\\u{{202e}}…`", "x".repeat(110));
+    assert!(markdown.contains(&cut), "{markdown}");
+}
+
+#[test]
 fn control_and_bidi_characters_never_reach_any_format_raw() {
     let hostile = "Mallory\u{1b}[2J\u{202e}gnp.exe\u{7f}";
     let plan = Plan {
