@@ -872,6 +872,36 @@ fn markdown_shows_line_breaks_and_tabs_as_the_human_plan_does_and_cuts_between_e
 }
 
 #[test]
+fn deletions_are_listed_in_natural_order_and_json_keeps_the_plan_order() {
+    let mut plan = large_plan(
+        Sizes {
+            deletes: 12,
+            ..Sizes::default()
+        },
+        &|i| format!("Renamed {i}"),
+    );
+    // The plan as the diff might order it: as text (`leaver10` before `leaver2`).
+    plan.changes.sort_by_key(|change| match change {
+        Change::Delete(delete) => delete.label.clone(),
+        _ => String::new(),
+    });
+    let human = human::render(&plan, &HumanOptions::default());
+    let markdown = markdown::render(&plan, &MarkdownOptions::default());
+    for text in [&human, &markdown] {
+        let at = |name: &str| text.find(&format!("{name}@")).unwrap();
+        assert!(at("leaver2") < at("leaver9"), "{text}");
+        assert!(at("leaver9") < at("leaver10"), "{text}");
+        assert!(at("leaver10") < at("leaver11"), "{text}");
+    }
+    let pool = PoolRef {
+        endpoint: "local".into(),
+        client_id: "pool".into(),
+    };
+    let json = json::render(&PlanFile::new(&plan, pool, &[]), Masker::off());
+    assert!(json.find("leaver10@").unwrap() < json.find("leaver2@").unwrap());
+}
+
+#[test]
 fn control_and_bidi_characters_never_reach_any_format_raw() {
     let hostile = "Mallory\u{1b}[2J\u{202e}gnp.exe\u{7f}";
     let plan = Plan {
