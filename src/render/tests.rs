@@ -902,6 +902,37 @@ fn deletions_are_listed_in_natural_order_and_json_keeps_the_plan_order() {
 }
 
 #[test]
+fn human_plan_cuts_long_values_unless_show_all() {
+    let huge = "公".repeat(100_000);
+    let plan = large_plan(
+        Sizes {
+            updates: 1,
+            ..Sizes::default()
+        },
+        &|_| huge.clone(),
+    );
+    let text = human::render(&plan, &HumanOptions::default());
+    let longest = text.lines().map(|line| line.chars().count()).max().unwrap();
+    assert!(longest < 400, "{longest}");
+    assert!(
+        text.contains(&format!(
+            "\"{}\"… (99,800 more characters; `--show all` or `--format json` shows it whole)",
+            "公".repeat(200)
+        )),
+        "{text}"
+    );
+    let all = HumanOptions {
+        listing: Listing {
+            show: Show::All,
+            ..Listing::default()
+        },
+        ..HumanOptions::default()
+    };
+    let text = human::render(&plan, &all);
+    assert!(text.contains(&format!("\"{huge}\"")));
+}
+
+#[test]
 fn control_and_bidi_characters_never_reach_any_format_raw() {
     let hostile = "Mallory\u{1b}[2J\u{202e}gnp.exe\u{7f}";
     let plan = Plan {
