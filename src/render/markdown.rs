@@ -5,9 +5,11 @@
 //! guard's limit.
 //!
 //! Whatever the plan's size and its values, the comment stays under GitHub's limit of 65,536
-//! characters: values are cut to [`VALUE_CHARS`], and lists are filled in order of importance
-//! (the limit's warning, deletions, notices, then the other changes) while they fit, each cut
-//! list ending with a line that says so. The summary table, the summary line and the per-field
+//! characters: values are cut to [`VALUE_CHARS`], and lists are filled while they fit: first
+//! every list's first line, then its first few, then the rest in order of importance (the
+//! limit's warning, deletions, notices, then the other changes). A list not shown whole ends with
+//! one line saying how many of how many are not shown and why (`--show`, the deletion guard, the
+//! comment's limit). The summary table, the summary line and the per-field
 //! counts are always there. Every value is escaped (`escape::visible`) before it is cut, so a
 //! control or bidi character never reaches the pull request and the cut counts what is shown.
 
