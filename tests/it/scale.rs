@@ -112,7 +112,17 @@ fn a_51000_change_plan_is_grouped_and_show_all_prints_every_change() {
         "{} bytes",
         markdown_all.len()
     );
-    assert!(markdown_all.contains("more not shown: the comment would pass GitHub's limit"));
+    // One line says how many updates are not shown, of how many, and why.
+    let cut: Vec<&str> = markdown_all
+        .lines()
+        .filter(|line| line.contains("updates not shown"))
+        .collect();
+    assert_eq!(cut.len(), 1, "{markdown_all}");
+    assert!(
+        cut[0].contains(" of 50,000 updates not shown: the comment would pass GitHub's limit"),
+        "{}",
+        cut[0]
+    );
     assert_eq!(markdown_all.matches("(id `").count(), 10, "every deletion");
 }
 
