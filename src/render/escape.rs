@@ -102,6 +102,35 @@ pub fn json(text: String) -> String {
     out
 }
 
+/// [`visible`] cut to at most `max` characters, with `…` where it was cut: the cut falls
+/// between escapes, never inside one (`\u{202e}` is shown whole or not at all).
+pub fn visible_clipped(text: &str, max: usize) -> Cow<'_, str> {
+    let shown = visible(text);
+    if shown.chars().count() <= max {
+        return shown;
+    }
+    let room = max.saturating_sub(1);
+    let mut out = String::with_capacity(max * 4);
+    let mut used = 0;
+    let mut unit = String::new();
+    for c in text.chars() {
+        unit.clear();
+        if is_hidden(c) {
+            push_escape(&mut unit, c);
+        } else {
+            unit.push(c);
+        }
+        let width = unit.chars().count();
+        if used + width > room {
+            break;
+        }
+        used += width;
+        out.push_str(&unit);
+    }
+    out.push('…');
+    Cow::Owned(out)
+}
+
 fn escape_where(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !text.chars().any(&escape) {
         return Cow::Borrowed(text);
@@ -161,6 +190,31 @@ mod tests {
         ] {
             assert!(is_hidden(c), "{c:?}");
             assert_ne!(format!("{c:?}").chars().nth(1), Some(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn clipped_text_is_cut_between_escapes() {
+        assert_eq!(visible_clipped("short\r\n", 10), "short\\r\\n");
+        let text = format!("{}\u{202e}\u{202e}tail", "x".repeat(5));
+        // 5 + 8 characters fit in 14 with the `…`; the second escape would not.
+        assert_eq!(visible_clipped(&text, 14), "xxxxx\\u{202e}…");
+        assert_eq!(visible_clipped(&text, 21), "xxxxx\\u{202e}…");
+        assert_eq!(visible_clipped(&text, 22), "xxxxx\\u{202e}\\u{202e}…");
+        assert_eq!(visible_clipped("汉字汉字汉字", 4), "汉字汉…");
+        for max in 1..40 {
+            let clipped = visible_clipped(&text, max);
+            assert!(clipped.chars().count() <= max.max(1), "{max}: {clipped}");
+            let body = clipped.trim_end_matches('…');
+            assert!(
+                visible(&text).starts_with(body) && !body.ends_with('\\'),
+                "{max}: {clipped}"
+            );
+            assert_eq!(
+                body.matches("\\u{").count(),
+                body.matches('}').count(),
+                "{max}"
+            );
         }
     }
 

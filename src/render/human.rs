@@ -8,7 +8,9 @@
 //! A large plan is listed only in part (`layout` decides how much): a kind of change with more
 //! than 100 changes shows its first few in full, then one block counting the rest per field with
 //! a sample, so 50,000 updates read in a dozen lines. Deletions are listed in full up to the
-//! deletion guard's limit; notices of one kind are grouped the same way.
+//! deletion guard's limit; notices of one kind are grouped the same way. A listed value longer
+//! than [`VALUE_CHARS`] characters shows its start and how many characters follow (a 100,000-
+//! character value would bury the plan); `--show all` and the JSON plan show it whole.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -20,7 +22,7 @@ use crate::plan::{Create, Delete, MfaChange, MfaReads, MfaTarget, Notice, Plan, 
 use crate::secret::REDACTED;
 
 use super::escape::visible;
-use super::layout::{self, Kinds, Listing, NoticeKind, clip, thousands};
+use super::layout::{self, Kinds, Listing, NoticeKind, Show, clip, thousands};
 use super::mask::Masker;
 use super::style::Style;
 
@@ -28,6 +30,8 @@ use super::style::Style;
 const LONG_VALUE: usize = 40;
 /// Sample values in a grouped summary are cut to this many characters.
 const SAMPLE_VALUE: usize = 60;
+/// Listed values longer than this many characters are cut, unless `--show all`.
+pub const VALUE_CHARS: usize = 200;
 /// A grouped summary names at most this many manifests a kind came from.
 const SOURCES_NAMED: usize = 3;
 /// What every grouped summary ends with.
@@ -590,7 +594,19 @@ impl Blocks<'_> {
 
     fn value(&self, field: Field, value: &FieldValue) -> String {
         match value {
-            FieldValue::Text(_) => quote(&self.masker.value(field, value)),
+            FieldValue::Text(_) => {
+                let text = self.masker.value(field, value);
+                let length = text.chars().count();
+                if self.listing.show == Show::All || length <= VALUE_CHARS {
+                    return quote(&text);
+                }
+                let kept: String = text.chars().take(VALUE_CHARS).collect();
+                format!(
+                    "{}… ({} more characters; `--show all` or `--format json` shows it whole)",
+                    quote(&kept),
+                    thousands(length - VALUE_CHARS)
+                )
+            }
             FieldValue::Bool(flag) => flag.to_string(),
         }
     }

@@ -143,6 +143,17 @@ impl<'a> Kinds<'a> {
                 Change::WhitelistRemove(entry) => kinds.whitelist_remove.push(entry),
             }
         }
+        // Deletions and whitelist phones come in the pool's order, which no one chose: list
+        // them as a person sorts, `user9` before `user10`. The rest keep the manifests' order.
+        kinds
+            .deletes
+            .sort_by(|a, b| natural_cmp(&a.label, &b.label));
+        kinds
+            .whitelist_add
+            .sort_by(|a, b| natural_cmp(&a.phone, &b.phone));
+        kinds
+            .whitelist_remove
+            .sort_by(|a, b| natural_cmp(&a.phone, &b.phone));
         kinds
     }
 }
@@ -347,6 +358,43 @@ pub fn notices(notices: &[Notice], show: Show) -> NoticeListing<'_> {
     listing
 }
 
+/// Compares text as a person sorts it: runs of ASCII digits by their number (`user9` before
+/// `user10`), the rest character by character; text that compares equal so (`user01`,
+/// `user1`) falls back to plain order, so the order is total and stable.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(p), Some(q)) if p.is_ascii_digit() && q.is_ascii_digit() => {
+                let run = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (m, n) = (run(x), run(y));
+                let trim = |digits: &[u8]| {
+                    let zeros = digits.iter().take_while(|c| **c == b'0').count();
+                    digits[zeros..].to_vec()
+                };
+                let (p, q) = (trim(&x[..m]), trim(&y[..n]));
+                let order = p.len().cmp(&q.len()).then_with(|| p.cmp(&q));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                x = &x[m..];
+                y = &y[n..];
+            }
+            (Some(p), Some(q)) => {
+                if p != q {
+                    return p.cmp(q);
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
+}
+
 /// `51000` as `51,000`.
 pub fn thousands(number: usize) -> String {
     let digits = number.to_string();
@@ -426,6 +474,38 @@ mod tests {
             ..auto
         };
         assert_eq!(huge.deletions(41_000), 41_000);
+    }
+
+    #[test]
+    fn natural_order_compares_digit_runs_as_numbers() {
+        let mut names = vec![
+            "user10990",
+            "user1098",
+            "user10989",
+            "user2",
+            "user02",
+            "user",
+            "admin7",
+            "user2b",
+            "李雷10",
+            "李雷9",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            [
+                "admin7",
+                "user",
+                "user02",
+                "user2",
+                "user2b",
+                "user1098",
+                "user10989",
+                "user10990",
+                "李雷9",
+                "李雷10"
+            ]
+        );
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! guard's limit.
 //!
 //! Whatever the plan's size and its values, the comment stays under GitHub's limit of 65,536
-//! characters: values are cut to [`VALUE_CHARS`], and lists are filled in order of importance
-//! (the limit's warning, deletions, notices, then the other changes) while they fit, each cut
-//! list ending with a line that says so. The summary table, the summary line and the per-field
+//! characters: values are cut to [`VALUE_CHARS`], and lists are filled while they fit: first
+//! every list's first line, then its first few, then the rest in order of importance (the
+//! limit's warning, deletions, notices, then the other changes). A list not shown whole ends with
+//! one line saying how many of how many are not shown and why (`--show`, the deletion guard, the
+//! comment's limit). The summary table, the summary line and the per-field
 //! counts are always there. Every value is escaped (`escape::visible`) before it is cut, so a
 //! control or bidi character never reaches the pull request and the cut counts what is shown.
 
@@ -16,7 +18,7 @@ use std::fmt::Write;
 use crate::model::{Field, FieldRef, FieldValue, MatchOn};
 use crate::plan::{Create, Delete, MfaChange, MfaTarget, Notice, Plan, Update, WhitelistPhone};
 
-use super::escape::visible;
+use super::escape::{visible, visible_clipped};
 use super::human::{PlanCost, summary_line};
 use super::layout::{self, Kinds, Listing, NoticeKind, clip, thousands};
 use super::mask::Masker;
@@ -64,19 +66,32 @@ enum Priority {
     Changes,
 }
 
+/// What a list says about the items it does not show, given how many it kept: `None` when it
+/// showed them all. One line (ending with a newline) per list, whatever left them out.
+type Tail<'a> = Box<dyn Fn(usize) -> Option<String> + 'a>;
+
+/// A list of lines kept in order while they fit.
+struct List<'a> {
+    lines: Box<dyn Iterator<Item = String> + 'a>,
+    /// The line taken from `lines` that did not fit yet.
+    pending: Option<String>,
+    /// How many lines `lines` yields.
+    total: usize,
+    priority: Priority,
+    kept: Vec<String>,
+    /// Set when a line did not fit: a list stays a prefix, never a list with a gap.
+    full: bool,
+    tail: Tail<'a>,
+}
+
 /// A piece of the comment, in document order.
 enum Piece<'a> {
     /// Always kept (bounded: headings, tables, counts, samples).
     Fixed(String),
-    /// Lines kept in order while they fit; a cut list ends with a line saying how many were
-    /// left out. The lines are made only as they are kept, so a plan of a million changes
-    /// costs no more than the comment.
-    List {
-        lines: Box<dyn Iterator<Item = String> + 'a>,
-        total: usize,
-        priority: Priority,
-        kept: Vec<String>,
-    },
+    /// Lines kept in order while they fit; the list ends with its tail, the one line that says
+    /// how many were left out and why. The lines are made only as they are kept, so a plan of
+    /// a million changes costs no more than the comment.
+    List(List<'a>),
 }
 
 /// The comment being built.
@@ -84,6 +99,11 @@ enum Piece<'a> {
 struct Doc<'a> {
     pieces: Vec<Piece<'a>>,
 }
+
+/// How the room is shared: first every list's first line, then the first few of each (so a
+/// kind of a few warnings is not crowded out by thousands of phones), then the rest in order of
+/// importance.
+const ROUNDS: [usize; 3] = [1, layout::LISTED_WHEN_GROUPED, usize::MAX];
 
 impl<'a> Doc<'a> {
     fn text(&mut self, text: impl Into<String>) {
@@ -94,27 +114,38 @@ impl<'a> Doc<'a> {
         }
     }
 
-    /// `total` list items, one per line (each ends with a newline).
-    fn list(&mut self, total: usize, lines: impl Iterator<Item = String> + 'a, priority: Priority) {
-        if total > 0 {
-            self.pieces.push(Piece::List {
-                lines: Box::new(lines),
-                total,
-                priority,
-                kept: Vec::new(),
-            });
-        }
+    /// `total` list items, one per line (each ends with a newline), and the tail that follows
+    /// them.
+    fn list(
+        &mut self,
+        total: usize,
+        lines: impl Iterator<Item = String> + 'a,
+        priority: Priority,
+        tail: impl Fn(usize) -> Option<String> + 'a,
+    ) {
+        self.pieces.push(Piece::List(List {
+            lines: Box::new(lines),
+            pending: None,
+            total,
+            priority,
+            kept: Vec::new(),
+            full: false,
+            tail: Box::new(tail),
+        }));
     }
 
     /// The document within `max` bytes.
     fn finish(mut self, max: usize) -> String {
-        // What is always kept, and room for every list's cut line at its longest.
+        // What is always kept, and room for every list's tail at its longest.
         let fixed: usize = self
             .pieces
             .iter()
             .map(|piece| match piece {
                 Piece::Fixed(text) => text.len(),
-                Piece::List { total, .. } => cut_line(*total).len(),
+                Piece::List(list) => {
+                    let longest = |kept| (list.tail)(kept).map_or(0, |line| line.len());
+                    longest(0).max(longest(list.total)) + 16
+                }
             })
             .sum();
         let mut room = max.saturating_sub(fixed);
@@ -122,32 +153,33 @@ impl<'a> Doc<'a> {
             .pieces
             .iter()
             .filter_map(|piece| match piece {
-                Piece::List { priority, .. } => Some(*priority),
+                Piece::List(list) => Some(list.priority),
                 Piece::Fixed(_) => None,
             })
             .collect();
         priorities.sort();
         priorities.dedup();
-        for level in priorities {
-            for piece in &mut self.pieces {
-                let Piece::List {
-                    lines,
-                    priority,
-                    kept,
-                    ..
-                } = piece
-                else {
-                    continue;
-                };
-                if *priority != level {
-                    continue;
-                }
-                for line in lines.by_ref() {
-                    if line.len() > room {
-                        break;
+        for round in ROUNDS {
+            for &level in &priorities {
+                for piece in &mut self.pieces {
+                    let Piece::List(list) = piece else {
+                        continue;
+                    };
+                    if list.priority != level {
+                        continue;
                     }
-                    room -= line.len();
-                    kept.push(line);
+                    while !list.full && list.kept.len() < round {
+                        let Some(line) = list.pending.take().or_else(|| list.lines.next()) else {
+                            break;
+                        };
+                        if line.len() > room {
+                            list.pending = Some(line);
+                            list.full = round == usize::MAX;
+                            break;
+                        }
+                        room -= line.len();
+                        list.kept.push(line);
+                    }
                 }
             }
         }
@@ -155,12 +187,12 @@ impl<'a> Doc<'a> {
         for piece in &self.pieces {
             match piece {
                 Piece::Fixed(text) => out.push_str(text),
-                Piece::List { total, kept, .. } => {
-                    for line in kept {
+                Piece::List(list) => {
+                    for line in &list.kept {
                         out.push_str(line);
                     }
-                    if kept.len() < *total {
-                        out.push_str(&cut_line(total - kept.len()));
+                    if let Some(tail) = (list.tail)(list.kept.len()) {
+                        out.push_str(&tail);
                     }
                 }
             }
@@ -180,13 +212,56 @@ impl<'a> Doc<'a> {
     }
 }
 
-/// The line that ends a list cut to fit the comment.
-fn cut_line(left_out: usize) -> String {
-    format!(
-        "- … {} more not shown: the comment would pass GitHub's limit of {} characters. `--format json` has every change\n",
-        thousands(left_out),
-        thousands(GITHUB_COMMENT_LIMIT)
-    )
+/// Why some of a list are not shown.
+#[derive(Debug, Clone, Default)]
+struct LeftOut {
+    /// How many items the kind has in all.
+    total: usize,
+    /// How many the listing (`--show`, the deletion guard) chose to list.
+    listed: usize,
+    /// Why the listing stopped short, when it is not `--show` (the deletion guard).
+    guard: Option<String>,
+}
+
+impl LeftOut {
+    /// The one line about the items not shown when `kept` were: `- … N of T {noun} not shown`,
+    /// why, and where to see them; `None` when all are shown. `more` follows the reasons (a
+    /// sample, or the lead-in of a grouped summary).
+    fn line(&self, kept: usize, noun: &str, more: &str) -> Option<String> {
+        let not_shown = self.total.saturating_sub(kept);
+        if not_shown == 0 {
+            return None;
+        }
+        let cut = self.listed.saturating_sub(kept);
+        let mut reasons = Vec::new();
+        if let Some(guard) = &self.guard {
+            reasons.push(guard.clone());
+        }
+        if cut > 0 {
+            reasons.push(format!(
+                "the comment would pass GitHub's limit of {} characters",
+                thousands(GITHUB_COMMENT_LIMIT)
+            ));
+        }
+        let mut hints = Vec::new();
+        if self.listed < self.total {
+            hints.push(SHOW_ALL);
+        }
+        if cut > 0 {
+            hints.push("`--format json` has every change");
+        }
+        let reasons = if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", reasons.join("; "))
+        };
+        Some(format!(
+            "- … {} of {} {noun} not shown{reasons} ({}){more}\n",
+            thousands(not_shown),
+            thousands(self.total),
+            hints.join(", "),
+        ))
+    }
 }
 
 pub fn render(plan: &Plan, options: &MarkdownOptions) -> String {
@@ -231,6 +306,18 @@ pub fn render(plan: &Plan, options: &MarkdownOptions) -> String {
                 if summary.delete == 1 { "" } else { "s" }
             );
         }
+        if summary.whitelist_remove > 0 {
+            let _ = writeln!(
+                table,
+                "> [!WARNING]\n> **{} phone{} will be removed from the whitelist.**\n",
+                thousands(summary.whitelist_remove),
+                if summary.whitelist_remove == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            );
+        }
         doc.text(table);
         sections.write(&mut doc, &kinds);
         doc.text(format!("**{}**\n", summary_line(&summary)));
@@ -254,94 +341,133 @@ fn write_warnings<'a>(doc: &mut Doc<'a>, plan: &'a Plan, options: &'a MarkdownOp
     let masker = options.masker;
     let match_on = plan.match_on;
     let user = move |key: &str| shown(&masker.user(key, match_on));
-    let notices = layout::notices(&plan.notices, options.listing.show);
-    let total = notices.listed.len();
-    let listed = notices
-        .listed
-        .into_iter()
-        .map(move |notice| match notice {
-            Notice::RenameNotFound {
-                key, renamed_from, ..
-            } => format!(
-                "{} is renamed from {}, which no live user has: it will be created",
-                user(key.as_str()),
-                user(renamed_from.as_str())
-            ),
-            Notice::EmailUnverified { key, .. } => format!(
-                "{}: the email changes, which clears its verification, and `email_verified` is not managed",
-                user(key.as_str())
-            ),
-            Notice::PhoneUnverified { key, .. } => format!(
-                "{}: the phone changes, which clears its verification, and `phone_verified` is not managed",
-                user(key.as_str())
-            ),
-            Notice::DeletesSuppressed { reason } => {
-                format!("no deletions planned: {}", escape(&clip(reason, WARNING_CHARS)))
-            }
-            Notice::Unkeyed { users, match_on } => format!(
-                "{users} live users have no {match_on}: no manifest can declare them, and prune leaves them alone"
-            ),
-            Notice::PhoneNotWhitelisted { key, phone, .. } => format!(
-                "{} registers with the phone {}, which the whitelist will not list while it is on: Authing will refuse it",
-                user(key.as_str()),
-                shown(&masker.phone(phone))
-            ),
-            Notice::WhitelistSpelling {
-                phone,
-                stored,
-                managed,
-            } => escape(&crate::plan::file::whitelist_spelling(
-                &options.masker.phone(phone),
-                &options.masker.phone(stored),
-                *managed,
-            )),
-            Notice::PhotoCopy { key, .. } => format!(
-                "{}: the pool's photo is on Authing's CDN, most likely its copy of the declared one; not sent again",
-                user(key.as_str())
-            ),
-        });
-    let more: Vec<String> = notices
-        .more
-        .iter()
-        .map(|(kind, more)| more_notices(*kind, *more))
-        .collect();
+    let line = move |notice: &Notice| match notice {
+        Notice::RenameNotFound {
+            key, renamed_from, ..
+        } => format!(
+            "{} is renamed from {}, which no live user has: it will be created",
+            user(key.as_str()),
+            user(renamed_from.as_str())
+        ),
+        Notice::EmailUnverified { key, .. } => format!(
+            "{}: the email changes, which clears its verification, and `email_verified` is not managed",
+            user(key.as_str())
+        ),
+        Notice::PhoneUnverified { key, .. } => format!(
+            "{}: the phone changes, which clears its verification, and `phone_verified` is not managed",
+            user(key.as_str())
+        ),
+        Notice::WhitelistSpelling {
+            phone,
+            stored,
+            managed,
+        } => escape(&crate::plan::file::whitelist_spelling(
+            &masker.phone(phone),
+            &masker.phone(stored),
+            *managed,
+        )),
+        Notice::DeletesSuppressed { reason } => {
+            format!(
+                "no deletions planned: {}",
+                escape(&clip(reason, WARNING_CHARS))
+            )
+        }
+        Notice::Unkeyed { users, match_on } => format!(
+            "{users} live users have no {match_on}: no manifest can declare them, and prune leaves them alone"
+        ),
+        Notice::PhoneNotWhitelisted { key, phone, .. } => format!(
+            "{} registers with the phone {}, which the whitelist will not list while it is on: Authing will refuse it",
+            user(key.as_str()),
+            shown(&masker.phone(phone))
+        ),
+        Notice::PhotoCopy { key, .. } => format!(
+            "{}: the pool's photo is on Authing's CDN, most likely its copy of the declared one; not sent again",
+            user(key.as_str())
+        ),
+    };
+    let item = |line: String| format!("- :warning: {line}\n");
+    // One list per kind of notice, kinds in the order they first appear, each with one line
+    // for the notices of its kind not shown.
+    let listing = layout::notices(&plan.notices, options.listing.show);
+    let mut kinds: Vec<(NoticeKind, Vec<&'a Notice>, usize)> = Vec::new();
+    for notice in &plan.notices {
+        let kind = NoticeKind::of(notice);
+        match kinds.iter_mut().find(|(seen, ..)| *seen == kind) {
+            Some((.., total)) => *total += 1,
+            None => kinds.push((kind, Vec::new(), 1)),
+        }
+    }
+    for notice in listing.listed {
+        let kind = NoticeKind::of(notice);
+        if let Some((_, listed, _)) = kinds.iter_mut().find(|(seen, ..)| *seen == kind) {
+            listed.push(notice);
+        }
+    }
     let warnings: Vec<String> = options
         .warnings
         .iter()
         .map(|warning| escape(&clip(warning, WARNING_CHARS)))
         .collect();
-    if total == 0 && more.is_empty() && warnings.is_empty() {
+    let count = plan.notices.len() + warnings.len();
+    if count == 0 {
         return;
     }
-    let item = |line: String| format!("- :warning: {line}\n");
-    doc.text("\n**Warnings**\n\n");
-    doc.list(total, listed.map(item), Priority::Notices);
-    doc.text(more.into_iter().map(item).collect::<String>());
+    doc.text(format!("\n**Warnings ({})**\n\n", thousands(count)));
+    for (kind, listed, total) in kinds {
+        let shown = listed.len();
+        doc.list(
+            shown,
+            listed.into_iter().map(move |notice| item(line(notice))),
+            Priority::Notices,
+            move |kept| {
+                let not_shown = total - kept;
+                (not_shown > 0).then(|| item(more_notices(kind, not_shown, shown - kept)))
+            },
+        );
+    }
+    let total = warnings.len();
     doc.list(
-        warnings.len(),
+        total,
         warnings.into_iter().map(item),
         Priority::Warnings,
+        move |kept| {
+            LeftOut {
+                total,
+                listed: total,
+                guard: None,
+            }
+            .line(kept, "warnings", "")
+        },
     );
 }
 
-/// The line that stands for the notices of one kind not listed.
-fn more_notices(kind: NoticeKind, more: usize) -> String {
+/// The line that stands for the notices of one kind not shown, `cut` of them for the
+/// comment's length.
+fn more_notices(kind: NoticeKind, more: usize, cut: usize) -> String {
     let count = thousands(more);
+    let hint = if cut > 0 {
+        format!(
+            "not shown: the comment would pass GitHub's limit of {} characters; `--format json` has every change",
+            thousands(GITHUB_COMMENT_LIMIT)
+        )
+    } else {
+        SHOW_ALL.to_string()
+    };
     match kind {
         NoticeKind::RenameNotFound => format!(
-            "… and {count} more users renamed from a key no live user has: they will be created ({SHOW_ALL})"
+            "… and {count} more users renamed from a key no live user has: they will be created ({hint})"
         ),
         NoticeKind::EmailUnverified => format!(
-            "… and {count} more users whose email changes, which clears its verification, while `email_verified` is not managed ({SHOW_ALL})"
+            "… and {count} more users whose email changes, which clears its verification, while `email_verified` is not managed ({hint})"
         ),
         NoticeKind::PhotoCopy => format!(
-            "… and {count} more users whose pool photo is on Authing's CDN, most likely its copy of the declared one; not sent again ({SHOW_ALL})"
+            "… and {count} more users whose pool photo is on Authing's CDN, most likely its copy of the declared one; not sent again ({hint})"
         ),
         NoticeKind::PhoneNotWhitelisted => format!(
-            "… and {count} more new users who register with a phone the whitelist will not list while it is on: Authing will refuse them ({SHOW_ALL})"
+            "… and {count} more new users who register with a phone the whitelist will not list while it is on: Authing will refuse them ({hint})"
         ),
         NoticeKind::Other(_) => {
-            format!("… and {count} more like the one above ({SHOW_ALL})")
+            format!("… and {count} more like the one above ({hint})")
         }
     }
 }
@@ -378,6 +504,17 @@ impl Sections {
         }
         Self::open(doc, "Deletions", deletes.len());
         let listed = self.listing.deletions(deletes.len());
+        let left_out = LeftOut {
+            total: deletes.len(),
+            listed,
+            guard: (listed < deletes.len()).then(|| {
+                format!(
+                    "{} deletions exceed the deletion limit of {}, so apply refuses this plan",
+                    thousands(deletes.len()),
+                    limit(self.listing.deletions_allowed),
+                )
+            }),
+        };
         doc.list(
             listed,
             deletes[..listed].iter().map(move |delete| {
@@ -388,15 +525,8 @@ impl Sections {
                 )
             }),
             Priority::Deletions,
+            move |kept| left_out.line(kept, "deletions", ""),
         );
-        if listed < deletes.len() {
-            doc.text(format!(
-                "- … and {} more, not listed: {} deletions exceed the deletion limit of {}, so apply refuses this plan ({SHOW_ALL})\n",
-                thousands(deletes.len() - listed),
-                thousands(deletes.len()),
-                self.listing.deletions_allowed,
-            ));
-        }
         Self::close(doc);
     }
 
@@ -406,19 +536,27 @@ impl Sections {
         }
         Self::open(doc, "Creations", creates.len());
         let listed = self.listing.listed(creates.len());
+        let left_out = LeftOut {
+            total: creates.len(),
+            listed,
+            guard: None,
+        };
+        let grouped = listed < creates.len();
+        let more = if grouped {
+            format!("; all {} by declared field:", thousands(creates.len()))
+        } else {
+            String::new()
+        };
         doc.list(
             listed,
             creates[..listed]
                 .iter()
                 .map(move |create| self.creation(create)),
             Priority::Changes,
+            move |kept| left_out.line(kept, "creations", &more),
         );
-        if listed < creates.len() {
-            let mut text = format!(
-                "- … and {} more; all {} by declared field ({SHOW_ALL}):\n",
-                thousands(creates.len() - listed),
-                thousands(creates.len())
-            );
+        if grouped {
+            let mut text = String::new();
             for tally in layout::create_fields(creates, listed) {
                 let (create, value) = tally.sample;
                 let value = self.sample(tally.field, value);
@@ -464,19 +602,27 @@ impl Sections {
         }
         Self::open(doc, "Updates", updates.len());
         let listed = self.listing.listed(updates.len());
+        let left_out = LeftOut {
+            total: updates.len(),
+            listed,
+            guard: None,
+        };
+        let grouped = listed < updates.len();
+        let more = if grouped {
+            format!("; all {} by changed field:", thousands(updates.len()))
+        } else {
+            String::new()
+        };
         doc.list(
             listed,
             updates[..listed]
                 .iter()
                 .map(move |update| self.update(update)),
             Priority::Changes,
+            move |kept| left_out.line(kept, "updates", &more),
         );
-        if listed < updates.len() {
-            let mut text = format!(
-                "- … and {} more; all {} by changed field ({SHOW_ALL}):\n",
-                thousands(updates.len() - listed),
-                thousands(updates.len())
-            );
+        if grouped {
+            let mut text = String::new();
             for tally in layout::update_fields(updates, listed) {
                 let (update, change) = tally.sample;
                 let after = self.sample(change.field, change.after.as_ref());
@@ -544,6 +690,17 @@ impl Sections {
         }
         Self::open(doc, "MFA", changes.len());
         let listed = self.listing.listed(changes.len());
+        let left_out = LeftOut {
+            total: changes.len(),
+            listed,
+            guard: None,
+        };
+        let grouped = listed < changes.len();
+        let more = if grouped {
+            format!("; all {} by direction:", thousands(changes.len()))
+        } else {
+            String::new()
+        };
         doc.list(
             listed,
             changes[..listed].iter().map(move |change| {
@@ -560,13 +717,10 @@ impl Sections {
                 )
             }),
             Priority::Changes,
+            move |kept| left_out.line(kept, "MFA changes", &more),
         );
-        if listed < changes.len() {
-            let mut text = format!(
-                "- … and {} more; all {} ({SHOW_ALL}):\n",
-                thousands(changes.len() - listed),
-                thousands(changes.len())
-            );
+        if grouped {
+            let mut text = String::new();
             let (on, off) = layout::mfa_directions(changes, listed);
             for (tally, direction) in [(on, "on"), (off, "off")] {
                 let Some(sample) = tally.sample else {
@@ -604,32 +758,41 @@ impl Sections {
             ));
         }
         let listed = self.listing.listed(adds.len());
+        let left_out = LeftOut {
+            total: adds.len(),
+            listed,
+            guard: None,
+        };
         doc.list(
             listed,
             self.phones("add", &adds[..listed]),
             Priority::Changes,
+            move |kept| {
+                let sample = adds
+                    .get(kept)
+                    .map(|entry| format!(", e.g. {}", self.phone(&entry.phone)))
+                    .unwrap_or_default();
+                left_out.line(kept, "additions", &sample)
+            },
         );
-        if listed < adds.len() {
-            doc.text(format!(
-                "- … and {} more additions, e.g. {} ({SHOW_ALL})\n",
-                thousands(adds.len() - listed),
-                self.phone(&adds[listed].phone)
-            ));
-        }
         let listed = self.listing.removals(removes.len());
+        let left_out = LeftOut {
+            total: removes.len(),
+            listed,
+            guard: (listed < removes.len()).then(|| {
+                format!(
+                    "{} whitelist removals exceed the deletion limit of {}, so apply refuses this plan",
+                    thousands(removes.len()),
+                    limit(self.listing.removals_allowed),
+                )
+            }),
+        };
         doc.list(
             listed,
             self.phones("remove", &removes[..listed]),
             Priority::Deletions,
+            move |kept| left_out.line(kept, "removals", ""),
         );
-        if listed < removes.len() {
-            doc.text(format!(
-                "- … and {} more removals, not listed: {} whitelist removals exceed the deletion limit of {}, so apply refuses this plan ({SHOW_ALL})\n",
-                thousands(removes.len() - listed),
-                thousands(removes.len()),
-                self.listing.removals_allowed,
-            ));
-        }
         Self::close(doc);
     }
 
@@ -660,21 +823,25 @@ impl Sections {
     }
 }
 
+/// A deletion limit as the plan states it.
+fn limit(allowed: u64) -> String {
+    usize::try_from(allowed).map_or_else(|_| allowed.to_string(), thousands)
+}
+
 fn origin(origin: &crate::model::Origin) -> String {
     shown(&origin.to_string())
 }
 
-/// A value as inline code: line breaks as spaces, hidden characters escaped, then cut to
-/// [`VALUE_CHARS`].
+/// A value as inline code: hidden characters escaped (line breaks and tabs as `\n`, `\r`,
+/// `\t`, as the human plan shows them), then cut to [`VALUE_CHARS`] between escapes.
 fn shown(text: &str) -> String {
-    let text = text.replace(['\n', '\r', '\t'], " ");
-    code(&clip(&visible(&text), VALUE_CHARS))
+    code(&visible_clipped(text, VALUE_CHARS))
 }
 
 /// Inline code that survives backticks in the value: the fence is one backtick longer than the
 /// longest run inside, as CommonMark allows.
 fn code(text: &str) -> String {
-    let text = visible(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
+    let text = visible(text);
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -690,7 +857,7 @@ fn code(text: &str) -> String {
 
 /// Text with the characters Markdown would interpret escaped.
 fn escape(text: &str) -> String {
-    let text = visible(&text.replace(['\n', '\r', '\t'], " ")).into_owned();
+    let text = visible(text);
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(
@@ -711,7 +878,7 @@ mod tests {
         assert_eq!(super::code("plain"), "`plain`");
         assert_eq!(super::code("a`b"), "`` a`b ``");
         assert_eq!(super::code("x``y"), "``` x``y ```");
-        assert_eq!(super::code("two\nlines"), "`two lines`");
+        assert_eq!(super::code("two\r\nlines\t"), "`two\\r\\nlines\\t`");
         assert_eq!(
             super::code("a\u{1b}[2Jb\u{202e}"),
             "`a\\u{1b}[2Jb\\u{202e}`"

@@ -306,7 +306,8 @@ fn markdown_masked_and_cut() {
         ..MarkdownOptions::default()
     };
     let text = markdown::render(&realistic_plan(), &options);
-    assert!(text.contains("- … and 1 more"), "{text}");
+    assert!(text.contains("- … 1 of 2 "), "{text}");
+    assert!(!text.contains("- … and 1 more"), "{text}");
     assert!(
         !text.contains("alice.liu@") && !text.contains("13800000001"),
         "{text}"
@@ -604,7 +605,9 @@ fn markdown_large_plan_is_grouped() {
     assert!(text.len() < 20_000, "{} bytes", text.len());
     assert!(text.contains("| update | 50,000 |"), "{text}");
     assert!(
-        text.contains("- … and 49,995 more; all 50,000 by changed field"),
+        text.contains(
+            "- … 49,995 of 50,000 updates not shown (`--show all` lists every one); all 50,000 by changed field:"
+        ),
         "{text}"
     );
     assert_eq!(text.matches("`leaver").count(), 10, "{text}");
@@ -699,9 +702,7 @@ fn markdown_stays_under_github_limit_whatever_the_plan() {
         assert!(text.contains("apply would refuse this plan 0"), "{show:?}");
         assert!(text.contains("<sub>Read 120 users"), "{show:?}");
         assert!(
-            text.contains(
-                "more not shown: the comment would pass GitHub's limit of 65,536 characters"
-            ),
+            text.contains("the comment would pass GitHub's limit of 65,536 characters"),
             "{show:?}"
         );
         assert!(!text.contains(&"x".repeat(200)), "values are cut");
@@ -711,6 +712,224 @@ fn markdown_stays_under_github_limit_whatever_the_plan() {
         );
         assert_code_spans_close(&text);
     }
+}
+
+/// The one line of a Markdown list that says how many of it are not shown: `(not shown, of)`.
+/// Fails when a list has two such lines (a reviewer would have to add them up).
+fn not_shown(text: &str, noun: &str) -> Option<(usize, usize)> {
+    let number = |text: &str| text.replace(',', "").parse::<usize>().unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains(&format!(" {noun} not shown")))
+        .collect();
+    assert!(lines.len() <= 1, "{lines:#?}");
+    assert!(
+        !text.contains("more not shown: the comment"),
+        "a second cut line: {text}"
+    );
+    let line = lines.first()?;
+    let words: Vec<&str> = line.split(' ').collect();
+    // `- … N of T noun not shown…`
+    assert_eq!(&words[..2], &["-", "…"], "{line}");
+    assert_eq!(words[3], "of", "{line}");
+    Some((number(words[2]), number(words[4])))
+}
+
+#[test]
+fn markdown_says_once_per_list_how_many_are_not_shown_and_lists_a_sample_of_each() {
+    // (a) 3,000 phones in, 3,000 out, removals allowed (`--max-deletes 100%`).
+    let plan = large_plan(
+        Sizes {
+            whitelist_add: 3_000,
+            whitelist_remove: 3_000,
+            ..Sizes::default()
+        },
+        &|i| format!("Renamed {i}"),
+    );
+    let all = Listing {
+        show: Show::Auto,
+        deletions_allowed: u64::MAX,
+        removals_allowed: u64::MAX,
+    };
+    let options = MarkdownOptions {
+        listing: all,
+        ..MarkdownOptions::default()
+    };
+    let text = markdown::render(&plan, &options);
+    assert!(text.len() <= markdown::MAX_BYTES);
+    let adds = text.matches("\n- add `").count();
+    let removes = text.matches("\n- remove `").count();
+    assert!(adds >= 1, "no addition listed: {text}");
+    assert_eq!(not_shown(&text, "additions"), Some((3_000 - adds, 3_000)));
+    assert_eq!(not_shown(&text, "removals"), Some((3_000 - removes, 3_000)));
+    assert!(
+        text.contains("<summary>Whitelist (6,001)</summary>"),
+        "{text}"
+    );
+
+    // (b) deletions past both the guard and the comment: one line with the total.
+    let plan = large_plan(
+        Sizes {
+            deletes: 18_733,
+            ..Sizes::default()
+        },
+        &|i| format!("Renamed {i}"),
+    );
+    let options = MarkdownOptions {
+        listing: Listing {
+            deletions_allowed: 13_933,
+            ..all
+        },
+        ..MarkdownOptions::default()
+    };
+    let text = markdown::render(&plan, &options);
+    let listed = text.matches("\n- `leaver").count();
+    assert!(listed > 0 && listed < 13_933, "{listed}");
+    assert_eq!(
+        not_shown(&text, "deletions"),
+        Some((18_733 - listed, 18_733))
+    );
+    let line = text
+        .lines()
+        .find(|line| line.contains("deletions not shown"))
+        .unwrap();
+    assert!(
+        line.contains("exceed the deletion limit of 13,933"),
+        "{line}"
+    );
+    assert!(
+        line.contains("GitHub's limit of 65,536 characters"),
+        "{line}"
+    );
+
+    // (c) a few warnings are not crowded out by thousands of phones; creations and MFA keep
+    // their first line too.
+    let plan = large_plan(
+        Sizes {
+            creates: 500,
+            mfa_on: 200,
+            whitelist_remove: 6_000,
+            unwhitelisted: 500,
+            ..Sizes::default()
+        },
+        &|i| format!("Renamed {i}"),
+    );
+    let options = MarkdownOptions {
+        listing: all,
+        ..MarkdownOptions::default()
+    };
+    let text = markdown::render(&plan, &options);
+    assert!(text.len() <= markdown::MAX_BYTES);
+    assert_eq!(
+        text.matches("- :warning: `new").count(),
+        layout::LISTED_WHEN_GROUPED,
+        "{text}"
+    );
+    assert!(text.contains("**Warnings (500)**"), "{text}");
+    assert!(text.contains("- `new0@corp.example` — "), "{text}");
+    assert!(text.contains("- `mfa0@corp.example`"), "{text}");
+    let removes = text.matches("\n- remove `").count();
+    assert!(removes > 100, "{removes}");
+    assert_eq!(not_shown(&text, "removals"), Some((6_000 - removes, 6_000)));
+}
+
+#[test]
+fn markdown_warns_of_whitelist_removals_as_of_deletions() {
+    let plan = large_plan(
+        Sizes {
+            whitelist_remove: 12,
+            ..Sizes::default()
+        },
+        &|i| format!("Renamed {i}"),
+    );
+    let text = markdown::render(&plan, &MarkdownOptions::default());
+    assert!(
+        text.contains("> [!WARNING]\n> **12 phones will be removed from the whitelist.**"),
+        "{text}"
+    );
+    assert!(!text.contains("will be deleted"), "{text}");
+}
+
+#[test]
+fn markdown_shows_line_breaks_and_tabs_as_the_human_plan_does_and_cuts_between_escapes() {
+    let value = |i: usize| match i {
+        0 => "Line1\r\nline2\tTab".to_string(),
+        _ => format!("{}{}", "x".repeat(110), "\u{202e}".repeat(20)),
+    };
+    let plan = large_plan(
+        Sizes {
+            updates: 2,
+            ..Sizes::default()
+        },
+        &value,
+    );
+    let human = human::render(&plan, &HumanOptions::default());
+    let markdown = markdown::render(&plan, &MarkdownOptions::default());
+    assert!(human.contains(r#""Line1\r\nline2\tTab""#), "{human}");
+    assert!(markdown.contains(r"`Line1\r\nline2\tTab`"), "{markdown}");
+    let cut = format!("`{}\\u{{202e}}…`", "x".repeat(110));
+    assert!(markdown.contains(&cut), "{markdown}");
+}
+
+#[test]
+fn deletions_are_listed_in_natural_order_and_json_keeps_the_plan_order() {
+    let mut plan = large_plan(
+        Sizes {
+            deletes: 12,
+            ..Sizes::default()
+        },
+        &|i| format!("Renamed {i}"),
+    );
+    // The plan as the diff might order it: as text (`leaver10` before `leaver2`).
+    plan.changes.sort_by_key(|change| match change {
+        Change::Delete(delete) => delete.label.clone(),
+        _ => String::new(),
+    });
+    let human = human::render(&plan, &HumanOptions::default());
+    let markdown = markdown::render(&plan, &MarkdownOptions::default());
+    for text in [&human, &markdown] {
+        let at = |name: &str| text.find(&format!("{name}@")).unwrap();
+        assert!(at("leaver2") < at("leaver9"), "{text}");
+        assert!(at("leaver9") < at("leaver10"), "{text}");
+        assert!(at("leaver10") < at("leaver11"), "{text}");
+    }
+    let pool = PoolRef {
+        endpoint: "local".into(),
+        client_id: "pool".into(),
+    };
+    let json = json::render(&PlanFile::new(&plan, pool, &[]), Masker::off());
+    assert!(json.find("leaver10@").unwrap() < json.find("leaver2@").unwrap());
+}
+
+#[test]
+fn human_plan_cuts_long_values_unless_show_all() {
+    let huge = "公".repeat(100_000);
+    let plan = large_plan(
+        Sizes {
+            updates: 1,
+            ..Sizes::default()
+        },
+        &|_| huge.clone(),
+    );
+    let text = human::render(&plan, &HumanOptions::default());
+    let longest = text.lines().map(|line| line.chars().count()).max().unwrap();
+    assert!(longest < 400, "{longest}");
+    assert!(
+        text.contains(&format!(
+            "\"{}\"… (99,800 more characters; `--show all` or `--format json` shows it whole)",
+            "公".repeat(200)
+        )),
+        "{text}"
+    );
+    let all = HumanOptions {
+        listing: Listing {
+            show: Show::All,
+            ..Listing::default()
+        },
+        ..HumanOptions::default()
+    };
+    let text = human::render(&plan, &all);
+    assert!(text.contains(&format!("\"{huge}\"")));
 }
 
 #[test]

@@ -112,7 +112,17 @@ fn a_51000_change_plan_is_grouped_and_show_all_prints_every_change() {
         "{} bytes",
         markdown_all.len()
     );
-    assert!(markdown_all.contains("more not shown: the comment would pass GitHub's limit"));
+    // One line says how many updates are not shown, of how many, and why.
+    let cut: Vec<&str> = markdown_all
+        .lines()
+        .filter(|line| line.contains("updates not shown"))
+        .collect();
+    assert_eq!(cut.len(), 1, "{markdown_all}");
+    assert!(
+        cut[0].contains(" of 50,000 updates not shown: the comment would pass GitHub's limit"),
+        "{}",
+        cut[0]
+    );
     assert_eq!(markdown_all.matches("(id `").count(), 10, "every deletion");
 }
 
@@ -214,4 +224,55 @@ fn grouped_samples_are_escaped_and_masked() {
             );
         }
     }
+}
+
+/// A pool whitelist of 3,000 phones against a manifest of 3,000 others, with removals allowed:
+/// each list of phones starts with a phone and ends with one line counting what is not shown.
+#[tokio::test]
+async fn markdown_whitelist_swap_lists_a_sample_and_counts_once() {
+    let emulator = Emulator::start();
+    let phones: Vec<String> = (0..3_000).map(|i| format!("1360{i:07}")).collect();
+    for chunk in phones.chunks(50) {
+        futures::future::join_all(
+            chunk
+                .iter()
+                .map(|phone| crate::support::pool::whitelist_add(&emulator, phone)),
+        )
+        .await;
+    }
+    let dir = temp_dir();
+    let phones: Vec<String> = (0..3_000).map(|i| format!("\"1370{i:07}\"")).collect();
+    write_file(
+        dir.path(),
+        "whitelist.yaml",
+        &format!(
+            "version: 1\nwhitelist:\n  phones: [{}]\n",
+            phones.join(", ")
+        ),
+    );
+    let markdown = Sync::on(&emulator, dir.path())
+        .args([
+            "plan",
+            "-f",
+            "whitelist.yaml",
+            "--max-deletes",
+            "100%",
+            "--format",
+            "markdown",
+        ])
+        .run()
+        .stdout;
+    assert!(markdown.contains("- add `13700000000`"), "{markdown}");
+    assert!(markdown.contains("**3,000 phones will be removed from the whitelist.**"));
+    for noun in ["additions", "removals"] {
+        let lines: Vec<&str> = markdown
+            .lines()
+            .filter(|line| line.contains(&format!(" of 3,000 {noun} not shown")))
+            .collect();
+        assert_eq!(lines.len(), 1, "{noun}: {markdown}");
+    }
+    assert!(
+        !markdown.contains("more not shown: the comment"),
+        "{markdown}"
+    );
 }
