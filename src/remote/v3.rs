@@ -487,8 +487,12 @@ async fn management_token(
     let call = Call::rest(Operation::V3Token, rest, body);
     let answer: Option<TokenAnswer> =
         transport.call(&call).await.map_err(|err| match err.kind {
+            // Only a refusal of the key pair is a credentials problem: a 5xx is the server's,
+            // a 404 the endpoint's path, and they keep their own words.
             ErrorKind::V3 {
-                status, message, ..
+                status: status @ (400 | 401 | 403),
+                message,
+                ..
             } => RemoteError {
                 kind: ErrorKind::AuthFailed(format!("statusCode {status}: {message}")),
                 ..err
