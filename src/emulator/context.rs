@@ -139,6 +139,18 @@ pub fn env<'a>(ctx: &async_graphql::Context<'a>) -> ApiResult<(&'a Shared, &'a C
     Ok((shared.as_ref(), caller))
 }
 
+/// The shared state for an operation that needs the owner token and names the pool in a
+/// `client` argument: the owner is checked first, then the pool.
+pub fn owner_env<'a>(
+    ctx: &async_graphql::Context<'a>,
+    client: Option<&str>,
+) -> ApiResult<&'a Shared> {
+    let (shared, caller) = env(ctx)?;
+    caller.require_owner()?;
+    shared.check_pool(client)?;
+    Ok(shared)
+}
+
 /// The address a request came from (request data; `None` when the server does not know it).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClientIp(pub Option<IpAddr>);

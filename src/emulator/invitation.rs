@@ -5,7 +5,7 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::context::env;
+use super::context::owner_env;
 use super::dates::{self, js_date};
 use super::errors::ApiResult;
 use super::store::{WhitelistEntry, WhitelistState};
@@ -76,9 +76,7 @@ impl InvitationQuery {
         ctx: &Context<'_>,
         client: String,
     ) -> ApiResult<Option<Vec<Option<Invitation>>>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let list = whitelist::list(shared)
             .iter()
             .map(|entry| Some(Invitation::from_entry(&shared.client_id, entry, false)))
@@ -92,9 +90,7 @@ impl InvitationQuery {
         ctx: &Context<'_>,
         client: String,
     ) -> ApiResult<Option<InvitationState>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let state = whitelist::state(shared);
         Ok(Some(InvitationState::from_state(&shared.client_id, &state)))
     }
@@ -114,9 +110,7 @@ impl InvitationMutation {
         phone: Option<String>,
         qr_code_phone: Option<String>,
     ) -> ApiResult<Option<Invitation>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let phone = whitelist::phone_argument(phone, qr_code_phone)?;
         let entry = whitelist::add(shared, phone, dates::now())?;
         Ok(Some(Invitation::from_entry(
@@ -134,9 +128,7 @@ impl InvitationMutation {
         phone: Option<String>,
         qr_code_phone: Option<String>,
     ) -> ApiResult<Option<Invitation>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let phone = whitelist::phone_argument(phone, qr_code_phone)?;
         let removed = whitelist::remove(shared, phone)?;
         Ok(removed.map(|entry| Invitation::from_entry(&shared.client_id, &entry, true)))
@@ -150,9 +142,7 @@ impl InvitationMutation {
         enable_phone: Option<bool>,
         enable_qr_code: Option<bool>,
     ) -> ApiResult<Option<InvitationState>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let state = whitelist::set_state(shared, enable_phone.or(enable_qr_code), dates::now())?;
         Ok(Some(InvitationState::from_state(&shared.client_id, &state)))
     }
@@ -214,9 +204,7 @@ impl InvitationQuery2019 {
         ctx: &Context<'_>,
         client: String,
     ) -> ApiResult<Option<Vec<Option<Invitation2019>>>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let list = whitelist::list(shared)
             .iter()
             .map(|entry| Some(Invitation2019::from_entry(&shared.client_id, entry, false)))
@@ -230,9 +218,7 @@ impl InvitationQuery2019 {
         ctx: &Context<'_>,
         client: String,
     ) -> ApiResult<Option<InvitationState2019>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let state = whitelist::state(shared);
         Ok(Some(InvitationState2019::from_state(
             &shared.client_id,
@@ -254,9 +240,7 @@ impl InvitationMutation2019 {
         client: String,
         qr_code_phone: Option<String>,
     ) -> ApiResult<Option<Invitation2019>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let phone = whitelist::phone_argument(None, qr_code_phone)?;
         let entry = whitelist::add(shared, phone, dates::now())?;
         Ok(Some(Invitation2019::from_entry(
@@ -273,9 +257,7 @@ impl InvitationMutation2019 {
         client: String,
         qr_code_phone: Option<String>,
     ) -> ApiResult<Option<Invitation2019>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let phone = whitelist::phone_argument(None, qr_code_phone)?;
         let removed = whitelist::remove(shared, phone)?;
         Ok(removed.map(|entry| Invitation2019::from_entry(&shared.client_id, &entry, true)))
@@ -288,9 +270,7 @@ impl InvitationMutation2019 {
         client: String,
         enable_qr_code: Option<bool>,
     ) -> ApiResult<Option<InvitationState2019>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let state = whitelist::set_state(shared, enable_qr_code, dates::now())?;
         Ok(Some(InvitationState2019::from_state(
             &shared.client_id,

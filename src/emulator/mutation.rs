@@ -4,7 +4,7 @@
 use async_graphql::{Context, Object};
 
 use super::accounts::{self, Channel, LoginArgs};
-use super::context::{client_ip, env};
+use super::context::{client_ip, env, owner_env};
 use super::dates;
 use super::errors::{ApiError, ApiResult};
 use super::event::Event;
@@ -100,9 +100,7 @@ impl MutationRoot {
         register_in_client: Option<String>,
         operator: Option<String>,
     ) -> ApiResult<Option<Vec<Option<User>>>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(register_in_client.as_deref())?;
+        let shared = owner_env(ctx, register_in_client.as_deref())?;
         let _ = operator;
         let ids: Vec<String> = ids.unwrap_or_default().into_iter().flatten().collect();
         let removed = shared.mutate(|store| {
@@ -175,9 +173,7 @@ impl MutationRoot {
         client: String,
         user: String,
     ) -> ApiResult<Option<RefreshToken>> {
-        let (shared, caller) = env(ctx)?;
-        caller.require_owner()?;
-        shared.check_pool(Some(&client))?;
+        let shared = owner_env(ctx, Some(&client))?;
         let (token, iat, exp) = accounts::refresh_token(shared, &user, dates::now())?;
         Ok(Some(RefreshToken {
             token: Some(token.expose().to_string()),

@@ -215,11 +215,34 @@ mod tests {
     fn the_streamed_plan_is_the_whole_file_byte_for_byte() {
         for plan in [plan(), Plan::default()] {
             for limit in [Some("10%".to_string()), None] {
+                // Every optional field of the file set, or none: the streamed writer names the
+                // fields itself, so one it forgets shows here.
+                let optional = limit.is_some();
+                let mfa_states = optional.then(|| crate::plan::MfaReads {
+                    read: 3,
+                    from_cache: 2,
+                    oldest_cached_at: Some("2026-11-27T00:00:00Z".into()),
+                    oldest_cached_age_seconds: Some(60),
+                    budget: Some(10),
+                    refresh: true,
+                });
+                let prune = optional.then(|| crate::plan::file::PruneEntry {
+                    scope: Some("*@example.com".into()),
+                    protect: vec!["keep@example.com".into()],
+                    origin: Some(crate::plan::file::OriginEntry {
+                        file: "settings.yaml".into(),
+                        line: 3,
+                    }),
+                });
                 let mut header = PlanFile::header(&plan, pool(), &[]);
                 header.max_deletes = limit.clone();
+                header.mfa_states = mfa_states.clone();
+                header.prune = prune.clone();
                 let mut whole = PlanFile::new(&plan, pool(), &[]);
                 whole.created_at = header.created_at.clone();
                 whole.max_deletes = limit;
+                whole.mfa_states = mfa_states;
+                whole.prune = prune;
                 for masker in [Masker::off(), Masker::new(true)] {
                     let expected = render(&whole, masker);
                     assert_eq!(streamed(&plan, &header, masker), expected);
