@@ -102,9 +102,11 @@ pub struct PruneEntry {
     pub origin: Option<OriginEntry>,
 }
 
-/// The whole file.
+/// The whole file. `C` holds its changes: the entries themselves when the file is read or built
+/// whole, or [`StreamedChanges`] when it is written from a plan one change at a time. One
+/// definition, so both write the same fields in the same order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanFile {
+pub struct PlanFile<C = Vec<ChangeEntry>> {
     pub format_version: u32,
     pub created_at: String,
     pub tool_version: String,
@@ -118,7 +120,7 @@ pub struct PlanFile {
     /// How the MFA switches the plan compared were known: read now, or from the cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_states: Option<MfaReads>,
-    pub changes: Vec<ChangeEntry>,
+    pub changes: C,
     #[serde(default)]
     pub notices: Vec<NoticeEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,11 +214,8 @@ impl PlanFile {
     pub fn content_digest(&self) -> String {
         let mut unsealed = self.clone();
         unsealed.digest = None;
-        let bytes = serde_json::to_vec(&unsealed).unwrap_or_default();
-        Sha256::digest(&bytes)
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        // A file that cannot be serialized has no digest it could match.
+        unsealed.unsealed_digest().unwrap_or_default()
     }
 
     /// Why the file is not as `plan` wrote it, if it is not: no digest, or one that does not
@@ -262,40 +261,19 @@ impl PlanFile {
         edit: &dyn Fn(&mut ChangeEntry),
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        // Sealed as `to_json` seals: a first pass hashes the compact text without the digest
-        // (what `content_digest` hashes), a second writes the file with it; neither holds the
-        // text or the entries whole.
-        let mut hasher = HashWriter(Sha256::new());
-        let unsealed = Streamed {
-            file: self,
+        let mut streamed = self.with_changes(StreamedChanges {
+            written: &self.changes,
             changes: &plan.changes,
             edit,
-            digest: None,
-        };
-        unsealed.serialize(&mut serde_json::Serializer::new(&mut hasher))?;
-        let digest: String = hasher
-            .0
-            .finalize()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        let sealed = Streamed {
-            digest: Some(&digest),
-            ..unsealed
-        };
-        let mut serializer =
-            serde_json::Serializer::with_formatter(&mut *out, HiddenEscaped::default());
-        sealed.serialize(&mut serializer)?;
-        out.write_all(b"\n")
+        });
+        streamed.write_sealed(out)
     }
 
     /// Saves this file with `plan`'s changes (see [`write_streamed`](Self::write_streamed)),
     /// atomically.
     pub fn save_streamed(&self, plan: &Plan, path: &Path) -> Result<(), PlanFileError> {
-        let mut text = Vec::new();
-        let written = self
-            .write_streamed(plan, &|_| {}, &mut text)
-            .and_then(|()| crate::atomic::write(path, &text));
+        let written =
+            crate::atomic::write_with(path, |out| self.write_streamed(plan, &|_| {}, out));
         written.map_err(|source| PlanFileError::Write {
             path: path.to_path_buf(),
             source,
@@ -358,72 +336,68 @@ impl std::io::Write for HashWriter {
     }
 }
 
-/// A [`PlanFile`] whose changes are a plan's, made into entries one at a time as they are
-/// written. Its fields, their order and when they are left out are the derived `Serialize` of
-/// `PlanFile`'s (a test holds the two to the same bytes).
-struct Streamed<'a> {
-    file: &'a PlanFile,
-    changes: &'a [Change],
-    edit: &'a dyn Fn(&mut ChangeEntry),
-    /// The digest written last (the file's own `digest` is ignored: it is computed here).
-    digest: Option<&'a str>,
-}
-
-impl Serialize for Streamed<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let file = self.file;
-        let mut out = serializer.serialize_struct("PlanFile", 16)?;
-        out.serialize_field("format_version", &file.format_version)?;
-        out.serialize_field("created_at", &file.created_at)?;
-        out.serialize_field("tool_version", &file.tool_version)?;
-        out.serialize_field("pool", &file.pool)?;
-        out.serialize_field("match_on", &file.match_on)?;
-        out.serialize_field("live_users", &file.live_users)?;
-        out.serialize_field("live_phones", &file.live_phones)?;
-        out.serialize_field("summary", &file.summary)?;
-        match &file.mfa_states {
-            Some(reads) => out.serialize_field("mfa_states", reads)?,
-            None => out.skip_field("mfa_states")?,
+impl<C> PlanFile<C> {
+    /// This file's header (every field but the changes, copied) with `changes` as its changes.
+    fn with_changes<D>(&self, changes: D) -> PlanFile<D> {
+        PlanFile {
+            format_version: self.format_version,
+            created_at: self.created_at.clone(),
+            tool_version: self.tool_version.clone(),
+            pool: self.pool.clone(),
+            match_on: self.match_on,
+            live_users: self.live_users,
+            live_phones: self.live_phones,
+            summary: self.summary,
+            mfa_states: self.mfa_states.clone(),
+            changes,
+            notices: self.notices.clone(),
+            whitelist_fingerprint: self.whitelist_fingerprint.clone(),
+            manifests: self.manifests.clone(),
+            max_deletes: self.max_deletes.clone(),
+            prune: self.prune.clone(),
+            digest: self.digest.clone(),
         }
-        out.serialize_field(
-            "changes",
-            &Entries {
-                written: &file.changes,
-                changes: self.changes,
-                edit: self.edit,
-            },
-        )?;
-        out.serialize_field("notices", &file.notices)?;
-        match &file.whitelist_fingerprint {
-            Some(fingerprint) => out.serialize_field("whitelist_fingerprint", fingerprint)?,
-            None => out.skip_field("whitelist_fingerprint")?,
-        }
-        out.serialize_field("manifests", &file.manifests)?;
-        match &file.max_deletes {
-            Some(max) => out.serialize_field("max_deletes", max)?,
-            None => out.skip_field("max_deletes")?,
-        }
-        match &file.prune {
-            Some(prune) => out.serialize_field("prune", prune)?,
-            None => out.skip_field("prune")?,
-        }
-        match self.digest {
-            Some(digest) => out.serialize_field("digest", digest)?,
-            None => out.skip_field("digest")?,
-        }
-        out.end()
     }
 }
 
-/// The file's own entries, then the plan's changes as entries, one at a time.
-struct Entries<'a> {
+impl<C: Serialize> PlanFile<C> {
+    /// The SHA-256 of the file's compact JSON as it stands (its `digest` left out when `None`),
+    /// hashed as it is serialized: the text is never held.
+    fn unsealed_digest(&self) -> serde_json::Result<String> {
+        let mut hasher = HashWriter(Sha256::new());
+        serde_json::to_writer(&mut hasher, self)?;
+        Ok(hasher
+            .0
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect())
+    }
+
+    /// Writes the file sealed as [`PlanFile::to_json`] seals it, in two passes over the changes:
+    /// the first hashes the compact text without the digest (what
+    /// [`content_digest`](PlanFile::content_digest) hashes), the second writes the pretty text
+    /// with it. Neither holds the text whole.
+    fn write_sealed(&mut self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.digest = None;
+        self.digest = Some(self.unsealed_digest()?);
+        let mut serializer =
+            serde_json::Serializer::with_formatter(&mut *out, HiddenEscaped::default());
+        self.serialize(&mut serializer)?;
+        out.write_all(b"\n")
+    }
+}
+
+/// The changes of a file written from a plan: the file's own entries, then the plan's changes,
+/// each made into its entry, passed through `edit` and serialized before the next is made.
+/// Serialized as the sequence `Vec<ChangeEntry>` would be.
+pub struct StreamedChanges<'a> {
     written: &'a [ChangeEntry],
     changes: &'a [Change],
     edit: &'a dyn Fn(&mut ChangeEntry),
 }
 
-impl Serialize for Entries<'_> {
+impl Serialize for StreamedChanges<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
         let mut out = serializer.serialize_seq(Some(self.written.len() + self.changes.len()))?;

@@ -215,8 +215,8 @@ mod tests {
     fn the_streamed_plan_is_the_whole_file_byte_for_byte() {
         for plan in [plan(), Plan::default()] {
             for limit in [Some("10%".to_string()), None] {
-                // Every optional field of the file set, or none: the streamed writer names the
-                // fields itself, so one it forgets shows here.
+                // Every optional field of the file set, or none: the streamed file copies its
+                // header field by field, so one it loses shows here.
                 let optional = limit.is_some();
                 let mfa_states = optional.then(|| crate::plan::MfaReads {
                     read: 3,
