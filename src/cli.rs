@@ -397,6 +397,10 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N")]
     pub generate: Option<u64>,
 
+    /// Start with N synthetic whitelist phones (19900000001, ...) when the state is empty
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(..=crate::emulator::MAX_GENERATED_PHONES))]
+    pub generate_phones: Option<u64>,
+
     /// Delay every response by this many milliseconds
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,

@@ -14,6 +14,7 @@ pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<Outcome, Erro
         secret: Secret::new(args.secret.as_str()),
         state: args.state.clone(),
         generate: args.generate,
+        generate_phones: args.generate_phones,
         latency_ms: args.latency_ms,
         fault_rate: args.fault_rate,
         fault_seed: args.fault_seed,

@@ -10,6 +10,8 @@ use super::store::{MailRecord, MfaRecord, UserRecord, WhitelistEntry, WhitelistS
 pub enum Event {
     /// Append the synthetic users 1..=count (`--generate`), deterministically.
     Generate { count: u64 },
+    /// Append the synthetic whitelist phones 1..=count (`--generate-phones`), deterministically.
+    GeneratePhones { count: u64 },
     /// Insert a user, or replace the user with this id in place.
     PutUser { id: String, user: Box<UserRecord> },
     /// Remove these users and their MFA records.

@@ -1,8 +1,12 @@
 //! `--generate N`: the deterministic synthetic users of interface.md. User i (1..=N) has email
 //! `user{i}@example.com`, username `user{i}`, nickname `User {i}`, company `Example`, MFA off,
 //! not blocked, email not verified, and an `_id` of 24 hex digits derived from i.
+//! `--generate-phones N`: whitelist phone i (1..=N) is `199` followed by i in 8 digits.
 
-use super::store::UserRecord;
+use super::store::{UserRecord, WhitelistEntry};
+
+/// The most phones `--generate-phones` makes: phone i has 8 digits for i.
+pub const MAX_PHONES: u64 = 99_999_999;
 
 /// 2019-01-01 00:00:00 +08:00: user i signed up i seconds after it.
 const EPOCH: i64 = 1_546_272_000;
@@ -26,9 +30,27 @@ pub fn user(i: u64) -> (String, UserRecord) {
     (user_id(i), user)
 }
 
+/// Synthetic whitelist phone i (at most [`MAX_PHONES`]): `199` and i in 8 digits, an 11-digit
+/// mainland mobile number, added i seconds after [`EPOCH`].
+pub fn phone(i: u64) -> WhitelistEntry {
+    WhitelistEntry {
+        phone: format!("199{i:08}"),
+        created_at: EPOCH + i as i64,
+        updated_at: EPOCH + i as i64,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phones_are_eleven_digits_and_distinct() {
+        assert_eq!(phone(1).phone, "19900000001");
+        assert_eq!(phone(MAX_PHONES).phone, "19999999999");
+        assert_eq!(phone(42).created_at, EPOCH + 42);
+        assert_ne!(phone(10).phone, phone(100).phone);
+    }
 
     #[test]
     fn deterministic_ids_and_fields() {

@@ -21,7 +21,7 @@
 //! | `errors` | Authing's error codes and messages |
 //! | `store`, `event` | the pool in memory and its mutation vocabulary |
 //! | `persist` | the `--state` snapshot and journal |
-//! | `generate` | the `--generate N` synthetic users |
+//! | `generate` | the `--generate N` synthetic users and `--generate-phones N` whitelist phones |
 //! | `tokens`, `crypto` | JWTs; the RSA key pair and password hashes |
 //! | `faults`, `stats`, `dates` | injected faults, rate and register limits; counters; JS date strings |
 //! | `v3` | the v3 management REST API: envelope, both authentication schemes, users, whitelist |
@@ -86,6 +86,8 @@ pub use v3::DEFAULT_MANAGEMENT_TOKEN_TTL_SECS;
 /// `--register-limit` counts `register` calls in windows this long unless `--register-window`
 /// says otherwise (Authing's documented 300 s).
 pub const DEFAULT_REGISTER_WINDOW_SECS: u64 = 300;
+/// The most phones `--generate-phones` makes (phone i is `199` and i in 8 digits).
+pub const MAX_GENERATED_PHONES: u64 = generate::MAX_PHONES;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EmulatorError {
@@ -113,6 +115,8 @@ pub struct Config {
     pub secret: Secret,
     pub state: Option<PathBuf>,
     pub generate: Option<u64>,
+    /// Synthetic whitelist phones to start with (only into an empty pool, like `generate`).
+    pub generate_phones: Option<u64>,
     pub latency_ms: u64,
     pub fault_rate: f64,
     pub fault_seed: u64,
@@ -138,6 +142,7 @@ impl Default for Config {
             secret: Secret::new(DEFAULT_SECRET),
             state: None,
             generate: None,
+            generate_phones: None,
             latency_ms: 0,
             fault_rate: 0.0,
             fault_seed: 0,
@@ -279,9 +284,13 @@ fn prepare(config: &Config) -> Result<Shared, EmulatorError> {
     };
     let rsa = RsaKeys::from_private_pem(&keys.rsa_private_key).map_err(EmulatorError::Keys)?;
     let ttl = i64::try_from(config.token_ttl_secs).unwrap_or(i64::MAX);
-    let generate = config
-        .generate
-        .filter(|count| *count > 0 && store.is_empty());
+    // Both only into an empty pool, so a restarted `--state` pool is left as it is.
+    let empty = store.is_empty();
+    let generate = config.generate.filter(|count| *count > 0 && empty);
+    let generate_phones = config
+        .generate_phones
+        .map(|count| count.min(MAX_GENERATED_PHONES))
+        .filter(|count| *count > 0 && empty);
     let shared = Shared {
         client_id: config.client_id.clone(),
         secret: config.secret.clone(),
@@ -295,6 +304,9 @@ fn prepare(config: &Config) -> Result<Shared, EmulatorError> {
     };
     if let Some(count) = generate {
         shared.apply_unchecked(&[Event::Generate { count }])?;
+    }
+    if let Some(count) = generate_phones {
+        shared.apply_unchecked(&[Event::GeneratePhones { count }])?;
     }
     Ok(shared)
 }

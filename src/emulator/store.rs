@@ -464,6 +464,13 @@ impl Store {
                     self.insert_user(id, user);
                 }
             }
+            Event::GeneratePhones { count } => {
+                self.whitelist.reserve(*count as usize);
+                for i in 1..=*count {
+                    let entry = generate::phone(i);
+                    self.whitelist.insert(entry.phone.clone(), entry);
+                }
+            }
             Event::PutUser { id, user } => {
                 self.unindex(id);
                 self.insert_user(id.clone(), (**user).clone());

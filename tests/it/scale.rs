@@ -226,20 +226,12 @@ fn grouped_samples_are_escaped_and_masked() {
     }
 }
 
-/// A pool whitelist of 3,000 phones against a manifest of 3,000 others, with removals allowed:
-/// each list of phones starts with a phone and ends with one line counting what is not shown.
+/// A pool whitelist of 3,000 phones (seeded by the emulator: `199…`) against a manifest of
+/// 3,000 others, with removals allowed: each list of phones starts with a phone and ends with one
+/// line counting what is not shown.
 #[tokio::test]
 async fn markdown_whitelist_swap_lists_a_sample_and_counts_once() {
-    let emulator = Emulator::start();
-    let phones: Vec<String> = (0..3_000).map(|i| format!("1360{i:07}")).collect();
-    for chunk in phones.chunks(50) {
-        futures::future::join_all(
-            chunk
-                .iter()
-                .map(|phone| crate::support::pool::whitelist_add(&emulator, phone)),
-        )
-        .await;
-    }
+    let emulator = Emulator::builder().generate_phones(3_000).start();
     let dir = temp_dir();
     let phones: Vec<String> = (0..3_000).map(|i| format!("\"1370{i:07}\"")).collect();
     write_file(
@@ -263,6 +255,7 @@ async fn markdown_whitelist_swap_lists_a_sample_and_counts_once() {
         .run()
         .stdout;
     assert!(markdown.contains("- add `13700000000`"), "{markdown}");
+    assert!(markdown.contains("- remove `19900000001`"), "{markdown}");
     assert!(markdown.contains("**3,000 phones will be removed from the whitelist.**"));
     for noun in ["additions", "removals"] {
         let lines: Vec<&str> = markdown

@@ -1,11 +1,12 @@
-//! `--state FILE` across a graceful restart and across `kill -9`, and `--generate N`
-//! (deterministic, only into an empty pool).
+//! `--state FILE` across a graceful restart and across `kill -9`, and `--generate N` and
+//! `--generate-phones N` (deterministic, only into an empty pool).
 
 use serde_json::json;
 
 use super::documents::{
     ADD_TO_INVITATION_GEN20, CHANGE_MFA, QUERY_INVITATION_GEN20, QUERY_INVITATION_STATE_GEN20,
-    QUERY_MFA_SDK, REMOVE_USERS, SEND_RESET_PASSWORD_EMAIL, SET_INVITATION_STATE_GEN20, USERS_SDK,
+    QUERY_MFA_SDK, REMOVE_FROM_INVITATION_GEN20, REMOVE_USERS, SEND_RESET_PASSWORD_EMAIL,
+    SET_INVITATION_STATE_GEN20, USERS_SDK,
 };
 use super::target::Target;
 use crate::support::{Emulator, path_in, temp_dir};
@@ -206,6 +207,72 @@ async fn generate_fills_only_an_empty_pool() {
             .iter()
             .all(|user| user["email"] != "user3@example.com")
     );
+}
+
+/// The whitelist phones of `target`, in the pool's order.
+async fn whitelist(target: &Target) -> Vec<String> {
+    let list = target
+        .owner()
+        .await
+        .query(QUERY_INVITATION_GEN20, json!({"client": target.client_id}))
+        .await;
+    list.ok("queryInvitation")
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|entry| entry["phone"].as_str().expect("a phone").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn generate_phones_fills_the_whitelist_deterministically_and_only_once() {
+    let dir = temp_dir();
+    let state = path_in(&dir, "pool.json");
+    let start = || {
+        Emulator::builder()
+            .state(&state)
+            .generate(2)
+            .generate_phones(1_200)
+            .start()
+    };
+    let target = Target::on(start()).await;
+    let phones = whitelist(&target).await;
+    let expected: Vec<String> = (1..=1_200).map(|i| format!("199{i:08}")).collect();
+    assert_eq!(phones, expected);
+    let users = target
+        .owner()
+        .await
+        .query(USERS_SDK, json!({"page": 1, "count": 10}))
+        .await;
+    assert_eq!(users.ok("users")["totalCount"], 2, "users and phones both");
+    let state_answer = target
+        .owner()
+        .await
+        .query(
+            QUERY_INVITATION_STATE_GEN20,
+            json!({"client": target.client_id}),
+        )
+        .await;
+    assert_eq!(
+        state_answer.ok("queryInvitationState")["enablePhone"],
+        false,
+        "the switch stays off"
+    );
+    target
+        .owner()
+        .await
+        .query(
+            REMOVE_FROM_INVITATION_GEN20,
+            json!({"client": target.client_id, "phone": "19900000007"}),
+        )
+        .await
+        .ok("removeFromInvitation");
+    assert!(target_into_emulator(target).stop().success());
+    // Restarted with the same flags: the pool is not empty, so nothing is generated again.
+    let again = Target::on(start()).await;
+    let phones = whitelist(&again).await;
+    assert_eq!(phones.len(), 1_199);
+    assert!(!phones.iter().any(|phone| phone == "19900000007"));
 }
 
 #[tokio::test]

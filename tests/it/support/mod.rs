@@ -52,6 +52,11 @@ impl EmulatorBuilder {
         self.arg("--generate").arg(count.to_string())
     }
 
+    /// `--generate-phones N`: whitelist phones `19900000001` to `199` and N in 8 digits.
+    pub fn generate_phones(self, count: u64) -> Self {
+        self.arg("--generate-phones").arg(count.to_string())
+    }
+
     /// Listens on this loopback address instead of an ephemeral port (to restart an emulator
     /// on the port it had).
     pub fn listen(mut self, address: &str) -> Self {
