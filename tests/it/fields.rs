@@ -159,10 +159,7 @@ async fn every_field_of_the_table_goes_through_yaml_csv_plan_apply_export_and_ba
             "{field}: {create}"
         );
     }
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &csv_file, "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["-f", &csv_file]);
     assert_pool_holds(&emulator, 1).await;
     expect_no_changes(&emulator, dir.path(), &yaml_file);
     expect_no_changes(&emulator, dir.path(), &csv_file);
@@ -217,10 +214,7 @@ async fn every_field_of_the_table_goes_through_yaml_csv_plan_apply_export_and_ba
             "{field}: {update}"
         );
     }
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &yaml_file, "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["-f", &yaml_file]);
     assert_pool_holds(&emulator, 2).await;
     let after: BTreeMap<String, Value> = pool_users(&emulator)
         .await

@@ -81,17 +81,7 @@ async fn an_unclosed_quote_is_an_error_at_its_line_and_nothing_is_sent() {
     write_file(dir.path(), "policy.yaml", PRUNE_POLICY);
     write_file(dir.path(), "hr.csv", &hr_export("user15@example.com,Tony"));
     let sync = Sync::on(&emulator, dir.path());
-    sync.clone()
-        .args([
-            "apply",
-            "-f",
-            "hr.csv",
-            "-f",
-            "policy.yaml",
-            "--auto-approve",
-        ])
-        .run()
-        .expect(0);
+    sync.apply(["-f", "hr.csv", "-f", "policy.yaml"]);
     let before = writes(&emulator.stats().await);
     assert_eq!(before, 10, "ten users created");
 
@@ -152,18 +142,7 @@ async fn an_unclosed_quote_is_an_error_at_its_line_and_nothing_is_sent() {
 
     // Fixed, the file plans to no changes.
     write_file(dir.path(), "hr.csv", &hr_export("user15@example.com,Tony"));
-    let plan = sync
-        .args([
-            "plan",
-            "-f",
-            "hr.csv",
-            "-f",
-            "policy.yaml",
-            "--detailed-exitcode",
-        ])
-        .run()
-        .expect(0);
-    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+    sync.assert_no_changes(["-f", "hr.csv", "-f", "policy.yaml"]);
 }
 
 /// Issue 14, item 1: line breaks inside a quoted cell are data when no line they take in looks
@@ -175,10 +154,7 @@ async fn a_quoted_cell_may_hold_line_breaks_that_are_not_rows() {
     let csv = "email,company,nickname\nann@example.com,\"Example Ltd\nBuilding 3, Road X\",Ann\nbob@example.com,Example Ltd,Bob\n";
     write_file(dir.path(), "hr.csv", csv);
     let sync = Sync::on(&emulator, dir.path());
-    sync.clone()
-        .args(["apply", "-f", "hr.csv", "--auto-approve"])
-        .run()
-        .expect(0);
+    sync.apply(["-f", "hr.csv"]);
     let pool = read_pool(&emulator, false).await;
     assert_eq!(
         pool.user("ann@example.com").company.as_deref(),
@@ -188,11 +164,7 @@ async fn a_quoted_cell_may_hold_line_breaks_that_are_not_rows() {
         pool.user("bob@example.com").nickname.as_deref(),
         Some("Bob")
     );
-    let plan = sync
-        .args(["plan", "-f", "hr.csv", "--detailed-exitcode"])
-        .run()
-        .expect(0);
-    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+    sync.assert_no_changes(["-f", "hr.csv"]);
 }
 
 /// Registers a user with raw GraphQL, as another tool or the console would, with any phone.
@@ -259,11 +231,7 @@ async fn phones_that_are_not_phones_are_refused_and_live_ones_only_compared() {
         "version: 1\nusers:\n  - email: odd@example.com\n    nickname: Odd\nwhitelist:\n  phones: [\"138 0000 0001\"]\n",
     );
     let sync = Sync::on(&emulator, dir.path());
-    let apply = sync
-        .clone()
-        .args(["apply", "-f", "pool.yaml", "--auto-approve"])
-        .run()
-        .expect(0);
+    let apply = sync.apply(["-f", "pool.yaml"]);
     assert!(
         apply.stdout.contains("1 to update") && apply.stdout.contains("whitelist +0 -1"),
         "{}",
@@ -272,12 +240,7 @@ async fn phones_that_are_not_phones_are_refused_and_live_ones_only_compared() {
     let pool = read_pool(&emulator, false).await;
     assert_eq!(pool.user("odd@example.com").phone.as_deref(), Some("12345"));
     assert_eq!(pool.whitelist, ["13800000001"]);
-    let plan = sync
-        .clone()
-        .args(["plan", "-f", "pool.yaml", "--detailed-exitcode"])
-        .run()
-        .expect(0);
-    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+    sync.assert_no_changes(["-f", "pool.yaml"]);
     // Export leaves a phone a manifest cannot hold unmanaged, and says so.
     let export = sync.args(["export"]).run().expect(0);
     assert!(!export.stdout.contains("12345"), "{}", export.stdout);
@@ -370,11 +333,7 @@ async fn a_dead_endpoint_stops_the_apply_after_a_few_operations() {
         failed.len(),
         skipped.len()
     );
-    let plan = Sync::on(&emulator, dir.path())
-        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
-        .run()
-        .expect(0);
-    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &manifest]);
 }
 
 /// Issue 14, item 10: Ctrl-C while operations wait to retry a dead endpoint ends them at once
@@ -559,11 +518,7 @@ async fn send_reset_email_warns_about_new_users_without_an_email() {
     assert!(!run.stderr.contains("withemail"), "{}", run.stderr);
     let mailbox = emulator.mailbox().await;
     assert_eq!(mailbox.as_array().map(Vec::len), Some(1), "{mailbox}");
-    let plan = sync
-        .args(["plan", "-f", "users.yaml", "--detailed-exitcode"])
-        .run()
-        .expect(0);
-    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+    sync.assert_no_changes(["-f", "users.yaml"]);
 }
 
 /// Whether text carries a character a terminal or a reader would act on or not show.
@@ -777,10 +732,7 @@ async fn mask_pii_hides_every_personal_field_of_the_table_in_every_format() {
     let mut shown_plain = false;
     for round in [1, 2] {
         if round == 2 {
-            sync.clone()
-                .args(["apply", "-f", "users.yaml", "--auto-approve"])
-                .run()
-                .expect(0);
+            sync.apply(["-f", "users.yaml"]);
             write_file(dir.path(), "users.yaml", &manifest(2));
         }
         for format in ["human", "markdown", "json"] {
@@ -1062,18 +1014,9 @@ async fn spreadsheet_leftovers_separators_huge_lines_and_encodings_get_the_right
         "excel.csv",
         "email,nickname,,\r\na@example.com,Ann,,\r\nb@example.com,Bob\r\n",
     );
-    let apply = sync
-        .clone()
-        .args(["apply", "-f", "excel.csv", "--auto-approve"])
-        .run()
-        .expect(0);
+    let apply = sync.apply(["-f", "excel.csv"]);
     assert!(apply.stdout.contains("2 to create"), "{}", apply.stdout);
-    let plan = sync
-        .clone()
-        .args(["plan", "-f", "excel.csv", "--detailed-exitcode"])
-        .run()
-        .expect(0);
-    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+    sync.assert_no_changes(["-f", "excel.csv"]);
 
     write_file(
         dir.path(),
@@ -1180,11 +1123,7 @@ async fn quiet_hides_manifest_warnings_and_the_switch_says_on_or_off() {
         .run()
         .expect(0);
     assert_eq!((validate.stderr.as_str(), plan.stderr.as_str()), ("", ""));
-    let on = sync
-        .clone()
-        .args(["apply", "-f", "pool.yaml", "--auto-approve"])
-        .run()
-        .expect(0);
+    let on = sync.apply(["-f", "pool.yaml"]);
     assert!(
         on.stderr
             .contains("whitelist +0 -0, whitelist switch turned on;"),
@@ -1192,19 +1131,11 @@ async fn quiet_hides_manifest_warnings_and_the_switch_says_on_or_off() {
         on.stderr
     );
     write_file(dir.path(), "pool.yaml", &manifest(false));
-    let off = sync
-        .clone()
-        .args(["apply", "-f", "pool.yaml", "--auto-approve"])
-        .run()
-        .expect(0);
+    let off = sync.apply(["-f", "pool.yaml"]);
     assert!(
         off.stderr.contains("whitelist switch turned off;"),
         "{}",
         off.stderr
     );
-    let plan = sync
-        .args(["plan", "-f", "pool.yaml", "--detailed-exitcode"])
-        .run()
-        .expect(0);
-    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+    sync.assert_no_changes(["-f", "pool.yaml"]);
 }

@@ -233,10 +233,7 @@ async fn a_saved_plan_with_a_literal_manifest_password_holds_no_secret() {
         saved.contains("\"password_source\": \"manifest\""),
         "{saved}"
     );
-    let apply = Sync::on(&emulator, dir.path())
-        .args(["apply", "--plan", "plan.json", "--auto-approve"])
-        .run()
-        .expect(0);
+    let apply = Sync::on(&emulator, dir.path()).apply(["--plan", "plan.json"]);
     for text in [
         &plan.stdout,
         &plan.stderr,

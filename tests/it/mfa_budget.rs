@@ -350,10 +350,7 @@ async fn issue_16_another_pools_cache_is_never_trusted() {
         "on.csv",
         &manifest(10, &(1..=10).collect::<Vec<_>>()),
     );
-    Sync::on(&first, dir.path())
-        .args(["apply", "-f", &all_on, "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&first, dir.path()).apply(["-f", &all_on]);
     let (plan, _, _) = plan_json(&first, dir.path(), &all_on, &[]).await;
     assert!(changes(&plan).is_empty());
     let first_cache = std::fs::read_to_string(cache_file(dir.path())).expect("cache");
@@ -403,10 +400,7 @@ async fn issue_16_ids_that_no_longer_exist_are_harmless() {
     let emulator = Emulator::builder().generate(20).start();
     let dir = temp_dir();
     let all = write_file(dir.path(), "all.csv", &manifest(20, &[3]));
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &all, "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["-f", &all]);
     let before: Vec<String> = cached_ids(dir.path());
     assert_eq!(before.len(), 20);
 

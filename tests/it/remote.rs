@@ -396,10 +396,7 @@ async fn issue_12_fifty_new_users_under_a_register_limit_are_all_created() {
     let emulator = Emulator::builder().arg("--register-limit").arg("3").start();
     let dir = temp_dir();
     let manifest = write_file(dir.path(), "hires.yaml", &hires(50));
-    let apply = Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &manifest, "--auto-approve"])
-        .run()
-        .expect(0);
+    let apply = Sync::on(&emulator, dir.path()).apply(["-f", &manifest]);
     assert!(apply.stderr.contains("50 created"), "{}", apply.stderr);
     assert!(!apply.stderr.contains("waiting"), "{}", apply.stderr);
     let stats = emulator.stats().await;
@@ -433,10 +430,7 @@ async fn issue_12_without_create_user_registrations_wait_out_the_window() {
         .start();
     let dir = temp_dir();
     let manifest = write_file(dir.path(), "hires.yaml", &hires(10));
-    let apply = Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &manifest, "--auto-approve"])
-        .run()
-        .expect(0);
+    let apply = Sync::on(&emulator, dir.path()).apply(["-f", &manifest]);
     assert!(apply.stderr.contains("10 created"), "{}", apply.stderr);
     // The pool's window (`frequentRegisterCheck.timeInterval`) is what the client waits.
     assert!(
@@ -469,10 +463,7 @@ async fn issue_12_apply_and_plan_against_a_2019_whitelist_server() {
         "whitelist.yaml",
         "version: 1\nusers:\n  - email: listed@example.com\n    phone: \"13800000000\"\nwhitelist:\n  enabled: true\n  phones: [\"13800000000\", \"13700000000\"]\n",
     );
-    let apply = Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &manifest, "--auto-approve"])
-        .run()
-        .expect(0);
+    let apply = Sync::on(&emulator, dir.path()).apply(["-f", &manifest]);
     assert!(apply.stderr.contains("1 created"), "{}", apply.stderr);
     // Read back in the 2019 spelling, independently of the client.
     let owner = crate::support::pool::owner(&emulator).await;

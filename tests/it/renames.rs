@@ -59,10 +59,7 @@ async fn an_email_change_with_renamed_from_keeps_the_user_its_mfa_and_frees_the_
     );
     assert_eq!(rename["origin"]["line"], 4);
 
-    let human = Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &manifest, "--auto-approve"])
-        .run()
-        .expect(0);
+    let human = Sync::on(&emulator, dir.path()).apply(["-f", &manifest]);
     assert!(
         human.stdout.contains(
             "user2.chen@example.com will be updated in place, renamed from user2@example.com"
@@ -92,11 +89,7 @@ async fn an_email_change_with_renamed_from_keeps_the_user_its_mfa_and_frees_the_
     assert_ne!(newcomer.id, old_id, "the old address went to a new user");
     assert_eq!(newcomer.nickname.as_deref(), Some("Someone New"));
 
-    let again = Sync::on(&emulator, dir.path())
-        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
-        .run()
-        .expect(0);
-    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &manifest]);
 }
 
 #[tokio::test]
@@ -112,10 +105,7 @@ async fn a_key_change_with_an_id_keeps_the_user_and_its_mfa() {
             "version: 1\nmatch_on: username\nusers:\n  - id: {id}\n    username: alice\n    email: alice@example.com\n    mfa: true\n  - username: user2\n"
         ),
     );
-    let apply = Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &manifest, "--auto-approve"])
-        .run()
-        .expect(0);
+    let apply = Sync::on(&emulator, dir.path()).apply(["-f", &manifest]);
     assert!(
         apply
             .stdout
@@ -137,11 +127,7 @@ async fn a_key_change_with_an_id_keeps_the_user_and_its_mfa() {
     );
     assert!(pool::mfa_enabled(&emulator, &id).await, "MFA kept");
     assert_eq!(read_pool(&emulator, false).await.users.len(), 2);
-    let again = Sync::on(&emulator, dir.path())
-        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
-        .run()
-        .expect(0);
-    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &manifest]);
 }
 
 #[tokio::test]
@@ -224,10 +210,7 @@ async fn a_saved_plan_carries_a_rename_and_refuses_when_the_user_moved() {
         .args(["plan", "-f", &manifest, "--out", "plan.json"])
         .run()
         .expect(0);
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "--plan", "plan.json", "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["--plan", "plan.json"]);
     assert_eq!(
         by_id(&emulator, &id).await.unwrap()["email"],
         "one@example.com"

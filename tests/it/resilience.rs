@@ -196,21 +196,15 @@ async fn paging_case(api: Api) {
     }
     let manifest = write_file(dir.path(), "all.csv", &csv);
     // No user missed (it would be created) and none doubled (the plan would be ambiguous).
-    let run = Sync::on_api(&emulator, dir.path(), api)
-        .args([
-            "plan",
-            "-f",
-            &manifest,
-            "--prune",
-            "--detailed-exitcode",
-            "--retries",
-            "10",
-            "--rate",
-            "200",
-        ])
-        .run()
-        .expect(0);
-    assert!(run.stdout.starts_with("No changes."), "{}", run.stdout);
+    let run = Sync::on_api(&emulator, dir.path(), api).assert_no_changes([
+        "-f",
+        &manifest,
+        "--prune",
+        "--retries",
+        "10",
+        "--rate",
+        "200",
+    ]);
     assert!(
         run.stdout.contains(&format!("Read {users} users")),
         "{}",

@@ -16,15 +16,6 @@ use crate::support::{
     temp_dir, write_file, writes,
 };
 
-/// `plan --detailed-exitcode` exits 0: nothing left to do.
-fn assert_no_changes(emulator: &Emulator, dir: &std::path::Path, manifest: &str) {
-    let plan = Sync::on(emulator, dir)
-        .args(["plan", "-f", manifest, "--detailed-exitcode"])
-        .run()
-        .expect(0);
-    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
-}
-
 /// Registers a user with raw GraphQL, as the console or another tool would.
 async fn register_raw(emulator: &Emulator, email: &str, username: Option<&str>) -> String {
     let key = emulator.public_key().await;
@@ -126,11 +117,8 @@ async fn a_hand_edited_saved_plan_is_refused_and_deletes_no_one() {
     assert_eq!(writes(&emulator.stats().await), 0, "nothing was written");
     assert_eq!(read_pool(&emulator, false).await.users.len(), 5);
 
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "--plan", "plan.json", "--auto-approve"])
-        .run()
-        .expect(0);
-    assert_no_changes(&emulator, dir.path(), &manifest);
+    Sync::on(&emulator, dir.path()).apply(["--plan", "plan.json"]);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &manifest]);
 }
 
 /// Item 12 with prune: a deletion the recorded policy does not allow (a protected user put into
@@ -176,13 +164,10 @@ async fn a_saved_plan_deletes_only_whom_its_prune_policy_allows() {
     );
     assert_eq!(writes(&emulator.stats().await), 0);
 
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "--plan", "plan.json", "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["--plan", "plan.json"]);
     let after = read_pool(&emulator, false).await;
     assert!(!after.has("user3@example.com") && after.has("user4@example.com"));
-    assert_no_changes(&emulator, dir.path(), &manifest);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &manifest]);
 }
 
 /// Item 5: a new user whose username another live user holds (an email change written as a new
@@ -248,10 +233,7 @@ async fn conflicts_the_plan_can_see_fail_the_plan_and_name_the_holder() {
         .user("user1@example.com")
         .id
         .clone();
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &renamed, "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["-f", &renamed]);
     assert_eq!(
         read_pool(&emulator, false)
             .await
@@ -259,7 +241,7 @@ async fn conflicts_the_plan_can_see_fail_the_plan_and_name_the_holder() {
             .id,
         id
     );
-    assert_no_changes(&emulator, dir.path(), &renamed);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &renamed]);
 }
 
 /// Item 5: a refusal a re-run would meet again (a registration the whitelist refuses) ends
@@ -369,10 +351,7 @@ async fn an_interrupted_saved_plan_is_finished_by_running_it_again() {
 
     // Put back to what the plan leads to: the rest is applied.
     set_nickname(&emulator, &id, &format!("Resumed {done}")).await;
-    let finished = Sync::on(&emulator, dir.path())
-        .args(["apply", "--plan", "plan.json", "--auto-approve"])
-        .run()
-        .expect(0);
+    let finished = Sync::on(&emulator, dir.path()).apply(["--plan", "plan.json"]);
     assert!(
         finished.stderr.contains("changes are already done"),
         "{}",
@@ -392,7 +371,7 @@ async fn an_interrupted_saved_plan_is_finished_by_running_it_again() {
         );
     }
     assert_eq!(pool_after.users.len(), 130, "no duplicates");
-    assert_no_changes(&emulator, dir.path(), &manifest);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &manifest]);
 }
 
 /// Item 7: after `plan --out`, someone creates a user under a key the plan creates, or one that
@@ -448,11 +427,7 @@ async fn a_user_created_under_a_planned_key_makes_the_saved_plan_stale() {
         "fixed.yaml",
         "version: 1\nusers:\n  - email: user1@example.com\n    nickname: Changed\n  - email: new1@example.com\n    nickname: New One\n  - email: new2@example.com\n    username: newbie2\n",
     );
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &fixed, "--auto-approve"])
-        .run()
-        .expect(0);
-    assert_no_changes(&emulator, dir.path(), &fixed);
+    Sync::on(&emulator, dir.path()).converge(["-f", &fixed]);
 }
 
 /// Item 8: two applies of the same new users at once make each user once, and between them
@@ -491,7 +466,7 @@ async fn concurrent_applies_do_not_both_report_the_same_users_as_created() {
     let pool_after = read_pool(&emulator, false).await;
     assert_eq!(pool_after.users.len(), 40, "no duplicates");
     assert!(adopted <= 40);
-    assert_no_changes(&emulator, dir.path(), &manifest);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &manifest]);
 }
 
 /// Item 8: on a terminal, a user that someone else creates between the plan being shown and
@@ -593,11 +568,7 @@ async fn an_interactive_apply_never_overwrites_a_user_the_reviewer_saw_as_a_crea
         "{}",
         plan.stdout
     );
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &manifest, "--auto-approve"])
-        .run()
-        .expect(0);
-    assert_no_changes(&emulator, dir.path(), &manifest);
+    Sync::on(&emulator, dir.path()).converge(["-f", &manifest]);
 }
 
 /// Item 4: the whitelist holds `+86 138-0000-7777` (added in the console) and the manifest lists
@@ -641,17 +612,14 @@ async fn a_whitelist_entry_in_another_spelling_is_replaced_by_the_normal_form() 
         "{}",
         plan.stdout
     );
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &manifest, "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["-f", &manifest]);
     let pool_after = read_pool(&emulator, false).await;
     assert_eq!(pool_after.whitelist, ["13800007777"]);
     assert_eq!(
         pool_after.user("phoned@example.com").phone.as_deref(),
         Some("13800007777")
     );
-    assert_no_changes(&emulator, dir.path(), &manifest);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &manifest]);
 }
 
 /// Item 3: under `match_on: username`, a verified user whose email changes keeps the managed
@@ -666,10 +634,7 @@ async fn an_email_change_keeps_a_managed_verification_and_warns_about_an_unmanag
         "verified.yaml",
         "version: 1\nmatch_on: username\nusers:\n  - username: user1\n    email: user1@example.com\n    email_verified: true\n  - username: user2\n    email: user2@example.com\n    email_verified: true\n",
     );
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &verified, "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["-f", &verified]);
 
     let moved = write_file(
         dir.path(),
@@ -691,14 +656,11 @@ async fn an_email_change_keeps_a_managed_verification_and_warns_about_an_unmanag
         "{}",
         plan.stdout
     );
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &moved, "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["-f", &moved]);
     let pool_after = read_pool(&emulator, false).await;
     assert!(pool_after.user("first@example.com").email_verified);
     assert!(!pool_after.user("second@example.com").email_verified);
-    assert_no_changes(&emulator, dir.path(), &moved);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &moved]);
 }
 
 /// Item 5 (the lead's review): usernames compare case-insensitively, as Authing's uniqueness
@@ -725,17 +687,14 @@ async fn usernames_match_in_any_case_and_phones_move_in_one_run() {
         "{}",
         plan.stdout
     );
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &manifest, "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["-f", &manifest]);
     let after = read_pool(&emulator, false).await;
     assert_eq!(
         after.user("user1@example.com").id,
         ids.user("user1@example.com").id
     );
     assert!(!after.has("user3@example.com"));
-    assert_no_changes(&emulator, dir.path(), &manifest);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &manifest]);
 
     // The phone moves from USER1 to user2 (USER1 gets another): one run.
     let moved = write_file(
@@ -743,16 +702,13 @@ async fn usernames_match_in_any_case_and_phones_move_in_one_run() {
         "moved.yaml",
         "version: 1\nmatch_on: username\nusers:\n  - username: USER1\n    phone: \"13800000009\"\n  - username: user2\n    phone: \"13800000001\"\n",
     );
-    Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &moved, "--auto-approve"])
-        .run()
-        .expect(0);
+    Sync::on(&emulator, dir.path()).apply(["-f", &moved]);
     let after = read_pool(&emulator, false).await;
     assert_eq!(
         after.user("user2@example.com").phone.as_deref(),
         Some("13800000001")
     );
-    assert_no_changes(&emulator, dir.path(), &moved);
+    Sync::on(&emulator, dir.path()).assert_no_changes(["-f", &moved]);
 
     // A swap cannot be done in one run: the plan says so and nothing is sent.
     let swapped = write_file(

@@ -217,17 +217,7 @@ fn the_readme_first_command_works_on_a_fresh_directory() {
     let dir = temp_dir();
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests/example.yaml");
     std::fs::copy(&example, dir.path().join("example.yaml")).expect("copy the sample");
-    let apply = Sync::new(dir.path())
-        .args([
-            "apply",
-            "-f",
-            "example.yaml",
-            "--endpoint",
-            "local",
-            "--auto-approve",
-        ])
-        .run()
-        .expect(0);
+    let apply = Sync::new(dir.path()).apply(["-f", "example.yaml", "--endpoint", "local"]);
     assert!(apply.stderr.contains("Apply complete"), "{}", apply.stderr);
     assert!(
         dir.path().join(".authing-sync/local-pool.json").exists(),

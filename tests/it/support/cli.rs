@@ -155,6 +155,39 @@ impl Sync {
         }
     }
 
+    /// `apply <args> --auto-approve`, which must exit 0.
+    pub fn apply<I: IntoIterator<Item = S>, S: Into<String>>(&self, args: I) -> Run {
+        self.clone()
+            .args(["apply"])
+            .args(args)
+            .args(["--auto-approve"])
+            .run()
+            .expect(0)
+    }
+
+    /// `plan <args> --detailed-exitcode` exits 0 and its output starts `No changes.`: there is
+    /// nothing left to do (what every apply must leave behind).
+    pub fn assert_no_changes<I: IntoIterator<Item = S>, S: Into<String>>(&self, args: I) -> Run {
+        let plan = self
+            .clone()
+            .args(["plan"])
+            .args(args)
+            .args(["--detailed-exitcode"])
+            .run()
+            .expect(0);
+        assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+        plan
+    }
+
+    /// [`apply`](Self::apply) with `args`, then [`assert_no_changes`](Self::assert_no_changes)
+    /// with the same: the apply converged. The apply's run.
+    pub fn converge<I: IntoIterator<Item = S>, S: Into<String>>(&self, args: I) -> Run {
+        let args: Vec<String> = args.into_iter().map(Into::into).collect();
+        let applied = self.apply(args.clone());
+        self.assert_no_changes(args);
+        applied
+    }
+
     /// Starts without waiting; stdout and stderr are piped.
     pub fn spawn(&self) -> Child {
         self.command()
