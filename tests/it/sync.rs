@@ -53,11 +53,8 @@ async fn apply_creates_updates_deletes_toggles_mfa_and_edits_the_whitelist_then_
     let dir = temp_dir();
     let manifest = write_file(dir.path(), "pool.yaml", FULL_MANIFEST);
 
-    let apply = Sync::on(&emulator, dir.path())
-        .args(["apply", "-f", &manifest, "--auto-approve"])
-        .env("NEW1_PASSWORD", "first-day-password-1")
-        .run()
-        .expect(0);
+    let sync = Sync::on(&emulator, dir.path()).env("NEW1_PASSWORD", "first-day-password-1");
+    let apply = sync.apply(["-f", &manifest]);
     assert!(apply.stdout.contains("Plan: 2 to create, 3 to update, 1 to delete, MFA +2 -1, whitelist +2 -1, whitelist switch on"), "{}", apply.stdout);
     assert!(apply.stderr.contains("Apply complete"), "{}", apply.stderr);
     assert!(
@@ -114,12 +111,7 @@ async fn apply_creates_updates_deletes_toggles_mfa_and_edits_the_whitelist_then_
         .await;
     assert_eq!(login.ok("login")["_id"], Value::from(new1.id.clone()));
 
-    let again = Sync::on(&emulator, dir.path())
-        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
-        .env("NEW1_PASSWORD", "first-day-password-1")
-        .run()
-        .expect(0);
-    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+    sync.assert_no_changes(["-f", &manifest]);
 }
 
 #[tokio::test]
