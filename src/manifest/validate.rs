@@ -182,7 +182,7 @@ fn normalize(field: Field, value: &str) -> Result<Cow<'_, str>, Rejection> {
     }
     match field.normalizer() {
         Some(Normalizer::Email) => {
-            Email::parse(value)
+            Email::check(value)
                 .map(|_| Cow::Borrowed(value))
                 .map_err(|err| {
                     Rejection::new(
