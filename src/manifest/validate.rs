@@ -804,7 +804,7 @@ impl<'a> Builder<'a> {
 /// million users would be the largest allocation of the whole load.
 fn duplicate_keys(users: &[DesiredUser]) -> Vec<(usize, usize)> {
     use std::hash::BuildHasher;
-    let hasher = std::hash::RandomState::new();
+    let hasher = hashbrown::DefaultHashBuilder::default();
     let mut hashed: Vec<(u64, u32)> = users
         .iter()
         .enumerate()
