@@ -15,15 +15,19 @@
 //! and emails compare case-insensitively) that another live user holds, unless an update in the
 //! same plan moves it away first.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use miette::Diagnostic;
 
 use crate::model::{
     Completeness, DesiredState, DesiredUser, Field, FieldRef, FieldValue, LiveState, LiveUser,
     MatchOn, Origin, Pattern, Profile, UserId, UserKey, emails_equal, field_matches,
-    normalize_phone,
+    normalize_phone, normalized_email, normalized_phone,
 };
 use crate::plan::file::PruneEntry;
 use crate::plan::{
@@ -383,10 +387,9 @@ impl Claim {
 
 /// Computes the changes that make `live` what `desired` declares.
 pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result<Plan, DiffError> {
-    let keys = live_keys(&live.users, desired.match_on);
     let index = LiveIndex::new(
         &live.users,
-        &keys,
+        desired.match_on,
         desired.users.iter().any(|user| user.id().is_some()),
     );
     let Matching {
@@ -438,10 +441,7 @@ pub fn diff(desired: &DesiredState, live: &LiveState, policy: &Policy) -> Result
         }
         let fingerprint = Fingerprint::of_user(have);
         if !fields.is_empty() {
-            let renamed_from = index.keys[claim.index()]
-                .as_ref()
-                .filter(|old| **old != wanted.key)
-                .cloned();
+            let renamed_from = index.key(claim.index()).filter(|old| *old != wanted.key);
             updates.push(Change::Update(Update {
                 key: wanted.key.clone(),
                 id: have.id.clone(),
@@ -874,24 +874,22 @@ fn deletes(
         });
         return Vec::new();
     }
-    let unkeyed = index.keys.iter().filter(|key| key.is_none()).count();
-    if unkeyed > 0 {
+    if index.unkeyed > 0 {
         notices.push(Notice::Unkeyed {
-            users: unkeyed,
+            users: index.unkeyed,
             match_on: desired.match_on,
         });
     }
     let mut deletes: Vec<Delete> = live
         .users
         .iter()
-        .zip(index.keys)
         .enumerate()
         .filter(|(at, _)| !claimed.contains_key(at))
-        .filter_map(|(_, (user, key))| Some((user, key.as_ref()?)))
-        .filter(|(user, _)| policy.may_delete(user))
+        .filter(|(_, user)| policy.may_delete(user))
+        .filter_map(|(at, user)| Some((user, index.key(at)?)))
         .map(|(user, key)| Delete {
             id: user.id.clone(),
-            key: key.clone(),
+            key,
             label: user.label().to_string(),
             origin: policy.origin.clone(),
             fingerprint: Fingerprint::of_user(user),
@@ -909,10 +907,16 @@ pub(crate) const UNIQUE: [Field; 3] = [Field::Email, Field::Username, Field::Pho
 /// A unique value as Authing compares it (emails and usernames case-insensitively; phones in any spelling,
 /// which is stricter than Authing's exact comparison but names the same person).
 pub(crate) fn comparable(field: Field, value: &str) -> String {
+    comparable_text(field, value).into_owned()
+}
+
+/// [`comparable`], borrowed when the value is already in that form (checking a million live
+/// users' values costs no allocation).
+fn comparable_text(field: Field, value: &str) -> Cow<'_, str> {
     match field {
-        Field::Phone => normalize_phone(value),
-        Field::Email | Field::Username => value.trim().to_lowercase(),
-        _ => value.trim().to_string(),
+        Field::Phone => normalized_phone(value),
+        Field::Email | Field::Username => normalized_email(value),
+        _ => Cow::Borrowed(value.trim()),
     }
 }
 
@@ -1057,7 +1061,7 @@ fn held_values(
         .iter()
         .map(|(field, value, ..)| (*field, value.clone()))
         .collect();
-    let looked_for: HashSet<(Field, &str)> = wanted
+    let looked_for: hashbrown::HashSet<(Field, &str)> = wanted
         .iter()
         .map(|(field, value, ..)| (*field, value.as_str()))
         .collect();
@@ -1065,13 +1069,17 @@ fn held_values(
     for user in &live.users {
         for field in UNIQUE {
             if let Some(value) = user.profile.text(field).filter(|v| !v.trim().is_empty()) {
-                let value = comparable(field, value);
-                if looked_for.contains(&(field, value.as_str())) {
-                    holders.entry((field, value)).or_default().push(user);
+                let value = comparable_text(field, value);
+                if looked_for.contains(&(field, &*value)) {
+                    holders
+                        .entry((field, value.into_owned()))
+                        .or_default()
+                        .push(user);
                 }
             }
         }
     }
+    drop(looked_for);
     let deleted: HashSet<&UserId> = deletes
         .iter()
         .filter_map(|change| match change {
@@ -1264,19 +1272,19 @@ fn unlisted_phones(creates: &[Change], desired: &DesiredState, live: &LiveState)
         .collect()
 }
 
-/// The key of each live user under `match_on`, by position.
-fn live_keys(users: &[LiveUser], match_on: MatchOn) -> Vec<Option<UserKey>> {
-    users.iter().map(|user| user.key(match_on)).collect()
-}
-
-/// Live users by key (and by id, when some declared user has one). It borrows the keys rather
-/// than holding a second copy of a million of them.
+/// Live users by key (and by id, when some declared user has one), without a copy of a million
+/// keys: the table holds positions, hashed and compared by each live user's key as
+/// [`UserKey::text_of`] borrows it from the profile.
 struct LiveIndex<'a> {
-    /// The key of each live user, by position.
-    keys: &'a [Option<UserKey>],
-    unique: HashMap<&'a UserKey, u32>,
-    /// Keys held by more than one live user.
-    shared: HashMap<&'a UserKey, Vec<usize>>,
+    users: &'a [LiveUser],
+    match_on: MatchOn,
+    hasher: hashbrown::DefaultHashBuilder,
+    /// Live users whose key no other live user holds, by position.
+    unique: HashTable<u32>,
+    /// Keys held by more than one live user (rare: an owned key each).
+    shared: HashMap<UserKey, Vec<usize>>,
+    /// How many live users have no key under `match_on`.
+    unkeyed: usize,
     /// Live users by id; empty unless asked for (a million-user pool is not indexed twice
     /// for nothing).
     by_id: HashMap<&'a str, usize>,
@@ -1289,16 +1297,33 @@ enum Match<'a> {
 }
 
 impl<'a> LiveIndex<'a> {
-    fn new(users: &'a [LiveUser], keys: &'a [Option<UserKey>], by_id: bool) -> Self {
-        let mut unique = HashMap::with_capacity(keys.len());
-        let mut shared: HashMap<&UserKey, Vec<usize>> = HashMap::new();
-        for (index, key) in keys.iter().enumerate() {
-            let Some(key) = key else { continue };
-            if let Some(others) = shared.get_mut(key) {
+    fn new(users: &'a [LiveUser], match_on: MatchOn, by_id: bool) -> Self {
+        let hasher = hashbrown::DefaultHashBuilder::default();
+        let mut unique: HashTable<u32> = HashTable::with_capacity(users.len());
+        let mut shared: HashMap<UserKey, Vec<usize>> = HashMap::new();
+        let mut unkeyed = 0;
+        let text = |at: usize| UserKey::text_of(&users[at].profile, match_on);
+        for (index, user) in users.iter().enumerate() {
+            let Some(key) = UserKey::text_of(&user.profile, match_on) else {
+                unkeyed += 1;
+                continue;
+            };
+            if let Some(others) = shared.get_mut(&*key) {
                 others.push(index);
-            } else if let Some(first) = unique.insert(key, position(index)) {
-                unique.remove(key);
-                shared.insert(key, vec![first as usize, index]);
+                continue;
+            }
+            let hash = hasher.hash_one(&*key);
+            let same = |at: &u32| text(*at as usize).as_deref() == Some(&*key);
+            match unique.find_entry(hash, same) {
+                Ok(first) => {
+                    let (first, _) = first.remove();
+                    shared.insert(UserKey::from_text(key), vec![first as usize, index]);
+                }
+                Err(_) => {
+                    unique.insert_unique(hash, position(index), |at| {
+                        text(*at as usize).map_or(0, |key| hasher.hash_one(&*key))
+                    });
+                }
             }
         }
         let by_id = if by_id {
@@ -1311,16 +1336,30 @@ impl<'a> LiveIndex<'a> {
             HashMap::new()
         };
         Self {
-            keys,
+            users,
+            match_on,
+            hasher,
             unique,
             shared,
+            unkeyed,
             by_id,
         }
     }
 
+    /// The key of the live user at `at`, as [`UserKey::of`] makes it.
+    fn key(&self, at: usize) -> Option<UserKey> {
+        UserKey::of(&self.users[at].profile, self.match_on)
+    }
+
     fn find(&self, key: &UserKey) -> Match<'_> {
-        if let Some(&index) = self.unique.get(key) {
-            return Match::One(index as usize);
+        let wanted = key.as_str();
+        let hash = self.hasher.hash_one(wanted);
+        let found = self.unique.find(hash, |at| {
+            UserKey::text_of(&self.users[*at as usize].profile, self.match_on).as_deref()
+                == Some(wanted)
+        });
+        if let Some(&at) = found {
+            return Match::One(at as usize);
         }
         match self.shared.get(key) {
             Some(indexes) => Match::Many(indexes),

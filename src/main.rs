@@ -5,9 +5,15 @@ use std::io::Write;
 
 use clap::Parser;
 
-use authing_sync::cli::Cli;
+use authing_sync::cli::{Cli, Command};
 use authing_sync::commands;
 use authing_sync::printer::Printer;
+
+/// mimalloc rather than the system allocator: a million-user plan makes and frees millions of
+/// small strings, and with mimalloc its user CPU time is about a tenth lower (BENCHMARKS.md, "Plan
+/// of a million-user pool").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     keep_standard_streams_open();
@@ -26,10 +32,16 @@ fn main() -> std::process::ExitCode {
     };
     let printer = Printer::new(&cli.global);
     commands::init_diagnostics(&printer);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The emulator serves many clients: every core. A client command is one job whose waits
+    // (the pool's pages, apply's calls) are network round trips: one thread runs it with no
+    // wake-ups passed between threads, which cost a million-user plan about a tenth of its CPU
+    // time (BENCHMARKS.md). Blocking work (the confirmation prompt) goes to the blocking pool.
+    let mut builder = if matches!(cli.command, Command::Emulator(_)) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             let _ = writeln!(

@@ -391,7 +391,7 @@ impl RowShape {
             let cell = record.get(*at).unwrap_or_default().trim();
             !cell.is_empty()
                 && match column {
-                    Column::User(Attribute::Field(Field::Email)) => Email::parse(cell).is_ok(),
+                    Column::User(Attribute::Field(Field::Email)) => Email::check(cell).is_ok(),
                     Column::User(Attribute::Field(Field::Phone)) | Column::WhitelistPhone => {
                         Phone::parse(cell).is_ok()
                     }

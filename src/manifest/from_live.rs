@@ -69,7 +69,7 @@ pub fn from_live(live: &LiveState, options: ExportOptions) -> (DesiredState, Omi
                         continue;
                     }
                     match field.normalizer() {
-                        Some(Normalizer::Email) if Email::parse(text).is_err() => {
+                        Some(Normalizer::Email) if Email::check(text).is_err() => {
                             if field == match_on.field() {
                                 omissions
                                     .bad_emails

@@ -182,7 +182,7 @@ fn normalize(field: Field, value: &str) -> Result<Cow<'_, str>, Rejection> {
     }
     match field.normalizer() {
         Some(Normalizer::Email) => {
-            Email::parse(value)
+            Email::check(value)
                 .map(|_| Cow::Borrowed(value))
                 .map_err(|err| {
                     Rejection::new(
@@ -804,7 +804,7 @@ impl<'a> Builder<'a> {
 /// million users would be the largest allocation of the whole load.
 fn duplicate_keys(users: &[DesiredUser]) -> Vec<(usize, usize)> {
     use std::hash::BuildHasher;
-    let hasher = std::hash::RandomState::new();
+    let hasher = hashbrown::DefaultHashBuilder::default();
     let mut hashed: Vec<(u64, u32)> = users
         .iter()
         .enumerate()

@@ -30,7 +30,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{emails_equal, normalize_phone};
+use super::{emails_equal, normalized_phone};
 
 /// How a text value is read and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -469,9 +469,26 @@ impl Profile {
 
     /// The fields that hold a value, in table order.
     pub fn fields(&self) -> impl Iterator<Item = (Field, FieldRef<'_>)> + '_ {
-        Field::ALL
-            .into_iter()
-            .filter_map(|field| self.get(field).map(|value| (field, value)))
+        // One walk over the bits that are set, the texts' ends read in order: a million
+        // profiles compared field by field cost a few steps each, not a lookup per field of the
+        // table.
+        let mut remaining = self.present;
+        let mut rank = 0;
+        std::iter::from_fn(move || {
+            while remaining != 0 {
+                let at = remaining.trailing_zeros() as usize;
+                remaining &= remaining - 1;
+                let field = *Field::ALL.get(at)?;
+                if field.is_bool() {
+                    return Some((field, FieldRef::Bool(self.flags & bit(field) != 0)));
+                }
+                rank += 1;
+                if let Some(text) = self.text_at(rank - 1) {
+                    return Some((field, FieldRef::Text(text)));
+                }
+            }
+            None
+        })
     }
 
     /// Whether no field holds a value.
@@ -663,7 +680,7 @@ pub fn field_matches(field: Field, desired: FieldRef<'_>, live: Option<FieldRef<
                 _ => "",
             };
             match field.normalizer() {
-                Some(Normalizer::Phone) => normalize_phone(want) == normalize_phone(have),
+                Some(Normalizer::Phone) => normalized_phone(want) == normalized_phone(have),
                 Some(Normalizer::Email) if !emails_equal(want, have) => false,
                 _ => want.trim() == have.trim(),
             }

@@ -7,6 +7,7 @@
 //! brackets dropped and a `+86`/`0086` prefix dropped from an 11-digit mainland mobile number,
 //! text is trimmed and an empty string is the same as no value.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
@@ -68,6 +69,11 @@ impl Email {
     /// Trims and checks the address: one `@`, a non-empty local part, a domain with a dot and no
     /// empty label, no whitespace, control or invisible formatting characters (U+202E, U+200B).
     pub fn parse(raw: &str) -> Result<Email, InvalidValue> {
+        Email::check(raw).map(|value| Email(value.into()))
+    }
+
+    /// What [`Email::parse`] checks, without keeping the address: the trimmed value.
+    pub fn check(raw: &str) -> Result<&str, InvalidValue> {
         let value = raw.trim();
         let invalid = |why: &str| {
             Err(InvalidValue(format!(
@@ -77,10 +83,17 @@ impl Email {
         if value.is_empty() {
             return invalid("it is empty");
         }
-        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // ASCII (nearly every address) holds no invisible character, and its whitespace and
+        // controls are the bytes up to the space and DEL.
+        let spaced = if value.is_ascii() {
+            value.bytes().any(|byte| byte <= b' ' || byte == 0x7f)
+        } else {
+            value.chars().any(|c| c.is_whitespace() || c.is_control())
+        };
+        if spaced {
             return invalid("it contains whitespace");
         }
-        if let Some(hidden) = value.chars().find(|c| is_hidden(*c)) {
+        if let Some(hidden) = value.chars().find(|c| !c.is_ascii() && is_hidden(*c)) {
             return invalid(&format!(
                 "it contains the invisible character U+{:04X}",
                 u32::from(hidden)
@@ -98,7 +111,7 @@ impl Email {
         if !domain.contains('.') || domain.split('.').any(str::is_empty) {
             return invalid("the domain needs a dot and no empty part");
         }
-        Ok(Email(value.into()))
+        Ok(value)
     }
 
     pub fn as_str(&self) -> &str {
@@ -108,11 +121,19 @@ impl Email {
 
 /// The case-folded form of an email address as it is stored or declared.
 pub fn normalize_email(value: &str) -> String {
+    normalized_email(value).into_owned()
+}
+
+/// [`normalize_email`] without an allocation when the value is already in that form (trimmed,
+/// no ASCII capital): how a million live keys are compared and hashed.
+pub fn normalized_email(value: &str) -> Cow<'_, str> {
     let value = value.trim();
-    if value.is_ascii() {
-        value.to_ascii_lowercase()
+    if !value.is_ascii() {
+        Cow::Owned(value.to_lowercase())
+    } else if value.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        Cow::Owned(value.to_ascii_lowercase())
     } else {
-        value.to_lowercase()
+        Cow::Borrowed(value)
     }
 }
 
@@ -213,24 +234,31 @@ impl Phone {
 
 /// The comparison form of any phone spelling; never fails (live values may be odd).
 pub fn normalize_phone(raw: &str) -> String {
-    let compact: String = raw
-        .trim()
-        .chars()
-        .filter(|c| {
-            !matches!(
-                c,
-                ' ' | '\t' | '-' | '.' | '(' | ')' | '[' | ']' | '\u{3000}'
-            )
-        })
-        .collect();
-    for prefix in ["+86", "0086"] {
-        if let Some(rest) = compact.strip_prefix(prefix)
-            && is_mainland_mobile(rest)
-        {
-            return rest.to_string();
-        }
+    normalized_phone(raw).into_owned()
+}
+
+/// [`normalize_phone`] without an allocation when the spelling needs no separator removed.
+pub fn normalized_phone(raw: &str) -> Cow<'_, str> {
+    let separator = |c: char| {
+        matches!(
+            c,
+            ' ' | '\t' | '-' | '.' | '(' | ')' | '[' | ']' | '\u{3000}'
+        )
+    };
+    let trimmed = raw.trim();
+    let compact = if trimmed.contains(separator) {
+        Cow::Owned(trimmed.chars().filter(|c| !separator(*c)).collect())
+    } else {
+        Cow::Borrowed(trimmed)
+    };
+    let prefix = ["+86", "0086"]
+        .into_iter()
+        .find(|prefix| compact.strip_prefix(prefix).is_some_and(is_mainland_mobile));
+    match (prefix, compact) {
+        (None, compact) => compact,
+        (Some(prefix), Cow::Borrowed(text)) => Cow::Borrowed(&text[prefix.len()..]),
+        (Some(prefix), Cow::Owned(text)) => Cow::Owned(text[prefix.len()..].to_string()),
     }
-    compact
 }
 
 /// Whether digits begin like a mainland mobile number: `13` to `19`.
@@ -302,15 +330,32 @@ impl UserKey {
 
     /// The key of a profile under `match_on`, if the profile has that field.
     pub fn of(profile: &Profile, match_on: MatchOn) -> Option<UserKey> {
-        match match_on {
-            MatchOn::Email => non_empty(profile.text(Field::Email)).map(UserKey::from_email),
-            MatchOn::Username => {
-                non_empty(profile.text(Field::Username)).map(UserKey::from_username)
-            }
-        }
+        UserKey::text_of(profile, match_on).map(|text| UserKey(text.into()))
+    }
+
+    /// The text [`UserKey::of`] would hold, borrowed from the profile when it is already in key
+    /// form (as nearly every pool's users are): a key to look up without making one.
+    pub fn text_of(profile: &Profile, match_on: MatchOn) -> Option<Cow<'_, str>> {
+        let field = match match_on {
+            MatchOn::Email => Field::Email,
+            MatchOn::Username => Field::Username,
+        };
+        non_empty(profile.text(field)).map(normalized_email)
+    }
+
+    /// The key holding what [`UserKey::text_of`] gave.
+    pub(crate) fn from_text(text: Cow<'_, str>) -> UserKey {
+        UserKey(text.into())
     }
 
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Keys hash and compare as their text, so a map of keys can be asked with a `&str`.
+impl std::borrow::Borrow<str> for UserKey {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }
@@ -361,6 +406,10 @@ impl fmt::Display for UserId {
 /// order mark, tags...), with the Hangul fillers that render as nothing. `render::escape` escapes
 /// them in every output for people and in JSON; an email holding one is refused.
 pub fn is_hidden(c: char) -> bool {
+    // Printable ASCII first: nearly every character of a pool is, and this is called for each.
+    if (' '..='~').contains(&c) {
+        return false;
+    }
     c.is_control()
         || matches!(
             c,

@@ -51,13 +51,14 @@ impl Fingerprint {
     }
 
     fn finish(hasher: Sha256) -> Fingerprint {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = hasher.finalize();
-        Fingerprint(
-            digest[..16]
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect(),
-        )
+        let mut text = String::with_capacity(32);
+        for byte in &digest[..16] {
+            text.push(char::from(HEX[usize::from(byte >> 4)]));
+            text.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        Fingerprint(text)
     }
 
     pub fn as_str(&self) -> &str {

@@ -168,8 +168,8 @@ impl Listing {
 /// bytes a user, ties broken by the ids themselves) costs a fraction of a set of a million
 /// cloned ids, and never depends on a hash being unique.
 fn repeated_ids(users: &[LiveUser]) -> Vec<bool> {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    use std::hash::BuildHasher;
+    let hasher = hashbrown::DefaultHashBuilder::default();
     let id = |at: usize| users[at].id.as_str();
     let mut order: Vec<(u64, usize)> = (0..users.len())
         .map(|at| (hasher.hash_one(id(at)), at))

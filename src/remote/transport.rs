@@ -565,7 +565,7 @@ pub fn decode<T: DeserializeOwned>(
             retry_after,
         }));
     }
-    let envelope: Envelope<T> = match serde_json::from_slice(bytes) {
+    let envelope: Envelope<T> = match wire::from_json(bytes) {
         Ok(envelope) => envelope,
         Err(_) if !success => {
             return Err(fail(ErrorKind::Http {
@@ -673,7 +673,7 @@ pub fn decode_v3<T: DeserializeOwned>(
         })
     };
     let success = (200..300).contains(&status);
-    let head: V3Head = match serde_json::from_slice(bytes) {
+    let head: V3Head = match wire::from_json(bytes) {
         Ok(head) => head,
         Err(_) if !success => return Err(http_error()),
         Err(err) => return Err(fail(ErrorKind::Decode(err.to_string()))),
@@ -702,7 +702,7 @@ pub fn decode_v3<T: DeserializeOwned>(
         }));
     }
     let data: V3Data<T> =
-        serde_json::from_slice(bytes).map_err(|err| fail(ErrorKind::Decode(err.to_string())))?;
+        wire::from_json(bytes).map_err(|err| fail(ErrorKind::Decode(err.to_string())))?;
     Ok(data.data)
 }
 
