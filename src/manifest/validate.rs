@@ -9,6 +9,8 @@
 //!   a password, an `id` or a `renamed_from` it means "not managed" (so `mfa: ${MFA:-}` can
 //!   leave MFA alone, and `password: ${ALICE_INITIAL_PASSWORD:-}` is optional). Surrounding
 //!   whitespace is trimmed from every value, passwords included.
+//! - A value of only whitespace is an error in both formats ([`refuse_blank`]): it is neither
+//!   "not managed" nor "make it empty" until the user says which.
 //! - A text field is read by its normaliser in the field table: an email or a phone must be one.
 //! - Booleans are `true`/`false`, `yes`/`no`, `1`/`0`, any case.
 //! - `renamed_from` is a value of the `match_on` key (an email under `match_on: email`); `id`
@@ -123,6 +125,48 @@ impl Rejection {
         self.help = Some(help.into());
         self
     }
+}
+
+/// A manifest format, for what a diagnostic tells the user to write in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Yaml,
+    Csv,
+}
+
+/// Refuses a value of only whitespace (spaces, tabs, a line break, a no-break space). It could
+/// mean "not managed" or "make it empty", and the two formats would read it differently, so it
+/// means neither: the error says how each is written in `format`. `text` is whether `name` is a
+/// text field (which a YAML `""` empties); an empty value is not blank.
+pub(crate) fn refuse_blank(
+    value: &str,
+    name: &str,
+    text: bool,
+    format: Format,
+) -> Result<(), Rejection> {
+    if value.is_empty() || !value.trim().is_empty() {
+        return Ok(());
+    }
+    let help = match (format, text) {
+        (Format::Yaml, true) => format!(
+            "to make `{name}` empty write `{name}: \"\"`; to leave it as it is in the pool, leave `{name}` out (or write `{name}: null`)"
+        ),
+        (Format::Yaml, false) => format!(
+            "to leave `{name}` as it is in the pool, leave it out (or write `{name}: null`)"
+        ),
+        (Format::Csv, true) => format!(
+            "leave the cell empty to leave `{name}` as it is in the pool; a CSV manifest cannot make a field empty: declare the user in a YAML manifest with `{name}: \"\"`"
+        ),
+        (Format::Csv, false) => {
+            format!("leave the cell empty to leave `{name}` as it is in the pool")
+        }
+    };
+    Err(Rejection::new(
+        Code::BlankValue,
+        format!("`{name}` is only whitespace"),
+        "only whitespace",
+    )
+    .help(help))
 }
 
 /// Interpolates a value; the error names the field and never the value.
