@@ -704,6 +704,20 @@ impl Header {
     }
 }
 
+/// The position of a column in the header of a CSV manifest, read again (for a diagnostic about
+/// a cell that was not kept while reading).
+pub(crate) fn column_position(text: &str, wanted: Column) -> Option<usize> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    reader.read_record(&mut record).ok()?;
+    record
+        .iter()
+        .position(|name| Column::parse(name.trim_start_matches('\u{feff}').trim()) == Some(wanted))
+}
+
 /// The span of one cell of the record that starts at `record` (quotes included, surrounding
 /// spaces not); the whole record for a column it does not have.
 pub(crate) fn cell_span(text: &str, record: usize, column: usize) -> Range<usize> {

@@ -581,3 +581,37 @@ fn a_repeated_yaml_key_is_reported_at_the_repeat_naming_the_first() {
         ])
         .never_mentions("manifest::syntax");
 }
+
+#[test]
+fn one_username_or_phone_for_two_users_is_caught_by_validate_at_both_places() {
+    Case::new()
+        .file(
+            "users.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    username: alice\n    phone: \"13800000000\"\n  - email: b@example.com\n    nickname: B\n    username: Alice\n",
+        )
+        .file(
+            "more.csv",
+            "nickname,email,phone\nC,c@example.com,+86 138-0000-0000\n",
+        )
+        .validate(&["users.yaml", "more.csv"])
+        .fails_with(&[
+            "manifest::duplicate_value",
+            "the username `Alice` is given to two users: `b@example.com` here and `a@example.com` at users.yaml:4:15",
+            "users.yaml:8:15",
+            "the phone `13800000000` is given to two users: `c@example.com` here and `a@example.com` at users.yaml:5:12",
+            "more.csv:2:17",
+            "2 errors",
+        ]);
+}
+
+#[test]
+fn the_same_user_twice_is_one_duplicate_user_error_not_a_shared_value_too() {
+    Case::new()
+        .file(
+            "users.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    username: alice\n  - email: A@example.com\n    username: alice\n",
+        )
+        .validate(&["users.yaml"])
+        .fails_with(&["manifest::duplicate_user", "1 error"])
+        .never_mentions("duplicate_value");
+}
