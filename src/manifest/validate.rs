@@ -11,7 +11,8 @@
 //!   whitespace is trimmed from every value, passwords included.
 //! - A value of only whitespace is an error in both formats ([`refuse_blank`]): it is neither
 //!   "not managed" nor "make it empty" until the user says which.
-//! - A text field is read by its normaliser in the field table: an email or a phone must be one.
+//! - A text field is read by its normaliser in the field table: an email or a phone must be one,
+//!   and a `birthdate` a calendar date (`YYYY-MM-DD`, or an RFC 3339 time on a real date).
 //! - Booleans are `true`/`false`, `yes`/`no`, `1`/`0`, any case.
 //! - `renamed_from` is a value of the `match_on` key (an email under `match_on: email`); `id`
 //!   is an Authing user id, one word.
@@ -44,7 +45,7 @@ use super::source::Input;
 use crate::model::{
     DesiredState, DesiredUser, DesiredWhitelist, Email, Field, Identity, MIN_PASSWORD_CHARS,
     MatchOn, Normalizer, Origin, Password, PasswordSource, Phone, ProfileBuilder, PruneSettings,
-    UserId, UserKey,
+    UserId, UserKey, check_date,
 };
 use crate::secret::Secret;
 
@@ -248,9 +249,23 @@ fn normalize(field: Field, value: &str) -> Result<Cow<'_, str>, Rejection> {
                 )
                 .help(PHONE_HELP)
             }),
+        Some(Normalizer::Date) => {
+            check_date(value)
+                .map(|()| Cow::Borrowed(value))
+                .map_err(|problem| {
+                    Rejection::new(
+                        Code::InvalidValue,
+                        format!("invalid `{field}` `{value}`: {problem}"),
+                        "not a calendar date",
+                    )
+                    .help(DATE_HELP)
+                })
+        }
         Some(Normalizer::Trim) | None => Ok(Cow::Borrowed(value)),
     }
 }
+
+pub(crate) const DATE_HELP: &str = "a date is written `YYYY-MM-DD` (`1990-04-01`), as Authing returns it; a full RFC 3339 time (`1990-04-01T00:00:00.000Z`) is read too";
 
 pub(crate) const PHONE_HELP: &str = "a phone is an 11-digit mainland mobile number, or `+`, the country code and the number (7 to 15 digits); spaces, dashes, dots and brackets are ignored";
 

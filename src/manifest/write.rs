@@ -433,6 +433,13 @@ mod tests {
                 Some(Normalizer::Trim) => text_field(tricky(), empty)
                     .prop_map(|text| text.map(FieldValue::Text))
                     .boxed(),
+                Some(Normalizer::Date) => text_field(
+                    select(vec!["1990-04-01", "2000-02-29", "1985-12-31T08:00:00.000Z"])
+                        .prop_map(str::to_string),
+                    empty,
+                )
+                .prop_map(|text| text.map(FieldValue::Text))
+                .boxed(),
             })
             .collect()
     }
@@ -481,7 +488,19 @@ mod tests {
                     && renamed_from
                         .iter()
                         .all(|old| identities.insert(format!("old {old}")));
+                // A pool holds each username, email and phone once; a manifest that gives one
+                // to two users is refused.
+                let values: Vec<String> = [Field::Username, Field::Email, Field::Phone]
+                    .into_iter()
+                    .filter(|field| *field != match_on.field())
+                    .filter_map(|field| {
+                        let value = profile.text(field)?.trim().to_lowercase();
+                        (!value.is_empty()).then(|| format!("{field} {value}"))
+                    })
+                    .collect();
+                let unique = unique && values.iter().all(|value| !identities.contains(value));
                 if unique && seen.insert(key.clone()) {
+                    identities.extend(values);
                     let identity = match (id, renamed_from) {
                         (Some(id), _) => Some(Box::new(Identity::Id(UserId::new(id)))),
                         (None, Some(old)) => Some(Box::new(Identity::RenamedFrom(old))),

@@ -615,3 +615,22 @@ fn the_same_user_twice_is_one_duplicate_user_error_not_a_shared_value_too() {
         .fails_with(&["manifest::duplicate_user", "1 error"])
         .never_mentions("duplicate_value");
 }
+
+#[test]
+fn a_birthdate_must_be_a_calendar_date_in_yaml_and_csv() {
+    Case::new()
+        .file(
+            "users.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    birthdate: 1990-02-30\n  - email: b@example.com\n    birthdate: \"2000-02-29\"\n  - email: c@example.com\n    birthdate: 1985-12-31T08:00:00.000Z\n",
+        )
+        .file("more.csv", "email,birthdate\nd@example.com,01/04/1990\n")
+        .validate(&["users.yaml", "more.csv"])
+        .fails_with(&[
+            "invalid `birthdate` `1990-02-30`: no such day in that month",
+            "users.yaml:4:16",
+            "invalid `birthdate` `01/04/1990`: not a date in the form YYYY-MM-DD",
+            "more.csv:2:15",
+            "a date is written `YYYY-MM-DD`",
+            "2 errors",
+        ]);
+}
