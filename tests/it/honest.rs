@@ -127,3 +127,36 @@ async fn hidden_characters_never_reach_a_plan_or_an_export_raw_and_exports_round
     );
     assert!(!dir.path().join("pool.csv").exists());
 }
+
+/// After a failure, the summary names what it skipped: the operation and the user, under the
+/// reason. New users whose registration the whitelist refuses are not created, so their MFA
+/// switches are skipped, each named.
+#[tokio::test]
+async fn the_skipped_operations_are_named_under_their_reason() {
+    let emulator = Emulator::start();
+    let dir = temp_dir();
+    let mut yaml = String::from("version: 1\nwhitelist:\n  enabled: true\n  phones: []\nusers:\n");
+    for at in 1..=3 {
+        yaml.push_str(&format!(
+            "  - email: refused{at}@example.com\n    phone: \"1390000000{at}\"\n    mfa: true\n"
+        ));
+    }
+    yaml.push_str("  - email: fine@example.com\n    mfa: true\n");
+    let manifest = write_file(dir.path(), "users.yaml", &yaml);
+    let apply = Sync::on(&emulator, dir.path())
+        .args(["apply", "-f", &manifest, "--auto-approve"])
+        .run()
+        .expect(4);
+    let stderr = &apply.stderr;
+    assert!(
+        stderr.contains("Skipped:\n  - 3 operations: the user was not created"),
+        "{stderr}"
+    );
+    for at in 1..=3 {
+        assert!(
+            stderr.contains(&format!("\n      mfa_enable refused{at}@example.com")),
+            "refused{at} is named: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("mfa_enable fine@example.com"), "{stderr}");
+}
