@@ -203,7 +203,10 @@ mod tests {
             text.contains("  - 150 operations: an earlier operation failed: nothing is deleted\n      delete user0@example.com\n"),
             "{text}"
         );
-        assert!(text.contains("      delete user4@example.com\n      ... and 145 more"), "{text}");
+        assert!(
+            text.contains("      delete user4@example.com\n      ... and 145 more"),
+            "{text}"
+        );
         assert!(!text.contains("user5@"), "{text}");
         assert!(
             text.contains("  - 1 operation: the user was not created\n      mfa_enable new\\u{202e}@example.com"),
