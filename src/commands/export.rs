@@ -143,6 +143,15 @@ fn warn_omissions(omissions: &Omissions, match_on: MatchOn, printer: &Printer) {
         &omissions.bad_phones,
         "users have a phone a manifest cannot hold; it was left unmanaged",
     );
+    let dates: Vec<String> = omissions
+        .bad_dates
+        .iter()
+        .map(|(field, key)| format!("{key} ({field})"))
+        .collect();
+    named(
+        &dates,
+        "users have a date a manifest cannot hold (not a calendar date); it was left unmanaged",
+    );
     if omissions.whitelist_unmanaged {
         printer.warn("the whitelist holds a phone a manifest cannot hold; the list was left unmanaged (only the switch is exported)");
     }

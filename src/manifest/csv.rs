@@ -7,7 +7,8 @@
 //! - A column with an empty header cell (the trailing `,,` a spreadsheet leaves) is ignored as
 //!   long as its cells are empty too; a value under it is an error. Rows may leave such trailing
 //!   columns out.
-//! - Every cell is trimmed; an empty cell means "not managed". Booleans are `true`/`false`,
+//! - Every cell is trimmed; an empty cell means "not managed", and a cell of only whitespace in
+//!   a row with values is an error (a CSV manifest cannot make a field empty). Booleans are `true`/`false`,
 //!   `yes`/`no`, `1`/`0`.
 //! - Only the `password` column is interpolated (`${NAME}`). Every other cell is data, taken
 //!   literally: CSV files usually come from another system (an HR export), and a `${...}` typed
@@ -33,7 +34,8 @@ use super::diagnostic::{Code, ManifestDiagnostic, one_of, suggest};
 use super::interpolate::whole_reference;
 use super::schema::Attribute;
 use super::validate::{
-    At, Builder, PHONE_HELP, PendingUser, Rejection, Site, UserSites, password, set_value,
+    At, Builder, Format, PHONE_HELP, PendingUser, Rejection, Site, UserSites, password,
+    refuse_blank, set_value,
 };
 use super::yaml::looks_secret;
 use super::yaml_read::has_key;
@@ -122,6 +124,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
     // One user per line at most: room for them all at once, rather than doubling as they come.
     builder.reserve_users(text.bytes().filter(|&byte| byte == b'\n').count());
     let mut pending = PendingUser::default();
+    let mut blanks: Vec<(usize, Column)> = Vec::new();
     let mut rows = 0usize;
     loop {
         match reader.read_byte_record(&mut record) {
@@ -168,6 +171,7 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
         rows += 1;
         pending.clear();
         let mut declares_user = false;
+        let mut filled = false;
         let mut ok = true;
         for &at in &header.blank {
             let filled = record
@@ -202,10 +206,15 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
             let Ok(cell) = str::from_utf8(cell) else {
                 continue;
             };
+            let raw = cell;
             let cell = cell.trim();
             if cell.is_empty() {
+                if !raw.is_empty() {
+                    blanks.push((at, column));
+                }
                 continue;
             }
+            filled = true;
             let result = match column {
                 Column::WhitelistPhone => match phone(cell) {
                     Ok(phone) => {
@@ -240,6 +249,24 @@ pub(crate) fn read(builder: &mut Builder<'_>, position: usize) {
                 ok = false;
             }
         }
+        // A cell of only whitespace in a row that says something: "not managed" or "make it
+        // empty"? Neither, until the user says which. (A row of blank cells is still skipped.)
+        if filled {
+            for (at, column) in blanks.drain(..) {
+                let (name, text) = match column {
+                    Column::WhitelistPhone => ("whitelist_phone", false),
+                    Column::User(attribute) => (
+                        attribute.name(),
+                        matches!(attribute, Attribute::Field(field) if !field.is_bool()),
+                    ),
+                };
+                if let Err(rejection) = refuse_blank(" ", name, text, Format::Csv) {
+                    builder.reject(&cell_site(start, at), rejection);
+                    ok = false;
+                }
+            }
+        }
+        blanks.clear();
         if !declares_user || !ok {
             continue;
         }
@@ -675,6 +702,20 @@ impl Header {
             .iter()
             .position(|column| *column == Some(wanted))
     }
+}
+
+/// The position of a column in the header of a CSV manifest, read again (for a diagnostic about
+/// a cell that was not kept while reading).
+pub(crate) fn column_position(text: &str, wanted: Column) -> Option<usize> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    reader.read_record(&mut record).ok()?;
+    record
+        .iter()
+        .position(|name| Column::parse(name.trim_start_matches('\u{feff}').trim()) == Some(wanted))
 }
 
 /// The span of one cell of the record that starts at `record` (quotes included, surrounding

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::model::{
     DesiredState, DesiredUser, DesiredWhitelist, Email, Field, FieldRef, Identity, LiveState,
-    MatchOn, Normalizer, Origin, Phone, ProfileBuilder, PruneSettings,
+    MatchOn, Normalizer, Origin, Phone, ProfileBuilder, PruneSettings, check_date,
 };
 
 /// What to declare besides the users' profiles.
@@ -41,6 +41,9 @@ pub struct Omissions {
     pub bad_emails: Vec<String>,
     /// The users (key) whose phone a manifest cannot hold (left unmanaged).
     pub bad_phones: Vec<String>,
+    /// The users (field, key) with a date field a manifest cannot hold (not a calendar date, as
+    /// an older pool may hold free text; left unmanaged).
+    pub bad_dates: Vec<(Field, String)>,
     /// The whitelist holds a phone a manifest cannot hold: only its switch was declared.
     pub whitelist_unmanaged: bool,
 }
@@ -80,6 +83,9 @@ pub fn from_live(live: &LiveState, options: ExportOptions) -> (DesiredState, Omi
                         }
                         Some(Normalizer::Phone) if Phone::parse(text).is_err() => {
                             omissions.bad_phones.push(key.as_str().to_string());
+                        }
+                        Some(Normalizer::Date) if check_date(text).is_err() => {
+                            omissions.bad_dates.push((field, key.as_str().to_string()));
                         }
                         _ => profile.text(field, text),
                     }
@@ -163,6 +169,7 @@ mod tests {
                     Some(Normalizer::Email) => "Full@Example.com".into(),
                     Some(Normalizer::Phone) => "+86 138 0000 0001".into(),
                     Some(Normalizer::Trim) => format!(" {field} ").into(),
+                    Some(Normalizer::Date) => "1990-04-01".into(),
                 };
                 (field, value)
             })
@@ -201,6 +208,7 @@ mod tests {
                 unkeyed: 1,
                 bad_emails: vec!["id u3".into()],
                 bad_phones: vec!["b@example.com".into()],
+                bad_dates: Vec::new(),
                 whitelist_unmanaged: true,
             }
         );

@@ -239,6 +239,7 @@ whitelist:\n  phones: [13800000000, 008613900000000]\n";
             Some(crate::model::Normalizer::Email) => "Someone@Example.com".to_string(),
             Some(crate::model::Normalizer::Phone) => "+86 138-0000-0001".to_string(),
             Some(crate::model::Normalizer::Trim) => format!(" {} value ", field.name()),
+            Some(crate::model::Normalizer::Date) => " 1990-04-01 ".to_string(),
         };
         let mut yaml = String::from("version: 1\nusers:\n  - password: ${PW}\n");
         let mut header = vec!["password".to_string()];
@@ -265,6 +266,7 @@ whitelist:\n  phones: [13800000000, 008613900000000]\n";
                 Some(crate::model::Normalizer::Phone) => {
                     crate::model::FieldRef::Text("13800000001")
                 }
+                Some(crate::model::Normalizer::Date) => crate::model::FieldRef::Text("1990-04-01"),
                 Some(crate::model::Normalizer::Trim) => {
                     assert_eq!(
                         yaml_user.profile.text(field),

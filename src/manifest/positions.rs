@@ -177,6 +177,33 @@ impl PositionIndex {
     pub fn root(&self) -> Option<Node<'_>> {
         (!self.slots.is_empty()).then_some(Node { index: self, at: 0 })
     }
+
+    /// Every key written again in its mapping, in document order: (the first key, the repeat).
+    /// Only scalar keys are compared, by their value (so `name` and `"name"` are one key).
+    pub fn repeated_keys(&self) -> Vec<(Node<'_>, Node<'_>)> {
+        let mut repeats = Vec::new();
+        let mut seen: HashMap<u32, Node<'_>> = HashMap::new();
+        for (at, slot) in self.slots.iter().enumerate() {
+            if slot.kind != Kind::Mapping {
+                continue;
+            }
+            seen.clear();
+            let mut children = Node { index: self, at }.children();
+            while let (Some(key), Some(_)) = (children.next(), children.next()) {
+                let id = key.slot().key;
+                if id == NO_KEY {
+                    continue;
+                }
+                match seen.get(&id) {
+                    Some(first) => repeats.push((*first, key)),
+                    None => {
+                        seen.insert(id, key);
+                    }
+                }
+            }
+        }
+        repeats
+    }
 }
 
 /// A container being read: its slot; for a mapping whether the next child is a key, for a

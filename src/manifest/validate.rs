@@ -9,7 +9,10 @@
 //!   a password, an `id` or a `renamed_from` it means "not managed" (so `mfa: ${MFA:-}` can
 //!   leave MFA alone, and `password: ${ALICE_INITIAL_PASSWORD:-}` is optional). Surrounding
 //!   whitespace is trimmed from every value, passwords included.
-//! - A text field is read by its normaliser in the field table: an email or a phone must be one.
+//! - A value of only whitespace is an error in both formats ([`refuse_blank`]): it is neither
+//!   "not managed" nor "make it empty" until the user says which.
+//! - A text field is read by its normaliser in the field table: an email or a phone must be one,
+//!   and a `birthdate` a calendar date (`YYYY-MM-DD`, or an RFC 3339 time on a real date).
 //! - Booleans are `true`/`false`, `yes`/`no`, `1`/`0`, any case.
 //! - `renamed_from` is a value of the `match_on` key (an email under `match_on: email`); `id`
 //!   is an Authing user id, one word.
@@ -20,6 +23,8 @@
 //!   files that say must agree). A key declared twice, in one file or two, is an error at the
 //!   second declaration naming the first; so are two users naming one `id` or one
 //!   `renamed_from`. Users keep declaration order, files the order given.
+//! - Two users with different keys given one username, email or phone (the unique values that
+//!   are not the key) are an error at both places, every pair at once: a pool holds each once.
 //! - `match_on`, `prune` and `whitelist.enabled` may be set in one file (or identically in
 //!   several); a difference is one "conflicting" diagnostic naming both places.
 //! - The whitelist is managed when some YAML file has `whitelist.phones` (even `[]`) or some CSV
@@ -40,7 +45,7 @@ use super::source::Input;
 use crate::model::{
     DesiredState, DesiredUser, DesiredWhitelist, Email, Field, Identity, MIN_PASSWORD_CHARS,
     MatchOn, Normalizer, Origin, Password, PasswordSource, Phone, ProfileBuilder, PruneSettings,
-    UserId, UserKey,
+    UserId, UserKey, check_date,
 };
 use crate::secret::Secret;
 
@@ -125,6 +130,48 @@ impl Rejection {
     }
 }
 
+/// A manifest format, for what a diagnostic tells the user to write in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Yaml,
+    Csv,
+}
+
+/// Refuses a value of only whitespace (spaces, tabs, a line break, a no-break space). It could
+/// mean "not managed" or "make it empty", and the two formats would read it differently, so it
+/// means neither: the error says how each is written in `format`. `text` is whether `name` is a
+/// text field (which a YAML `""` empties); an empty value is not blank.
+pub(crate) fn refuse_blank(
+    value: &str,
+    name: &str,
+    text: bool,
+    format: Format,
+) -> Result<(), Rejection> {
+    if value.is_empty() || !value.trim().is_empty() {
+        return Ok(());
+    }
+    let help = match (format, text) {
+        (Format::Yaml, true) => format!(
+            "to make `{name}` empty write `{name}: \"\"`; to leave it as it is in the pool, leave `{name}` out (or write `{name}: null`)"
+        ),
+        (Format::Yaml, false) => format!(
+            "to leave `{name}` as it is in the pool, leave it out (or write `{name}: null`)"
+        ),
+        (Format::Csv, true) => format!(
+            "leave the cell empty to leave `{name}` as it is in the pool; a CSV manifest cannot make a field empty: declare the user in a YAML manifest with `{name}: \"\"`"
+        ),
+        (Format::Csv, false) => {
+            format!("leave the cell empty to leave `{name}` as it is in the pool")
+        }
+    };
+    Err(Rejection::new(
+        Code::BlankValue,
+        format!("`{name}` is only whitespace"),
+        "only whitespace",
+    )
+    .help(help))
+}
+
 /// Interpolates a value; the error names the field and never the value.
 pub(crate) fn expand<'a>(
     raw: &'a str,
@@ -202,9 +249,23 @@ fn normalize(field: Field, value: &str) -> Result<Cow<'_, str>, Rejection> {
                 )
                 .help(PHONE_HELP)
             }),
+        Some(Normalizer::Date) => {
+            check_date(value)
+                .map(|()| Cow::Borrowed(value))
+                .map_err(|problem| {
+                    Rejection::new(
+                        Code::InvalidValue,
+                        format!("invalid `{field}` `{value}`: {problem}"),
+                        "not a calendar date",
+                    )
+                    .help(DATE_HELP)
+                })
+        }
         Some(Normalizer::Trim) | None => Ok(Cow::Borrowed(value)),
     }
 }
+
+pub(crate) const DATE_HELP: &str = "a date is written `YYYY-MM-DD` (`1990-04-01`), as Authing returns it; a full RFC 3339 time (`1990-04-01T00:00:00.000Z`) is read too";
 
 pub(crate) const PHONE_HELP: &str = "a phone is an 11-digit mainland mobile number, or `+`, the country code and the number (7 to 15 digits); spaces, dashes, dots and brackets are ignored";
 
@@ -638,6 +699,7 @@ impl<'a> Builder<'a> {
     pub fn finish(mut self) -> DesiredState {
         self.warn_literal_passwords();
         self.check_identities();
+        self.check_unique_values();
         self.drop_duplicate_users();
         self.drop_duplicate_phones();
         let whitelist_enabled = self
@@ -703,6 +765,79 @@ impl<'a> Builder<'a> {
                     earlier_place.location()
                 )),
         );
+    }
+
+    /// Two users (with different keys) given one username, email or phone, whichever is not the
+    /// `match_on` key: a pool holds each once, so the plan could never carry both out. An error
+    /// at the second naming the first, for every such pair at once. (The same key twice is
+    /// [`Self::drop_duplicate_users`]'s.)
+    fn check_unique_values(&mut self) {
+        for field in [Field::Username, Field::Email, Field::Phone] {
+            if field == self.match_on.field() {
+                continue;
+            }
+            for (at, first) in shared_values(&self.users, field) {
+                let value = self.users[at].profile.text(field).unwrap_or_default();
+                let value = value.to_string();
+                let (first_key, key) = (self.users[first].key.clone(), self.users[at].key.clone());
+                let first_site = self.field_site(first, field);
+                let site = self.field_site(at, field);
+                let earlier_place = self.place(&first_site, Some(format!("`{first_key}` has it")));
+                let place = self.place(&site, Some(format!("`{key}` has it too")));
+                self.problems.push(
+                    ManifestDiagnostic::error(
+                        Code::DuplicateValue,
+                        format!(
+                            "the {field} `{value}` is given to two users: `{key}` here and `{first_key}` at {}",
+                            earlier_place.location()
+                        ),
+                    )
+                    .at(place)
+                    .also(earlier_place)
+                    .with_help(format!(
+                        "a pool holds each {field} once{}: give each user its own",
+                        match field {
+                            Field::Phone => " (phones compare in normalised form)",
+                            _ => " (compared case-insensitively)",
+                        }
+                    )),
+                );
+            }
+        }
+    }
+
+    /// Where a user's value of `field` is written, found again from where its key is (the
+    /// YAML file indexed once more, or the CSV header read again: this is the error path only);
+    /// the key's place when it cannot be found.
+    fn field_site(&self, user: usize, field: Field) -> Site {
+        let key_site = &self.user_sites[user];
+        let input = &self.inputs[key_site.input];
+        let at = match &key_site.at {
+            At::Span(span) => {
+                let index = super::positions::PositionIndex::build(&input.text);
+                let users = index.root().and_then(|root| root.get("users"));
+                let found = (0..)
+                    .map_while(|at| users.and_then(|users| users.item(at)))
+                    .find(|item| item.span().contains(&span.start))
+                    .and_then(|item| item.get(field.name()));
+                found.map(|node| At::Span(node.span()))
+            }
+            At::CsvCell { record, .. } | At::CsvRow { record } => super::csv::column_position(
+                &input.text,
+                super::csv::Column::User(Attribute::Field(field)),
+            )
+            .map(|column| At::CsvCell {
+                record: *record,
+                column,
+            }),
+        };
+        at.map_or_else(
+            || key_site.clone(),
+            |at| Site {
+                input: key_site.input,
+                at,
+            },
+        )
     }
 
     fn drop_duplicate_users(&mut self) {
@@ -834,6 +969,48 @@ fn duplicate_keys(users: &[DesiredUser]) -> Vec<(usize, usize)> {
     }
     duplicates.sort_unstable();
     duplicates
+}
+
+/// Every user whose value of a unique `field` an earlier user with another key has: (position,
+/// position of the first). Emails and usernames compare case-insensitively; phones are already
+/// normalised. Empty values are no one's.
+fn shared_values(users: &[DesiredUser], field: Field) -> Vec<(usize, usize)> {
+    use std::hash::BuildHasher;
+    let comparable = |user: &DesiredUser| -> Option<String> {
+        let value = user.profile.text(field)?.trim();
+        (!value.is_empty()).then(|| value.to_lowercase())
+    };
+    let hasher = std::hash::RandomState::new();
+    let mut hashed: Vec<(u64, u32)> = users
+        .iter()
+        .enumerate()
+        .filter_map(|(at, user)| {
+            let value = comparable(user)?;
+            Some((
+                hasher.hash_one(value),
+                u32::try_from(at).unwrap_or(u32::MAX),
+            ))
+        })
+        .collect();
+    hashed.sort_unstable();
+    let mut shared = Vec::new();
+    for group in hashed.chunk_by(|a, b| a.0 == b.0) {
+        if group.len() == 1 {
+            continue;
+        }
+        for (index, &(_, at)) in group.iter().enumerate() {
+            let user = &users[at as usize];
+            let value = comparable(user);
+            if let Some(&(_, first)) = group[..index].iter().find(|(_, earlier)| {
+                let earlier = &users[*earlier as usize];
+                earlier.key != user.key && comparable(earlier) == value
+            }) {
+                shared.push((at as usize, first as usize));
+            }
+        }
+    }
+    shared.sort_unstable();
+    shared
 }
 
 fn same_prune(a: &PruneSettings, b: &PruneSettings) -> bool {

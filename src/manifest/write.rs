@@ -4,6 +4,10 @@
 //!
 //! - Every string is written double-quoted, with `$` escaped as `$$`, so no value can turn into
 //!   a number, a boolean, a comment or a variable reference on the way back.
+//! - Control, bidi and invisible characters ([`is_hidden`]: ESC, U+202E, zero-width spaces...)
+//!   are written as YAML escapes (`\u202E`), so the file reads back exactly and a terminal or
+//!   an editor never shows it as something it is not. CSV has no escapes: [`to_csv`] refuses a
+//!   value that holds one (line feeds and tabs aside), naming the user and the field.
 //! - A password from the environment is written as its reference, `${NAME}`. A literal password
 //!   is never written out: the user is written without one.
 //! - CSV can only say users and whitelist phones (each phone on a row of its own). It has no
@@ -18,7 +22,9 @@ use super::csv::Column;
 use super::interpolate::escape;
 use super::schema::Attribute;
 use super::yaml::SUPPORTED_VERSION;
+use crate::model::is_hidden;
 use crate::model::{DesiredState, DesiredUser, FieldRef, PasswordSource, PruneSettings};
+use crate::render::escape::visible;
 
 /// Why a state cannot be written.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -125,7 +131,16 @@ pub fn to_csv(state: &DesiredState) -> Result<String, WriteError> {
             if matches!(value, Value::Text(text) if text.trim().is_empty()) {
                 return Err(WriteError::NotCsv(format!(
                     "the empty `{name}` of user `{}`",
-                    user.key
+                    visible(user.key.as_str())
+                )));
+            }
+            if let Value::Text(text) = value
+                && let Some(c) = unsafe_in_csv(text)
+            {
+                return Err(WriteError::NotCsv(format!(
+                    "the `{name}` of user `{}`, which holds U+{:04X} (a control, bidi or invisible character: CSV has no escape for it, so a viewer would show the cell as something it is not),",
+                    visible(user.key.as_str()),
+                    u32::from(c)
                 )));
             }
             if let Some(at) = Column::ALL.iter().position(|column| column.name() == name) {
@@ -231,7 +246,27 @@ fn is_default(prune: &PruneSettings) -> bool {
         && prune.scope.is_none()
 }
 
-/// A YAML double-quoted scalar that reads back as `text` after interpolation.
+/// The first character of `text` that a CSV cell cannot hold safely: a hidden one
+/// ([`is_hidden`]) other than a line feed, a tab, or a carriage return before a line feed (a
+/// multi-line cell).
+fn unsafe_in_csv(text: &str) -> Option<char> {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let safe = match c {
+            '\n' | '\t' => true,
+            '\r' => chars.peek() == Some(&'\n'),
+            c => !is_hidden(c),
+        };
+        if !safe {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// A YAML double-quoted scalar that reads back as `text` after interpolation; every hidden
+/// character ([`is_hidden`]: controls, bidi controls, invisible ones) is written as an escape,
+/// so the file shows what it holds in any viewer.
 fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
@@ -243,8 +278,13 @@ fn quote(text: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             '$' => out.push_str("$$"),
-            c if c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}') => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            c if c.is_control() || is_hidden(c) => {
+                let code = u32::from(c);
+                let _ = if code > 0xFFFF {
+                    write!(out, "\\U{code:08X}")
+                } else {
+                    write!(out, "\\u{code:04X}")
+                };
             }
             c => out.push(c),
         }
@@ -433,6 +473,13 @@ mod tests {
                 Some(Normalizer::Trim) => text_field(tricky(), empty)
                     .prop_map(|text| text.map(FieldValue::Text))
                     .boxed(),
+                Some(Normalizer::Date) => text_field(
+                    select(vec!["1990-04-01", "2000-02-29", "1985-12-31T08:00:00.000Z"])
+                        .prop_map(str::to_string),
+                    empty,
+                )
+                .prop_map(|text| text.map(FieldValue::Text))
+                .boxed(),
             })
             .collect()
     }
@@ -481,7 +528,19 @@ mod tests {
                     && renamed_from
                         .iter()
                         .all(|old| identities.insert(format!("old {old}")));
+                // A pool holds each username, email and phone once; a manifest that gives one
+                // to two users is refused.
+                let values: Vec<String> = [Field::Username, Field::Email, Field::Phone]
+                    .into_iter()
+                    .filter(|field| *field != match_on.field())
+                    .filter_map(|field| {
+                        let value = profile.text(field)?.trim().to_lowercase();
+                        (!value.is_empty()).then(|| format!("{field} {value}"))
+                    })
+                    .collect();
+                let unique = unique && values.iter().all(|value| !identities.contains(value));
                 if unique && seen.insert(key.clone()) {
+                    identities.extend(values);
                     let identity = match (id, renamed_from) {
                         (Some(id), _) => Some(Box::new(Identity::Id(UserId::new(id)))),
                         (None, Some(old)) => Some(Box::new(Identity::RenamedFrom(old))),
@@ -627,6 +686,61 @@ mod tests {
         let text = to_csv(&state).unwrap();
         assert!(text.contains("${PW_A} and $$"), "{text}");
         assert_eq!(comparable(load_text("m.csv", &text)), comparable(state));
+    }
+
+    /// Control, bidi and invisible characters: escaped in YAML (nothing raw in the file, the
+    /// same value read back), refused by CSV naming the user and the field.
+    #[test]
+    fn hidden_characters_are_escaped_in_yaml_and_refused_by_csv() {
+        let hidden = [
+            "\u{1b}[31mred\u{1b}[0m",
+            "admin\u{202e}gpj.exe",
+            "a\u{2066}b\u{2069}c",
+            "zero\u{200b}width",
+            "c1\u{85}\u{9b}",
+            "del\u{7f}",
+            "bare\rreturn",
+            "tag\u{e0041}",
+            "bom\u{feff}",
+        ];
+        for value in hidden {
+            let mut state = DesiredState::default();
+            state.users.push(DesiredUser::new(
+                UserKey::from_email("a@example.com"),
+                Profile::default()
+                    .with(Field::Email, "a@example.com")
+                    .with(Field::Nickname, value),
+                nowhere(),
+            ));
+            let yaml = to_yaml(&state);
+            assert!(
+                !yaml
+                    .chars()
+                    .any(|c| c != '\n' && crate::model::is_hidden(c)),
+                "{value:?} raw in {yaml:?}"
+            );
+            assert_eq!(
+                comparable(load_text("m.yaml", &yaml)),
+                comparable(state.clone()),
+                "{yaml}"
+            );
+            let refused = to_csv(&state).unwrap_err().to_string();
+            assert!(
+                refused.contains("the `nickname` of user `a@example.com`, which holds U+"),
+                "{refused}"
+            );
+        }
+        // A multi-line cell is fine in CSV, with LF or CRLF breaks, and tabs too.
+        let mut state = DesiredState::default();
+        state.users.push(DesiredUser::new(
+            UserKey::from_email("a@example.com"),
+            Profile::default()
+                .with(Field::Email, "a@example.com")
+                .with(Field::Address, "1 Road\r\nTown\tEast\nChina"),
+            nowhere(),
+        ));
+        let csv = to_csv(&state).unwrap();
+        assert_eq!(comparable(load_text("m.csv", &csv)), comparable(state));
     }
 
     fn small_state() -> DesiredState {

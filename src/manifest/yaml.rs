@@ -3,7 +3,8 @@
 //! serde_norway is the parser of record for values; [`PositionIndex`] says where they are.
 //!
 //! - Fast path: the whole document deserializes into [`RawManifest`]; nothing else to do.
-//! - Syntax error: the document is not YAML; reported at serde_norway's location.
+//! - Syntax error: the document is not YAML; reported at serde_norway's location, except a key
+//!   written twice in one mapping: every such key at its own place, naming the first.
 //! - Slow path: the document is YAML but does not fit the types (unknown keys, wrong types). It
 //!   is read as a [`Value`] and checked key by key (each key alone, as a one-entry mapping
 //!   deserialized into the raw struct, whose fields are all optional), and item by item in
@@ -76,7 +77,14 @@ fn slow_path(
     let value = match serde_norway::from_str::<Value>(&input.text) {
         Ok(value) => value,
         Err(err) => {
-            problems.push(syntax_error(input, &err));
+            let repeated = repeated_keys(input, index);
+            if repeated.is_empty() {
+                problems.push(syntax_error(input, &err));
+            } else {
+                for diagnostic in repeated {
+                    problems.push(diagnostic);
+                }
+            }
             return None;
         }
     };
@@ -129,6 +137,29 @@ fn slow_path(
             None
         }
     }
+}
+
+/// Every key written twice in one mapping, at the second key's own place and naming the first
+/// (serde_norway reports only the first repeat, at the start of its mapping).
+fn repeated_keys(input: &Input, index: &PositionIndex) -> Vec<ManifestDiagnostic> {
+    index
+        .repeated_keys()
+        .into_iter()
+        .map(|(first, again)| {
+            let name = input.text[again.span()].trim();
+            let first_place = input.place(first.span(), Some("first here".to_string()));
+            ManifestDiagnostic::error(
+                Code::DuplicateKey,
+                format!(
+                    "duplicate key `{name}`: it is already set at {}",
+                    first_place.location()
+                ),
+            )
+            .at(input.place(again.span(), Some("set again here".to_string())))
+            .also(first_place)
+            .with_help("a key may appear once in a mapping: keep one of the two")
+        })
+        .collect()
 }
 
 fn only_comments(input: &Input) -> ManifestDiagnostic {

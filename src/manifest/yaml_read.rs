@@ -17,8 +17,8 @@ use super::schema::{
 };
 use super::source::Input;
 use super::validate::{
-    At, Builder, PHONE_HELP, PendingUser, Rejection, Site, UserSites, expand, parse_flag, password,
-    set_value,
+    At, Builder, Format, PHONE_HELP, PendingUser, Rejection, Site, UserSites, expand, parse_flag,
+    password, refuse_blank, set_value,
 };
 use super::yaml::{YamlDocument, head};
 use crate::model::{MatchOn, MaxDeletes, Origin, Password, Pattern, Phone, PruneSettings};
@@ -162,22 +162,22 @@ fn read_user<'n>(
         .chain(user.mfa.map(|mfa| (Attribute::Mfa, RawValue::Flag(mfa))));
     for (attribute, raw) in texts {
         let name = attribute.name();
+        let text_field = matches!(attribute, Attribute::Field(field) if !field.is_bool());
+        let mut take = |value: &str| {
+            refuse_blank(value, name, text_field, Format::Yaml)?;
+            set_value(pending, attribute, value, builder.match_on)
+        };
         let result = match &raw {
             RawValue::Text(raw) => {
                 // The node is looked up only for a number, whose spelling it holds.
                 let node = if raw.number { field(name) } else { None };
                 let text = yaml_text(input, raw, node);
-                expand(&text, name, builder.env)
-                    .and_then(|value| set_value(pending, attribute, &value, builder.match_on))
+                expand(&text, name, builder.env).and_then(|value| take(&value))
             }
-            RawValue::Flag(RawFlag::Bool(flag)) => set_value(
-                pending,
-                attribute,
-                if *flag { "true" } else { "false" },
-                builder.match_on,
-            ),
-            RawValue::Flag(RawFlag::Text(text)) => expand(text, name, builder.env)
-                .and_then(|value| set_value(pending, attribute, &value, builder.match_on)),
+            RawValue::Flag(RawFlag::Bool(flag)) => take(if *flag { "true" } else { "false" }),
+            RawValue::Flag(RawFlag::Text(text)) => {
+                expand(text, name, builder.env).and_then(|value| take(&value))
+            }
         };
         if let Err(rejection) = result {
             builder.reject(&field_site(name), rejection);
@@ -211,7 +211,10 @@ fn yaml_password(
 ) -> Result<Option<(Password, bool)>, Rejection> {
     match node.filter(|node| raw.number && node.is_plain_scalar()) {
         Some(node) => password(&input.text[node.span()], builder.env),
-        None => password(raw.value.expose(), builder.env),
+        None => {
+            refuse_blank(raw.value.expose(), "password", false, Format::Yaml)?;
+            password(raw.value.expose(), builder.env)
+        }
     }
 }
 

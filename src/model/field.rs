@@ -18,7 +18,7 @@
 //!   field. Two rows map by meaning rather than by name: `blocked` is v3's `status`
 //!   (`true` ⇄ `Suspended`, `false` ⇄ `Activated`), and OIDC's `locality` is v3's `city`. v3's
 //!   `gender` takes only `M`, `F` or `U`;
-//! - the kind: text with its normaliser (`TEXT` trimmed, `EMAIL`, `PHONE`), or `BOOL`;
+//! - the kind: text with its normaliser (`TEXT` trimmed, `EMAIL`, `PHONE`, `DATE`), or `BOOL`;
 //! - whether `register` can set it (`UserRegisterInput` has no `emailVerified`,
 //!   `phoneVerified` or `blocked`: those are written by an `updateUser` right after);
 //! - whether `updateUser` can change it;
@@ -42,6 +42,48 @@ pub enum Normalizer {
     Email,
     /// A checked phone number ([`super::Phone::parse`]), compared in normalised form.
     Phone,
+    /// A calendar date ([`check_date`]): `YYYY-MM-DD`, or an RFC 3339 timestamp whose date is
+    /// one (what an API that keeps a date-time returns). Compared exactly, like [`Self::Trim`].
+    Date,
+}
+
+/// Whether `text` is a date as [`Normalizer::Date`] reads it; the error says what is wrong.
+pub fn check_date(text: &str) -> Result<(), &'static str> {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range.clone())
+            .filter(|part| part.iter().all(u8::is_ascii_digit))
+            .and_then(|_| text.get(range))
+            .and_then(|part| part.parse::<i16>().ok())
+    };
+    let shape = bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-';
+    let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return Err("not a date in the form YYYY-MM-DD");
+    };
+    if !shape {
+        return Err("not a date in the form YYYY-MM-DD");
+    }
+    let Ok(month) = i8::try_from(month) else {
+        return Err("no such month");
+    };
+    let Ok(day) = i8::try_from(day) else {
+        return Err("no such day in that month");
+    };
+    if !(1..=12).contains(&month) {
+        return Err("no such month");
+    }
+    if jiff::civil::Date::new(year, month, day).is_err() {
+        return Err("no such day in that month");
+    }
+    match &text[10..] {
+        "" => Ok(()),
+        time if time.starts_with(['T', 't']) => text
+            .parse::<jiff::Timestamp>()
+            .map(|_| ())
+            .map_err(|_| "a date followed by something that is not an RFC 3339 time"),
+        _ => Err("not a date in the form YYYY-MM-DD"),
+    }
 }
 
 /// What kind of value a field holds.
@@ -54,6 +96,7 @@ pub enum Kind {
 const TEXT: Kind = Kind::Text(Normalizer::Trim);
 const EMAIL: Kind = Kind::Text(Normalizer::Email);
 const PHONE: Kind = Kind::Text(Normalizer::Phone);
+const DATE: Kind = Kind::Text(Normalizer::Date);
 const BOOL: Kind = Kind::Bool;
 
 /// One row of the table.
@@ -159,7 +202,8 @@ user_fields! {
     /// v3 takes only `M`, `F` or `U`.
     Gender:            "gender",             "gender",            Some("gender"),              TEXT,
         register true,  update true, personal true;
-    Birthdate:         "birthdate",          "birthdate",         Some("birthdate"),           TEXT,
+    /// A calendar date, `YYYY-MM-DD` (OIDC's `birthdate`).
+    Birthdate:         "birthdate",          "birthdate",         Some("birthdate"),           DATE,
         register true,  update true, personal true;
     Zoneinfo:          "zoneinfo",           "zoneinfo",          Some("zoneinfo"),            TEXT,
         register true,  update true, personal false;
@@ -692,6 +736,37 @@ pub fn field_matches(field: Field, desired: FieldRef<'_>, live: Option<FieldRef<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_calendar_dates_or_rfc3339_times_on_one() {
+        for good in [
+            "1990-04-01",
+            "2000-02-29",
+            "1985-12-31T08:00:00.000Z",
+            "1985-12-31T08:00:00+08:00",
+        ] {
+            assert_eq!(check_date(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("1990-02-30", "no such day in that month"),
+            ("1900-02-29", "no such day in that month"),
+            ("1990-13-01", "no such month"),
+            ("1990-00-10", "no such month"),
+            ("1990/04/01", "not a date in the form YYYY-MM-DD"),
+            ("1990-4-1", "not a date in the form YYYY-MM-DD"),
+            ("01.04.1990", "not a date in the form YYYY-MM-DD"),
+            ("April 1st", "not a date in the form YYYY-MM-DD"),
+            ("1990-04-01 ", "not a date in the form YYYY-MM-DD"),
+            ("1990-04-01x", "not a date in the form YYYY-MM-DD"),
+            (
+                "1990-04-01T25:00:00Z",
+                "a date followed by something that is not an RFC 3339 time",
+            ),
+            ("１９９０-04-01", "not a date in the form YYYY-MM-DD"),
+        ] {
+            assert_eq!(check_date(bad), Err(why), "{bad}");
+        }
+    }
 
     #[test]
     fn the_table_is_consistent() {

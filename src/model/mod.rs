@@ -20,7 +20,8 @@ use crate::secret::Secret;
 mod field;
 
 pub use field::{
-    Field, FieldRef, FieldValue, Kind, Normalizer, Profile, ProfileBuilder, Spec, field_matches,
+    Field, FieldRef, FieldValue, Kind, Normalizer, Profile, ProfileBuilder, Spec, check_date,
+    field_matches,
 };
 
 /// How a declared user finds its live user.

@@ -8,7 +8,8 @@
 //! log events, manifest snippets show them as `?` byte for byte (`manifest::source`), remote
 //! errors quote what the server said through [`visible`], and JSON (the plan file, `plan::file`,
 //! and `--format json`) writes them as `\u202e` escapes, which read back as the same value. Data
-//! (exports) is never altered.
+//! (exports) is never altered: a YAML export writes them as YAML escapes and a CSV export refuses
+//! them (`manifest::write`).
 
 use std::borrow::Cow;
 use std::fmt::Write;

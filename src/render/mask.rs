@@ -101,6 +101,7 @@ mod tests {
                 Some(Normalizer::Email) => FieldValue::Text("secret.person@example.com".into()),
                 Some(Normalizer::Phone) => FieldValue::Text("13812345678".into()),
                 Some(Normalizer::Trim) => FieldValue::Text("Secret Person Value".into()),
+                Some(Normalizer::Date) => FieldValue::Text("1234-05-06".into()),
             };
             let shown = masker.value(field, &value);
             if field.is_bool() {

@@ -1,5 +1,7 @@
 //! The closing summary of an apply: one line of counts, then each failure and the reasons things
-//! were skipped; or, with `--log-format json`, one `apply_finished` event.
+//! were skipped, each with the operations it skipped (operation and user; past
+//! [`layout::GROUP_ABOVE`](super::layout::GROUP_ABOVE) of one reason, the first few and how many
+//! more); or, with `--log-format json`, one `apply_finished` event.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -11,6 +13,7 @@ use crate::plan::Action;
 use crate::printer::Printer;
 
 use super::escape::visible;
+use super::layout::Show;
 
 /// Writes the summary the way the printer wants it.
 pub fn apply_finished(report: &ApplyReport, printer: &Printer) {
@@ -102,17 +105,31 @@ pub fn text(report: &ApplyReport) -> String {
         }
     }
     if !report.skipped.is_empty() {
-        let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
-        for (_, _, reason) in &report.skipped {
-            *reasons.entry(reason.as_str()).or_default() += 1;
+        // Per reason, the operations in the order they were skipped: each named (operation and
+        // user) up to the plan's grouping limit, then how many more.
+        let mut reasons: BTreeMap<&str, Vec<(Action, &str)>> = BTreeMap::new();
+        for (action, target, reason) in &report.skipped {
+            reasons
+                .entry(reason.as_str())
+                .or_default()
+                .push((*action, target.as_str()));
         }
         text.push_str("\nSkipped:");
-        for (reason, count) in reasons {
+        for (reason, operations) in reasons {
+            let count = operations.len();
             let _ = write!(
                 text,
-                "\n  - {count} operation{}: {reason}",
-                if count == 1 { "" } else { "s" }
+                "\n  - {count} operation{}: {}",
+                if count == 1 { "" } else { "s" },
+                visible(reason)
             );
+            let listed = Show::Auto.listed(count);
+            for (action, target) in &operations[..listed] {
+                let _ = write!(text, "\n      {} {}", action.name(), visible(target));
+            }
+            if count > listed {
+                let _ = write!(text, "\n      ... and {} more", count - listed);
+            }
         }
     }
     if !report.is_complete() {
@@ -161,3 +178,39 @@ pub fn hints(report: &ApplyReport) -> Vec<String> {
 
 /// Authing's "error decrypting the client's password".
 const DECRYPT_FAILED: i64 = 2016;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skipped_operations_are_named_up_to_the_grouping_limit() {
+        let mut report = ApplyReport::default();
+        for at in 0..150 {
+            report.skipped.push((
+                Action::Delete,
+                format!("user{at}@example.com"),
+                "an earlier operation failed: nothing is deleted".to_string(),
+            ));
+        }
+        report.skipped.push((
+            Action::MfaEnable,
+            "new\u{202e}@example.com".to_string(),
+            "the user was not created".to_string(),
+        ));
+        let text = text(&report);
+        assert!(
+            text.contains("  - 150 operations: an earlier operation failed: nothing is deleted\n      delete user0@example.com\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      delete user4@example.com\n      ... and 145 more"),
+            "{text}"
+        );
+        assert!(!text.contains("user5@"), "{text}");
+        assert!(
+            text.contains("  - 1 operation: the user was not created\n      mfa_enable new\\u{202e}@example.com"),
+            "{text}"
+        );
+    }
+}

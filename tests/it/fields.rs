@@ -26,6 +26,7 @@ fn value(field: Field, round: u32) -> Value {
         Some(Normalizer::Email) => Value::from(email_of(field)),
         Some(Normalizer::Phone) => Value::from(format!("1{}80000{round:04}", 3 + round)),
         Some(Normalizer::Trim) => Value::from(format!("{} ü {round}", field.name())),
+        Some(Normalizer::Date) => Value::from(format!("199{round}-02-2{round}")),
     }
 }
 

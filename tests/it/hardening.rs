@@ -699,6 +699,8 @@ fn personal_value(field: Field, round: u32) -> Option<String> {
             Some(format!("Secret {} {round}", field.name()))
         }
         Some(Normalizer::Trim) => Some(format!("Open {} {round}", field.name())),
+        // A personal date: its digits `1234` must be hidden.
+        Some(Normalizer::Date) => Some(format!("1234-0{}-1{round}", round + 1)),
     }
 }
 

@@ -5,6 +5,7 @@
 mod conformance;
 mod fields;
 mod hardening;
+mod honest;
 mod hygiene;
 mod mfa_budget;
 mod official_sdks;

@@ -508,3 +508,129 @@ fn the_split_sample_declares_users_whitelist_and_mfa_together() {
     run.succeeds_with("valid: 3 users, 3 whitelist phones, 3 MFA flags, 2 files");
     assert_eq!(run.stderr, "", "no warnings expected");
 }
+
+#[test]
+fn a_whitespace_only_yaml_value_is_an_error_that_says_how_to_clear_or_leave_alone() {
+    Case::new()
+        .file(
+            "users.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    nickname: \"  \"\n    mfa: \"\\t\"\n    company: \"\"\n",
+        )
+        .validate(&["users.yaml"])
+        .fails_with(&[
+            "manifest::blank_value",
+            "`nickname` is only whitespace",
+            "users.yaml:4:15",
+            "to make `nickname` empty write `nickname: \"\"`",
+            "leave `nickname` out (or write `nickname: null`)",
+            "`mfa` is only whitespace",
+            "users.yaml:5:10",
+            "2 errors",
+        ])
+        // `company: ""` is the way to clear, and stays accepted.
+        .never_mentions("`company`");
+}
+
+#[test]
+fn a_whitespace_only_variable_is_an_error_too() {
+    Case::new()
+        .file(
+            "users.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    nickname: ${NICK}\n",
+        )
+        .env("NICK", "   ")
+        .validate(&["users.yaml"])
+        .fails_with(&["`nickname` is only whitespace", "users.yaml:4:15"]);
+}
+
+#[test]
+fn a_whitespace_only_csv_cell_is_an_error_but_empty_cells_and_blank_rows_are_not() {
+    Case::new()
+        .file(
+            "users.csv",
+            "email,nickname,company,mfa\na@example.com,  ,,\nb@example.com,Bee,, \n , , , \nc@example.com,,,\n",
+        )
+        .validate(&["users.csv"])
+        .fails_with(&[
+            "manifest::blank_value",
+            "`nickname` is only whitespace",
+            "users.csv:2:",
+            "leave the cell empty to leave `nickname` as it is in the pool",
+            "a CSV manifest cannot make a field empty",
+            "`mfa` is only whitespace",
+            "users.csv:3:",
+            "2 errors",
+        ]);
+}
+
+#[test]
+fn a_repeated_yaml_key_is_reported_at_the_repeat_naming_the_first() {
+    Case::new()
+        .file(
+            "users.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    nickname: A\n    company: X\n    nickname: B\n  - email: b@example.com\n    mfa: true\n    \"mfa\": false\n",
+        )
+        .validate(&["users.yaml"])
+        .fails_with(&[
+            "manifest::duplicate_key",
+            "duplicate key `nickname`: it is already set at users.yaml:4:5",
+            "users.yaml:6:5",
+            "duplicate key `\"mfa\"`: it is already set at users.yaml:8:5",
+            "users.yaml:9:5",
+            "2 errors",
+        ])
+        .never_mentions("manifest::syntax");
+}
+
+#[test]
+fn one_username_or_phone_for_two_users_is_caught_by_validate_at_both_places() {
+    Case::new()
+        .file(
+            "users.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    username: alice\n    phone: \"13800000000\"\n  - email: b@example.com\n    nickname: B\n    username: Alice\n",
+        )
+        .file(
+            "more.csv",
+            "nickname,email,phone\nC,c@example.com,+86 138-0000-0000\n",
+        )
+        .validate(&["users.yaml", "more.csv"])
+        .fails_with(&[
+            "manifest::duplicate_value",
+            "the username `Alice` is given to two users: `b@example.com` here and `a@example.com` at users.yaml:4:15",
+            "users.yaml:8:15",
+            "the phone `13800000000` is given to two users: `c@example.com` here and `a@example.com` at users.yaml:5:12",
+            "more.csv:2:17",
+            "2 errors",
+        ]);
+}
+
+#[test]
+fn the_same_user_twice_is_one_duplicate_user_error_not_a_shared_value_too() {
+    Case::new()
+        .file(
+            "users.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    username: alice\n  - email: A@example.com\n    username: alice\n",
+        )
+        .validate(&["users.yaml"])
+        .fails_with(&["manifest::duplicate_user", "1 error"])
+        .never_mentions("duplicate_value");
+}
+
+#[test]
+fn a_birthdate_must_be_a_calendar_date_in_yaml_and_csv() {
+    Case::new()
+        .file(
+            "users.yaml",
+            "version: 1\nusers:\n  - email: a@example.com\n    birthdate: 1990-02-30\n  - email: b@example.com\n    birthdate: \"2000-02-29\"\n  - email: c@example.com\n    birthdate: 1985-12-31T08:00:00.000Z\n",
+        )
+        .file("more.csv", "email,birthdate\nd@example.com,01/04/1990\n")
+        .validate(&["users.yaml", "more.csv"])
+        .fails_with(&[
+            "invalid `birthdate` `1990-02-30`: no such day in that month",
+            "users.yaml:4:16",
+            "invalid `birthdate` `01/04/1990`: not a date in the form YYYY-MM-DD",
+            "more.csv:2:15",
+            "a date is written `YYYY-MM-DD`",
+            "2 errors",
+        ]);
+}
