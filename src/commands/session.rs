@@ -51,7 +51,7 @@ impl Session {
                 )
                 .await?;
                 let pool = PoolRef {
-                    endpoint: url.to_string(),
+                    endpoint: crate::secret::endpoint_without_secrets(url.as_str()),
                     client_id,
                 };
                 Ok(Session {

@@ -510,7 +510,7 @@ impl Transport {
         let location = header(LOCATION);
         let not_api = |status| {
             fail(ErrorKind::NotApi(Box::new(NotApi {
-                url: crate::secret::url_without_credentials(self.endpoint.as_str()),
+                url: crate::secret::endpoint_without_secrets(self.endpoint.as_str()),
                 status,
                 content_type: content_type.clone(),
                 location: location
