@@ -539,3 +539,71 @@ async fn a_user_created_without_a_photo_through_v3_can_be_given_one_later() {
             .expect(0);
     }
 }
+
+#[tokio::test]
+async fn a_lower_case_gender_is_read_as_its_upper_case_letter_on_both_apis() {
+    let dir = temp_dir();
+    let yaml = write_file(
+        dir.path(),
+        "pool.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n    gender: m\n  - email: new1@example.com\n    gender: \" f \"\n",
+    );
+    let csv = write_file(
+        dir.path(),
+        "hr.csv",
+        "email,gender\nuser2@example.com, f \n",
+    );
+    for api in [Api::V3, Api::V1] {
+        let emulator = seeded(2).await;
+        Sync::on_api(&emulator, dir.path(), api)
+            .args(["apply", "-f", &yaml, "-f", &csv, "--auto-approve"])
+            .run()
+            .expect(0);
+        let raw = pool::raw_users(&emulator, "email gender").await;
+        let gender = |email: &str| {
+            raw.iter()
+                .find(|user| user["email"] == email)
+                .map(|user| user["gender"].clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(gender("user1@example.com"), json!("M"), "{api:?}");
+        assert_eq!(gender("user2@example.com"), json!("F"), "{api:?}");
+        assert_eq!(gender("new1@example.com"), json!("F"), "{api:?}");
+        // Through either API, a second plan sees no change.
+        for again in [Api::V3, Api::V1] {
+            let run = Sync::on_api(&emulator, dir.path(), again)
+                .args(["plan", "-f", &yaml, "-f", &csv, "--detailed-exitcode"])
+                .run()
+                .expect(0);
+            assert!(
+                run.stdout.starts_with("No changes."),
+                "{api:?} then {again:?}: {}",
+                run.stdout
+            );
+        }
+    }
+    // What v3 does not take is still refused on v3 (`u` as the `U` it means), and kept on v1.
+    let other = write_file(
+        dir.path(),
+        "other.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n    gender: male\n  - email: user2@example.com\n    gender: u\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", &other, "--api", "v3"])
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr.contains("other.yaml:4:5: `gender: male`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("other.yaml:6:5: `gender: U`"),
+        "{}",
+        run.stderr
+    );
+    Sync::new(dir.path())
+        .args(["validate", "-f", &other, "--api", "v1"])
+        .run()
+        .expect(0);
+}
