@@ -32,14 +32,16 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<Outcome, Error> 
     let started = Instant::now();
     let interrupts = Interrupts::watch(printer);
     let connection = Connection::resolve(&args.connection)?;
-    if args.send_reset_email && !connection.api.can_send_reset_email() {
-        return Err(Error::NoResetEmail {
-            api: connection.api,
-        });
-    }
     match &args.plan {
         Some(path) => apply_saved(args, path, &connection, printer, &interrupts).await,
         None => apply_manifests(args, &connection, printer, started, &interrupts).await,
+    }
+}
+
+/// The flags of this apply the API may not carry out.
+fn flags(args: &ApplyArgs) -> super::capability::Flags {
+    super::capability::Flags {
+        send_reset_email: args.send_reset_email,
     }
 }
 
@@ -53,7 +55,7 @@ async fn apply_manifests(
     let loaded = manifest::load(&args.files)?;
     show_warnings(&loaded, printer);
     let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
-    super::capability::check_desired(&loaded.state, connection.api)?;
+    super::capability::check_desired(&loaded.state, connection.api, flags(args))?;
     let session = interrupts
         .reading(Session::open(connection, printer))
         .await?;
@@ -123,7 +125,7 @@ async fn apply_saved(
     let saved = parse_limit(file.max_deletes.as_deref(), "max_deletes in the plan file")?;
     let limit = DeleteLimit::new(flag, saved, None);
     let passwords = PasswordBook::for_saved_plan(&plan, &file.manifests)?;
-    super::capability::check_plan(&plan, connection.api)?;
+    super::capability::check_plan(&plan, connection.api, flags(args))?;
     let session = interrupts
         .reading(Session::open(connection, printer))
         .await?;

@@ -876,3 +876,60 @@ async fn a_creation_batch_refused_as_a_whole_is_sent_user_by_user_and_the_rerun_
         ]
     );
 }
+
+#[tokio::test]
+async fn every_refusal_that_needs_no_pool_comes_at_once_before_any_request() {
+    let emulator = seeded(3).await;
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "all.yaml",
+        "version: 1\nwhitelist:\n  enabled: true\nusers:\n  - email: user1@example.com\n    gender: other\n    mfa: true\n  - email: user2@example.com\n    mfa: false\n",
+    );
+    let csv = write_file(
+        dir.path(),
+        "hr.csv",
+        "email,gender,mfa\nuser3@example.com,x,true\n",
+    );
+    let before = emulator.stats().await["total"].as_u64();
+    let run = Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args([
+            "apply",
+            "-f",
+            &manifest,
+            "-f",
+            &csv,
+            "--auto-approve",
+            "--send-reset-email",
+        ])
+        .run()
+        .expect(1);
+    let said = &run.stderr;
+    assert!(said.contains("(4 problems)"), "{said}");
+    for place in ["all.yaml:3:3", "all.yaml:6:5", "hr.csv:2:19", "--send-reset-email:"] {
+        assert!(said.contains(place), "{place}: {said}");
+    }
+    // The `mfa` declarations the pool decides are listed in the same round.
+    assert!(said.contains("once the pool is read"), "{said}");
+    for place in ["all.yaml:7:5", "all.yaml:9:5", "hr.csv:2:21"] {
+        assert!(said.contains(place), "{place}: {said}");
+    }
+    assert_eq!(
+        emulator.stats().await["total"].as_u64(),
+        before,
+        "nothing was sent"
+    );
+    // The flag alone is refused the same way, before connecting.
+    let plain = write_file(
+        dir.path(),
+        "plain.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n",
+    );
+    let run = Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args(["apply", "-f", &plain, "--auto-approve", "--send-reset-email"])
+        .run()
+        .expect(1);
+    assert!(run.stderr.contains("(1 problem)"), "{}", run.stderr);
+    assert!(!run.stderr.contains("once the pool is read"), "{}", run.stderr);
+    assert_eq!(emulator.stats().await["total"].as_u64(), before);
+}
