@@ -140,7 +140,7 @@ impl Connection {
     /// Checks and resolves the connection flags. The secret is read here, from `--secret-file`
     /// or `AUTHING_SECRET`.
     pub fn resolve(args: &ConnectionArgs) -> Result<Connection, SettingsError> {
-        let api = Api::from(args.api);
+        let api = Api::from(args.api.unwrap_or_default());
         let endpoint = parse_endpoint(
             args.endpoint
                 .as_deref()

@@ -111,3 +111,143 @@ fn a_v1_client_at_a_v3_base_url_is_told_about_v3_and_the_reverse() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn a_saved_plan_is_applied_where_it_was_made_and_never_records_a_query() {
+    let emulator = Emulator::builder().generate(2).start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "pool.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n    nickname: Planned\n  - email: user2@example.com\n",
+    );
+    // A gateway key in the query: it travels with the requests, and nowhere else.
+    let keyed = format!("{}/?apikey=query-key-0x5eed", emulator.base_url());
+    let plan = at(&emulator, dir.path(), "v3", &keyed)
+        .args(["plan", "-f", &manifest, "--out", "saved.json"])
+        .run()
+        .expect(0);
+    let saved = std::fs::read_to_string(dir.path().join("saved.json")).expect("saved plan");
+    for (what, text) in [
+        ("plan file", saved.as_str()),
+        ("stdout", plan.stdout.as_str()),
+        ("stderr", plan.stderr.as_str()),
+    ] {
+        assert!(!text.contains("query-key-0x5eed"), "{what}: {text}");
+    }
+    let file: serde_json::Value = serde_json::from_str(&saved).expect("json");
+    assert_eq!(
+        file["pool"]["endpoint"],
+        format!("{}/", emulator.base_url())
+    );
+    assert_eq!(file["pool"]["api"], "v3");
+    let markdown = at(&emulator, dir.path(), "v3", &keyed)
+        .args(["plan", "-f", &manifest, "--format", "markdown"])
+        .run()
+        .expect(0);
+    assert!(
+        !markdown.stdout.contains("query-key"),
+        "{}",
+        markdown.stdout
+    );
+
+    // Another endpoint, another API or another pool id than the plan's: refused, exit 3,
+    // naming both, before any request.
+    let server = recorder();
+    let elsewhere = host(&server);
+    let before = emulator.stats().await["total"].as_u64();
+    let apply_saved = |sync: Sync| sync.args(["apply", "--plan", "saved.json", "--auto-approve"]);
+    for run in [
+        apply_saved(at(&emulator, dir.path(), "v3", &elsewhere)).run(),
+        apply_saved(at(&emulator, dir.path(), "v1", emulator.base_url())).run(),
+        apply_saved(at(&emulator, dir.path(), "v3", emulator.base_url()))
+            .env("AUTHING_CLIENT_ID", "another-pool")
+            .run(),
+    ] {
+        let run = run.expect(3);
+        assert!(
+            run.stderr.contains("refusing to apply a plan made for")
+                && run.stderr.contains(&format!(
+                    "{}/ (pool {CLIENT_ID}, v3 API)",
+                    emulator.base_url()
+                )),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+    assert_eq!(emulator.stats().await["total"].as_u64(), before);
+
+    // Nothing given: the plan's endpoint, API and pool id (the query given again or not: it
+    // does not name the pool).
+    let applied = apply_saved(Sync::new(dir.path()).env("AUTHING_SECRET", SECRET))
+        .run()
+        .expect(0);
+    assert!(
+        applied.stderr.contains("the plan's endpoint, API, pool id"),
+        "{}",
+        applied.stderr
+    );
+    assert!(
+        applied.stderr.contains("Apply complete"),
+        "{}",
+        applied.stderr
+    );
+    let again = at(&emulator, dir.path(), "v3", &keyed)
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+}
+
+#[test]
+fn a_plan_made_on_the_local_emulator_applies_only_beside_its_pool() {
+    let made = temp_dir();
+    let manifest = write_file(
+        made.path(),
+        "pool.yaml",
+        "version: 1\nusers:\n  - email: local1@example.com\n",
+    );
+    let local = |dir: &std::path::Path| Sync::new(dir).env("AUTHING_ENDPOINT", "local");
+    // The local pool exists once something ran on it.
+    local(made.path())
+        .args(["plan", "-f", &manifest, "--out", "saved.json"])
+        .run()
+        .expect(0);
+    let elsewhere = temp_dir();
+    std::fs::copy(
+        made.path().join("saved.json"),
+        elsewhere.path().join("saved.json"),
+    )
+    .expect("copy the plan");
+    let fresh = Sync::new(elsewhere.path())
+        .args(["apply", "--plan", "saved.json", "--auto-approve"])
+        .run()
+        .expect(3);
+    assert!(
+        fresh.stderr.contains("a fresh local emulator"),
+        "{}",
+        fresh.stderr
+    );
+    assert!(
+        !elsewhere
+            .path()
+            .join(".authing-sync")
+            .join("local-pool.json")
+            .exists(),
+        "no pool was made"
+    );
+    let applied = Sync::new(made.path())
+        .args(["apply", "--plan", "saved.json", "--auto-approve"])
+        .run()
+        .expect(0);
+    assert!(
+        applied.stderr.contains("Apply complete"),
+        "{}",
+        applied.stderr
+    );
+    local(made.path())
+        .args(["plan", "-f", &manifest, "--detailed-exitcode"])
+        .run()
+        .expect(0);
+}

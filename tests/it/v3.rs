@@ -906,7 +906,12 @@ async fn every_refusal_that_needs_no_pool_comes_at_once_before_any_request() {
         .expect(1);
     let said = &run.stderr;
     assert!(said.contains("(4 problems)"), "{said}");
-    for place in ["all.yaml:3:3", "all.yaml:6:5", "hr.csv:2:19", "--send-reset-email:"] {
+    for place in [
+        "all.yaml:3:3",
+        "all.yaml:6:5",
+        "hr.csv:2:19",
+        "--send-reset-email:",
+    ] {
         assert!(said.contains(place), "{place}: {said}");
     }
     // The `mfa` declarations the pool decides are listed in the same round.
@@ -926,10 +931,20 @@ async fn every_refusal_that_needs_no_pool_comes_at_once_before_any_request() {
         "version: 1\nusers:\n  - email: user1@example.com\n",
     );
     let run = Sync::on_api(&emulator, dir.path(), Api::V3)
-        .args(["apply", "-f", &plain, "--auto-approve", "--send-reset-email"])
+        .args([
+            "apply",
+            "-f",
+            &plain,
+            "--auto-approve",
+            "--send-reset-email",
+        ])
         .run()
         .expect(1);
     assert!(run.stderr.contains("(1 problem)"), "{}", run.stderr);
-    assert!(!run.stderr.contains("once the pool is read"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("once the pool is read"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(emulator.stats().await["total"].as_u64(), before);
 }
