@@ -140,16 +140,18 @@ pub struct ValidateArgs {
     pub api: Option<ApiArg>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
     /// Which Authing API to speak: v1 (the users GraphQL API) or v3 (the management REST API);
-    /// the same manifests, plans, guards and exit codes serve both
-    #[arg(long, env = "AUTHING_API", value_enum, default_value_t = ApiArg::V1, value_name = "v1|v3")]
-    pub api: ApiArg,
+    /// the same manifests, plans, guards and exit codes serve both [default: v1; for
+    /// `apply --plan`, the plan's]
+    #[arg(long, env = "AUTHING_API", value_enum, value_name = "v1|v3")]
+    pub api: Option<ApiArg>,
 
     /// v1: the users GraphQL endpoint (default https://users.authing.cn/graphql); v3: the base
     /// URL /api/v3/... is appended to (default https://api.authing.cn); `local` runs the
-    /// embedded emulator with its pool in .authing-sync/local-pool.json
+    /// embedded emulator with its pool in .authing-sync/local-pool.json. `apply --plan` uses
+    /// the plan's endpoint, API and pool id unless given, and refuses others
     #[arg(
         long,
         env = "AUTHING_ENDPOINT",

@@ -87,12 +87,6 @@ pub enum Error {
     #[diagnostic(transparent)]
     Unsupported(#[from] capability::Unsupported),
 
-    #[error("--send-reset-email: the {api} API cannot send the reset-password email")]
-    #[diagnostic(help(
-        "nothing was sent. Leave out --send-reset-email (new users without a manifest password get a generated one), or use --api v1"
-    ))]
-    NoResetEmail { api: remote::Api },
-
     #[error(transparent)]
     #[diagnostic(transparent)]
     Refused(#[from] apply::Refusal),

@@ -103,6 +103,28 @@ pub fn url_without_credentials(value: &str) -> String {
     }
 }
 
+/// An endpoint as it is recorded and shown (saved plans, plan headers, the MFA cache's key,
+/// errors): scheme, host, port and path. The query, the fragment and any user info are dropped,
+/// since they may carry credentials (`?apikey=…`, `user:pass@`); they never identify the pool,
+/// which the client id does. Text that is not a URL (`local`) is kept up to its first `?` or `#`.
+pub fn endpoint_without_secrets(endpoint: &str) -> String {
+    match reqwest::Url::parse(endpoint) {
+        Ok(mut url) if url.has_host() => {
+            url.set_query(None);
+            url.set_fragment(None);
+            // Only fails for URLs without a host, excluded above.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        _ => endpoint
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

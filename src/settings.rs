@@ -99,6 +99,15 @@ pub enum SettingsError {
         source: std::io::Error,
     },
 
+    #[error("`{value}` looks like {looks_like}, but --api {api} was asked for: nothing was sent")]
+    #[diagnostic(code(settings::api_endpoint), help("{advice}"))]
+    WrongApiEndpoint {
+        value: String,
+        looks_like: &'static str,
+        api: Api,
+        advice: &'static str,
+    },
+
     #[error("the pool secret from {origin} is empty")]
     #[diagnostic(code(settings::secret))]
     EmptySecret { origin: String },
@@ -131,13 +140,16 @@ impl Connection {
     /// Checks and resolves the connection flags. The secret is read here, from `--secret-file`
     /// or `AUTHING_SECRET`.
     pub fn resolve(args: &ConnectionArgs) -> Result<Connection, SettingsError> {
-        let api = Api::from(args.api);
+        let api = Api::from(args.api.unwrap_or_default());
         let endpoint = parse_endpoint(
             args.endpoint
                 .as_deref()
                 .unwrap_or_else(|| api.default_endpoint()),
             args.allow_insecure_http,
         )?;
+        if let Endpoint::Remote(url) = &endpoint {
+            check_api_endpoint(api, url)?;
+        }
         let credentials = match endpoint {
             Endpoint::Local => None,
             Endpoint::Remote(_) => Some(Credentials {
@@ -227,6 +239,38 @@ pub fn parse_endpoint(value: &str, allow_insecure_http: bool) -> Result<Endpoint
         }
     }
     Ok(Endpoint::Remote(url))
+}
+
+/// Refuses an endpoint that is plainly the other API's, before anything is sent to it (the
+/// secret included): a v1 GraphQL URL (`…/graphql`, `…/graphql/v2`) given to `--api v3`, whose
+/// `/api/v3/...` paths would be appended to it, or a v3 URL (`…/api/v3…`, or Authing's v3 host
+/// `api.authing.cn`) given to `--api v1`. A bare host for v1 is not refused (a private
+/// deployment may serve GraphQL there); its failure's hint names v3 instead.
+pub fn check_api_endpoint(api: Api, url: &reqwest::Url) -> Result<(), SettingsError> {
+    let path = url.path().trim_end_matches('/').to_ascii_lowercase();
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let refused = |looks_like, advice| SettingsError::WrongApiEndpoint {
+        value: crate::secret::endpoint_without_secrets(url.as_str()),
+        looks_like,
+        api,
+        advice,
+    };
+    match api {
+        Api::V3 if path.ends_with("/graphql") || path.ends_with("/graphql/v2") => Err(refused(
+            "a v1 GraphQL endpoint",
+            "for the v1 API, pass --api v1 (or leave --api out) with this URL; for v3, pass the base URL that /api/v3/... is appended to, without /graphql: https://api.authing.cn, or your private deployment's host",
+        )),
+        Api::V1
+            if path.contains("/api/v3")
+                || (host == "api.authing.cn" && !path.contains("graphql")) =>
+        {
+            Err(refused(
+                "a v3 management API URL",
+                "for the v3 API, pass --api v3 with the base URL (https://api.authing.cn, without /api/v3); for v1, pass the users GraphQL URL: https://users.authing.cn/graphql, or your private deployment's URL ending in /graphql",
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -1166,6 +1166,33 @@ impl<'a, P: PoolApi> Run<'a, P> {
                     .await
                     .ok()
                     .map(|users| users.into_iter().map(|user| user.id).collect());
+                // A batch refused as a whole (v3 gives no per-user errors) is sent again one
+                // user per call for those still there, so only the users refused are reported.
+                if err.class() == ErrorClass::Permanent
+                    && batch.len() > 1
+                    && let Some(present) = &still_there
+                {
+                    tracing::info!(
+                        users = batch.len(),
+                        error = %err,
+                        "a deletion batch was refused; deleting its users one at a time to tell who failed"
+                    );
+                    let alone: Vec<Vec<Outcome>> = stream::iter(batch.iter())
+                        .map(|(id, label)| async move {
+                            if !present.contains(id) {
+                                return vec![Outcome::of(Action::Delete, label, Ok(()), started)];
+                            }
+                            if let Some(reason) = self.stop_reason() {
+                                return vec![Outcome::skipped(Action::Delete, label, reason)];
+                            }
+                            let one = vec![(id.clone(), label.clone())];
+                            Box::pin(self.delete(one, Instant::now())).await
+                        })
+                        .buffer_unordered(self.options.concurrency.max(1))
+                        .collect()
+                        .await;
+                    return alone.into_iter().flatten().collect();
+                }
                 return batch
                     .iter()
                     .map(|(id, label)| {

@@ -10,17 +10,19 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::apply::{self, DeleteLimit, ExecuteOptions, PasswordBook, Refusal};
-use crate::cli::ApplyArgs;
+use crate::cli::{ApiArg, ApplyArgs, ConnectionArgs};
 use crate::diff::Policy;
 use crate::exit::{Error, Outcome};
 use crate::manifest;
 use crate::mfa_cache::{MfaCache, ReadPolicy};
 use crate::model::Field;
+use crate::plan::file::PoolRef;
 use crate::plan::{Change, PasswordPlan, Plan, PlanFile};
 use crate::printer::Printer;
 use crate::render::{self, Masker, PlanCost};
 use crate::report::ApplyReporter;
-use crate::settings::{Connection, SettingsError};
+use crate::secret::endpoint_without_secrets;
+use crate::settings::{Connection, Endpoint, SettingsError};
 
 use super::interrupt::Interrupts;
 use super::planning::{
@@ -31,15 +33,115 @@ use super::session::Session;
 pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<Outcome, Error> {
     let started = Instant::now();
     let interrupts = Interrupts::watch(printer);
-    let connection = Connection::resolve(&args.connection)?;
-    if args.send_reset_email && !connection.api.can_send_reset_email() {
-        return Err(Error::NoResetEmail {
-            api: connection.api,
-        });
-    }
     match &args.plan {
-        Some(path) => apply_saved(args, path, &connection, printer, &interrupts).await,
-        None => apply_manifests(args, &connection, printer, started, &interrupts).await,
+        Some(path) => {
+            let file = PlanFile::load(path)?;
+            let connection = connection_for_plan(&args.connection, &file.pool, printer)?;
+            apply_saved(args, path, file, &connection, printer, &interrupts).await
+        }
+        None => {
+            let connection = Connection::resolve(&args.connection)?;
+            apply_manifests(args, &connection, printer, started, &interrupts).await
+        }
+    }
+}
+
+/// The connection a saved plan is applied through: the endpoint, API and pool id it records
+/// unless given (flag or environment); one given that differs from the plan's is refused (exit
+/// 3) before any request, so the secret never goes to a pool the plan was not made for. A plan
+/// made on `local` applies only where its pool file is (the directory it was made in): a fresh
+/// embedded emulator is not the pool it was made against.
+fn connection_for_plan(
+    args: &ConnectionArgs,
+    planned: &PoolRef,
+    printer: &Printer,
+) -> Result<Connection, Error> {
+    let mut args = args.clone();
+    let planned_local = planned.endpoint.eq_ignore_ascii_case("local");
+    let planned_api = match planned.api.as_deref() {
+        Some("v1") => Some(ApiArg::V1),
+        Some("v3") => Some(ApiArg::V3),
+        Some(other) => {
+            return Err(Refusal::Tampered {
+                reason: format!("its pool names an unknown API `{other}`"),
+            }
+            .into());
+        }
+        None => None,
+    };
+    let mut taken = Vec::new();
+    if args.endpoint.is_none() {
+        args.endpoint = Some(planned.endpoint.clone());
+        taken.push("endpoint");
+    }
+    if args.api.is_none() && planned_api.is_some() {
+        args.api = planned_api;
+        taken.push("API");
+    }
+    if args.client_id.is_none() && !planned_local {
+        args.client_id = Some(planned.client_id.clone());
+        taken.push("pool id");
+    }
+    let connection = Connection::resolve(&args)?;
+    let (endpoint, client_id) = match (&connection.endpoint, &connection.credentials) {
+        (Endpoint::Remote(url), Some(credentials)) => (
+            endpoint_without_secrets(url.as_str()),
+            credentials.client_id.clone(),
+        ),
+        _ => (
+            "local".to_string(),
+            crate::emulator::DEFAULT_CLIENT_ID.to_string(),
+        ),
+    };
+    let planned_endpoint = if planned_local {
+        "local".to_string()
+    } else {
+        endpoint_without_secrets(&planned.endpoint)
+    };
+    let api = connection.api.name();
+    let same_api = planned.api.as_deref().is_none_or(|planned| planned == api);
+    if endpoint != planned_endpoint || client_id != planned.client_id || !same_api {
+        let show = |endpoint: &str, client_id: &str, api: Option<&str>| match api {
+            Some(api) => format!("{endpoint} (pool {client_id}, {api} API)"),
+            None => format!("{endpoint} (pool {client_id})"),
+        };
+        return Err(Refusal::WrongPool {
+            planned: show(
+                &planned_endpoint,
+                &planned.client_id,
+                planned.api.as_deref(),
+            ),
+            actual: show(&endpoint, &client_id, Some(api)),
+        }
+        .into());
+    }
+    if planned_local {
+        let pool_file = Path::new(super::session::LOCAL_DIR).join(super::session::LOCAL_POOL);
+        if !pool_file.exists() {
+            return Err(Refusal::WrongPool {
+                planned: "the local emulator's pool (.authing-sync/local-pool.json where the plan was made)".into(),
+                actual: format!(
+                    "a fresh local emulator ({} does not exist in this directory; run apply --plan where the plan was made)",
+                    pool_file.display()
+                ),
+            }
+            .into());
+        }
+    }
+    if !taken.is_empty() {
+        printer.status(format!(
+            "Applying to {} (pool {client_id}, {api} API): the plan's {}",
+            endpoint,
+            taken.join(", ")
+        ));
+    }
+    Ok(connection)
+}
+
+/// The flags of this apply the API may not carry out.
+fn flags(args: &ApplyArgs) -> super::capability::Flags {
+    super::capability::Flags {
+        send_reset_email: args.send_reset_email,
     }
 }
 
@@ -53,7 +155,7 @@ async fn apply_manifests(
     let loaded = manifest::load(&args.files)?;
     show_warnings(&loaded, printer);
     let limit = delete_limit(args.max_deletes.as_deref(), Some(&loaded.state))?;
-    super::capability::check_desired(&loaded.state, connection.api)?;
+    super::capability::check_desired(&loaded.state, connection.api, flags(args))?;
     let session = interrupts
         .reading(Session::open(connection, printer))
         .await?;
@@ -93,6 +195,7 @@ async fn apply_manifests(
 async fn apply_saved(
     args: &ApplyArgs,
     path: &Path,
+    file: PlanFile,
     connection: &Connection,
     printer: &Printer,
     interrupts: &Interrupts,
@@ -105,7 +208,6 @@ async fn apply_saved(
         }
         .into());
     }
-    let file = PlanFile::load(path)?;
     if let Some(reason) = file.tampering() {
         return Err(Refusal::Tampered {
             reason: format!("{}: {reason}", path.display()),
@@ -123,12 +225,18 @@ async fn apply_saved(
     let saved = parse_limit(file.max_deletes.as_deref(), "max_deletes in the plan file")?;
     let limit = DeleteLimit::new(flag, saved, None);
     let passwords = PasswordBook::for_saved_plan(&plan, &file.manifests)?;
-    super::capability::check_plan(&plan, connection.api)?;
+    super::capability::check_plan(&plan, connection.api, flags(args))?;
     let session = interrupts
         .reading(Session::open(connection, printer))
         .await?;
     let result = async {
-        if file.pool != session.pool {
+        // Checked before connecting ([`connection_for_plan`]); checked again on what the
+        // session reached, both endpoints without their query.
+        let same_api = file.pool.api.is_none() || file.pool.api == session.pool.api;
+        if endpoint_without_secrets(&file.pool.endpoint) != session.pool.endpoint
+            || file.pool.client_id != session.pool.client_id
+            || !same_api
+        {
             return Err(Refusal::WrongPool {
                 planned: format!("{} (pool {})", file.pool.endpoint, file.pool.client_id),
                 actual: format!(

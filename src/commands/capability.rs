@@ -1,9 +1,13 @@
-//! What the manifests ask for that the API behind `--api` cannot do, refused at plan time (plan,
-//! apply, and validate with `--api`) with the manifest file, line and column of each request,
-//! every one at once, before anything is written (exit 1). Two checks: [`check_desired`] needs
-//! only the manifests (v3 has no whitelist switch; v3's `gender` takes only `M`, `F`, `U`) and
-//! runs before connecting; [`check_plan`] needs the plan (an MFA change, which v3 cannot make:
-//! whether a user's MFA changes is known only once the pool is read).
+//! What the manifests (and flags) ask for that the API behind `--api` cannot do, refused at
+//! plan time (plan, apply, and validate with `--api`) with the manifest file, line and column of
+//! each request, every one at once, before anything is written (exit 1). Two checks:
+//! [`check_desired`] needs only the manifests and flags (v3 has no whitelist switch; v3's
+//! `gender` takes only `M`, `F`, `U`; v3 cannot send the reset email) and runs before any
+//! network call, gathering every refusal that does not need the pool; [`check_plan`] needs the
+//! plan (an MFA change, which v3 cannot make: whether a user's MFA changes is known only once
+//! the pool is read). So that one round of fixes is enough, a refusal of the first check also
+//! lists where the manifests declare `mfa` on such an API: those the second check will compare
+//! with the pool.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,15 +20,44 @@ use crate::model::{DesiredState, Field, FieldRef, Origin};
 use crate::plan::{Change, Plan};
 use crate::remote::Api;
 
+/// The most `mfa` places a refusal lists as still to be checked against the pool.
+const PENDING_SHOWN: usize = 10;
+
 /// Requests the API cannot carry out, each at its manifest place.
 #[derive(Debug, thiserror::Error)]
-#[error("the manifests ask for what the {api} API cannot do ({}):\n  {}",
+#[error("the manifests ask for what the {api} API cannot do ({}):\n  {}{}",
     if .problems.len() == 1 { "1 problem".to_string() } else { format!("{} problems", .problems.len()) },
-    .problems.join("\n  "))]
+    .problems.join("\n  "),
+    pending_note(*.api, .pending))]
 pub struct Unsupported {
     pub api: Api,
-    /// `file:line:column: what`, in manifest order.
+    /// `file:line:column: what` (or `--flag: what`), in manifest order, flags last.
     pub problems: Vec<String>,
+    /// `file:line:column` of each `mfa` the manifests declare where the API cannot change MFA:
+    /// refused after the pool is read where it would change a user's MFA.
+    pub pending: Vec<String>,
+}
+
+fn pending_note(api: Api, pending: &[String]) -> String {
+    if pending.is_empty() {
+        return String::new();
+    }
+    let mut note = format!(
+        "\nonce the pool is read, the {api} API also refuses each `mfa` below that would change a user's MFA ({} declared):\n  ",
+        pending.len()
+    );
+    note.push_str(
+        &pending
+            .iter()
+            .take(PENDING_SHOWN)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n  "),
+    );
+    if pending.len() > PENDING_SHOWN {
+        note.push_str(&format!("\n  … and {} more", pending.len() - PENDING_SHOWN));
+    }
+    note
 }
 
 impl Diagnostic for Unsupported {
@@ -34,13 +67,20 @@ impl Diagnostic for Unsupported {
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(
-            "nothing was written. Remove these from the manifests, make them in the Authing console, or use --api v1 (AUTHING_API=v1)",
+            "nothing was sent or written. Remove these from the manifests (or leave the flag out), make them in the Authing console, or use --api v1 (AUTHING_API=v1)",
         ))
     }
 }
 
-/// The checks that need only the manifests.
-pub fn check_desired(desired: &DesiredState, api: Api) -> Result<(), Unsupported> {
+/// What a command asks for besides the manifests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// `apply --send-reset-email`.
+    pub send_reset_email: bool,
+}
+
+/// The checks that need only the manifests and flags, run before any network call.
+pub fn check_desired(desired: &DesiredState, api: Api, flags: Flags) -> Result<(), Unsupported> {
     let mut finder = Finder::default();
     let mut problems = Vec::new();
     if !api.has_whitelist_switch()
@@ -80,11 +120,35 @@ pub fn check_desired(desired: &DesiredState, api: Api) -> Result<(), Unsupported
             }
         }
     }
-    finish(api, problems)
+    let flag_problems = flag_problems(api, flags);
+    if problems.is_empty() && flag_problems.is_empty() {
+        return Ok(());
+    }
+    let pending = if api.can_change_mfa() {
+        Vec::new()
+    } else {
+        let mut places: Vec<Place> = desired
+            .users
+            .iter()
+            .filter(|user| user.mfa.is_some())
+            .map(|user| finder.place(&user.origin, "mfa"))
+            .collect();
+        places.sort();
+        places.into_iter().map(|place| show(&place)).collect()
+    };
+    let mut refused = finish(api, problems).err().unwrap_or(Unsupported {
+        api,
+        problems: Vec::new(),
+        pending: Vec::new(),
+    });
+    refused.problems.extend(flag_problems);
+    refused.pending = pending;
+    Err(refused)
 }
 
-/// The checks that need the plan: the changes the API cannot make.
-pub fn check_plan(plan: &Plan, api: Api) -> Result<(), Unsupported> {
+/// The checks that need the plan: the changes the API cannot make (and, for a saved plan, the
+/// flags, which [`check_desired`] checks otherwise).
+pub fn check_plan(plan: &Plan, api: Api, flags: Flags) -> Result<(), Unsupported> {
     let mut finder = Finder::default();
     let mut problems = Vec::new();
     for change in &plan.changes {
@@ -109,7 +173,32 @@ pub fn check_plan(plan: &Plan, api: Api) -> Result<(), Unsupported> {
             ));
         }
     }
-    finish(api, problems)
+    let flag_problems = flag_problems(api, flags);
+    if problems.is_empty() && flag_problems.is_empty() {
+        return Ok(());
+    }
+    let mut refused = finish(api, problems).err().unwrap_or(Unsupported {
+        api,
+        problems: Vec::new(),
+        pending: Vec::new(),
+    });
+    refused.problems.extend(flag_problems);
+    Err(refused)
+}
+
+/// The flags the API cannot carry out, each as `--flag: why`.
+fn flag_problems(api: Api, flags: Flags) -> Vec<String> {
+    let mut problems = Vec::new();
+    if flags.send_reset_email && !api.can_send_reset_email() {
+        problems.push(format!(
+            "--send-reset-email: the {api} API cannot send the reset-password email (new users without a manifest password get a generated one without it)"
+        ));
+    }
+    problems
+}
+
+fn show((file, line, column): &Place) -> String {
+    format!("{file}:{line}:{column}")
 }
 
 fn finish(api: Api, mut problems: Vec<(Place, String)>) -> Result<(), Unsupported> {
@@ -121,8 +210,9 @@ fn finish(api: Api, mut problems: Vec<(Place, String)>) -> Result<(), Unsupporte
         api,
         problems: problems
             .into_iter()
-            .map(|((file, line, column), what)| format!("{file}:{line}:{column}: {what}"))
+            .map(|(place, what)| format!("{}: {what}", show(&place)))
             .collect(),
+        pending: Vec::new(),
     })
 }
 

@@ -22,7 +22,7 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<Outcome, Error> {
     let loaded = manifest::load(&args.manifests.files)?;
     show_warnings(&loaded, printer);
     let connection = Connection::resolve(&args.connection)?;
-    super::capability::check_desired(&loaded.state, connection.api)?;
+    super::capability::check_desired(&loaded.state, connection.api, Default::default())?;
     let session = interrupts
         .reading(Session::open(&connection, printer))
         .await?;

@@ -126,7 +126,7 @@ pub async fn make_plan(
     .await?;
     reporter.finished();
     drop(reporter);
-    super::capability::check_plan(&plan, session.client.api())?;
+    super::capability::check_plan(&plan, session.client.api(), Default::default())?;
     let mut reads = reads;
     if let Some(reads) = reads.as_mut()
         && mfa.refresh

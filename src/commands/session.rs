@@ -51,8 +51,9 @@ impl Session {
                 )
                 .await?;
                 let pool = PoolRef {
-                    endpoint: url.to_string(),
+                    endpoint: crate::secret::endpoint_without_secrets(url.as_str()),
                     client_id,
+                    api: Some(connection.api.name().into()),
                 };
                 Ok(Session {
                     client,
@@ -86,6 +87,7 @@ impl Session {
                         pool: PoolRef {
                             endpoint: "local".into(),
                             client_id: emulator::DEFAULT_CLIENT_ID.into(),
+                            api: Some(connection.api.name().into()),
                         },
                         local: Some(local),
                     }),
@@ -207,7 +209,7 @@ async fn connect(
 
 async fn fetch_key(url: reqwest::Url, timeout: Duration) -> Result<String, SettingsError> {
     let failed = |reason: String| SettingsError::PublicKey {
-        origin: url.to_string(),
+        origin: crate::secret::endpoint_without_secrets(url.as_str()),
         reason,
     };
     let client = reqwest::Client::builder()

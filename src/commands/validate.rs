@@ -13,7 +13,7 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<Outcome, Error> {
     let loaded = manifest::load(&args.manifests.files)?;
     super::planning::show_warnings(&loaded, printer);
     if let Some(api) = args.api {
-        super::capability::check_desired(&loaded.state, api.into())?;
+        super::capability::check_desired(&loaded.state, api.into(), Default::default())?;
     }
     printer
         .data(&format!("{}\n", summary(&loaded)))

@@ -45,7 +45,7 @@ use super::source::Input;
 use crate::model::{
     DesiredState, DesiredUser, DesiredWhitelist, Email, Field, Identity, MIN_PASSWORD_CHARS,
     MatchOn, Normalizer, Origin, Password, PasswordSource, Phone, ProfileBuilder, PruneSettings,
-    UserId, UserKey, check_date,
+    UserId, UserKey, check_date, normalize_gender,
 };
 use crate::secret::Secret;
 
@@ -261,6 +261,7 @@ fn normalize(field: Field, value: &str) -> Result<Cow<'_, str>, Rejection> {
                     .help(DATE_HELP)
                 })
         }
+        Some(Normalizer::Trim) if field == Field::Gender => Ok(normalize_gender(value)),
         Some(Normalizer::Trim) | None => Ok(Cow::Borrowed(value)),
     }
 }

@@ -38,25 +38,9 @@ pub const VERSION: u32 = 1;
 /// holds millions of users); a larger one is ignored as corrupt without being read.
 pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
 
-/// The endpoint as scheme, host, port and path: the query, the fragment and any user info
-/// (which may carry credentials, `?apikey=…`, `user:pass@`) are dropped. Text that is not a URL
-/// (`local`) is kept up to its first `?` or `#`.
+/// The endpoint as scheme, host, port and path ([`crate::secret::endpoint_without_secrets`]).
 pub fn sanitise_endpoint(endpoint: &str) -> String {
-    match reqwest::Url::parse(endpoint) {
-        Ok(mut url) if url.has_host() => {
-            url.set_query(None);
-            url.set_fragment(None);
-            // Only fails for URLs without a host, excluded above.
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            url.to_string()
-        }
-        _ => endpoint
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-    }
+    crate::secret::endpoint_without_secrets(endpoint)
 }
 
 /// Which pool, through which API, a cache belongs to.

@@ -30,7 +30,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{emails_equal, normalized_phone};
+use super::{emails_equal, normalize_gender, normalized_phone};
 
 /// How a text value is read and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -199,7 +199,8 @@ user_fields! {
         register true,  update true, personal true;
     Website:           "website",            "website",           Some("website"),             TEXT,
         register true,  update true, personal true;
-    /// v3 takes only `M`, `F` or `U`.
+    /// v3 takes only `M`, `F` or `U`; a one-letter value is read in upper case for both APIs
+    /// (`super::normalize_gender`).
     Gender:            "gender",             "gender",            Some("gender"),              TEXT,
         register true,  update true, personal true;
     /// A calendar date, `YYYY-MM-DD` (OIDC's `birthdate`).
@@ -726,6 +727,8 @@ pub fn field_matches(field: Field, desired: FieldRef<'_>, live: Option<FieldRef<
             match field.normalizer() {
                 Some(Normalizer::Phone) => normalized_phone(want) == normalized_phone(have),
                 Some(Normalizer::Email) if !emails_equal(want, have) => false,
+                // `m` (another tool's spelling) is the `M` a manifest declares.
+                _ if field == Field::Gender => normalize_gender(want) == normalize_gender(have),
                 _ => want.trim() == have.trim(),
             }
         }

@@ -5,7 +5,8 @@
 //! Every normalisation rule lives here and nowhere else: emails compare case-insensitively as
 //! keys (the declared spelling is what gets written), phones compare with spaces, dashes and
 //! brackets dropped and a `+86`/`0086` prefix dropped from an 11-digit mainland mobile number,
-//! text is trimmed and an empty string is the same as no value.
+//! text is trimmed and an empty string is the same as no value, and a one-letter `gender`
+//! (`m`, `f`, `u`, any case) is upper case ([`normalize_gender`]).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -259,6 +260,18 @@ pub fn normalized_phone(raw: &str) -> Cow<'_, str> {
         (None, compact) => compact,
         (Some(prefix), Cow::Borrowed(text)) => Cow::Borrowed(&text[prefix.len()..]),
         (Some(prefix), Cow::Owned(text)) => Cow::Owned(text[prefix.len()..].to_string()),
+    }
+}
+
+/// A `gender` as it is written and compared: `M`, `F` or `U` in any case is upper case (v3 takes
+/// only the upper-case letters, and v1 stores what it is given, so a lower-case letter would
+/// otherwise be refused on one API and a change of spelling on the other); any other text is
+/// kept as it is (v1 takes any string, and v3's capability check names it). `value` is trimmed.
+pub fn normalize_gender(value: &str) -> std::borrow::Cow<'_, str> {
+    let value = value.trim();
+    match value {
+        "m" | "f" | "u" => std::borrow::Cow::Owned(value.to_ascii_uppercase()),
+        _ => std::borrow::Cow::Borrowed(value),
     }
 }
 
@@ -803,6 +816,21 @@ pub struct LiveState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_one_letter_gender_is_upper_case_and_any_other_is_kept() {
+        for (given, read) in [
+            ("m", "M"),
+            (" f ", "F"),
+            ("u", "U"),
+            ("M", "M"),
+            ("male", "male"),
+            ("Other", "Other"),
+            ("", ""),
+        ] {
+            assert_eq!(normalize_gender(given), read, "{given:?}");
+        }
+    }
 
     #[test]
     fn emails_compare_case_insensitively_and_keep_their_spelling() {

@@ -28,8 +28,14 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The pool a plan was made against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolRef {
+    /// The endpoint without query, fragment or user info (`secret::endpoint_without_secrets`),
+    /// or `local`.
     pub endpoint: String,
     pub client_id: String,
+    /// The API the plan was made through (`v1`, `v3`); absent in files written before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
 }
 
 /// A manifest file the plan was made from.

@@ -439,8 +439,17 @@ impl Diagnostic for RemoteError {
             ErrorKind::TooLarge { .. } => {
                 "the endpoint does not behave like Authing; check --endpoint"
             }
-            ErrorKind::NotApi(_) => {
-                "check --endpoint: it is the users GraphQL URL, https://users.authing.cn/graphql or your private deployment's URL ending in /graphql, not the console's or a login page"
+            ErrorKind::NotApi(_)
+            | ErrorKind::Http {
+                status: 404 | 405, ..
+            } if self.operation.is_v3() => {
+                "check --endpoint: with --api v3 it is the base URL /api/v3/... is appended to, https://api.authing.cn or your private deployment's host, not a v1 URL ending in /graphql (for that, use --api v1), the console's or a login page"
+            }
+            ErrorKind::NotApi(_)
+            | ErrorKind::Http {
+                status: 404 | 405, ..
+            } => {
+                "check --endpoint: it is the users GraphQL URL, https://users.authing.cn/graphql or your private deployment's URL ending in /graphql, not the console's or a login page; for the v3 management API's base URL (https://api.authing.cn), pass --api v3"
             }
             _ => return None,
         };

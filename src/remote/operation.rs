@@ -118,6 +118,23 @@ impl Operation {
         }
     }
 
+    /// Whether this is a call of the v3 management REST API.
+    pub fn is_v3(self) -> bool {
+        matches!(
+            self,
+            Operation::V3Token
+                | Operation::V3ListUsers
+                | Operation::V3CreateUsersBatch
+                | Operation::V3CreateUser
+                | Operation::V3UpdateUser
+                | Operation::V3DeleteUsersBatch
+                | Operation::V3GetUserMfaInfo
+                | Operation::V3ListWhitelist
+                | Operation::V3AddWhitelist
+                | Operation::V3DeleteWhitelist
+        )
+    }
+
     /// Which token the API page asks for.
     pub fn token(self) -> TokenKind {
         match self {

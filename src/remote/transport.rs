@@ -510,7 +510,7 @@ impl Transport {
         let location = header(LOCATION);
         let not_api = |status| {
             fail(ErrorKind::NotApi(Box::new(NotApi {
-                url: crate::secret::url_without_credentials(self.endpoint.as_str()),
+                url: crate::secret::endpoint_without_secrets(self.endpoint.as_str()),
                 status,
                 content_type: content_type.clone(),
                 location: location
@@ -707,10 +707,17 @@ pub fn decode_v3<T: DeserializeOwned>(
 }
 
 /// The URL of a v3 path under the base URL (which may itself have a path, for a private
-/// deployment behind a prefix).
+/// deployment behind a prefix, and a query, a gateway's key say, which every call carries).
 fn rest_url(base: &reqwest::Url, path: &str) -> Result<reqwest::Url, ErrorKind> {
-    let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path);
-    reqwest::Url::parse(&joined).map_err(|err| ErrorKind::Connection(err.to_string()))
+    if base.cannot_be_a_base() {
+        return Err(ErrorKind::Connection(
+            "the endpoint cannot be a base URL".into(),
+        ));
+    }
+    let mut url = base.clone();
+    url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+    url.set_fragment(None);
+    Ok(url)
 }
 
 /// A JSON object as query pairs: scalars as text, arrays as repeated keys, nulls left out.
@@ -802,6 +809,23 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_v3_path_goes_under_the_base_path_and_keeps_its_query() {
+        let url = |base: &str| {
+            rest_url(&reqwest::Url::parse(base).unwrap(), "/api/v3/list-users")
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            url("https://api.authing.cn"),
+            "https://api.authing.cn/api/v3/list-users"
+        );
+        assert_eq!(
+            url("https://h.example/prefix/?apikey=k1#x"),
+            "https://h.example/prefix/api/v3/list-users?apikey=k1"
+        );
+    }
     use reqwest::header::HeaderValue;
 
     #[test]

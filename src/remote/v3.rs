@@ -12,7 +12,8 @@
 //!   rest read concurrently by `fetch`); re-reads with `list-users` filtered by `id IN` (50 a
 //!   call); creations with `create-users-batch` (50 a call; a batch refused as a whole is sent
 //!   again one `create-user` per user, so each user gets its own answer); `update-user`;
-//!   `delete-users-batch` (50 a call). `blocked` is `status` (`Suspended`/`Activated`); the
+//!   `delete-users-batch` (50 a call; one refused as a whole is followed by a re-read, and the
+//!   executor sends each user still there again alone). `blocked` is `status` (`Suspended`/`Activated`); the
 //!   current status is sent with every update, because whether an update that omits it resets
 //!   it is unconfirmed. Passwords travel as `passwordEncryptType: none` (plain text inside
 //!   HTTPS), as the facts advise.

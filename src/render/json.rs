@@ -199,6 +199,7 @@ mod tests {
         PoolRef {
             endpoint: "https://users.authing.cn/graphql".into(),
             client_id: "pool".into(),
+            api: None,
         }
     }
 

@@ -245,6 +245,7 @@ fn json() {
     let pool = PoolRef {
         endpoint: "https://users.authing.cn/graphql".into(),
         client_id: "5c9f7e1a2b3c4d5e6f708192".into(),
+        api: None,
     };
     let mut file = PlanFile::new(&realistic_plan(), pool, &[]);
     file.created_at = "2026-11-25T08:00:00Z".into();
@@ -267,6 +268,7 @@ fn json_masked() {
     let pool = PoolRef {
         endpoint: "local".into(),
         client_id: "pool".into(),
+        api: None,
     };
     let mut file = PlanFile::new(&realistic_plan(), pool, &[]);
     file.created_at = "2026-11-25T08:00:00Z".into();
@@ -896,6 +898,7 @@ fn deletions_are_listed_in_natural_order_and_json_keeps_the_plan_order() {
     let pool = PoolRef {
         endpoint: "local".into(),
         client_id: "pool".into(),
+        api: None,
     };
     let json = json::render(&PlanFile::new(&plan, pool, &[]), Masker::off());
     assert!(json.find("leaver10@").unwrap() < json.find("leaver2@").unwrap());
@@ -950,6 +953,7 @@ fn control_and_bidi_characters_never_reach_any_format_raw() {
     let pool = PoolRef {
         endpoint: "local".into(),
         client_id: "pool".into(),
+        api: None,
     };
     let file = PlanFile::new(&plan, pool, &[]);
     let hidden = |text: &str| {

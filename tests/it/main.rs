@@ -3,6 +3,7 @@
 //! command or concern.
 
 mod conformance;
+mod endpoints;
 mod fields;
 mod hardening;
 mod honest;

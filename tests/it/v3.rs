@@ -539,3 +539,412 @@ async fn a_user_created_without_a_photo_through_v3_can_be_given_one_later() {
             .expect(0);
     }
 }
+
+#[tokio::test]
+async fn a_lower_case_gender_is_read_as_its_upper_case_letter_on_both_apis() {
+    let dir = temp_dir();
+    let yaml = write_file(
+        dir.path(),
+        "pool.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n    gender: m\n  - email: new1@example.com\n    gender: \" f \"\n",
+    );
+    let csv = write_file(
+        dir.path(),
+        "hr.csv",
+        "email,gender\nuser2@example.com, f \n",
+    );
+    for api in [Api::V3, Api::V1] {
+        let emulator = seeded(2).await;
+        Sync::on_api(&emulator, dir.path(), api)
+            .args(["apply", "-f", &yaml, "-f", &csv, "--auto-approve"])
+            .run()
+            .expect(0);
+        let raw = pool::raw_users(&emulator, "email gender").await;
+        let gender = |email: &str| {
+            raw.iter()
+                .find(|user| user["email"] == email)
+                .map(|user| user["gender"].clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(gender("user1@example.com"), json!("M"), "{api:?}");
+        assert_eq!(gender("user2@example.com"), json!("F"), "{api:?}");
+        assert_eq!(gender("new1@example.com"), json!("F"), "{api:?}");
+        // Through either API, a second plan sees no change.
+        for again in [Api::V3, Api::V1] {
+            let run = Sync::on_api(&emulator, dir.path(), again)
+                .args(["plan", "-f", &yaml, "-f", &csv, "--detailed-exitcode"])
+                .run()
+                .expect(0);
+            assert!(
+                run.stdout.starts_with("No changes."),
+                "{api:?} then {again:?}: {}",
+                run.stdout
+            );
+        }
+    }
+    // What v3 does not take is still refused on v3 (`u` as the `U` it means), and kept on v1.
+    let other = write_file(
+        dir.path(),
+        "other.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n    gender: male\n  - email: user2@example.com\n    gender: u\n",
+    );
+    let run = Sync::new(dir.path())
+        .args(["validate", "-f", &other, "--api", "v3"])
+        .run()
+        .expect(1);
+    assert!(
+        run.stderr.contains("other.yaml:4:5: `gender: male`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("other.yaml:6:5: `gender: U`"),
+        "{}",
+        run.stderr
+    );
+    Sync::new(dir.path())
+        .args(["validate", "-f", &other, "--api", "v1"])
+        .run()
+        .expect(0);
+}
+
+/// A scripted v3 pool for the answers the emulator never gives: `create-users-batch` refused as
+/// a whole when any of its users has a username the server will not take (`400 参数 username
+/// 格式错误`, the shape `authing-v3-facts.md` §3 lists for a refused parameter; the emulator now
+/// refuses nothing the plan cannot see), `create-user` refusing only that user, and
+/// `delete-users-batch` refused as a whole when it holds a user the server keeps.
+#[derive(Default)]
+struct BatchRefuser {
+    users: Vec<Value>,
+    next: u64,
+    /// Paths in arrival order, with the number of users a batch carried.
+    calls: Vec<(String, usize)>,
+}
+
+/// The username the scripted server refuses, and the user it will not delete.
+const REFUSED_USERNAME: &str = "bad name!";
+const KEPT_ID: &str = "u-kept";
+
+impl BatchRefuser {
+    fn answer(&mut self, path: &str, body: &Value) -> Value {
+        let ok = |data: Value| json!({"statusCode": 200, "message": "操作成功", "data": data});
+        let refused = json!({"statusCode": 400, "apiCode": 2000, "message": "参数 username 格式错误", "requestId": "r-batch"});
+        let bad = |user: &Value| user["username"] == REFUSED_USERNAME;
+        match path {
+            "/api/v3/get-management-token" => {
+                ok(json!({"access_token": "scripted-token", "expires_in": 7200}))
+            }
+            "/api/v3/list-users" => {
+                let wanted: Option<Vec<Value>> =
+                    body["advancedFilter"][0]["value"].as_array().cloned();
+                let page = body["options"]["pagination"]["page"].as_u64().unwrap_or(1) as usize;
+                let matching: Vec<Value> = self
+                    .users
+                    .iter()
+                    .filter(|user| {
+                        wanted
+                            .as_ref()
+                            .is_none_or(|ids| ids.contains(&user["userId"]))
+                    })
+                    .cloned()
+                    .collect();
+                let list: Vec<Value> = matching
+                    .iter()
+                    .skip((page - 1) * 50)
+                    .take(50)
+                    .cloned()
+                    .collect();
+                ok(json!({"totalCount": matching.len(), "list": list}))
+            }
+            "/api/v3/create-users-batch" => {
+                let list = body["list"].as_array().cloned().unwrap_or_default();
+                self.calls.last_mut().expect("recorded").1 = list.len();
+                if list.iter().any(bad) {
+                    return refused;
+                }
+                let created: Vec<Value> = list.iter().map(|user| self.create(user)).collect();
+                ok(Value::from(created))
+            }
+            "/api/v3/create-user" => {
+                if bad(body) {
+                    return refused;
+                }
+                ok(self.create(body))
+            }
+            "/api/v3/delete-users-batch" => {
+                let ids = body["userIds"].as_array().cloned().unwrap_or_default();
+                self.calls.last_mut().expect("recorded").1 = ids.len();
+                if ids.iter().any(|id| id == KEPT_ID) {
+                    return json!({"statusCode": 400, "apiCode": 2000, "message": "参数 userIds 格式错误", "requestId": "r-delete"});
+                }
+                self.users.retain(|user| !ids.contains(&user["userId"]));
+                ok(json!({"success": true}))
+            }
+            other => json!({"statusCode": 404, "message": format!("no {other} here")}),
+        }
+    }
+
+    fn create(&mut self, body: &Value) -> Value {
+        self.next += 1;
+        let mut user = json!({
+            "userId": format!("u-new-{}", self.next),
+            "status": "Activated",
+            "gender": "U",
+            "emailVerified": false,
+            "phoneVerified": false,
+        });
+        for key in ["email", "username", "nickname"] {
+            if let Some(value) = body.get(key) {
+                user[key] = value.clone();
+            }
+        }
+        self.users.push(user.clone());
+        user
+    }
+
+    fn count(&self, path: &str) -> usize {
+        self.calls
+            .iter()
+            .filter(|(seen, _)| seen.ends_with(path))
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn a_creation_batch_refused_as_a_whole_is_sent_user_by_user_and_the_rerun_converges() {
+    let fake = std::sync::Arc::new(std::sync::Mutex::new(BatchRefuser::default()));
+    fake.lock().expect("fake").users = vec![
+        json!({"userId": "u-old-1", "email": "old1@example.com", "status": "Activated", "gender": "U"}),
+        json!({"userId": "u-old-2", "email": "old2@example.com", "status": "Activated", "gender": "U"}),
+        json!({"userId": KEPT_ID, "email": "kept@example.com", "status": "Activated", "gender": "U"}),
+    ];
+    let serving = std::sync::Arc::clone(&fake);
+    let server = Scripted::start(move |seen, stream| {
+        let path = seen
+            .request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut fake = serving.lock().expect("fake");
+        fake.calls.push((path.clone(), 0));
+        let answer = fake.answer(&path, &seen.json());
+        drop(fake);
+        respond(stream, &answer.to_string())
+    });
+    let dir = temp_dir();
+    let mut yaml = String::from("version: 1\nprune:\n  enabled: true\nusers:\n");
+    for i in 1..=4 {
+        let username = if i == 3 {
+            REFUSED_USERNAME.to_string()
+        } else {
+            format!("hire{i}")
+        };
+        yaml.push_str(&format!(
+            "  - email: hire{i}@example.com\n    username: \"{username}\"\n    nickname: Hire {i}\n"
+        ));
+    }
+    let manifest = write_file(dir.path(), "hires.yaml", &yaml);
+    let apply = |manifest: &str| {
+        Sync::new(dir.path())
+            .args(["apply", "-f", manifest, "--auto-approve"])
+            .args(["--api", "v3", "--endpoint", &base(&server)])
+            .args(["--client-id", CLIENT_ID, "--retries", "1"])
+            .env("AUTHING_SECRET", "pool-secret-for-the-test")
+            .run()
+    };
+
+    let run = apply(&manifest).expect(4);
+    let said = &run.stderr;
+    // The one user refused on its own is named, with the operation and the server's words.
+    assert!(
+        said.contains("create-user") && said.contains("hire3@example.com"),
+        "{said}"
+    );
+    assert!(said.contains("参数 username 格式错误"), "{said}");
+    assert!(said.contains("3 created"), "{said}");
+    {
+        let fake = fake.lock().expect("fake");
+        // One batch of the four, refused; then each user alone.
+        assert_eq!(fake.count("/create-users-batch"), 1, "{:?}", fake.calls);
+        assert_eq!(fake.count("/create-user"), 4, "{:?}", fake.calls);
+        let emails: Vec<&str> = fake
+            .users
+            .iter()
+            .filter_map(|user| user["email"].as_str())
+            .filter(|email| email.starts_with("hire"))
+            .collect();
+        assert_eq!(
+            emails.len(),
+            3,
+            "the others landed, the refused one did not: {emails:?}"
+        );
+        assert!(!emails.contains(&"hire3@example.com"));
+    }
+    // The deletion batch held a user the server keeps: refused as a whole, its users read
+    // again and sent one per call; only the kept one is reported, by name.
+    assert!(
+        said.contains("delete-users-batch kept@example.com: statusCode 400"),
+        "{said}"
+    );
+    assert!(!said.contains("delete old1@example.com"), "{said}");
+    assert!(said.contains("2 deleted"), "{said}");
+    {
+        let fake = fake.lock().expect("fake");
+        let batches: Vec<usize> = fake
+            .calls
+            .iter()
+            .filter(|(path, _)| path.ends_with("/delete-users-batch"))
+            .map(|(_, users)| *users)
+            .collect();
+        assert_eq!(batches, [3, 1, 1, 1], "{:?}", fake.calls);
+        assert!(
+            fake.users
+                .iter()
+                .all(|user| user["email"] != "old1@example.com"
+                    && user["email"] != "old2@example.com")
+        );
+    }
+
+    // The same manifest again: only the refused user is tried again, nothing made twice.
+    let before = fake.lock().expect("fake").calls.len();
+    let again = apply(&manifest).expect(4);
+    assert!(
+        again
+            .stdout
+            .contains("Plan: 1 to create, 0 to update, 1 to delete"),
+        "{}",
+        again.stdout
+    );
+    {
+        let fake = fake.lock().expect("fake");
+        let creations: Vec<&(String, usize)> = fake.calls[before..]
+            .iter()
+            .filter(|(path, _)| path.contains("create-user"))
+            .collect();
+        assert_eq!(
+            creations,
+            [
+                &("/api/v3/create-users-batch".to_string(), 1),
+                &("/api/v3/create-user".to_string(), 0)
+            ],
+            "{:?}",
+            fake.calls
+        );
+    }
+
+    assert!(again.stderr.contains("0 created"), "{}", again.stderr);
+
+    // Fixed (and the kept user declared): the re-run converges, and a plan after it is empty.
+    let fixed = write_file(
+        dir.path(),
+        "hires.yaml",
+        &format!(
+            "{}  - email: kept@example.com\n",
+            yaml.replace(REFUSED_USERNAME, "hire3")
+        ),
+    );
+    let done = apply(&fixed).expect(0);
+    assert!(done.stderr.contains("1 created"), "{}", done.stderr);
+    let plan = Sync::new(dir.path())
+        .args(["plan", "-f", &fixed, "--detailed-exitcode"])
+        .args(["--api", "v3", "--endpoint", &base(&server)])
+        .args(["--client-id", CLIENT_ID])
+        .env("AUTHING_SECRET", "pool-secret-for-the-test")
+        .run()
+        .expect(0);
+    assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+    let fake = fake.lock().expect("fake");
+    // (The users created one per call land in any order.)
+    let mut emails: Vec<&str> = fake
+        .users
+        .iter()
+        .filter_map(|user| user["email"].as_str())
+        .collect();
+    emails.sort_unstable();
+    assert_eq!(
+        emails,
+        [
+            "hire1@example.com",
+            "hire2@example.com",
+            "hire3@example.com",
+            "hire4@example.com",
+            "kept@example.com",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn every_refusal_that_needs_no_pool_comes_at_once_before_any_request() {
+    let emulator = seeded(3).await;
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "all.yaml",
+        "version: 1\nwhitelist:\n  enabled: true\nusers:\n  - email: user1@example.com\n    gender: other\n    mfa: true\n  - email: user2@example.com\n    mfa: false\n",
+    );
+    let csv = write_file(
+        dir.path(),
+        "hr.csv",
+        "email,gender,mfa\nuser3@example.com,x,true\n",
+    );
+    let before = emulator.stats().await["total"].as_u64();
+    let run = Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args([
+            "apply",
+            "-f",
+            &manifest,
+            "-f",
+            &csv,
+            "--auto-approve",
+            "--send-reset-email",
+        ])
+        .run()
+        .expect(1);
+    let said = &run.stderr;
+    assert!(said.contains("(4 problems)"), "{said}");
+    for place in [
+        "all.yaml:3:3",
+        "all.yaml:6:5",
+        "hr.csv:2:19",
+        "--send-reset-email:",
+    ] {
+        assert!(said.contains(place), "{place}: {said}");
+    }
+    // The `mfa` declarations the pool decides are listed in the same round.
+    assert!(said.contains("once the pool is read"), "{said}");
+    for place in ["all.yaml:7:5", "all.yaml:9:5", "hr.csv:2:21"] {
+        assert!(said.contains(place), "{place}: {said}");
+    }
+    assert_eq!(
+        emulator.stats().await["total"].as_u64(),
+        before,
+        "nothing was sent"
+    );
+    // The flag alone is refused the same way, before connecting.
+    let plain = write_file(
+        dir.path(),
+        "plain.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n",
+    );
+    let run = Sync::on_api(&emulator, dir.path(), Api::V3)
+        .args([
+            "apply",
+            "-f",
+            &plain,
+            "--auto-approve",
+            "--send-reset-email",
+        ])
+        .run()
+        .expect(1);
+    assert!(run.stderr.contains("(1 problem)"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("once the pool is read"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(emulator.stats().await["total"].as_u64(), before);
+}
