@@ -108,6 +108,17 @@ pub enum SettingsError {
         advice: &'static str,
     },
 
+    #[error(
+        "`{value}` ends in the v3 API's own path: --api v3 takes the base URL that /api/v3/... is appended to; nothing was sent"
+    )]
+    #[diagnostic(
+        code(settings::api_endpoint),
+        help(
+            "pass the base URL without /api/v3: https://api.authing.cn, or your private deployment's host"
+        )
+    )]
+    V3Path { value: String },
+
     #[error("the pool secret from {origin} is empty")]
     #[diagnostic(code(settings::secret))]
     EmptySecret { origin: String },
@@ -260,6 +271,11 @@ pub fn check_api_endpoint(api: Api, url: &reqwest::Url) -> Result<(), SettingsEr
             "a v1 GraphQL endpoint",
             "for the v1 API, pass --api v1 (or leave --api out) with this URL; for v3, pass the base URL that /api/v3/... is appended to, without /graphql: https://api.authing.cn, or your private deployment's host",
         )),
+        Api::V3 if path.ends_with("/api/v3") || path.contains("/api/v3/") => {
+            Err(SettingsError::V3Path {
+                value: crate::secret::endpoint_without_secrets(url.as_str()),
+            })
+        }
         Api::V1
             if path.contains("/api/v3")
                 || (host == "api.authing.cn" && !path.contains("graphql")) =>

@@ -56,7 +56,7 @@ pub enum Refusal {
     #[diagnostic(
         code(apply::wrong_pool),
         help(
-            "nothing was written; apply the plan with the endpoint and client id it was made with"
+            "nothing was written; apply the plan with the endpoint, API and client id it was made with (leave --endpoint, --api and --client-id out to use the plan's)"
         )
     )]
     WrongPool { planned: String, actual: String },

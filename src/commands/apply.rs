@@ -69,6 +69,31 @@ fn connection_for_plan(
         }
         None => None,
     };
+    // An API other than the plan's is refused as the wrong pool before anything else: the
+    // endpoint may be the plan's own, which the other API would only call malformed.
+    if let (Some(given), Some(planned_api)) = (args.api, planned_api)
+        && given != planned_api
+    {
+        let endpoint = args
+            .endpoint
+            .as_deref()
+            .map_or_else(|| planned.endpoint.clone(), endpoint_without_secrets);
+        let client_id = args.client_id.as_deref().unwrap_or(&planned.client_id);
+        let name = |api: ApiArg| match api {
+            ApiArg::V1 => "v1",
+            ApiArg::V3 => "v3",
+        };
+        return Err(Refusal::WrongPool {
+            planned: format!(
+                "{} (pool {}, {} API)",
+                endpoint_without_secrets(&planned.endpoint),
+                planned.client_id,
+                name(planned_api)
+            ),
+            actual: format!("{endpoint} (pool {client_id}, {} API)", name(given)),
+        }
+        .into());
+    }
     let mut taken = Vec::new();
     if args.endpoint.is_none() {
         args.endpoint = Some(planned.endpoint.clone());

@@ -77,10 +77,58 @@ fn the_other_apis_url_is_refused_before_anything_is_sent_with_advice_that_fits()
         assert!(said.contains("looks like a v3"), "{endpoint}: {said}");
         assert!(said.contains("--api v3"), "{endpoint}: {said}");
     }
+    // The v3 API's own path given as its base URL would be called as `/api/v3/api/v3/...`.
+    for path in ["/api/v3", "/api/v3/"] {
+        let refused = run("v3", format!("{}{path}", host(&server)));
+        let said = &refused.stderr;
+        assert!(said.contains("the v3 API's own path"), "{path}: {said}");
+        assert!(said.contains("without /api/v3"), "{path}: {said}");
+    }
     assert!(
         server.seen().is_empty(),
         "nothing, the secret least, was sent: {:?}",
         server.seen()
+    );
+}
+
+#[tokio::test]
+async fn a_v1_plan_applied_with_only_another_api_given_is_the_wrong_pool() {
+    let emulator = Emulator::builder().generate(1).start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "pool.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n    nickname: Planned\n",
+    );
+    at(&emulator, dir.path(), "v1", emulator.url())
+        .args(["plan", "-f", &manifest, "--out", "saved.json"])
+        .run()
+        .expect(0);
+    let before = emulator.stats().await["total"].as_u64();
+    // Only the API is given (a stray AUTHING_API in a cron job): the endpoint is the plan's
+    // v1 URL, which is not what v3 takes, but the refusal is about the plan, exit 3.
+    let run = Sync::new(dir.path())
+        .env("AUTHING_API", "v3")
+        .env("AUTHING_SECRET", SECRET)
+        .args(["apply", "--plan", "saved.json", "--auto-approve"])
+        .run()
+        .expect(3);
+    assert!(
+        run.stderr.contains("refusing to apply a plan made for")
+            && run.stderr.contains("v1 API")
+            && run.stderr.contains("v3 API"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--api"),
+        "the help names the API: {}",
+        run.stderr
+    );
+    assert_eq!(
+        emulator.stats().await["total"].as_u64(),
+        before,
+        "nothing sent"
     );
 }
 
