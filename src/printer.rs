@@ -116,9 +116,13 @@ impl Printer {
 
     /// Asks a question on stderr and reads one line of answer from stdin (blocking).
     pub fn prompt(&self, question: &str) -> io::Result<String> {
-        let mut err = io::stderr().lock();
-        err.write_all(question.as_bytes())?;
-        err.flush()?;
+        // Stderr is not held while the answer is awaited: an interrupt's message (and the
+        // exit that follows it) must not wait for a line that may never come.
+        {
+            let mut err = io::stderr().lock();
+            err.write_all(question.as_bytes())?;
+            err.flush()?;
+        }
         let mut answer = String::new();
         io::stdin().read_line(&mut answer)?;
         Ok(answer)

@@ -93,6 +93,87 @@ async fn on_a_terminal_apply_asks_and_only_yes_applies() {
 }
 
 #[tokio::test]
+async fn ctrl_c_at_the_prompt_ends_apply_at_once_without_an_answer() {
+    use std::io::Read;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let emulator = Emulator::builder().generate(3).start();
+    let dir = temp_dir();
+    let manifest = write_file(
+        dir.path(),
+        "pool.yaml",
+        "version: 1\nusers:\n  - email: user1@example.com\n    nickname: Asked\n",
+    );
+    let line = [
+        env!("CARGO_BIN_EXE_authing-sync").to_string(),
+        "apply".into(),
+        "-f".into(),
+        manifest.clone(),
+        "--endpoint".into(),
+        emulator.url().into(),
+        "--client-id".into(),
+        CLIENT_ID.into(),
+        "--public-key".into(),
+        format!("{}/__emulator/public-key", emulator.base_url()),
+    ]
+    .iter()
+    .map(|word| format!("'{word}'"))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .current_dir(dir.path())
+        .env("AUTHING_SECRET", SECRET)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("util-linux `script` runs the command on a pseudo-terminal");
+    let mut keyboard = child.stdin.take().expect("stdin");
+    let mut screen = child.stdout.take().expect("stdout");
+    let (shown, seen) = mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(read) = screen.read(&mut buffer) {
+            if read == 0 || shown.send(buffer[..read].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    // A bound on a broken build, not a synchronisation: each step waits for what it needs.
+    let bound = Duration::from_secs(60);
+    let mut text = String::new();
+    while !text.contains("Enter a value") {
+        let chunk = seen.recv_timeout(bound).expect("the prompt is shown");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // Ctrl-C typed on the terminal, and no answer ever (the keyboard stays open).
+    keyboard.write_all(b"\x03").expect("type Ctrl-C");
+    keyboard.flush().expect("flush");
+    let (exited, status) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited.send(child.wait());
+    });
+    let status = status
+        .recv_timeout(bound)
+        .expect("apply ends on Ctrl-C without waiting for an answer")
+        .expect("wait for script");
+    while let Ok(chunk) = seen.recv_timeout(Duration::from_secs(5)) {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop(keyboard);
+    assert_eq!(status.code(), Some(130), "{text}");
+    assert!(
+        text.contains("interrupted before anything was written"),
+        "{text}"
+    );
+    assert_eq!(writes(&emulator.stats().await), 0);
+}
+
+#[tokio::test]
 async fn progress_bars_show_on_a_terminal_and_not_on_a_pipe() {
     let emulator = Emulator::builder().generate(4000).start();
     let dir = temp_dir();
