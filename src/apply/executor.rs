@@ -593,7 +593,7 @@ impl<'a, P: PoolApi> Run<'a, P> {
 
     fn stop_reason(&self) -> Option<&'static str> {
         if self.cancel.is_cancelled() {
-            Some("interrupted before it started")
+            Some("interrupted before starting")
         } else if self.stopped.load(Ordering::Relaxed) {
             Some("not started after a fatal error")
         } else if self.unreachable.load(Ordering::Relaxed) {

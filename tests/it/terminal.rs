@@ -250,7 +250,7 @@ async fn ctrl_c_case(api: Api) {
     assert_eq!(output.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(
-        stderr.contains("interrupted before it started"),
+        stderr.contains("interrupted before starting"),
         "skipped operations are named: {stderr}"
     );
     assert!(
