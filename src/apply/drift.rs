@@ -57,15 +57,8 @@ pub async fn check_drift(
     let mut ids: Vec<UserId> = plan
         .changes
         .iter()
-        .filter_map(|change| match change {
-            Change::Update(update) => Some(update.id.clone()),
-            Change::Delete(delete) => Some(delete.id.clone()),
-            Change::Mfa(MfaChange {
-                target: MfaTarget::Existing { id, .. },
-                ..
-            }) => Some(id.clone()),
-            _ => None,
-        })
+        .filter_map(Change::live_id)
+        .cloned()
         .collect();
     ids.sort();
     ids.dedup();

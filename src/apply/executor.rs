@@ -127,15 +127,8 @@ pub async fn execute<P: PoolApi>(
         planned_ids: plan
             .changes
             .iter()
-            .filter_map(|change| match change {
-                Change::Update(update) => Some(update.id.clone()),
-                Change::Delete(delete) => Some(delete.id.clone()),
-                Change::Mfa(MfaChange {
-                    target: MfaTarget::Existing { id, .. },
-                    ..
-                }) => Some(id.clone()),
-                _ => None,
-            })
+            .filter_map(Change::live_id)
+            .cloned()
             .collect(),
         pacing: Pacing::default(),
     };

@@ -935,83 +935,71 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Every user whose key an earlier user has: (position, position of the first). Found by
-/// sorting (hash, position) pairs, 16 bytes a user, rather than a map of every key, which for a
-/// million users would be the largest allocation of the whole load.
+/// Every user whose key an earlier user has: (position, position of the first).
 fn duplicate_keys(users: &[DesiredUser]) -> Vec<(usize, usize)> {
-    use std::hash::BuildHasher;
-    let hasher = hashbrown::DefaultHashBuilder::default();
-    let mut hashed: Vec<(u64, u32)> = users
-        .iter()
-        .enumerate()
-        .map(|(at, user)| {
-            (
-                hasher.hash_one(user.key.as_str()),
-                u32::try_from(at).unwrap_or(u32::MAX),
-            )
-        })
-        .collect();
-    hashed.sort_unstable();
-    let mut duplicates = Vec::new();
-    for group in hashed.chunk_by(|a, b| a.0 == b.0) {
-        if group.len() == 1 {
-            continue;
-        }
-        // Positions ascend within a group: each is compared with the earlier ones.
-        for (index, &(_, at)) in group.iter().enumerate() {
-            let key = &users[at as usize].key;
-            if let Some(&(_, first)) = group[..index]
-                .iter()
-                .find(|(_, earlier)| users[*earlier as usize].key == *key)
-            {
-                duplicates.push((at as usize, first as usize));
-            }
-        }
-    }
-    duplicates.sort_unstable();
-    duplicates
+    repeats(
+        users,
+        |user| Some(Cow::Borrowed(user.key.as_str())),
+        |_, _| true,
+    )
 }
 
 /// Every user whose value of a unique `field` an earlier user with another key has: (position,
 /// position of the first). Emails and usernames compare case-insensitively; phones are already
 /// normalised. Empty values are no one's.
 fn shared_values(users: &[DesiredUser], field: Field) -> Vec<(usize, usize)> {
+    repeats(
+        users,
+        |user| {
+            let value = user.profile.text(field)?.trim();
+            (!value.is_empty()).then(|| crate::model::normalized_email(value))
+        },
+        |earlier, later| earlier.key != later.key,
+    )
+}
+
+/// Every user whose `value` an earlier user has, where `counts(earlier, later)`: (position,
+/// position of the first). Found by sorting (hash, position) pairs, 16 bytes a user, rather than
+/// a map of every value, which for a million users would be the largest allocation of the whole
+/// load; values are compared only within a group of equal hashes, so no hash need be unique.
+fn repeats<'a>(
+    users: &'a [DesiredUser],
+    value: impl Fn(&'a DesiredUser) -> Option<Cow<'a, str>>,
+    counts: impl Fn(&DesiredUser, &DesiredUser) -> bool,
+) -> Vec<(usize, usize)> {
     use std::hash::BuildHasher;
-    let comparable = |user: &DesiredUser| -> Option<String> {
-        let value = user.profile.text(field)?.trim();
-        (!value.is_empty()).then(|| value.to_lowercase())
-    };
-    let hasher = std::hash::RandomState::new();
+    let hasher = hashbrown::DefaultHashBuilder::default();
     let mut hashed: Vec<(u64, u32)> = users
         .iter()
         .enumerate()
         .filter_map(|(at, user)| {
-            let value = comparable(user)?;
+            let value = value(user)?;
             Some((
-                hasher.hash_one(value),
+                hasher.hash_one(&*value),
                 u32::try_from(at).unwrap_or(u32::MAX),
             ))
         })
         .collect();
     hashed.sort_unstable();
-    let mut shared = Vec::new();
+    let mut repeated = Vec::new();
     for group in hashed.chunk_by(|a, b| a.0 == b.0) {
         if group.len() == 1 {
             continue;
         }
+        // Positions ascend within a group: each is compared with the earlier ones.
         for (index, &(_, at)) in group.iter().enumerate() {
             let user = &users[at as usize];
-            let value = comparable(user);
+            let wanted = value(user);
             if let Some(&(_, first)) = group[..index].iter().find(|(_, earlier)| {
                 let earlier = &users[*earlier as usize];
-                earlier.key != user.key && comparable(earlier) == value
+                counts(earlier, user) && value(earlier) == wanted
             }) {
-                shared.push((at as usize, first as usize));
+                repeated.push((at as usize, first as usize));
             }
         }
     }
-    shared.sort_unstable();
-    shared
+    repeated.sort_unstable();
+    repeated
 }
 
 fn same_prune(a: &PruneSettings, b: &PruneSettings) -> bool {

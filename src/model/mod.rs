@@ -350,11 +350,7 @@ impl UserKey {
     /// The text [`UserKey::of`] would hold, borrowed from the profile when it is already in key
     /// form (as nearly every pool's users are): a key to look up without making one.
     pub fn text_of(profile: &Profile, match_on: MatchOn) -> Option<Cow<'_, str>> {
-        let field = match match_on {
-            MatchOn::Email => Field::Email,
-            MatchOn::Username => Field::Username,
-        };
-        non_empty(profile.text(field)).map(normalized_email)
+        non_empty(profile.text(match_on.field())).map(normalized_email)
     }
 
     /// The key holding what [`UserKey::text_of`] gave.

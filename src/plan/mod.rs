@@ -175,6 +175,20 @@ impl Change {
         }
     }
 
+    /// The live user the change acts on, when it acts on one that exists now (not a
+    /// creation, not the MFA switch of a user the plan creates).
+    pub fn live_id(&self) -> Option<&UserId> {
+        match self {
+            Change::Update(update) => Some(&update.id),
+            Change::Delete(delete) => Some(&delete.id),
+            Change::Mfa(MfaChange {
+                target: MfaTarget::Existing { id, .. },
+                ..
+            }) => Some(id),
+            _ => None,
+        }
+    }
+
     pub fn origin(&self) -> Option<&Origin> {
         match self {
             Change::Create(create) => Some(&create.origin),
